@@ -1,0 +1,27 @@
+"""Image data for unpaired translation: datasets, the shared normalisation, and the split rule.
+
+Knows nothing about optimal transport or training; every dataset yields float tensors
+[3, S, S] in [-1, 1].
+"""
+
+from .colored_mnist import ColoredMNIST
+from .errors import CorruptImageError, DatasetError
+from .image_folder import ImageFolder
+from .normalization import center_crop_resize, from_model, load_image, to_model, to_unit
+from .registry import DATASET_KINDS, build_domain
+from .split import split_range
+
+__all__ = [
+    "DATASET_KINDS",
+    "ColoredMNIST",
+    "CorruptImageError",
+    "DatasetError",
+    "ImageFolder",
+    "build_domain",
+    "center_crop_resize",
+    "from_model",
+    "load_image",
+    "split_range",
+    "to_model",
+    "to_unit",
+]

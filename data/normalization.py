@@ -1,0 +1,104 @@
+"""The one pixel normalisation shared by training, evaluation and the Gradio app.
+
+Model space is float32 in [-1, 1], channels first. Every image enters through ``to_model``
+(after ``center_crop_resize`` for photos) and leaves through ``from_model`` or ``to_unit``,
+so the app sees exactly the pixels the model was trained on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import CorruptImageError
+
+# 16-bit modes hold 0..65535; PIL's convert("RGB") would clip them at 255 instead of scaling.
+_WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Return a new 8-bit RGB copy of ``img`` whatever its mode.
+
+    Alpha (LA, PA, RGBA) is dropped, not composited: the colour stored under transparent pixels
+    shows. 16-bit and 32-bit integer gray images are scaled from 0..65535 to 0..255.
+    """
+    if img.mode in _WIDE_MODES:
+        wide = np.asarray(img).astype(np.float64).clip(0, 65535)
+        gray = np.rint(wide * (255.0 / 65535.0)).astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB")
+    return img.convert("RGB")
+
+
+def to_model(x: torch.Tensor | np.ndarray | Image.Image) -> torch.Tensor:
+    """uint8 pixels (tensor or array of any shape) or a PIL image -> float32 tensor in [-1, 1].
+
+    A PIL image becomes RGB (see ``to_rgb``) and HWC is turned into CHW; arrays and tensors keep
+    their shape, so their layout is the caller's business.
+    """
+    if isinstance(x, Image.Image):
+        # np.array copies, so torch gets a writable buffer and the image can be closed.
+        x = torch.from_numpy(np.array(to_rgb(x))).permute(2, 0, 1)
+    elif isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.array(x))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"to_model expects a uint8 tensor/array or a PIL image, got {type(x).__name__}")
+    if x.dtype != torch.uint8:
+        raise TypeError(f"to_model expects uint8 pixels 0..255, got dtype {x.dtype}")
+    return x.to(torch.float32) / 127.5 - 1.0
+
+
+def from_model(x: torch.Tensor) -> torch.Tensor:
+    """Float tensor in [-1, 1], CHW or BCHW -> uint8 tensor of the same shape, clamped and rounded."""
+    if x.dim() not in (3, 4):
+        raise ValueError(f"from_model expects a CHW or BCHW tensor, got shape {tuple(x.shape)}")
+    return ((x.detach() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], clamped; the range torchvision's save_image and make_grid expect."""
+    return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+def check_image_size(size: int) -> None:
+    """Raise ValueError unless ``size`` is a positive int (bool excluded)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise ValueError(f"image size must be a positive int, got {size!r}")
+
+
+def center_crop_resize(img: Image.Image, size: int) -> Image.Image:
+    """Crop the largest centred square, then resize it to ``size`` x ``size`` (RGB result).
+
+    This is the preprocessing for image folders and for the app's uploads. PIL's bilinear
+    filter widens its support when shrinking, so downscaling is antialiased. Converting to RGB
+    first matters: PIL resizes palette images with nearest neighbour only.
+    """
+    check_image_size(size)
+    img = to_rgb(img)
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    square = img.crop((left, top, left + side, top + side))
+    return square.resize((size, size), Image.Resampling.BILINEAR)
+
+
+def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
+    """Decode an image file fully and return it as a [3, size, size] tensor in [-1, 1].
+
+    Any decode failure (unknown format, truncated data, ...) raises CorruptImageError naming the
+    file and the reason; a missing file stays a FileNotFoundError.
+    """
+    check_image_size(size)
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img.load()
+            rgb = to_rgb(img)  # a copy, still valid after the file is closed
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # decoders raise OSError, SyntaxError, struct.error, ...
+        raise CorruptImageError(f"cannot decode image {path}: {type(err).__name__}: {err}") from err
+    return to_model(center_crop_resize(rgb, size))

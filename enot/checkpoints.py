@@ -1,0 +1,79 @@
+"""Resumable training state on disk: atomic checkpoints, "latest", and a limit on how many are kept.
+
+A checkpoint is `accelerator.save_state` (models as safetensors, optimisers, schedulers, RNG states
+of every process, stream positions, EMA) plus the resolved config.json. It is written under a
+temporary name and renamed when complete, so a crash mid-write never leaves a corrupt "latest".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from accelerate import Accelerator
+
+from enot.config import Config, ConfigError, load_config, save_config
+
+_NAME = re.compile(r"^step_(\d{8})$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, incomplete, or belongs to another architecture."""
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoints in `folder`, oldest first."""
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_dir() and _NAME.match(p.name)]
+    return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)))
+
+
+def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Config,
+                    limit: int) -> Path:
+    final = folder / f"step_{step:08d}"
+    tmp = folder / f".tmp_step_{step:08d}"
+    if accelerator.is_main_process:
+        for stale in folder.glob(".tmp_step_*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        save_config(cfg, tmp / "config.json")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        for old in list_checkpoints(folder)[:-limit]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    return final
+
+
+def resolve_resume(arg: str, folder: Path, cfg: Config) -> Path:
+    """Turn `--resume latest|PATH` into a checkpoint folder whose networks match `cfg`."""
+    if arg == "latest":
+        found = list_checkpoints(folder)
+        if not found:
+            raise CheckpointError(f"--resume latest: no checkpoint in {folder}")
+        path = found[-1]
+    else:
+        path = Path(arg)
+        if not path.is_dir():
+            raise CheckpointError(f"--resume {arg}: no such checkpoint folder")
+    if not (path / "config.json").is_file():
+        raise CheckpointError(f"{path} is not a checkpoint folder: it has no config.json "
+                              f"(checkpoints are {folder}/step_NNNNNNNN)")
+    try:
+        saved = load_config(path / "config.json")
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    ours, theirs = cfg.architecture(), saved.architecture()
+    diff = {k: (theirs[k], ours[k]) for k in ours if ours[k] != theirs.get(k)}
+    if diff:
+        text = ", ".join(f"{k}: checkpoint {a} vs now {b}" for k, (a, b) in diff.items())
+        raise CheckpointError(f"{path} was trained with other networks ({text})")
+    return path

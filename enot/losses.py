@@ -1,0 +1,101 @@
+"""ENOT losses: expectile-regularised neural optimal transport.
+
+Buzun, Bobrin, Dylov, "ENOT: Expectile Regularization for Fast and Accurate Training of Neural
+Optimal Transport", arXiv 2403.03777.
+
+Notation (one direction, unpaired batches x ~ P, y ~ Q, sg = stop-gradient):
+
+    T_x   = T(x)
+    g*(x) = c(x, sg(T_x)) - g(sg(T_x))                  (approximate c-transform of g)
+    L_g   = -(mean g(y) + mean g*) + lambda * [ mean L_tau(sg(g* - c(x, y)) + g(y))
+                                              + mean L_tau(sg(g(y) - c(x, y)) + g*) ]
+    L_T   = mean[ c(x, T_x) - g(T_x) ]                  (g's parameters frozen)
+    W     = mean g* + mean g(y)                          (dual estimate of OT cost, eq. 19)
+
+with the expectile loss L_tau(u) = tau * u^2 if u >= 0 else (1 - tau) * u^2. Both expectile terms
+measure the same residual g*(x) + g(y) - c(x, y), which the c-transform inequality says is <= 0;
+tau close to 1 punishes violations hard and replaces NOT's inner maximisation over T.
+
+The functions here are pure: they take per-sample tensors and return a typed result. Which
+network receives which gradient is decided by the caller (see `enot.step`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+def expectile(u: Tensor, tau: float) -> Tensor:
+    """Elementwise expectile loss L_tau(u) = |tau - 1[u < 0]| * u^2.
+
+    tau = 0.5 gives 0.5 * u^2, i.e. half the squared error.
+    """
+    weight = torch.where(u >= 0, tau, 1.0 - tau)
+    return weight * u.square()
+
+
+@dataclass(frozen=True)
+class ENOTLosses:
+    """The scalars of one ENOT step.
+
+    g_loss: potential loss L_g (gradient meant for g only).
+    t_loss: map loss L_T (gradient meant for T only).
+    expectile: the regulariser lambda * [...] inside L_g.
+    w_dist: dual estimate of the transport cost, mean g* + mean g(y) (eq. 19).
+    transport_cost: mean c(x, T(x)), the primal cost of the current map.
+    """
+
+    g_loss: Tensor
+    t_loss: Tensor
+    expectile: Tensor
+    w_dist: Tensor
+    transport_cost: Tensor
+
+    def detached(self) -> dict[str, float]:
+        """Plain floats for logging."""
+        return {
+            "g_loss": self.g_loss.item(),
+            "t_loss": self.t_loss.item(),
+            "expectile": self.expectile.item(),
+            "w_dist": self.w_dist.item(),
+            "transport_cost": self.transport_cost.item(),
+        }
+
+
+def enot_losses(
+    cost_x_tx: Tensor,
+    cost_xy: Tensor,
+    g_y: Tensor,
+    g_tx: Tensor,
+    tau: float,
+    lam: float,
+) -> ENOTLosses:
+    """ENOT one-directional losses from per-sample values (all of shape [B]).
+
+    cost_x_tx: c(x, T(x)), differentiable in T(x).
+    cost_xy:   c(x, y) on the unpaired batch, paired by index.
+    g_y:       g(y).
+    g_tx:      g(T(x)), differentiable in g's parameters and in T(x).
+
+    The stop-gradients of the paper are applied here: the g loss sees c(x, T(x)) detached, and each
+    expectile term detaches the partner potential. g_tx is shared by both losses, so the caller
+    must route the backward passes (g_loss into g's parameters, t_loss into T's) — see
+    `enot.step.enot_step`, which saves a forward pass of g this way.
+    """
+    g_star = cost_x_tx.detach() - g_tx
+    residual_for_g = (g_star - cost_xy).detach() + g_y
+    residual_for_gstar = (g_y - cost_xy).detach() + g_star
+    reg = lam * (expectile(residual_for_g, tau).mean() + expectile(residual_for_gstar, tau).mean())
+    w_dist = g_star.mean() + g_y.mean()
+    g_loss = -w_dist + reg
+    t_loss = (cost_x_tx - g_tx).mean()
+    return ENOTLosses(
+        g_loss=g_loss,
+        t_loss=t_loss,
+        expectile=reg.detach(),
+        w_dist=w_dist.detach(),
+        transport_cost=cost_x_tx.detach().mean(),
+    )

@@ -1,0 +1,17 @@
+"""Build the map T and the potential g from a Config."""
+
+from __future__ import annotations
+
+from models import ResNetD, UNet
+
+from enot.config import Config
+
+CHANNELS = 3  # every task is RGB; gray inputs are converted by the shared normalisation
+
+
+def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
+    T = UNet(in_channels=CHANNELS, out_channels=CHANNELS,
+             base_channels=cfg.t_net.t_base_channels)
+    g = ResNetD(image_size=cfg.data.image_size, in_channels=CHANNELS,
+                nfilter=cfg.g_net.g_nfilter, nfilter_max=cfg.g_net.g_nfilter_max)
+    return T, g

@@ -1,0 +1,69 @@
+"""Unpaired data as two independent, resumable, endless streams of batches.
+
+Each domain has its own prepared DataLoader. Its shuffle order is a function of (stream seed,
+epoch) only, so the position (epoch, batch) is all a checkpoint needs to continue the stream
+exactly; `accelerator.register_for_checkpointing` stores it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accelerate import Accelerator
+from accelerate.data_loader import SeedableRandomSampler
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+
+def _seedable_sampler(loader: Any) -> SeedableRandomSampler:
+    """Find the sampler Accelerate put under its batch-sampler wrappers."""
+    node, seen = loader, 0
+    while node is not None and seen < 6:
+        if isinstance(node, SeedableRandomSampler):
+            return node
+        node = getattr(node, "batch_sampler", None) or getattr(node, "sampler", None)
+        seen += 1
+    raise TypeError("the loader was not prepared with use_seedable_sampler=True and shuffle=True")
+
+
+class InfiniteStream:
+    """Endless batches from one prepared loader; `seed` makes its order independent of the other's."""
+
+    def __init__(self, loader: DataLoader, accelerator: Accelerator, seed: int):
+        if len(loader) == 0:
+            raise ValueError("the loader yields no batch: the domain has fewer images than one batch")
+        self.loader = loader
+        self.accelerator = accelerator
+        self.sampler = _seedable_sampler(loader)
+        # Accelerate seeds every loader's shuffle from the global seed; without this the two
+        # domains would be shuffled identically and x_i would always meet the same y_i.
+        self.sampler.initial_seed = seed
+        self.epoch = 0
+        self.batch = 0
+        self._it = None
+
+    def __iter__(self) -> "InfiniteStream":
+        return self
+
+    def __next__(self) -> Tensor:
+        while True:
+            if self._it is None:
+                loader = self.loader
+                if self.batch:
+                    loader = self.accelerator.skip_first_batches(self.loader, self.batch)
+                loader.set_epoch(self.epoch)
+                self.sampler.set_epoch(self.epoch)
+                self._it = iter(loader)
+            try:
+                item = next(self._it)
+            except StopIteration:
+                self.epoch, self.batch, self._it = self.epoch + 1, 0, None
+                continue
+            self.batch += 1
+            return item
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "batch": self.batch}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.batch, self._it = int(state["epoch"]), int(state["batch"]), None

@@ -1,0 +1,258 @@
+"""The Accelerate training loop for ENOT (arXiv 2403.03777): T and g updated 1:1.
+
+The trainer owns the optimisers, schedules, EMA, logging, sample grids and checkpoints; the
+losses live in `enot.losses` and the passes in `enot.step`. It runs the same under `python`,
+`accelerate launch` (one or many processes, GPU or CPU) and `torchrun`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.utils import ProjectConfiguration, set_seed
+from diffusers.training_utils import EMAModel
+from torch.optim import AdamW
+from torch.optim.lr_scheduler import CosineAnnealingLR
+from torch.utils.data import DataLoader
+from torchvision.utils import save_image
+from tqdm.auto import tqdm
+
+from data import DatasetError, build_domain, to_unit
+from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
+from enot.config import Config, save_config
+from enot.costs import get_cost
+from enot.export import write_export
+from enot.networks import build_networks
+from enot.step import enot_step
+from enot.streams import InfiniteStream
+
+LOGGED = ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost")
+SAMPLES = 8
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or inf; the weights of that step were not updated."""
+
+
+@dataclass
+class Progress:
+    """Optimisation steps done; saved in every checkpoint."""
+
+    step: int = 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.step = int(state["step"])
+
+
+def _needs_cpu_flag() -> bool:
+    # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process launch
+    # reports DistributedType.NO and trains alone.
+    return not torch.cuda.is_available()
+
+
+class Trainer:
+    def __init__(self, cfg: Config, resume: str | None = None):
+        self.cfg = cfg
+        self.run_dir = cfg.run_dir
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.accelerator = Accelerator(
+            cpu=_needs_cpu_flag(),
+            mixed_precision=cfg.train.mixed_precision,
+            log_with="tensorboard",
+            project_config=ProjectConfiguration(project_dir=str(self.run_dir),
+                                                logging_dir=str(self.run_dir / "logs")),
+            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        )
+        acc = self.accelerator
+        resume_from = resolve_resume(resume, self.ckpt_dir, cfg) if resume else None
+        if resume_from is None and list_checkpoints(self.ckpt_dir):
+            raise FileExistsError(f"{self.run_dir} already holds checkpoints; pass --resume latest "
+                                  f"to continue it, or choose another --output-dir")
+        set_seed(cfg.train.seed)
+
+        T, g = build_networks(cfg)
+        self.cost = get_cost(cfg.enot.cost)
+        o = cfg.optim
+        opt_t = AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+        opt_g = AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+        # Accelerate steps a prepared scheduler once per process per call, hence the factor.
+        horizon = cfg.train.steps * acc.num_processes
+        sched_t = CosineAnnealingLR(opt_t, T_max=horizon, eta_min=o.lr_t * o.final_lr_ratio)
+        sched_g = CosineAnnealingLR(opt_g, T_max=horizon, eta_min=o.lr_g * o.final_lr_ratio)
+
+        d = cfg.data
+        domains = [build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
+                                flip=d.flip) for spec in (d.source, d.target)]
+        for name, ds in zip(("source", "target"), domains):
+            need = cfg.train.batch_size * acc.num_processes
+            if len(ds) < need:
+                raise DatasetError(f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
+                                   f"images, fewer than one global batch ({need})")
+        loaders = [DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
+                              num_workers=d.num_workers, persistent_workers=d.num_workers > 0,
+                              pin_memory=torch.cuda.is_available()) for ds in domains]
+
+        (self.T, self.g, self.opt_t, self.opt_g, self.sched_t, self.sched_g, src_loader,
+         tgt_loader) = acc.prepare(T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
+        self.source = InfiniteStream(src_loader, acc, seed=cfg.train.seed * 2 + 1)
+        self.target = InfiniteStream(tgt_loader, acc, seed=cfg.train.seed * 2 + 2)
+        self.progress = Progress()
+        self.ema = None
+        if cfg.train.ema_decay > 0:
+            self.ema = EMAModel(acc.unwrap_model(self.T).parameters(), decay=cfg.train.ema_decay)
+            self.ema.to(acc.device)
+        for obj in (self.progress, self.source, self.target, self.ema):
+            if obj is not None:
+                acc.register_for_checkpointing(obj)
+
+        sample_set = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed)
+        n = min(SAMPLES, len(sample_set))
+        self.sample_x = torch.stack([sample_set[i] for i in range(n)]).to(acc.device)
+
+        if acc.is_main_process:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "samples").mkdir(exist_ok=True)
+            save_config(cfg, self.run_dir / "config.json")
+        acc.wait_for_everyone()
+        if resume_from is not None:
+            acc.load_state(str(resume_from))
+            acc.print(f"resumed from {resume_from} at step {self.progress.step}")
+        acc.init_trackers("tensorboard", config=_flat(cfg.to_dict()))
+        self.data_checksum = torch.zeros((), dtype=torch.float64, device=acc.device)
+
+    # -----------------------------------------------------------------------------------------
+
+    def train(self) -> dict:
+        cfg, acc, tc = self.cfg, self.accelerator, self.cfg.train
+        self.T.train()
+        self.g.train()
+        bar = tqdm(total=tc.steps, initial=self.progress.step, disable=not acc.is_main_process,
+                   dynamic_ncols=True, desc="ENOT", unit="step")
+        start, start_step, last = time.perf_counter(), self.progress.step, {}
+        while self.progress.step < tc.steps:
+            step = self.progress.step + 1
+            x, y = next(self.source), next(self.target)
+            self.data_checksum += x.double().sum() + y.double().sum()
+            self.opt_t.zero_grad(set_to_none=True)
+            self.opt_g.zero_grad(set_to_none=True)
+            losses = enot_step(self.T, self.g, x, y, self.cost, cfg.enot.tau, cfg.enot.lam,
+                               backward=acc.backward)
+            values = torch.stack([getattr(losses, k).detach().float() for k in LOGGED])
+            values = acc.gather(values[None])  # every rank sees every rank's losses
+            self._stop_if_not_finite(values, step)
+            self.opt_g.step()
+            self.opt_t.step()
+            self.sched_g.step()
+            self.sched_t.step()
+            if self.ema is not None:
+                self.ema.step(acc.unwrap_model(self.T).parameters())
+            self.progress.step = step
+            bar.update(1)
+            last = dict(zip(LOGGED, values.mean(0).tolist()))
+            if step % tc.log_every == 0 or step == tc.steps:
+                rate = (step - start_step) / (time.perf_counter() - start)
+                self._log(step, last, rate)
+                bar.set_postfix(W2=f"{last['w_dist']:.4f}", T=f"{last['t_loss']:.4f}",
+                                g=f"{last['g_loss']:.4f}", refresh=False)
+            if step % tc.sample_every == 0 or step == tc.steps:
+                self.save_samples(step)
+            if step % tc.checkpoint_every == 0 or step == tc.steps:
+                save_checkpoint(acc, self.ckpt_dir, step, cfg, tc.checkpoints_total_limit)
+        bar.close()
+        elapsed = time.perf_counter() - start
+        summary = self._finish(last, elapsed, self.progress.step - start_step)
+        acc.end_training()
+        return summary
+
+    def _stop_if_not_finite(self, values: torch.Tensor, step: int) -> None:
+        bad = ~torch.isfinite(values)
+        if bad.any():
+            rank, idx = (int(i) for i in bad.nonzero()[0])
+            found = list_checkpoints(self.ckpt_dir)
+            kept = f"the last good checkpoint is {found[-1]}" if found else "no checkpoint yet"
+            raise NonFiniteLossError(
+                f"{LOGGED[idx]} = {values[rank, idx].item()} at step {step} (process {rank}); "
+                f"the weights of this step were not updated and {kept}. Lower the learning rates "
+                f"or use --mixed-precision no")
+
+    def _log(self, step: int, values: dict[str, float], rate: float) -> None:
+        record = {"step": step, **values, "lr_t": self.sched_t.get_last_lr()[0],
+                  "lr_g": self.sched_g.get_last_lr()[0], "steps_per_s": rate}
+        self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=step)
+        if self.accelerator.is_main_process:
+            with open(self.run_dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    @torch.no_grad()
+    def translate_samples(self, model: torch.nn.Module) -> torch.Tensor:
+        was_training = model.training
+        model.eval()
+        with self.accelerator.autocast():
+            out = model(self.sample_x).float()
+        model.train(was_training)
+        return out
+
+    def save_samples(self, step: int) -> None:
+        """Grid: the fixed source test images on top, their translations below."""
+        if not self.accelerator.is_main_process:
+            return
+        out = self.translate_samples(self.accelerator.unwrap_model(self.T))
+        grid = to_unit(torch.cat([self.sample_x, out]).cpu())
+        path = self.run_dir / "samples" / f"step_{step:08d}.png"
+        save_image(grid, path, nrow=len(self.sample_x), padding=1)
+        save_image(grid, self.run_dir / "samples" / "latest.png", nrow=len(self.sample_x),
+                   padding=1)
+
+    def ema_model(self) -> torch.nn.Module | None:
+        if self.ema is None:
+            return None
+        model = copy.deepcopy(self.accelerator.unwrap_model(self.T))
+        self.ema.copy_to(model.parameters())
+        return model
+
+    def _finish(self, last: dict[str, float], elapsed: float, steps_run: int) -> dict:
+        acc = self.accelerator
+        T, g = acc.unwrap_model(self.T), acc.unwrap_model(self.g)
+        checksum = torch.stack([sum(p.double().sum() for p in m.parameters()) for m in (T, g)])
+        per_rank_params = acc.gather(checksum[None]).tolist()
+        per_rank_data = acc.gather(self.data_checksum[None]).tolist()
+        summary = {
+            "distributed_type": str(acc.distributed_type.value),
+            "num_processes": acc.num_processes,
+            "global_batch": self.cfg.train.batch_size * acc.num_processes,
+            "steps": self.progress.step,
+            "steps_this_run": steps_run,
+            "seconds_this_run": elapsed,
+            "final": last,
+            # Diagnostics for data-parallel runs: weights must agree, data must not.
+            "param_checksums_per_rank": per_rank_params,
+            "data_checksums_per_rank": per_rank_data,
+        }
+        if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
+               for r in per_rank_params for i in range(2)):
+            raise RuntimeError(f"weights differ across processes after training: {per_rank_params}")
+        if acc.is_main_process:
+            write_export(self.run_dir / "export", T, g, self.ema_model(), self.cfg,
+                         self.progress.step)
+            (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        acc.wait_for_everyone()
+        return summary
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -1,0 +1,128 @@
+"""Image-to-image U-Net used as the transport map.
+
+Architecture: Korotin et al., "Neural Optimal Transport" (ICLR 2023),
+github.com/iamalexkorotin/NeuralOptimalTransport, ``src/unet.py``, which is
+itself milesial's Pytorch-UNet (github.com/milesial/Pytorch-UNet). Submodule
+names (``inc``, ``down1`` ... ``outc``) follow that source so that its state
+dicts map onto this class key for key.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+
+# Four 2x max-pools: any smaller multiple would leave a skip connection and its
+# upsampled partner misaligned by a pixel.
+_DOWNSAMPLE_FACTOR = 16
+
+
+class DoubleConv(nn.Module):
+    """(conv3x3 -> BatchNorm -> ReLU) x 2."""
+
+    def __init__(self, in_channels: int, out_channels: int, mid_channels: int | None = None):
+        super().__init__()
+        mid_channels = mid_channels or out_channels
+        self.double_conv = nn.Sequential(
+            nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1),
+            nn.BatchNorm2d(mid_channels),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.double_conv(x)
+
+
+class Down(nn.Module):
+    """MaxPool2d(2) then DoubleConv."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.maxpool_conv(x)
+
+
+class Up(nn.Module):
+    """2x upsample, concatenate the skip, then DoubleConv."""
+
+    def __init__(self, in_channels: int, out_channels: int, bilinear: bool = True):
+        super().__init__()
+        if bilinear:
+            # Parameter-free upsampling keeps the channel count, so the first
+            # conv of DoubleConv does the halving instead.
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+            self.conv = DoubleConv(in_channels, out_channels, in_channels // 2)
+        else:
+            self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+            self.conv = DoubleConv(in_channels, out_channels)
+
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+        x1 = self.up(x1)
+        # Kept from the source; a no-op for the 16-divisible sizes UNet accepts.
+        diff_y = x2.size(2) - x1.size(2)
+        diff_x = x2.size(3) - x1.size(3)
+        x1 = F.pad(x1, [diff_x // 2, diff_x - diff_x // 2, diff_y // 2, diff_y - diff_y // 2])
+        return self.conv(torch.cat([x2, x1], dim=1))
+
+
+class OutConv(nn.Module):
+    """1x1 projection to the output channels."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class UNet(ModelMixin, ConfigMixin):
+    """NOT / Pytorch-UNet: four down and four up stages, BatchNorm, no output activation.
+
+    Widths: ``base, 2b, 4b, 8b`` on the way down and ``16b // 2`` at the
+    bottleneck when ``bilinear`` (``16b`` otherwise); the up path returns to
+    ``base`` before a 1x1 conv. The output is unbounded: callers decide how to
+    map it to pixel range.
+    """
+
+    @register_to_config
+    def __init__(self, in_channels: int, out_channels: int, base_channels: int, bilinear: bool = True):
+        super().__init__()
+        b = base_channels
+        factor = 2 if bilinear else 1
+        self.inc = DoubleConv(in_channels, b)
+        self.down1 = Down(b, 2 * b)
+        self.down2 = Down(2 * b, 4 * b)
+        self.down3 = Down(4 * b, 8 * b)
+        self.down4 = Down(8 * b, 16 * b // factor)
+        self.up1 = Up(16 * b, 8 * b // factor, bilinear)
+        self.up2 = Up(8 * b, 4 * b // factor, bilinear)
+        self.up3 = Up(4 * b, 2 * b // factor, bilinear)
+        self.up4 = Up(2 * b, b, bilinear)
+        self.outc = OutConv(b, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        if height % _DOWNSAMPLE_FACTOR or width % _DOWNSAMPLE_FACTOR:
+            raise ValueError(
+                f"UNet input height and width must be divisible by {_DOWNSAMPLE_FACTOR} "
+                f"(four 2x down-samplings); got {height}x{width}"
+            )
+        x1 = self.inc(x)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x4 = self.down3(x3)
+        x5 = self.down4(x4)
+        x = self.up1(x5, x4)
+        x = self.up2(x, x3)
+        x = self.up3(x, x2)
+        x = self.up4(x, x1)
+        return self.outc(x)

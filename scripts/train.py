@@ -1,0 +1,45 @@
+"""Train an ENOT translator.
+
+    accelerate launch scripts/train.py --preset colored_mnist [--field value ...]
+    python scripts/train.py --preset colored_mnist --steps 200
+    python scripts/train.py --help      # every field, its default under the preset, its range
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+from data import CorruptImageError, DatasetError  # noqa: E402
+from enot.checkpoints import CheckpointError  # noqa: E402
+from enot.config import ConfigError, parse_cli  # noqa: E402
+from enot.trainer import NonFiniteLossError, Trainer  # noqa: E402
+
+USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
+               FileExistsError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cfg, opts = parse_cli(argv, description=__doc__.split("\n\n")[0])
+        if opts.dry_run:
+            print(json.dumps(cfg.to_dict(), indent=2))
+            return 0
+        trainer = Trainer(cfg, resume=opts.resume)
+        summary = trainer.train()
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if trainer.accelerator.is_main_process:
+        run = cfg.run_dir
+        print(f"done: {summary['steps']} steps, {summary['steps_this_run'] / max(summary['seconds_this_run'], 1e-9):.2f} step/s")
+        print(f"samples: {run / 'samples' / 'latest.png'}")
+        print(f"export:  {run / 'export'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""Maths tier: the expectile loss, the ENOT losses and the gradient routing of one step."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from enot.costs import get_cost, half_sq_l2, image_cost
+from enot.losses import enot_losses, expectile
+from enot.step import enot_step
+
+
+def test_expectile_tau_half_is_half_mse():
+    u = torch.randn(1000, dtype=torch.float64)
+    assert torch.allclose(expectile(u, 0.5), 0.5 * u.square())
+
+
+def test_expectile_is_asymmetric():
+    u = torch.tensor([2.0, -2.0])
+    out = expectile(u, 0.9)
+    assert torch.allclose(out, torch.tensor([0.9 * 4, 0.1 * 4]))
+
+
+def test_image_cost_is_size_times_pixel_mse():
+    x, y = torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16)
+    mse = (x - y).square().mean(dim=(1, 2, 3))
+    assert torch.allclose(image_cost(x, y), 16 * mse, rtol=1e-5)
+    assert torch.allclose(image_cost(x, y), (x - y).flatten(1).square().sum(1) / (3 * 16))
+
+
+def test_half_sq_l2_and_registry():
+    x, y = torch.randn(5, 7), torch.randn(5, 7)
+    assert torch.allclose(half_sq_l2(x, y), 0.5 * ((x - y) ** 2).sum(1))
+    with pytest.raises(ValueError, match="unknown cost 'nope'"):
+        get_cost("nope")
+
+
+def test_w2_estimate_and_losses_on_hand_made_tensors():
+    c_x_tx = torch.tensor([1.0, 2.0])
+    c_xy = torch.tensor([3.0, 1.0])
+    g_y = torch.tensor([0.5, -1.0])
+    g_tx = torch.tensor([0.25, 1.5])
+    tau, lam = 0.9, 0.7
+    out = enot_losses(c_x_tx, c_xy, g_y, g_tx, tau, lam)
+    g_star = c_x_tx - g_tx  # [0.75, 0.5]
+    assert torch.isclose(out.w_dist, g_star.mean() + g_y.mean())  # eq. 19: 0.625 - 0.25
+    assert out.w_dist.item() == pytest.approx(0.375)
+    r = g_star + g_y - c_xy  # [-1.75, -1.5]: both below zero -> weight 1 - tau
+    reg = lam * 2 * ((1 - tau) * r.square()).mean()
+    assert out.expectile.item() == pytest.approx(reg.item())
+    assert out.g_loss.item() == pytest.approx(-0.375 + reg.item())
+    assert out.t_loss.item() == pytest.approx((c_x_tx - g_tx).mean().item())
+    assert out.transport_cost.item() == pytest.approx(1.5)
+
+
+class TinyT(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Tanh(), nn.Conv2d(4, 3, 1))
+
+    def forward(self, x):
+        return x + self.net(x)
+
+
+class TinyG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.LeakyReLU(0.2),
+                                 nn.Flatten(), nn.Linear(4 * 8 * 8, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)
+
+
+def _pair():
+    torch.manual_seed(0)
+    return TinyT().double(), TinyG().double()
+
+
+def _data():
+    g = torch.Generator().manual_seed(1)
+    return (torch.randn(6, 3, 8, 8, generator=g, dtype=torch.float64),
+            torch.randn(6, 3, 8, 8, generator=g, dtype=torch.float64))
+
+
+def _grads(m):
+    return [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in m.parameters()]
+
+
+def naive_reference(T, g, x, y, tau, lam):
+    """The textbook step: three passes of g, g frozen for the T loss."""
+    tx = T(x)
+    txd = tx.detach()
+    g_y, g_txd = g(y), g(txd)
+    g_star = image_cost(x, txd) - g_txd
+    c_xy = image_cost(x, y)
+    reg = lam * (expectile((g_star - c_xy).detach() + g_y, tau).mean()
+                 + expectile((g_y - c_xy).detach() + g_star, tau).mean())
+    g_loss = -(g_y.mean() + g_star.mean()) + reg
+    g_loss.backward()
+    for p in g.parameters():
+        p.requires_grad_(False)
+    t_loss = (image_cost(x, tx) - g(tx)).mean()
+    t_loss.backward()
+    for p in g.parameters():
+        p.requires_grad_(True)
+    return g_loss.detach(), t_loss.detach()
+
+
+def test_lean_step_gradients_equal_the_naive_step():
+    T1, g1 = _pair()
+    T2, g2 = copy.deepcopy(T1), copy.deepcopy(g1)
+    x, y = _data()
+    out = enot_step(T1, g1, x, y, image_cost, tau=0.98, lam=1.0)
+    ref_g, ref_t = naive_reference(T2, g2, x, y, tau=0.98, lam=1.0)
+    assert out.g_loss.item() == pytest.approx(ref_g.item(), abs=1e-12)
+    assert out.t_loss.item() == pytest.approx(ref_t.item(), abs=1e-12)
+    for a, b in zip(_grads(T1) + _grads(g1), _grads(T2) + _grads(g2)):
+        assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()
+    assert any(a.abs().sum() > 0 for a in _grads(T1))
+    assert any(a.abs().sum() > 0 for a in _grads(g1))
+
+
+def test_t_loss_leaves_g_gradients_at_zero():
+    """Backpropagate only the T loss, as the step routes it: g's weights get nothing."""
+    T, g = _pair()
+    x, y = _data()
+    seen = []
+
+    def only_t(loss, inputs, retain_graph=False):
+        if loss.requires_grad and any(i is next(iter(T.parameters())) for i in inputs):
+            seen.append("t")
+            torch.autograd.backward(loss, inputs=inputs, retain_graph=retain_graph)
+
+    enot_step(T, g, x, y, image_cost, 0.98, 1.0, backward=only_t)
+    assert seen == ["t"]
+    assert all(p.grad is None or p.grad.abs().max() == 0 for p in g.parameters())
+    assert any(p.grad is not None and p.grad.abs().max() > 0 for p in T.parameters())
+
+
+def test_g_loss_leaves_t_gradients_at_zero():
+    T, g = _pair()
+    x, y = _data()
+
+    def only_g(loss, inputs, retain_graph=False):
+        if any(i is next(iter(g.parameters())) for i in inputs):
+            torch.autograd.backward(loss, inputs=inputs, retain_graph=retain_graph)
+
+    enot_step(T, g, x, y, image_cost, 0.98, 1.0, backward=only_g)
+    assert all(p.grad is None or p.grad.abs().max() == 0 for p in T.parameters())
+    assert any(p.grad is not None and p.grad.abs().max() > 0 for p in g.parameters())
+
+
+def test_step_rejects_unequal_batches():
+    T, g = _pair()
+    x, y = _data()
+    with pytest.raises(ValueError, match="differ in size: 6 vs 5"):
+        enot_step(T, g, x, y[:5], image_cost, 0.98, 1.0)
