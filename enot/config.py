@@ -193,6 +193,9 @@ def build_parser(preset: Config, description: str) -> argparse.ArgumentParser:
                    help="named configuration; the flags below override it")
     p.add_argument("--resume", default=None, metavar="latest|PATH",
                    help="continue from the newest checkpoint of the run folder, or from PATH")
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="end this invocation after STEP with a checkpoint, keeping the schedule "
+                        "of --steps (for job time limits); continue with --resume latest")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     groups = {name: p.add_argument_group(name) for name in _SECTIONS}
     for section, f in _fields():
@@ -216,6 +219,7 @@ def build_parser(preset: Config, description: str) -> argparse.ArgumentParser:
 class RunOptions:
     resume: str | None
     dry_run: bool
+    stop_at: int | None
 
 
 def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOptions]:
@@ -234,7 +238,9 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     size = cfg.data.image_size
     if size & (size - 1):
         raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")
-    return cfg, RunOptions(resume=args.resume, dry_run=args.dry_run)
+    if args.stop_at is not None and not 1 <= args.stop_at <= cfg.train.steps:
+        raise ConfigError(f"--stop-at {args.stop_at} must lie in [1, --steps {cfg.train.steps}]")
+    return cfg, RunOptions(resume=args.resume, dry_run=args.dry_run, stop_at=args.stop_at)
 
 
 def save_config(cfg: Config, path: Path) -> None:

@@ -32,7 +32,8 @@ from enot.networks import build_networks
 from enot.step import enot_step
 from enot.streams import InfiniteStream
 
-LOGGED = ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost")
+LOGGED = ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_norm_t",
+          "grad_norm_g")
 SAMPLES = 8
 
 
@@ -131,14 +132,16 @@ class Trainer:
 
     # -----------------------------------------------------------------------------------------
 
-    def train(self) -> dict:
+    def train(self, stop_at: int | None = None) -> dict:
+        """Run to --steps (or to `stop_at`, leaving a checkpoint); export at the end of --steps."""
         cfg, acc, tc = self.cfg, self.accelerator, self.cfg.train
+        end = min(stop_at or tc.steps, tc.steps)
         self.T.train()
         self.g.train()
         bar = tqdm(total=tc.steps, initial=self.progress.step, disable=not acc.is_main_process,
                    dynamic_ncols=True, desc="ENOT", unit="step")
         start, start_step, last = time.perf_counter(), self.progress.step, {}
-        while self.progress.step < tc.steps:
+        while self.progress.step < end:
             step = self.progress.step + 1
             x, y = next(self.source), next(self.target)
             self.data_checksum += x.double().sum() + y.double().sum()
@@ -146,7 +149,8 @@ class Trainer:
             self.opt_g.zero_grad(set_to_none=True)
             losses = enot_step(self.T, self.g, x, y, self.cost, cfg.enot.tau, cfg.enot.lam,
                                backward=acc.backward)
-            values = torch.stack([getattr(losses, k).detach().float() for k in LOGGED])
+            norms = [_grad_norm(m) for m in (self.T, self.g)]
+            values = torch.stack([getattr(losses, k).detach().float() for k in LOGGED[:5]] + norms)
             values = acc.gather(values[None])  # every rank sees every rank's losses
             self._stop_if_not_finite(values, step)
             self.opt_g.step()
@@ -165,7 +169,8 @@ class Trainer:
                                 g=f"{last['g_loss']:.4f}", refresh=False)
             if step % tc.sample_every == 0 or step == tc.steps:
                 self.save_samples(step)
-            if step % tc.checkpoint_every == 0 or step == tc.steps:
+            if step % tc.checkpoint_every == 0 or step == end:
+                self._stop_if_weights_not_finite(step)
                 save_checkpoint(acc, self.ckpt_dir, step, cfg, tc.checkpoints_total_limit)
         bar.close()
         elapsed = time.perf_counter() - start
@@ -174,15 +179,28 @@ class Trainer:
         return summary
 
     def _stop_if_not_finite(self, values: torch.Tensor, step: int) -> None:
-        bad = ~torch.isfinite(values)
+        checked = values
+        if self.cfg.train.mixed_precision == "fp16":
+            # fp16 loss scaling produces inf gradients by design; its scaler skips those steps.
+            checked = values[:, :5]
+        bad = ~torch.isfinite(checked)
         if bad.any():
             rank, idx = (int(i) for i in bad.nonzero()[0])
-            found = list_checkpoints(self.ckpt_dir)
-            kept = f"the last good checkpoint is {found[-1]}" if found else "no checkpoint yet"
             raise NonFiniteLossError(
                 f"{LOGGED[idx]} = {values[rank, idx].item()} at step {step} (process {rank}); "
-                f"the weights of this step were not updated and {kept}. Lower the learning rates "
-                f"or use --mixed-precision no")
+                f"the weights of this step were not updated and {self._last_good()}. Lower the "
+                f"learning rates or use --mixed-precision no")
+
+    def _stop_if_weights_not_finite(self, step: int) -> None:
+        finite = torch.stack([torch.isfinite(p).all() for m in (self.T, self.g)
+                              for p in m.parameters()]).all()
+        if not finite.item():
+            raise NonFiniteLossError(f"the weights became non-finite at step {step}; no "
+                                     f"checkpoint was written for it and {self._last_good()}")
+
+    def _last_good(self) -> str:
+        found = list_checkpoints(self.ckpt_dir)
+        return f"the last good checkpoint is {found[-1]}" if found else "there is no checkpoint yet"
 
     def _log(self, step: int, values: dict[str, float], rate: float) -> None:
         record = {"step": step, **values, "lr_t": self.sched_t.get_last_lr()[0],
@@ -240,12 +258,17 @@ class Trainer:
         if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
                for r in per_rank_params for i in range(2)):
             raise RuntimeError(f"weights differ across processes after training: {per_rank_params}")
-        if acc.is_main_process:
+        if acc.is_main_process and self.progress.step == self.cfg.train.steps:
             write_export(self.run_dir / "export", T, g, self.ema_model(), self.cfg,
                          self.progress.step)
             (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         acc.wait_for_everyone()
         return summary
+
+
+def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads).float()
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
         trainer = Trainer(cfg, resume=opts.resume)
-        summary = trainer.train()
+        summary = trainer.train(stop_at=opts.stop_at)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -37,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         run = cfg.run_dir
         print(f"done: {summary['steps']} steps, {summary['steps_this_run'] / max(summary['seconds_this_run'], 1e-9):.2f} step/s")
         print(f"samples: {run / 'samples' / 'latest.png'}")
-        print(f"export:  {run / 'export'}")
+        if summary["steps"] < cfg.train.steps:
+            print(f"stopped at step {summary['steps']} of {cfg.train.steps}; continue with the "
+                  f"same command and --resume latest")
+        else:
+            print(f"export:  {run / 'export'}")
     return 0
 
 

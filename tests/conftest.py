@@ -1,0 +1,45 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = str(ROOT / "scripts" / "train.py")
+# Small networks and batches so that an end-to-end run takes seconds on 2 CPU cores.
+TINY = ["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4",
+        "--batch-size", "100", "--log-every", "1", "--sample-every", "3"]
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["HF_HUB_OFFLINE"] = "1"
+    return env
+
+
+def run(cmd: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(),
+                          cwd=ROOT)
+
+
+@pytest.fixture
+def train_cmd():
+    """`python scripts/train.py` with the tiny settings; extra flags are appended."""
+    def make(*args: str) -> list[str]:
+        return [sys.executable, TRAIN, *TINY, *args]
+    return make
+
+
+@pytest.fixture
+def launch_cmd():
+    """`accelerate launch` of scripts/train.py with the tiny settings."""
+    def make(*launch_args: str) -> callable:
+        def with_args(*args: str) -> list[str]:
+            return [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
+                    "--mixed_precision", "no", "--dynamo_backend", "no", *launch_args, TRAIN,
+                    *TINY, *args]
+        return with_args
+    return make

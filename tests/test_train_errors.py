@@ -1,0 +1,108 @@
+"""Bad input reaches the user as a clear error that names the problem, and loses nothing."""
+
+import json
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from conftest import run
+from enot.export import ExportError, load_translator
+from enot.trainer import LOGGED
+
+
+def _image(path, color):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (40, 40), color).save(path)
+
+
+def test_dry_run_prints_resolved_config(train_cmd):
+    res = run(train_cmd("--dry-run", "--tau", "0.99"))
+    assert res.returncode == 0, res.stderr
+    cfg = json.loads(res.stdout)
+    assert cfg["enot"]["tau"] == 0.99 and cfg["data"]["image_size"] == 32
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--tau", "1.5", "outside [0.5, 1.0]"),
+    ("--batch-size", "0", "outside [1, 4096]"),
+    ("--cost", "l7", "is not one of"),
+    ("--steps", "ten", "not a valid int"),
+])
+def test_cli_rejects_values_at_the_boundary(train_cmd, flag, value, message):
+    res = run(train_cmd(flag, value, "--dry-run"))
+    assert res.returncode == 2
+    assert message in res.stderr and flag in res.stderr
+
+
+def test_missing_dataset_folder_is_named(tmp_path, train_cmd):
+    missing = tmp_path / "nowhere"
+    res = run(train_cmd("--dataset", "folder", "--source", str(missing), "--target",
+                        str(missing), "--output-dir", str(tmp_path / "run")))
+    assert res.returncode == 2
+    assert str(missing) in res.stderr and "Traceback" not in res.stderr
+
+
+def test_empty_dataset_folder_is_named(tmp_path, train_cmd):
+    (tmp_path / "empty").mkdir()
+    res = run(train_cmd("--dataset", "folder", "--source", str(tmp_path / "empty"),
+                        "--target", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "r")))
+    assert res.returncode == 2
+    assert str(tmp_path / "empty") in res.stderr and "Traceback" not in res.stderr
+
+
+def test_corrupt_image_stops_the_run_naming_the_file(tmp_path, train_cmd):
+    for i in range(12):
+        _image(tmp_path / "a" / f"{i:02d}.png", (200, 10, 10))
+        _image(tmp_path / "b" / f"{i:02d}.png", (10, 10, 200))
+    (tmp_path / "a" / "03.png").write_bytes(b"this is not a png")
+    res = run(train_cmd("--dataset", "folder", "--source", str(tmp_path / "a"), "--target",
+                        str(tmp_path / "b"), "--image-size", "16", "--batch-size", "2",
+                        "--output-dir", str(tmp_path / "run")))
+    assert res.returncode == 2
+    assert "03.png" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_nan_stops_with_step_and_loss_named_and_keeps_last_checkpoint(tmp_path, train_cmd):
+    # An absurd learning rate makes g's output overflow within a few steps.
+    out = tmp_path / "run"
+    res = run(train_cmd("--steps", "50", "--lr-g", "1.0", "--lr-t", "1.0", "--beta1", "0",
+                        "--beta2", "0", "--weight-decay", "0", "--checkpoint-every", "1",
+                        "--checkpoints-total-limit", "2", "--output-dir", str(out)))
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert "Traceback" not in res.stderr
+    msg = res.stderr
+    name = msg.split("error: ")[1].split(" = ")[0]
+    assert name in LOGGED
+    bad_step = int(msg.split("at step ")[1].split()[0])
+    assert bad_step >= 2
+    ckpts = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert ckpts[-1] == f"step_{bad_step - 1:08d}"
+    last = out / "checkpoints" / ckpts[-1]
+    for name in ("model.safetensors", "model_1.safetensors"):
+        assert all(torch.isfinite(t).all() for t in load_file(last / name).values())
+    assert str(last) in msg
+
+
+def test_resume_with_other_architecture_is_refused(tmp_path, train_cmd):
+    out = tmp_path / "run"
+    ok = run(train_cmd("--steps", "1", "--output-dir", str(out)))
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    res = run(train_cmd("--steps", "2", "--t-base-channels", "8", "--output-dir", str(out),
+                        "--resume", "latest"))
+    assert res.returncode == 2
+    assert "t_base_channels: checkpoint 4 vs now 8" in res.stderr
+    again = run(train_cmd("--steps", "2", "--output-dir", str(out)))
+    assert again.returncode == 2 and "--resume latest" in again.stderr
+    res = run(train_cmd("--steps", "2", "--output-dir", str(out), "--resume", str(tmp_path)))
+    assert res.returncode == 2 and "not a checkpoint folder" in res.stderr
+
+
+def test_loading_a_non_export_folder_is_refused(tmp_path):
+    with pytest.raises(ExportError, match="no such export folder"):
+        load_translator(tmp_path / "missing")
+    (tmp_path / "x.txt").write_text("hi")
+    with pytest.raises(ExportError, match="not an inference export.*x.txt"):
+        load_translator(tmp_path)
