@@ -54,3 +54,31 @@ def enot_step(
     backward(losses.g_loss, inputs=_trainable(g), retain_graph=True)
     backward(losses.t_loss, inputs=_trainable(T))
     return losses
+
+
+def naive_enot_step(
+    T: nn.Module,
+    g: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cost: Cost,
+    tau: float,
+    lam: float,
+) -> ENOTLosses:
+    """The textbook step, for reference and benchmarks: g runs three times, frozen for L_T."""
+    tx = T(x)
+    g_y, g_txd = _full(g(y)), _full(g(tx.detach()))
+    tx = _full(tx)
+    part = enot_losses(cost(x, tx.detach()), cost(x, y), g_y, g_txd, tau, lam)
+    part.g_loss.backward()
+    frozen = _trainable(g)
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        t_loss = (cost(x, tx) - _full(g(tx))).mean()
+        t_loss.backward()
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+    return ENOTLosses(g_loss=part.g_loss, t_loss=t_loss, expectile=part.expectile,
+                      w_dist=part.w_dist, transport_cost=cost(x, tx).detach().mean())

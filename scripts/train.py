@@ -13,13 +13,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from data import CorruptImageError, DatasetError  # noqa: E402
+from data import CorruptImageError, DatasetError, build_domain  # noqa: E402
 from enot.checkpoints import CheckpointError  # noqa: E402
+from enot.evaluation import check_split  # noqa: E402
+from enot.export import load_translator  # noqa: E402
 from enot.config import ConfigError, parse_cli  # noqa: E402
 from enot.trainer import NonFiniteLossError, Trainer  # noqa: E402
 
 USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
                FileExistsError)
+
+
+def report_on_test_split(cfg) -> None:
+    """Check the exported translator on the held-out split of both domains."""
+    d = cfg.data
+    split = [build_domain(d.dataset, spec, d.image_size, "test", seed=cfg.train.seed)
+             for spec in (d.source, d.target)]
+    translator = load_translator(cfg.run_dir / "export")
+    report = check_split(translator.T, *split)
+    for line in report.lines():
+        print(line)
+    (cfg.run_dir / "test_split.json").write_text(json.dumps(report.__dict__, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"same command and --resume latest")
         else:
             print(f"export:  {run / 'export'}")
+            report_on_test_split(cfg)
     return 0
 
 
