@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain, to_unit
 from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
-from enot.config import Config, save_config
+from enot.config import Config, load_config, save_config
 from enot.costs import get_cost
 from enot.export import write_export
 from enot.networks import build_networks
@@ -125,6 +125,7 @@ class Trainer:
             save_config(cfg, self.run_dir / "config.json")
         acc.wait_for_everyone()
         if resume_from is not None:
+            _warn_changed(load_config(resume_from / "config.json"), cfg, acc)
             acc.load_state(str(resume_from))
             acc.print(f"resumed from {resume_from} at step {self.progress.step}")
         acc.init_trackers("tensorboard", config=_flat(cfg.to_dict()))
@@ -264,6 +265,13 @@ class Trainer:
             (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         acc.wait_for_everyone()
         return summary
+
+
+def _warn_changed(saved: Config, now: Config, acc: Accelerator) -> None:
+    old, new = _flat(saved.to_dict()), _flat(now.to_dict())
+    changed = [f"{k}: {old.get(k)} -> {v}" for k, v in new.items() if old.get(k) != v]
+    if changed:
+        acc.print("resuming with changed settings: " + "; ".join(changed))
 
 
 def _grad_norm(model: torch.nn.Module) -> torch.Tensor:

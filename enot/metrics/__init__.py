@@ -1,0 +1,28 @@
+"""Offline, clean-fid-compatible FID/KID: Inception weights lookup, features, distances."""
+
+from enot.metrics.features import clean_resize, features_from_folder, features_from_images
+from enot.metrics.fid import (
+    fid_from_features,
+    frechet_distance,
+    kid_from_features,
+    load_stats,
+    save_stats,
+    stats,
+)
+from enot.metrics.inception import InceptionFeatures
+from enot.metrics.weights import InceptionWeightsError, locate_inception_weights
+
+__all__ = [
+    "InceptionFeatures",
+    "InceptionWeightsError",
+    "clean_resize",
+    "features_from_folder",
+    "features_from_images",
+    "fid_from_features",
+    "frechet_distance",
+    "kid_from_features",
+    "load_stats",
+    "locate_inception_weights",
+    "save_stats",
+    "stats",
+]

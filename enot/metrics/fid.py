@@ -1,0 +1,110 @@
+"""FID and KID from Inception features, with the same formulas as clean-fid (in float64).
+
+``frechet_distance`` follows ``cleanfid.fid.frechet_distance`` (||mu1 - mu2||^2 +
+Tr(S1 + S2 - 2 sqrtm(S1 S2)), eps on the diagonal if sqrtm is not finite) and
+``kid_from_features`` follows ``cleanfid.fid.kernel_distance`` (unbiased MMD^2 with the cubic
+polynomial kernel, averaged over random subsets). Statistics are kept in float64: clean-fid's
+mean of float32 features is float32, so its FID can differ from ours in the ~6th digit.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from scipy import linalg
+
+
+def _as_features(features: np.ndarray) -> np.ndarray:
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2:
+        raise ValueError(f"expected features of shape [N, D], got {f.shape}")
+    if f.shape[0] == 0:
+        raise ValueError("empty feature set: no images were given")
+    return f
+
+
+def stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean [D] and covariance [D, D] (float64, unbiased as np.cov) of features [N, D]."""
+    f = _as_features(features)
+    if f.shape[0] < 2:
+        raise ValueError(
+            f"got {f.shape[0]} image: fewer than 2 images cannot give a covariance"
+        )
+    return f.mean(axis=0), np.cov(f, rowvar=False)
+
+
+def frechet_distance(
+    mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray, eps: float = 1e-6
+) -> float:
+    """Fréchet distance between N(mu1, sigma1) and N(mu2, sigma2), as clean-fid computes it."""
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
+    sigma1 = np.atleast_2d(np.asarray(sigma1, np.float64))
+    sigma2 = np.atleast_2d(np.asarray(sigma2, np.float64))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
+        raise ValueError(
+            f"statistics do not match: mu {mu1.shape} vs {mu2.shape}, "
+            f"sigma {sigma1.shape} vs {sigma2.shape}"
+        )
+    diff = mu1 - mu2
+    with warnings.catch_warnings():
+        # With fewer images than dimensions (2048) the product is always singular and scipy
+        # warns each time; the non-finite case below is the one that matters.
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(sigma1.dot(sigma2))
+        if not np.isfinite(covmean).all():
+            offset = np.eye(sigma1.shape[0]) * eps
+            covmean = linalg.sqrtm((sigma1 + offset).dot(sigma2 + offset))
+    if np.iscomplexobj(covmean):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
+            raise ValueError(f"imaginary component {np.max(np.abs(covmean.imag))} in sqrtm")
+        covmean = covmean.real
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
+    """FID between two feature sets [N1, D] and [N2, D] (each needs at least 2 rows)."""
+    return frechet_distance(*stats(features1), *stats(features2))
+
+
+def kid_from_features(
+    features1: np.ndarray,
+    features2: np.ndarray,
+    num_subsets: int = 100,
+    max_subset_size: int = 1000,
+    seed: int | None = 0,
+) -> float:
+    """KID (unbiased MMD^2, kernel (x.y / D + 1)^3) averaged over ``num_subsets`` random subsets.
+
+    Draws subsets exactly as clean-fid (legacy ``choice`` without replacement, features2 first),
+    so with ``seed=s`` it equals ``np.random.seed(s); cleanfid.fid.kernel_distance(f1, f2)``.
+    ``seed=None`` uses numpy's global random state, as clean-fid does.
+    """
+    f1, f2 = _as_features(features1), _as_features(features2)
+    n = f1.shape[1]
+    m = min(f1.shape[0], f2.shape[0], max_subset_size)
+    if m < 2:
+        raise ValueError("fewer than 2 images per set cannot give KID")
+    rng = np.random if seed is None else np.random.RandomState(seed)
+    t = 0.0
+    for _ in range(num_subsets):
+        x = f2[rng.choice(f2.shape[0], m, replace=False)]
+        y = f1[rng.choice(f1.shape[0], m, replace=False)]
+        a = (x @ x.T / n + 1) ** 3 + (y @ y.T / n + 1) ** 3
+        b = (x @ y.T / n + 1) ** 3
+        t += (a.sum() - np.diag(a).sum()) / (m - 1) - b.sum() * 2 / m
+    return float(t / num_subsets / m)
+
+
+def save_stats(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray) -> None:
+    """Write mu and sigma as float64 to an .npz (keys 'mu', 'sigma', as clean-fid's stats files)."""
+    np.savez(path, mu=np.asarray(mu, np.float64), sigma=np.asarray(sigma, np.float64))
+
+
+def load_stats(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """Read (mu, sigma) as float64 from an .npz written by ``save_stats`` or clean-fid."""
+    with np.load(path) as data:
+        if "mu" not in data or "sigma" not in data:
+            raise ValueError(f"{path} has no 'mu' and 'sigma' arrays")
+        return data["mu"].astype(np.float64), data["sigma"].astype(np.float64)

@@ -1,0 +1,55 @@
+"""Config: presets, round trips through JSON, and CLI validation."""
+
+import pytest
+
+from enot.config import PRESETS, Config, ConfigError, get_preset, load_config, parse_cli, save_config
+
+
+def test_defaults_are_the_paper_image_setting():
+    c = Config()
+    assert (c.t_net.t_base_channels, c.g_net.g_nfilter, c.g_net.g_nfilter_max) == (48, 64, 512)
+    assert (c.enot.tau, c.enot.lam, c.enot.cost) == (0.98, 1.0, "image_mse")
+    assert (c.optim.lr_t, c.optim.lr_g, c.optim.beta1, c.optim.beta2) == (1e-4, 5e-5, 0.5, 0.5)
+    assert (c.optim.final_lr_ratio, c.train.batch_size, c.train.steps) == (1e-2, 64, 120_000)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_round_trips_through_json(tmp_path, name):
+    cfg = get_preset(name)
+    save_config(cfg, tmp_path / "c.json")
+    assert load_config(tmp_path / "c.json") == cfg
+
+
+def test_flags_override_the_preset_and_run_dir_defaults_to_preset():
+    cfg, opts = parse_cli(["--lr-t", "2e-4", "--no-flip", "--steps", "7"], "t")
+    assert cfg.optim.lr_t == 2e-4 and cfg.train.steps == 7 and cfg.data.flip is False
+    assert cfg.run_dir.as_posix() == "runs/colored_mnist"
+    assert opts.resume is None and not opts.dry_run
+
+
+def test_cross_field_checks():
+    with pytest.raises(ConfigError, match="power of two"):
+        parse_cli(["--image-size", "48"], "t")
+    with pytest.raises(ConfigError, match="exceeds --g-nfilter-max"):
+        parse_cli(["--g-nfilter", "64", "--g-nfilter-max", "32"], "t")
+    with pytest.raises(ConfigError, match="--stop-at 9"):
+        parse_cli(["--steps", "5", "--stop-at", "9"], "t")
+
+
+def test_unknown_preset_and_bad_files(tmp_path):
+    with pytest.raises(ConfigError, match="unknown preset 'nope'"):
+        get_preset("nope")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config(tmp_path / "bad.json")
+    (tmp_path / "old.json").write_text('{"preset": "x", "data": {}}')
+    with pytest.raises(ConfigError, match="does not match"):
+        load_config(tmp_path / "old.json")
+
+
+def test_architecture_names_the_shape_fields():
+    a, b = get_preset("colored_mnist"), get_preset("colored_mnist")
+    b.optim.lr_t = 1.0
+    assert a.architecture() == b.architecture()
+    b.t_net.t_base_channels = 99
+    assert a.architecture() != b.architecture()
