@@ -57,7 +57,8 @@ def write_digits(folder: Path, label: int, n: int, seed: int) -> Path:
 @pytest.fixture(scope="module")
 def digit_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("digits")
-    return write_digits(root / "two", 2, N_PER_DIGIT, 0), write_digits(root / "three", 3, N_PER_DIGIT, 1)
+    two = write_digits(root / "two", 2, N_PER_DIGIT, seed=0)
+    return two, write_digits(root / "three", 3, N_PER_DIGIT, seed=1)
 
 
 @pytest.fixture(scope="module")

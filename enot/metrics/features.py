@@ -1,12 +1,13 @@
-"""Images -> Inception features with clean-fid's 'clean' preprocessing, resize overlapped with the net.
+"""Images -> Inception features, preprocessed exactly as clean-fid's 'clean' mode.
 
 'clean' mode (cleanfid.resize.make_resizer("PIL", False, "bicubic", (299, 299))): each channel
 of the uint8 RGB image is turned into a float32 PIL image (mode 'F'), resized bicubically to
 299x299, clipped to [0, 255]; no quantisation. Files are read with ``Image.open(p).convert("RGB")``
 as clean-fid does.
 
-While the network runs on one batch, a thread pool decodes and resizes the next one; Pillow
-releases the GIL during resampling, so threads are enough.
+While the network runs on one batch, a thread pool decodes and resizes the next one (Pillow
+releases the GIL while resampling). On CPU this hides little: resizing a 32x32 image takes
+~2 ms against ~100 ms of network per image and core; the speed comes from InceptionFeatures.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _pipelined_features(
         bar.update(len(pending))
 
     it: Iterator = iter(items)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with bar, ThreadPoolExecutor(max_workers=workers) as pool:
         pending: list[Future] = []
         while chunk := list(islice(it, batch_size)):
             submitted = [pool.submit(load, item) for item in chunk]
@@ -95,7 +96,6 @@ def _pipelined_features(
             pending = submitted
         if pending:
             finish(pending)
-    bar.close()
     if not out:
         return np.empty((0, FEATURE_DIM), dtype=np.float32)
     return np.concatenate(out)
@@ -108,7 +108,7 @@ def features_from_images(
     progress: bool = True,
     workers: int = 2,
 ) -> np.ndarray:
-    """Features [N, 2048] of uint8 RGB images: an iterable of [H, W, 3] arrays or a [N, 3, H, W] tensor.
+    """Features [N, 2048] of uint8 RGB images: [H, W, 3] arrays, or one [N, 3, H, W] tensor.
 
     Images must be uint8, i.e. what would be written to PNG; convert generator outputs first
     (e.g. ``((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)``), as clean-fid's

@@ -77,8 +77,8 @@ class InceptionFeatures:
 
     ``weights``: path to default_1.pt, else found by ``locate_inception_weights``.
     ``device``: any torch device; nothing here assumes CUDA.
-    ``chunk``: at most this many images per forward pass (8 beat 32 on CPU: the activations
-    stay in cache). The caller's batch size is independent.
+    ``chunk``: at most this many images per forward pass, so that a batch splits across the
+    streams (per-core speed barely depends on it). The caller's batch size is independent.
     ``streams``: forward passes run at once, each on one intra-op thread. Default: the torch
     thread count on CPU, 1 elsewhere.
     ``optimize``: False runs the unmodified TorchScript exactly as clean-fid does.
@@ -98,8 +98,9 @@ class InceptionFeatures:
         self.net = _optimised(net) if optimize else net
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         self.chunk = max(1, int(chunk))
-        on_cpu = self.device.type == "cpu"
-        self.streams = max(1, streams if streams is not None else (torch.get_num_threads() if on_cpu else 1))
+        if streams is None:
+            streams = torch.get_num_threads() if self.device.type == "cpu" else 1
+        self.streams = max(1, int(streams))
         self._pool = ThreadPoolExecutor(self.streams) if self.streams > 1 else None
 
     def _forward(self, x: torch.Tensor, single_thread: bool) -> np.ndarray:

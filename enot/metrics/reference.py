@@ -21,7 +21,7 @@ CLEANFID_FILENAME = "inception-2015-12-05.pt"
 
 
 def cleanfid_extractor(folder: str | os.PathLike, weights: str | os.PathLike | None = None):
-    """Return ``cleanfid.inception_torchscript.InceptionV3W`` (clean mode) using ``folder`` as cache."""
+    """clean-fid's ``InceptionV3W`` (clean mode), with ``folder`` holding its weights file."""
     from cleanfid.inception_torchscript import InceptionV3W
 
     target = Path(folder) / CLEANFID_FILENAME
