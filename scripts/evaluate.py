@@ -2,7 +2,8 @@
 
     python scripts/evaluate.py --model runs/colored_mnist/export
     python scripts/evaluate.py --model runs/a2b/export --source photos/a --target photos/b
-    python scripts/evaluate.py --model runs/x/export --preset celeba2anime_64 --lpips-weights alexnet.pth
+    python scripts/evaluate.py --model runs/x/export --preset celeba2anime_64 \
+        --lpips-weights alexnet-owt-7be5be79.pth
 
 Without --preset/--source/--target the data recorded in the export is used. The metrics go to
 metrics.json and metrics.md in --out (default: the run folder, i.e. the export's parent).
@@ -92,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path(args.model).resolve().parent
         json_path, md_path = write_reports(result, out)
     except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
+        hint = ""
+        nested = Path(args.model) / "export"
+        if isinstance(e, ExportError) and (nested / "translator.json").is_file():
+            hint = f" (did you mean --model {nested}?)"
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     print(result.to_markdown())
     print(f"metrics: {json_path}")

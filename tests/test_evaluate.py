@@ -24,11 +24,12 @@ from enot.evaluate_export import (
     EvaluationResult,
     LPIPSWeightsError,
     PaperNumbers,
+    fid_from_features_fast,
     load_lpips,
     stats_cache_path,
 )
 from enot.export import load_translator, write_export
-from enot.metrics import frechet_distance, load_stats
+from enot.metrics import frechet_distance, load_stats, stats
 from enot.networks import build_networks
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")
@@ -124,8 +125,12 @@ def test_stats_are_cached_and_reused(evaluated):
         assert mu.dtype == sigma.dtype == np.float64 and sigma.shape == (2048, 2048)
         with np.load(path) as f:
             assert f["features"].shape == (N, 2048)
-    # The identity baseline is exactly the distance of the two cached statistics.
-    identity = frechet_distance(*load_stats(files["source"]), *load_stats(files["target"]))
+    # The identity baseline is exactly the distance of the two cached feature sets.
+    cached = []
+    for role in ("source", "target"):
+        with np.load(files[role]) as f:
+            cached += [f["features"], *load_stats(files[role])]
+    identity = fid_from_features_fast(*cached)
     assert evaluated["metrics"]["identity_fid"] == pytest.approx(identity, rel=1e-9)
 
     second = evaluated["second"]
@@ -235,8 +240,8 @@ def test_lpips_trunk_is_the_given_weights(tmp_path):
     weights = fake_alexnet_weights(tmp_path / "a.pth")
     model = load_lpips(weights)
     state = torch.load(weights)
-    assert torch.equal(model.net.slice1[0].weight, state["features.0.weight"])
-    assert torch.equal(model.net.slice5[10].bias, state["features.10.bias"])
+    assert torch.equal(getattr(model.net.slice1, "0").weight, state["features.0.weight"])
+    assert torch.equal(getattr(model.net.slice5, "10").bias, state["features.10.bias"])
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     assert model(x, x).abs().max().item() < 1e-6
     assert (model(x, -x) > 0).all()
@@ -266,3 +271,12 @@ def test_cache_key_separates_what_changes_the_images(tmp_path):
         paths.add(stats_cache_path({**base, k: v}, tmp_path))
     assert len(paths) == 6
     assert stats_cache_path(dict(base), tmp_path) in paths
+
+
+@pytest.mark.parametrize("n1,n2,dim", [(3, 3, 64), (20, 30, 64), (64, 90, 64), (100, 120, 64)])
+def test_fast_fid_equals_the_sqrtm_formula(n1, n2, dim):
+    rng = np.random.default_rng(n1)
+    a = rng.normal(size=(n1, dim))
+    b = rng.normal(size=(n2, dim)) * 1.3 + 0.2
+    fast = fid_from_features_fast(a, *stats(a), b, *stats(b))
+    assert fast == pytest.approx(frechet_distance(*stats(a), *stats(b)), rel=1e-6)
