@@ -53,8 +53,9 @@ def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Conf
     return final
 
 
-def resolve_resume(arg: str, folder: Path, cfg: Config) -> Path:
-    """Turn `--resume latest|PATH` into a checkpoint folder whose networks match `cfg`."""
+def resolve_resume(arg: str, folder: Path, cfg: Config) -> tuple[Path, Config]:
+    """Turn `--resume latest|PATH` into a checkpoint folder whose networks match `cfg`, and the
+    config it was saved with."""
     if arg == "latest":
         found = list_checkpoints(folder)
         if not found:
@@ -76,4 +77,4 @@ def resolve_resume(arg: str, folder: Path, cfg: Config) -> Path:
     if diff:
         text = ", ".join(f"{k}: checkpoint {a} vs now {b}" for k, (a, b) in diff.items())
         raise CheckpointError(f"{path} was trained with other networks ({text})")
-    return path
+    return path, saved

@@ -49,7 +49,7 @@ from torch.utils.data import Dataset, Subset
 
 from data import build_domain, from_model
 from enot.config import get_preset
-from enot.evaluation import translate_batches
+from enot.evaluation import per_image_mse, translate_batches
 from enot.export import Translator, load_translator
 from enot.metrics import (
     InceptionFeatures,
@@ -447,7 +447,7 @@ class _Translations:
             if tx.shape != x.shape:
                 raise EvaluationError(f"T maps images {tuple(x.shape[1:])} to "
                                       f"{tuple(tx.shape[1:])}; expected the same shape")
-            self.squared += (x.double() - tx.double()).square().mean(dim=(1, 2, 3)).sum().item()
+            self.squared += per_image_mse(x, tx).sum().item()
             if self.lpips_model is not None:
                 with torch.inference_mode():
                     d = self.lpips_model(x.to(self.device), tx.clamp(-1, 1).to(self.device))

@@ -26,6 +26,11 @@ def translate_batches(T: nn.Module, dataset: Dataset, batch_size: int = 64,
         yield x, T(x.to(device)).float().cpu()
 
 
+def per_image_mse(x: Tensor, tx: Tensor) -> Tensor:
+    """[B] per-pixel mean of (x - T(x))^2, in [-1, 1] units, computed in float64."""
+    return (x.double() - tx.double()).square().mean(dim=(1, 2, 3))
+
+
 def ink_color(images: Tensor) -> Tensor:
     """[B, 3, H, W] in [-1, 1] -> [B, 3] ink colour in [0, 1]."""
     u = to_unit(images)
@@ -51,7 +56,7 @@ def check_split(T: nn.Module, source: Dataset, target: Dataset,
                 device: torch.device | str = "cpu") -> SplitReport:
     sq, n, shift, xs = 0.0, 0, [], []
     for x, tx in translate_batches(T, source, device=device):
-        sq += (x - tx).square().mean(dim=(1, 2, 3)).sum().item()
+        sq += per_image_mse(x, tx).sum().item()
         n += len(x)
         shift.append((ink_color(x) - ink_color(tx)).norm(dim=1))
         xs.append(ink_color(x))

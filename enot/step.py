@@ -75,11 +75,12 @@ def naive_enot_step(
     frozen = _trainable(g)
     for p in frozen:
         p.requires_grad_(False)
+    cost_x_tx = cost(x, tx)
     try:
-        t_loss = (cost(x, tx) - _full(g(tx))).mean()
+        t_loss = (cost_x_tx - _full(g(tx))).mean()
         t_loss.backward()
     finally:
         for p in frozen:
             p.requires_grad_(True)
     return ENOTLosses(g_loss=part.g_loss, t_loss=t_loss, expectile=part.expectile,
-                      w_dist=part.w_dist, transport_cost=cost(x, tx).detach().mean())
+                      w_dist=part.w_dist, transport_cost=cost_x_tx.detach().mean())

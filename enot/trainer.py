@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain, to_unit
 from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
-from enot.config import Config, load_config, save_config
+from enot.config import Config, save_config
 from enot.costs import get_cost
 from enot.export import write_export
 from enot.networks import build_networks
@@ -74,7 +74,7 @@ class Trainer:
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
         )
         acc = self.accelerator
-        resume_from = resolve_resume(resume, self.ckpt_dir, cfg) if resume else None
+        resume_from, saved = resolve_resume(resume, self.ckpt_dir, cfg) if resume else (None, None)
         if resume_from is None and list_checkpoints(self.ckpt_dir):
             raise FileExistsError(f"{self.run_dir} already holds checkpoints; pass --resume latest "
                                   f"to continue it, or choose another --output-dir")
@@ -125,7 +125,7 @@ class Trainer:
             save_config(cfg, self.run_dir / "config.json")
         acc.wait_for_everyone()
         if resume_from is not None:
-            _warn_changed(load_config(resume_from / "config.json"), cfg, acc)
+            _warn_changed(saved, cfg, acc)
             acc.load_state(str(resume_from))
             acc.print(f"resumed from {resume_from} at step {self.progress.step}")
         acc.init_trackers("tensorboard", config=_flat(cfg.to_dict()))
