@@ -41,6 +41,8 @@ class DataConfig:
 class TNetConfig:
     # Korotin et al.'s NOT U-Net; base width 48 in the ENOT paper's image experiments.
     t_base_channels: int = _opt(48, "U-Net base width of the map T", range=(4, 512))
+    # Not in the paper: T(x) = x + U-Net(x), starting near the identity (see _colored_mnist).
+    t_residual: bool = _opt(False, "T(x) = x + U-Net(x), starting near the identity map")
 
 
 @dataclass
@@ -83,6 +85,9 @@ class TrainConfig:
     sample_every: int = _opt(1000, "save a sample grid every N steps", range=(1, 10**8))
     checkpoint_every: int = _opt(5000, "save a resumable checkpoint every N steps",
                                  range=(1, 10**8))
+    eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "
+                              "export; 0 disables (needs the Inception weights)", range=(0, 10**8))
+    eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
     checkpoints_total_limit: int = _opt(3, "checkpoints kept; older ones are deleted",
                                         range=(1, 1000))
     output_dir: str = _opt("", "run folder (default: runs/<preset>)")
@@ -131,17 +136,22 @@ def _colored_mnist() -> Config:
 
     Narrow networks and batch 32 keep 1,500 steps within about 6 minutes on 2 cores
     (`python scripts/benchmark.py step --settings cpu_preset`); at that horizon the paper's
-    small learning rates barely move T, so both start at 3e-4.
+    small learning rates barely move T, so both start at 3e-4. T is residual, starting near the
+    identity: colour is kept from the first step and only the shape has to be learnt, which a
+    plain U-Net does not manage in 1,500 steps (it still draws noisy 2s). FID is tracked every
+    500 steps on the 50-image test splits.
     """
     cfg = Config(preset="colored_mnist")
     cfg.data.image_size = 32
     cfg.t_net.t_base_channels = 16
+    cfg.t_net.t_residual = True
     cfg.g_net.g_nfilter = 16
     cfg.train.steps = 1500
     cfg.train.batch_size = 32
     cfg.train.log_every = 25
     cfg.train.sample_every = 250
     cfg.train.checkpoint_every = 500
+    cfg.train.eval_every = 500
     cfg.train.ema_decay = 0.99
     cfg.optim.lr_t = 3e-4
     cfg.optim.lr_g = 3e-4

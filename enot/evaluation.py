@@ -20,10 +20,18 @@ from data import to_unit
 @torch.inference_mode()
 def translate_batches(T: nn.Module, dataset: Dataset, batch_size: int = 64,
                       device: torch.device | str = "cpu") -> Iterator[tuple[Tensor, Tensor]]:
-    """Yield (x, T(x)) batches over `dataset` in order, on the CPU, in [-1, 1]."""
+    """Yield (x, T(x)) batches over `dataset` in order, on the CPU, in [-1, 1].
+
+    T runs in eval mode (BatchNorm on its running statistics) and gets its mode back afterwards,
+    so a network in training can be scored mid-run.
+    """
+    was_training = T.training
     T = T.to(device).eval()
-    for x in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-        yield x, T(x.to(device)).float().cpu()
+    try:
+        for x in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+            yield x, T(x.to(device)).float().cpu()
+    finally:
+        T.train(was_training)
 
 
 def per_image_mse(x: Tensor, tx: Tensor) -> Tensor:

@@ -29,8 +29,11 @@ class ExportError(ValueError):
 
 
 def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | None,
-                 cfg: Config, step: int) -> Path:
-    """Write atomically: build under a temporary name, then swap it in."""
+                 cfg: Config, step: int, metrics: dict[str, float] | None = None) -> Path:
+    """Write atomically: build under a temporary name, then swap it in.
+
+    ``metrics`` (e.g. the FID that made this the best export) goes into the task card.
+    """
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -43,6 +46,7 @@ def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | No
         "preset": cfg.preset, "step": step, "image_size": cfg.data.image_size,
         "channels": 3, "cost": cfg.enot.cost, "dataset": cfg.data.dataset,
         "source": cfg.data.source, "target": cfg.data.target, "ema": T_ema is not None,
+        "metrics": metrics or {},
         "config": cfg.to_dict(),
     }
     (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")

@@ -11,7 +11,7 @@ CHANNELS = 3  # every task is RGB; gray inputs are converted by the shared norma
 
 def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
     T = UNet(in_channels=CHANNELS, out_channels=CHANNELS,
-             base_channels=cfg.t_net.t_base_channels)
+             base_channels=cfg.t_net.t_base_channels, residual=cfg.t_net.t_residual)
     g = ResNetD(image_size=cfg.data.image_size, in_channels=CHANNELS,
                 nfilter=cfg.g_net.g_nfilter, nfilter_max=cfg.g_net.g_nfilter_max)
     return T, g

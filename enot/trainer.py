@@ -11,11 +11,10 @@ import copy
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
-from accelerate.utils import ProjectConfiguration, set_seed
+from accelerate.utils import ProjectConfiguration, broadcast, set_seed
 from diffusers.training_utils import EMAModel
 from torch.optim import AdamW
 from torch.optim.lr_scheduler import CosineAnnealingLR
@@ -27,7 +26,10 @@ from data import DatasetError, build_domain, to_unit
 from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.config import Config, save_config
 from enot.costs import get_cost
+from enot.curves import plot_training_curves
+from enot.eval_data import EvalData
 from enot.export import write_export
+from enot.fid_tracker import FIDTracker
 from enot.networks import build_networks
 from enot.step import enot_step
 from enot.streams import InfiniteStream
@@ -46,12 +48,16 @@ class Progress:
     """Optimisation steps done; saved in every checkpoint."""
 
     step: int = 0
+    best_fid: float = float("inf")
+    best_step: int = 0
 
-    def state_dict(self) -> dict[str, int]:
-        return {"step": self.step}
+    def state_dict(self) -> dict[str, float]:
+        return {"step": self.step, "best_fid": self.best_fid, "best_step": self.best_step}
 
-    def load_state_dict(self, state: dict[str, int]) -> None:
+    def load_state_dict(self, state: dict[str, float]) -> None:
         self.step = int(state["step"])
+        self.best_fid = float(state.get("best_fid", float("inf")))
+        self.best_step = int(state.get("best_step", 0))
 
 
 def _needs_cpu_flag() -> bool:
@@ -73,7 +79,7 @@ class Trainer:
                                                 logging_dir=str(self.run_dir / "logs")),
             dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
         )
-        acc = self.accelerator
+        acc, tc = self.accelerator, cfg.train
         resume_from, saved = resolve_resume(resume, self.ckpt_dir, cfg) if resume else (None, None)
         if resume_from is None and list_checkpoints(self.ckpt_dir):
             raise FileExistsError(f"{self.run_dir} already holds checkpoints; pass --resume latest "
@@ -118,6 +124,12 @@ class Trainer:
         sample_set = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed)
         n = min(SAMPLES, len(sample_set))
         self.sample_x = torch.stack([sample_set[i] for i in range(n)]).to(acc.device)
+        self.fid, self.last_fid = None, None
+        if tc.eval_every and acc.is_main_process:
+            # Built before the first step: a missing Inception file stops the run at once.
+            self.fid = FIDTracker(EvalData(kind=d.dataset, source=d.source, target=d.target,
+                                           image_size=d.image_size, seed=tc.seed, task=cfg.preset),
+                                  tc.eval_images, acc.device, log=acc.print)
 
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -170,6 +182,8 @@ class Trainer:
                                 g=f"{last['g_loss']:.4f}", refresh=False)
             if step % tc.sample_every == 0 or step == tc.steps:
                 self.save_samples(step)
+            if tc.eval_every and (step % tc.eval_every == 0 or step == tc.steps):
+                self.evaluate(step)
             if step % tc.checkpoint_every == 0 or step == end:
                 self._stop_if_weights_not_finite(step)
                 save_checkpoint(acc, self.ckpt_dir, step, cfg, tc.checkpoints_total_limit)
@@ -210,6 +224,32 @@ class Trainer:
         if self.accelerator.is_main_process:
             with open(self.run_dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
+
+    def evaluate(self, step: int) -> None:
+        """FID of the exported map (the EMA when kept); a new best is exported to export_best/."""
+        acc = self.accelerator
+        if acc.is_main_process:
+            ema = self.ema_model()
+            fid = self.fid(ema if ema is not None else acc.unwrap_model(self.T))
+            self.last_fid = fid
+            record = {"step": step, "fid": fid, "identity_fid": self.fid.identity_fid,
+                      "fid_images": self.fid.images}
+            acc.log({"eval/fid": fid}, step=step)
+            with open(self.run_dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+            if fid < self.progress.best_fid:
+                self.progress.best_fid, self.progress.best_step = fid, step
+                write_export(self.run_dir / "export_best", acc.unwrap_model(self.T),
+                             acc.unwrap_model(self.g), ema, self.cfg, step,
+                             metrics={"fid": fid, "identity_fid": self.fid.identity_fid,
+                                      "fid_images": self.fid.images})
+            tqdm.write(f"step {step}: FID {fid:.2f} (identity {self.fid.identity_fid:.2f}, best "
+                       f"{self.progress.best_fid:.2f} at step {self.progress.best_step})")
+        # Only the main process scores; every rank keeps its best so their checkpoints agree.
+        best = torch.tensor([self.progress.best_fid, self.progress.best_step],
+                            dtype=torch.float64, device=acc.device)
+        best = broadcast(best, from_process=0)
+        self.progress.best_fid, self.progress.best_step = best[0].item(), int(best[1].item())
 
     @torch.no_grad()
     def translate_samples(self, model: torch.nn.Module) -> torch.Tensor:
@@ -256,6 +296,10 @@ class Trainer:
             "param_checksums_per_rank": per_rank_params,
             "data_checksums_per_rank": per_rank_data,
         }
+        if self.fid is not None and self.progress.best_step:
+            summary.update(fid=self.last_fid, best_fid=self.progress.best_fid,
+                           best_fid_step=self.progress.best_step,
+                           identity_fid=self.fid.identity_fid, fid_images=self.fid.images)
         if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
                for r in per_rank_params for i in range(2)):
             raise RuntimeError(f"weights differ across processes after training: {per_rank_params}")
@@ -263,6 +307,8 @@ class Trainer:
             write_export(self.run_dir / "export", T, g, self.ema_model(), self.cfg,
                          self.progress.step)
             (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        if acc.is_main_process and (self.run_dir / "log.jsonl").is_file():
+            plot_training_curves(self.run_dir / "log.jsonl", self.run_dir / "curves.png")
         acc.wait_for_everyone()
         return summary
 

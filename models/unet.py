@@ -91,11 +91,20 @@ class UNet(ModelMixin, ConfigMixin):
     bottleneck when ``bilinear`` (``16b`` otherwise); the up path returns to
     ``base`` before a 1x1 conv. The output is unbounded: callers decide how to
     map it to pixel range.
+
+    ``residual=True`` (not in the source) returns ``x + net(x)`` and scales the
+    last projection's initial weights by 0.1, so the network starts near the
+    identity map and learns only a correction. It needs ``in_channels ==
+    out_channels``.
     """
 
     @register_to_config
-    def __init__(self, in_channels: int, out_channels: int, base_channels: int, bilinear: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, base_channels: int,
+                 bilinear: bool = True, residual: bool = False):
         super().__init__()
+        if residual and in_channels != out_channels:
+            raise ValueError(f"a residual UNet maps images to images of the same channels; got "
+                             f"{in_channels} in and {out_channels} out")
         b = base_channels
         factor = 2 if bilinear else 1
         self.inc = DoubleConv(in_channels, b)
@@ -108,6 +117,10 @@ class UNet(ModelMixin, ConfigMixin):
         self.up3 = Up(4 * b, 2 * b // factor, bilinear)
         self.up4 = Up(2 * b, b, bilinear)
         self.outc = OutConv(b, out_channels)
+        if residual:
+            with torch.no_grad():
+                self.outc.conv.weight.mul_(0.1)
+                self.outc.conv.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
@@ -116,6 +129,7 @@ class UNet(ModelMixin, ConfigMixin):
                 f"UNet input height and width must be divisible by {_DOWNSAMPLE_FACTOR} "
                 f"(four 2x down-samplings); got {height}x{width}"
             )
+        inputs = x
         x1 = self.inc(x)
         x2 = self.down1(x1)
         x3 = self.down2(x2)
@@ -125,4 +139,5 @@ class UNet(ModelMixin, ConfigMixin):
         x = self.up2(x, x3)
         x = self.up3(x, x2)
         x = self.up4(x, x1)
-        return self.outc(x)
+        out = self.outc(x)
+        return inputs + out if self.config.residual else out

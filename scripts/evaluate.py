@@ -24,6 +24,7 @@ from enot.config import ConfigError  # noqa: E402
 from enot.evaluate_export import (  # noqa: E402
     LPIPS_FROM_HUB,
     EvaluationError,
+    LPIPSWeightsError,
     data_from_folders,
     data_from_preset,
     evaluate_export,
@@ -32,7 +33,7 @@ from enot.evaluate_export import (  # noqa: E402
 from enot.export import ExportError, load_translator  # noqa: E402
 from enot.metrics import InceptionWeightsError  # noqa: E402
 
-USER_ERRORS = (EvaluationError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
+USER_ERRORS = (EvaluationError, LPIPSWeightsError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
 
 
 def _positive(text: str) -> int:

@@ -15,13 +15,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from data import CorruptImageError, DatasetError, build_domain  # noqa: E402
 from enot.checkpoints import CheckpointError  # noqa: E402
+from enot.evaluate_export import EvaluationError  # noqa: E402
 from enot.evaluation import check_split  # noqa: E402
+from enot.metrics import InceptionWeightsError  # noqa: E402
 from enot.export import load_translator  # noqa: E402
 from enot.config import ConfigError, parse_cli  # noqa: E402
 from enot.trainer import NonFiniteLossError, Trainer  # noqa: E402
 
 USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
-               FileExistsError)
+               FileExistsError, InceptionWeightsError, EvaluationError)
 
 
 def report_on_test_split(cfg) -> None:
@@ -57,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"export:  {run / 'export'}")
             report_on_test_split(cfg)
+        if "fid" in summary:
+            print(f"FID(T(x), y) on {summary['fid_images']} test images: {summary['fid']:.2f}; "
+                  f"identity baseline FID(x, y): {summary['identity_fid']:.2f} "
+                  f"(ratio {summary['fid'] / summary['identity_fid']:.2f})")
+            print(f"best FID {summary['best_fid']:.2f} at step {summary['best_fid_step']}: "
+                  f"{run / 'export_best'}")
+        if (run / "curves.png").is_file():
+            print(f"curves:  {run / 'curves.png'}")
     return 0
 
 

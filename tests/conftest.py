@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "scripts" / "train.py")
 # Small networks and batches so that an end-to-end run takes seconds on 2 CPU cores.
 TINY = ["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4",
-        "--batch-size", "100", "--log-every", "1", "--sample-every", "3"]
+        "--batch-size", "100", "--log-every", "1", "--sample-every", "3", "--eval-every", "0"]
 
 
 def _env() -> dict:

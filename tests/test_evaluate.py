@@ -24,10 +24,10 @@ from enot.evaluate_export import (
     EvaluationResult,
     LPIPSWeightsError,
     PaperNumbers,
-    fid_from_features_fast,
     load_lpips,
-    stats_cache_path,
 )
+from enot.metrics import fid_from_features_fast
+from enot.stats_cache import stats_cache_path
 from enot.export import load_translator, write_export
 from enot.metrics import frechet_distance, load_stats, stats
 from enot.networks import build_networks

@@ -62,6 +62,27 @@ def test_unet_has_batchnorm_and_linear_output():
     assert out.abs().max() > 1.0
 
 
+def test_residual_unet_starts_near_identity_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 32, 32)
+    plain = UNet(in_channels=3, out_channels=3, base_channels=4).eval()
+    residual = UNet(in_channels=3, out_channels=3, base_channels=4, residual=True).eval()
+    with torch.no_grad():
+        near = (residual(x) - x).abs().mean().item()
+        far = (plain(x) - x).abs().mean().item()
+    assert near < 0.2 * far
+    residual.save_pretrained(tmp_path / "r")
+    back = load_model(tmp_path / "r", expected=UNet).eval()
+    assert back.config.residual is True
+    with torch.no_grad():
+        torch.testing.assert_close(back(x), residual(x))
+
+
+def test_residual_unet_needs_equal_channels():
+    with pytest.raises(ValueError, match="same channels"):
+        UNet(in_channels=3, out_channels=1, base_channels=4, residual=True)
+
+
 def test_unet_rejects_size_not_divisible_by_16():
     model = UNet(in_channels=3, out_channels=3, base_channels=8)
     with pytest.raises(ValueError, match=r"divisible by 16.*30x30"):

@@ -58,8 +58,10 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
 def test_two_process_ddp_on_cpu(tmp_path, launch_cmd):
     cmd = launch_cmd("--multi_gpu", "--num_processes", "2")
     out = tmp_path / "ddp"
+    # FID tracking runs on the main process only; the best FID must still reach every rank.
     res = run(cmd("--steps", "4", "--batch-size", "50", "--checkpoint-every", "2",
-                  "--ema-decay", "0.9", "--output-dir", str(out)))
+                  "--ema-decay", "0.9", "--eval-every", "2", "--eval-images", "8",
+                  "--output-dir", str(out)))
     assert res.returncode == 0, res.stderr[-4000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["distributed_type"] == "MULTI_CPU"
@@ -73,3 +75,30 @@ def test_two_process_ddp_on_cpu(tmp_path, launch_cmd):
     ckpt = out / "checkpoints/step_00000004"
     assert (ckpt / "random_states_0.pkl").is_file() and (ckpt / "random_states_1.pkl").is_file()
     assert (out / "export/T_ema/config.json").is_file()
+
+
+def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
+    out = tmp_path / "fid"
+    common = ["--steps", "4", "--eval-every", "2", "--eval-images", "12", "--ema-decay", "0.9",
+              "--checkpoint-every", "2", "--output-dir", str(out)]
+    part = run(train_cmd(*common, "--stop-at", "2"))
+    assert part.returncode == 0, part.stderr[-3000:]
+    res = run(train_cmd(*common, "--resume", "latest"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = [json.loads(s) for s in (out / "log.jsonl").read_text().splitlines()]
+    fids = {r["step"]: r["fid"] for r in log if "fid" in r}
+    assert sorted(fids) == [2, 4] and all(f > 0 for f in fids.values())
+    identity = {r["identity_fid"] for r in log if "fid" in r}
+    assert len(identity) == 1 and identity.pop() > 0
+    best_step = min(fids, key=fids.get)
+    card = json.loads((out / "export_best/translator.json").read_text())
+    assert card["step"] == best_step
+    assert card["metrics"]["fid"] == pytest.approx(fids[best_step])
+    assert load_translator(out / "export_best").card["metrics"]["fid_images"] == 12
+    summary = json.loads((out / "summary.json").read_text())
+    # The best found before the resume survived it.
+    assert summary["best_fid"] == pytest.approx(min(fids.values()))
+    assert summary["fid"] == pytest.approx(fids[4])
+    png = out / "curves.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "FID" in res.stdout and "identity" in res.stdout

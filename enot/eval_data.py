@@ -1,0 +1,107 @@
+"""What an evaluation runs on: the two domains of a task and their held-out splits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch.utils.data import Dataset, Subset
+
+from data import build_domain
+from enot.config import get_preset
+from enot.export import Translator
+
+CHANNELS = 3
+
+
+class EvaluationError(ValueError):
+    """The export and the evaluation data do not fit, or a split is unusable."""
+
+
+@dataclass(frozen=True)
+class EvalData:
+    """The two domains, as ``data.build_domain`` takes them, and where they came from.
+
+    ``task`` names the task for the paper comparison (a preset name), None for ad-hoc folders.
+    ``seed`` picks colored_mnist's colours; folders ignore it.
+    """
+
+    kind: str
+    source: str
+    target: str
+    image_size: int
+    seed: int = 0
+    task: str | None = None
+    origin: str = ""
+
+
+def data_from_card(translator: Translator) -> EvalData:
+    """The domains recorded in the export's task card (the data it was trained on)."""
+    cfg = translator.config
+    d = cfg.data
+    if d.image_size != translator.image_size:
+        raise EvaluationError(
+            f"{translator.path}: the task card says image size {translator.image_size} but its "
+            f"config says {d.image_size}; the export is inconsistent")
+    return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
+                    seed=cfg.train.seed, task=cfg.preset, origin="the export's task card")
+
+
+def data_from_preset(name: str, translator: Translator) -> EvalData:
+    """The domains of preset ``name``; its image size must be the export's."""
+    cfg = get_preset(name)  # ConfigError names the known presets
+    d = cfg.data
+    if d.image_size != translator.image_size:
+        raise EvaluationError(
+            f"preset {name} uses {d.image_size}x{d.image_size} images but the export "
+            f"{translator.path} was trained at {translator.image_size}x{translator.image_size}: "
+            f"evaluate it with a preset of image size {translator.image_size}, or without "
+            f"--preset to use the data recorded in the export")
+    return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
+                    seed=cfg.train.seed, task=name, origin=f"preset {name}")
+
+
+def data_from_folders(source: str | os.PathLike, target: str | os.PathLike,
+                      translator: Translator) -> EvalData:
+    """Two image folders, resized to the export's image size."""
+    return EvalData(kind="folder", source=str(Path(source).resolve()),
+                    target=str(Path(target).resolve()), image_size=translator.image_size,
+                    task=None, origin="image folders")
+
+
+def check_channels(translator: Translator) -> None:
+    """The export must map RGB to RGB, as every dataset here yields RGB."""
+    card_channels = translator.card.get("channels", CHANNELS)
+    cfg = getattr(translator.T, "config", None) or {}
+    t_in, t_out = cfg.get("in_channels", CHANNELS), cfg.get("out_channels", CHANNELS)
+    if (card_channels, t_in, t_out) != (CHANNELS, CHANNELS, CHANNELS):
+        raise EvaluationError(
+            f"the export {translator.path} works on {card_channels}-channel images (T: "
+            f"{t_in} -> {t_out} channels) but the evaluation data is {CHANNELS}-channel RGB")
+
+
+def describe_split(data: EvalData, role: str, split: str) -> str:
+    spec = data.source if role == "source" else data.target
+    return f"{role} {split} split ({data.kind} {spec})"
+
+
+def eval_split(data: EvalData, role: str, split: str, max_images: int | None) -> Dataset:
+    spec = data.source if role == "source" else data.target
+    full = build_domain(data.kind, spec, data.image_size, split, seed=data.seed)
+    n = len(full) if max_images is None else min(len(full), max_images)
+    if n == 0:
+        raise EvaluationError(f"the {describe_split(data, role, split)} is empty")
+    if n < 2:
+        hint = ("raise --max-images" if max_images is not None and len(full) > n else
+                "add images (the test split is the last 10% of each domain)")
+        raise EvaluationError(
+            f"the {describe_split(data, role, split)} has {n} image: fewer than 2 images cannot "
+            f"give a covariance, so FID needs at least 2; {hint}")
+    dataset = Subset(full, range(n))
+    shape = tuple(dataset[0].shape)
+    want = (CHANNELS, data.image_size, data.image_size)
+    if shape != want:
+        raise EvaluationError(f"the {describe_split(data, role, split)} yields images {shape}, but "
+                              f"the export expects {want}")
+    return dataset

@@ -1,0 +1,161 @@
+"""Inception statistics of evaluation splits, computed once and cached on disk.
+
+Stored under ``$ENOT_CACHE_DIR/fid_stats/`` (default ``~/.cache/enot/fid_stats/``) as .npz files
+holding ``mu`` and ``sigma`` in float64 (clean-fid's stats layout, readable with
+``enot.metrics.load_stats``) plus the float32 ``features`` that KID needs. The file name is a
+hash of what fixes the images: dataset kind, spec (resolved absolute path for folders, plus each
+file's name, size and mtime), image size, split, number of images, and the colour seed for
+colored_mnist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+from data import from_model
+from enot.eval_data import EvalData
+from enot.metrics import features_from_images, load_stats, stats
+
+CACHE_ENV = "ENOT_CACHE_DIR"
+CACHE_FORMAT = 1  # bump when what goes into the cached features changes
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cache_root() -> Path:
+    """``$ENOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/enot``, else ``~/.cache/enot``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "enot"
+    return Path.home() / ".cache" / "enot"
+
+
+def stats_cache_dir() -> Path:
+    return cache_root() / "fid_stats"
+
+
+@dataclass
+class ReferenceStats:
+    """Inception statistics of one split: mean, covariance (float64) and the raw features."""
+
+    mu: np.ndarray
+    sigma: np.ndarray
+    features: np.ndarray
+    path: Path | None
+    from_cache: bool
+
+
+def _files_fingerprint(dataset: Dataset) -> str | None:
+    """Hash of (relative path, size, mtime) of the images an ImageFolder subset reads."""
+    base, indices = dataset, None
+    if isinstance(dataset, Subset):
+        base, indices = dataset.dataset, list(dataset.indices)
+    paths = getattr(base, "paths", None)
+    if paths is None:
+        return None
+    root = Path(getattr(base, "root", "/"))
+    chosen = paths if indices is None else [paths[i] for i in indices]
+    h = hashlib.sha256()
+    for p in chosen:
+        st = Path(p).stat()
+        try:
+            rel = Path(p).relative_to(root).as_posix()
+        except ValueError:
+            rel = str(p)
+        h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[str, Any]:
+    """What fixes the images of one split, hence its Inception statistics."""
+    spec = data.source if role == "source" else data.target
+    key: dict[str, Any] = {"format": CACHE_FORMAT, "kind": data.kind, "spec": spec,
+                           "image_size": data.image_size, "split": split, "images": len(dataset)}
+    if data.kind == "folder":
+        key["spec"] = str(Path(spec).resolve())
+        key["files"] = _files_fingerprint(dataset)
+    else:
+        key["seed"] = data.seed
+    return key
+
+
+def stats_cache_path(key: dict[str, Any], folder: Path | None = None) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    label = Path(str(key["spec"])).name or "root"
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)[:40]
+    name = f"{key['kind']}-{safe}-{key['image_size']}px-{key['split']}-n{key['images']}-{digest}"
+    return (folder or stats_cache_dir()) / f"{name}.npz"
+
+
+def _read_cache(path: Path, n: int) -> ReferenceStats | None:
+    try:
+        mu, sigma = load_stats(path)
+        with np.load(path) as f:
+            features = f["features"].astype(np.float32)
+    except (OSError, ValueError, KeyError):
+        return None
+    if features.ndim != 2 or features.shape[0] != n or mu.shape != (features.shape[1],):
+        return None
+    return ReferenceStats(mu, sigma, features, path, from_cache=True)
+
+
+def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
+    """Atomic write: a reader never sees half a file, concurrent writers agree anyway."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}.npz")
+    np.savez(tmp, mu=ref.mu.astype(np.float64), sigma=ref.sigma.astype(np.float64),
+             features=ref.features.astype(np.float32),
+             key=np.array(json.dumps(key, sort_keys=True)))
+    os.replace(tmp, path)
+
+
+class ImageBatches:
+    """Sized iterable of uint8 HWC images from a dataset (``len`` drives the progress bar)."""
+
+    def __init__(self, dataset: Dataset, batch_size: int):
+        self.dataset, self.batch_size = dataset, batch_size
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for start in range(0, len(self.dataset), self.batch_size):
+            stop = min(start + self.batch_size, len(self.dataset))
+            x = torch.stack([self.dataset[i] for i in range(start, stop)])
+            for img in from_model(x):
+                yield img.permute(1, 2, 0).numpy()
+
+
+def reference_stats(dataset: Dataset, key: dict[str, Any], extractor: Callable,
+                    batch_size: int, label: str, progress: bool = True,
+                    log: Callable[[str], None] = _stderr, cache: bool = True) -> ReferenceStats:
+    """Cached Inception statistics of ``dataset`` (computed and stored on a miss)."""
+    path = stats_cache_path(key) if cache else None
+    if path is not None and path.is_file():
+        found = _read_cache(path, len(dataset))
+        if found is not None:
+            log(f"{label}: {len(dataset)} images, Inception statistics from cache {path}")
+            return found
+    log(f"{label}: computing Inception statistics of {len(dataset)} images")
+    features = features_from_images(ImageBatches(dataset, batch_size), extractor,
+                                    batch_size=batch_size, progress=progress)
+    mu, sigma = stats(features)
+    ref = ReferenceStats(mu, sigma, features, path, from_cache=False)
+    if path is not None:
+        _write_cache(path, ref, key)
+        log(f"{label}: cached at {path}")
+    return ref
