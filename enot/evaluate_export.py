@@ -96,6 +96,10 @@ class EvaluationResult:
     identity_kid: float
     seconds: float
     paper: PaperNumbers | None = None
+    # FID(first N target *train* images, target split), N = images: the floor that real target
+    # images, hence a perfect translator, reach at this N. None when the split is not "test"
+    # or the train split is smaller.
+    oracle_fid: float | None = None
     stats_files: dict[str, str] = field(default_factory=dict)
     stats_from_cache: dict[str, bool] = field(default_factory=dict)
 
@@ -128,6 +132,9 @@ class EvaluationResult:
             rows.append(("LPIPS(x, T(x)), AlexNet", f"{self.lpips:.4f}", "–"))
         rows += [("FID(source, target), identity baseline", f"{self.identity_fid:.2f}", "–"),
                  ("KID(source, target), identity baseline", f"{self.identity_kid:.5f}", "–")]
+        if self.oracle_fid is not None:
+            rows.append(("FID(target train, target), real-data floor", f"{self.oracle_fid:.2f}",
+                         "–"))
         lines += [head, rule]
         for name, ours, theirs in rows:
             lines.append(f"| {name} | {ours} |" + (f" {theirs} |" if paper else ""))
@@ -181,6 +188,24 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
+def _oracle_fid(data: EvalData, split: str, n: int, target_ref, extractor: Callable,
+                batch_size: int, progress: bool, log: Callable[[str], None],
+                cache: bool) -> float | None:
+    """FID of N real target training images against the target split (see EvaluationResult)."""
+    if split != "test":
+        return None
+    try:
+        real = eval_split(data, "target", "train", n)
+    except EvaluationError:
+        return None
+    if len(real) < n:
+        return None
+    ref = reference_stats(real, stats_key(data, "target", "train", real), extractor, batch_size,
+                          describe_split(data, "target", "train"), progress, log, cache)
+    return fid_from_features_fast(ref.features, ref.mu, ref.sigma, target_ref.features,
+                                  target_ref.mu, target_ref.sigma)
+
+
 def evaluate_export(
     model: str | os.PathLike | Translator,
     data: EvalData | None = None,
@@ -226,6 +251,8 @@ def evaluate_export(
         refs[role] = reference_stats(dataset, key, extractor, batch_size,
                                      describe_split(data, role, split), progress, log, cache)
 
+    oracle = _oracle_fid(data, split, len(source), refs["target"], extractor, batch_size,
+                         progress, log, cache)
     log(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
     stream = TranslatedImages(translator.T, source, batch_size, dev, lpips_model)
     translated = features_from_images(stream, extractor, batch_size=batch_size, progress=progress)
@@ -248,6 +275,7 @@ def evaluate_export(
         identity_fid=fid_from_features_fast(src.features, src.mu, src.sigma,
                                             tgt.features, tgt.mu, tgt.sigma),
         identity_kid=kid_from_features(src.features, tgt.features),
+        oracle_fid=oracle,
         seconds=time.perf_counter() - start,
         paper=PAPER_RESULTS.get(data.task) if data.task else None,
         stats_files={r: str(ref.path) for r, ref in refs.items() if ref.path is not None},

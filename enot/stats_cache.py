@@ -85,11 +85,17 @@ def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[s
     spec = data.source if role == "source" else data.target
     key: dict[str, Any] = {"format": CACHE_FORMAT, "kind": data.kind, "spec": spec,
                            "image_size": data.image_size, "split": split, "images": len(dataset)}
+    if data.kind == "colored_mnist":
+        key["seed"] = data.seed
+        return key
     if data.kind == "folder":
         key["spec"] = str(Path(spec).resolve())
-        key["files"] = _files_fingerprint(dataset)
-    else:
-        key["seed"] = data.seed
+    # Changed data at the same path must not reuse old statistics: fingerprint what is read.
+    key["files"] = _files_fingerprint(dataset)
+    base = dataset.dataset if isinstance(dataset, Subset) else dataset
+    singles = [Path(getattr(base, a)) for a in ("path", "attr_file") if getattr(base, a, None)]
+    key["data_files"] = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns)
+                         for p in singles if p.is_file()]
     return key
 
 

@@ -96,6 +96,9 @@ def test_metrics_are_finite_and_written(evaluated):
     assert (m["dataset"], m["source"], m["target"], m["image_size"], m["split"]) == (
         "colored_mnist", "2", "3", 32, "test")
     assert m["task"] == "colored_mnist" and m["paper"] is None
+    # Real 3s against real 3s score below 2s against 3s, but not zero: the floor at N images.
+    assert 0 < m["oracle_fid"] < m["identity_fid"]
+    assert "real-data floor" in (evaluated["root"] / "run" / "metrics.md").read_text()
     table = (evaluated["root"] / "run" / "metrics.md").read_text()
     assert "| FID(T(source), target) ↓ |" in table and f"{m['fid']:.2f}" in table
     assert "LPIPS" in table and "identity baseline" in table
@@ -136,7 +139,8 @@ def test_stats_are_cached_and_reused(evaluated):
     second = evaluated["second"]
     assert second.returncode == 0, second.stderr[-3000:]
     assert {k: p.stat().st_mtime_ns for k, p in files.items()} == evaluated["mtimes"]
-    assert second.stderr.count("Inception statistics from cache") == 2
+    # source test, target test, and the target train images of the real-data floor
+    assert second.stderr.count("Inception statistics from cache") == 3
     again = json.loads((evaluated["root"] / "second" / "metrics.json").read_text())
     assert again["stats_from_cache"] == {"source": True, "target": True}
     assert evaluated["metrics"]["stats_from_cache"] == {"source": False, "target": False}
@@ -166,7 +170,9 @@ def test_folders_are_evaluated_at_the_export_size(tmp_path):
     assert (m["dataset"], m["images"], m["image_size"], m["task"]) == ("folder", 3, 32, None)
     assert math.isfinite(m["fid"]) and math.isfinite(m["identity_fid"])
     names = sorted(p.name for p in (tmp_path / "cache" / "fid_stats").glob("*.npz"))
-    assert len(names) == 2 and all(n.startswith("folder-") for n in names)
+    # source test, target test, target train (the real-data floor)
+    assert len(names) == 3 and all(n.startswith("folder-") for n in names)
+    assert sum("-train-" in n for n in names) == 1 and m["oracle_fid"] is not None
 
 
 # ---------------------------------------------------------------------------------------------
