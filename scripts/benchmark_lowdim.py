@@ -1,0 +1,216 @@
+"""Benchmarks of the low-dimensional ENOT solver (`enot.fit`) against closed-form and exact truth.
+
+    python scripts/benchmark_lowdim.py gaussian [--dims 2 4 8 16 32 64] [--steps 2000]
+    python scripts/benchmark_lowdim.py toy2d [--steps 6000]      # + Fig. 7-style plots
+    python scripts/benchmark_lowdim.py sphere [--steps 4000]     # + 3-D scatter
+    python scripts/benchmark_lowdim.py speed                      # D=64, batch 1024, [512]*3
+    python scripts/benchmark_lowdim.py all
+
+gaussian: L2-UV = 100 E||T(x) - T*(x)||^2 / Var_target on 10k fresh samples, the eq. 19 W2^2
+estimate against the closed form, T^-1(T(x)) error, wall time and step/s (bidirectional, half
+squared L2). toy2d: the eq. 19 estimate against POT's exact cost (ot.emd2) on 2,000 samples.
+sphere: mean geodesic cost of T against ot.emd2 under the geodesic cost on 1,000 samples.
+Plots go to --out (default runs/benchmark_lowdim).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import ot  # noqa: E402
+import torch  # noqa: E402
+
+from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair, standard_normal  # noqa: E402
+from enot.costs import HALF_SQ_L2, sphere_geodesic  # noqa: E402
+from enot.lowdim import FitConfig, fit, paper_2d  # noqa: E402
+from enot.lowdim.maps import GradientMap  # noqa: E402
+from enot.lowdim.networks import potential  # noqa: E402
+from enot.lowdim.single_backward_step import make_step  # noqa: E402
+from enot.step import enot_step  # noqa: E402
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def exact_ot(x: torch.Tensor, y: torch.Tensor, cost_matrix: torch.Tensor) -> float:
+    """POT's exact discrete OT cost between two uniform empirical measures."""
+    a = np.full(x.shape[0], 1.0 / x.shape[0])
+    b = np.full(y.shape[0], 1.0 / y.shape[0])
+    return float(ot.emd2(a, b, cost_matrix.double().numpy(), numItermax=10**7))
+
+
+def geodesic_matrix(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.arccos((x.double() @ y.double().T).clamp(-1, 1))
+
+
+def gaussian(dims: list[int], steps: int, seed: int, plain: bool) -> None:
+    print("\n### Gaussian -> Gaussian, half squared L2, bidirectional\n")
+    extras = "plain MLP potentials, raw data" if plain else "quadratic potentials, standardised"
+    print(f"steps {steps}, batch 1024, Table 4 networks, {extras}; "
+          f"{torch.get_num_threads()} torch threads\n")
+    print("| D | L2-UV % | W2^2 est | W2^2 closed form | W2 err % | T^-1(T x) MSE / Var_src % "
+          "| wall s | step/s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for d in dims:
+        pair = random_gaussian_pair(d, seed=seed)
+        res = fit(pair.sample_source, pair.sample_target, steps=steps, seed=seed,
+                  quadratic=not plain, standardise=not plain)
+        x = pair.sample_source(10_000, _gen(seed + 1))
+        y = pair.sample_target(10_000, _gen(seed + 2))
+        uv = 100 * float((res.transport(x) - pair.optimal_map(x)).square().sum(1).mean()) \
+            / pair.target_variance()
+        w2 = 2 * res.w2_estimate(x, y)  # half squared L2 -> W2^2
+        true = pair.w2_squared()
+        back = 100 * float((res.inverse(res.transport(x)) - x).square().sum(1).mean()) \
+            / pair.source_variance()
+        print(f"| {d} | {uv:.3f} | {w2:.4f} | {true:.4f} | {100 * (w2 / true - 1):+.2f} | "
+              f"{back:.3f} | {res.seconds:.1f} | {steps / res.seconds:.1f} |", flush=True)
+
+
+def _plot_2d(name: str, res, x: torch.Tensor, y: torch.Tensor, out: Path) -> None:
+    tx = res.transport(x)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
+    lim = float(torch.cat([x, y]).abs().max()) * 1.05
+    grid = torch.linspace(-lim, lim, 120)
+    gx, gy = torch.meshgrid(grid, grid, indexing="xy")
+    pts = torch.stack([gx.flatten(), gy.flatten()], 1)
+    with torch.no_grad():
+        f_val = res.f(res.standardiser.x_in(pts)).reshape(120, 120)
+        g_val = res.g(res.standardiser.y_in(pts)).reshape(120, 120)
+    axes[0].scatter(*x[:1000].T, s=3, c="tab:blue", label="source")
+    axes[0].scatter(*y[:1000].T, s=3, c="tab:orange", label="target")
+    axes[0].set_title("source and target")
+    axes[0].legend(loc="upper right")
+    axes[1].scatter(*y[:1000].T, s=3, c="tab:orange", alpha=0.4, label="target")
+    axes[1].scatter(*tx[:1000].T, s=3, c="tab:green", label="T(x)")
+    sub = slice(0, 200)
+    axes[1].quiver(x[sub, 0], x[sub, 1], tx[sub, 0] - x[sub, 0], tx[sub, 1] - x[sub, 1],
+                   angles="xy", scale_units="xy", scale=1, width=0.002, alpha=0.6)
+    axes[1].set_title("T(x), arrows from x")
+    axes[1].legend(loc="upper right")
+    axes[2].contour(gx, gy, f_val, levels=25, cmap="Blues")
+    axes[2].contour(gx, gy, g_val, levels=25, cmap="Oranges")
+    axes[2].set_title("potentials f (blue) and g (orange)")
+    for ax in axes:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+    fig.suptitle(f"ENOT, N(0, I) -> {name}")
+    fig.tight_layout()
+    fig.savefig(out / f"toy2d_{name}.png", dpi=80)
+    plt.close(fig)
+
+
+def toy2d(steps: int, seed: int, out: Path) -> None:
+    print("\n### 2-D sets: N(0, I) -> target, half squared L2, bidirectional (Table 5 settings)\n")
+    print("| target | W est (eq. 19) | POT exact (2,000) | err % | wall s |")
+    print("| --- | --- | --- | --- | --- |")
+    source = standard_normal(2)
+    for name, sampler in TOY_2D.items():
+        res = fit(source, sampler, config=paper_2d(steps=steps, seed=seed))
+        x, y = source(2000, _gen(seed + 1)), sampler(2000, _gen(seed + 2))
+        exact = exact_ot(x, y, 0.5 * torch.cdist(x.double(), y.double()).square())
+        est = res.w2_estimate(n=100_000)
+        print(f"| {name} | {est:.4f} | {exact:.4f} | {100 * (est / exact - 1):+.2f} | "
+              f"{res.seconds:.1f} |", flush=True)
+        _plot_2d(name, res, x, y, out)
+
+
+def sphere(steps: int, seed: int, out: Path) -> None:
+    print("\n### Sphere S^2, geodesic cost arccos(x^T y), one-directional\n")
+    src, tgt = sphere_pair()
+    res = fit(src, tgt, cost="sphere_geodesic", bidirectional=False,
+              config=paper_2d(steps=steps, seed=seed))
+    x, y = src(1000, _gen(seed + 1)), tgt(1000, _gen(seed + 2))
+    tx = res.transport(x)
+    cost_t = float(sphere_geodesic(x, tx).mean())
+    exact = exact_ot(x, y, geodesic_matrix(x, y))
+    pushed = exact_ot(tx, y, geodesic_matrix(tx, y))
+    print("| mean c(x, T x) | POT exact (1,000) | ratio | max abs(norm - 1) | W(T x, y) | wall s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"| {cost_t:.4f} | {exact:.4f} | {cost_t / exact:.3f} | "
+          f"{float((tx.norm(dim=1) - 1).abs().max()):.1e} | {pushed:.4f} | {res.seconds:.1f} |")
+    fig = plt.figure(figsize=(6, 6))
+    ax = fig.add_subplot(projection="3d")
+    for pts, colour, label in ((x, "tab:blue", "source"), (y, "tab:orange", "target"),
+                               (tx, "tab:green", "T(x)")):
+        ax.scatter(*pts[:600].T, s=3, c=colour, label=label)
+    ax.legend()
+    ax.set_title("ENOT on S^2, geodesic cost")
+    fig.savefig(out / "sphere.png", dpi=80)
+    plt.close(fig)
+
+
+def speed(repeats: int, with_compile: bool) -> None:
+    print("\n### Step time, D=64, batch 1024, MLP [512]*3, bidirectional half squared L2\n")
+    print(f"{torch.get_num_threads()} torch threads; median of {repeats} steps after 3 warm-up\n")
+    print("| variant | ms/step | step/s |")
+    print("| --- | --- | --- |")
+    torch.manual_seed(0)
+    cfg, d = FitConfig(), 64
+    f, g = potential(cfg, d), potential(cfg, d)
+    x, y = torch.randn(1024, d), torch.randn(1024, d)
+    variants = {
+        "autograd grad f (create_graph), lean step": (
+            lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_step(T, g, x, y, HALF_SQ_L2,
+                                                                       0.9, 0.3)),
+        "hand-written grad f (mlp_gradient), lean step": (
+            lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_step(T, g, x, y, HALF_SQ_L2,
+                                                                      0.9, 0.3)),
+    }
+    if with_compile:  # what fit(..., compile=True) runs
+        compiled = make_step(GradientMap(f, HALF_SQ_L2, fused=True), g, HALF_SQ_L2, 0.9, 0.3,
+                             compile=True)
+        variants["hand-written grad f, torch.compile, one backward"] = lambda: compiled(x, y)
+    for name, run in variants.items():
+        start = time.perf_counter()
+        for _ in range(3):
+            run()
+        warm = time.perf_counter() - start
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+        ms = 1e3 * float(np.median(times))
+        note = f" (first 3 calls incl. compile {warm:.0f} s)" if "compile" in name else ""
+        print(f"| {name}{note} | {ms:.1f} | {1e3 / ms:.2f} |", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("task", choices=("gaussian", "toy2d", "sphere", "speed", "all"))
+    p.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    p.add_argument("--steps", type=int, default=None, help="steps per fit (default per task)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=10, help="timed steps for `speed`")
+    p.add_argument("--plain", action="store_true",
+                   help="gaussian without the quadratic term and standardisation (ablation)")
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
+    p.add_argument("--out", type=Path, default=Path("runs/benchmark_lowdim"))
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    tasks = ("gaussian", "toy2d", "sphere", "speed") if args.task == "all" else (args.task,)
+    for task in tasks:
+        if task == "gaussian":
+            gaussian(args.dims, args.steps or 2000, args.seed, args.plain)
+        elif task == "toy2d":
+            toy2d(args.steps or 6000, args.seed, args.out)
+        elif task == "sphere":
+            sphere(args.steps or 4000, args.seed, args.out)
+        else:
+            speed(args.repeats, not args.no_compile)
+    if {"toy2d", "sphere"} & set(tasks):
+        print(f"\nplots in {args.out}/")
+
+
+if __name__ == "__main__":
+    main()
