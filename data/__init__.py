@@ -8,11 +8,12 @@ from .colored_mnist import ColoredMNIST
 from .errors import CorruptImageError, DatasetError
 from .image_folder import ImageFolder
 from .normalization import center_crop_resize, from_model, load_image, to_model, to_unit
-from .registry import DATASET_KINDS, build_domain
+from .registry import DATASET_KINDS, SPEC_HELP, build_domain, resolve_kind
 from .split import split_range
 
 __all__ = [
     "DATASET_KINDS",
+    "SPEC_HELP",
     "ColoredMNIST",
     "CorruptImageError",
     "DatasetError",
@@ -21,6 +22,7 @@ __all__ = [
     "center_crop_resize",
     "from_model",
     "load_image",
+    "resolve_kind",
     "split_range",
     "to_model",
     "to_unit",

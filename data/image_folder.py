@@ -67,16 +67,21 @@ class ImageFolder(Dataset):
         if not self.root.is_dir():
             raise DatasetError(f"image folder {self.root} is not a directory")
 
-        files = _walk(self.root)
-        images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
-        if not images:
-            raise DatasetError(self._no_images_message(files))
+        images = self._find_images()
         try:
             indices = split_range(len(images), split)
         except DatasetError as err:
             raise DatasetError(f"image folder {self.root}: {err}") from err
         self.paths: list[Path] = [images[i] for i in indices]
         self._check_headers()
+
+    def _find_images(self) -> list[Path]:
+        """The domain's image files in split order; subclasses choose a subset (e.g. CelebA)."""
+        files = _walk(self.root)
+        images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+        if not images:
+            raise DatasetError(self._no_images_message(files))
+        return images
 
     def _no_images_message(self, files: list[Path]) -> str:
         message = (

@@ -85,20 +85,25 @@ def center_crop_resize(img: Image.Image, size: int) -> Image.Image:
     return square.resize((size, size), Image.Resampling.BILINEAR)
 
 
-def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
-    """Decode an image file fully and return it as a [3, size, size] tensor in [-1, 1].
+def decode_image(path: str | os.PathLike) -> Image.Image:
+    """Decode an image file fully into an 8-bit RGB PIL image (see ``to_rgb``).
 
     Any decode failure (unknown format, truncated data, ...) raises CorruptImageError naming the
     file and the reason; a missing file stays a FileNotFoundError.
     """
-    check_image_size(size)
     path = Path(path)
     try:
         with Image.open(path) as img:
             img.load()
-            rgb = to_rgb(img)  # a copy, still valid after the file is closed
+            return to_rgb(img)  # a copy, still valid after the file is closed
     except FileNotFoundError:
         raise
     except Exception as err:  # decoders raise OSError, SyntaxError, struct.error, ...
         raise CorruptImageError(f"cannot decode image {path}: {type(err).__name__}: {err}") from err
-    return to_model(center_crop_resize(rgb, size))
+
+
+def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
+    """Decode an image file (``decode_image``) and return it centre-cropped and resized as a
+    [3, size, size] tensor in [-1, 1]."""
+    check_image_size(size)
+    return to_model(center_crop_resize(decode_image(path), size))

@@ -1,14 +1,27 @@
-"""Build one translation domain from a (kind, spec) pair, e.g. ("folder", "photos/cats")."""
+"""Build one translation domain from a (kind, spec) pair, e.g. ("folder", "photos/cats").
+
+A spec may start with ``KIND:`` to use another kind than ``--dataset`` for that domain, so a
+task can mix formats: ``--dataset celeba_female --source datasets/celeba --target
+anime_faces:datasets/anime``. Only registered kind names count as prefixes, so a Windows path
+such as ``C:\\data`` stays a path.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from torch.utils.data import Dataset
 
+from .celeba import CelebAFemale
 from .colored_mnist import ColoredMNIST
+from .comics import ComicsFaces
+from .downloads import where_to_get
 from .errors import DatasetError
+from .fashion_mnist import FashionMNIST
+from .igan_hdf5 import HDF5Images
 from .image_folder import ImageFolder
+from .packed import PackedImages
 
 
 def _colored_mnist(spec: str, image_size: int, split: str, seed: int, flip: bool) -> Dataset:
@@ -25,20 +38,60 @@ def _folder(spec: str, image_size: int, split: str, seed: int, flip: bool) -> Da
     return ImageFolder(spec, image_size, split, flip=flip)
 
 
+def _named_folder(kind: str) -> Callable[..., Dataset]:
+    """An image folder of a known download, whose absence is reported with where to get it."""
+    def build(spec: str, image_size: int, split: str, seed: int, flip: bool) -> Dataset:
+        if not Path(spec).is_dir():
+            raise DatasetError(f"{kind} folder {spec} does not exist.{where_to_get(kind)}")
+        return ImageFolder(spec, image_size, split, flip=flip)
+    return build
+
+
+def _plain(cls: type) -> Callable[..., Dataset]:
+    def build(spec: str, image_size: int, split: str, seed: int, flip: bool) -> Dataset:
+        return cls(spec, image_size, split, flip=flip)
+    return build
+
+
 _BUILDERS: dict[str, Callable[..., Dataset]] = {
     "colored_mnist": _colored_mnist,
     "folder": _folder,
+    "igan_hdf5": _plain(HDF5Images),
+    "celeba_female": _plain(CelebAFemale),
+    "anime_faces": _named_folder("anime_faces"),
+    "ffhq": _named_folder("ffhq"),
+    "comics": _plain(ComicsFaces),
+    "fashion_mnist": _plain(FashionMNIST),
+    "packed": _plain(PackedImages),
 }
 DATASET_KINDS = tuple(_BUILDERS)
+
+SPEC_HELP = (
+    "colored_mnist: a digit; folder, anime_faces, ffhq: a folder of images (searched "
+    "recursively); igan_hdf5: an iGAN .hdf5 file (key 'imgs'); celeba_female: the CelebA folder "
+    "(img_align_celeba/ + list_attr_celeba.txt) or IMAGES_DIR,ATTR_FILE; comics: the Kaggle "
+    "comic-faces-v2 folder or its comics/ side; fashion_mnist: bag, shoes or classes a+b, "
+    "optionally @FOLDER of the IDX files; packed: a .npy from scripts/prepare_data.py. Prefix "
+    "KIND: to use another kind than --dataset for this domain")
+
+
+def resolve_kind(kind: str, spec: str) -> tuple[str, str]:
+    """(kind, spec) after a ``KIND:`` prefix of ``spec``, if it names a registered kind."""
+    head, sep, rest = spec.partition(":")
+    if sep and head in _BUILDERS:
+        return head, rest
+    return kind, spec
 
 
 def build_domain(kind: str, spec: str, image_size: int, split: str, *,
                  seed: int = 0, flip: bool = False) -> Dataset:
     """Dataset of [3, image_size, image_size] tensors in [-1, 1] for one domain.
 
-    kind "colored_mnist": spec is the digit ("2"); seed picks the colours; flip is ignored.
-    kind "folder": spec is a directory of images; flip mirrors items at random.
+    ``kind`` is one of DATASET_KINDS (see SPEC_HELP for each spec); a ``KIND:`` prefix on
+    ``spec`` overrides it. seed picks colored_mnist's colours; flip mirrors training items at
+    random (comics and packed comics flip their training split whatever it says).
     """
+    kind, spec = resolve_kind(kind, spec)
     builder = _BUILDERS.get(kind)
     if builder is None:
         raise DatasetError(f"unknown dataset kind {kind!r}; choose one of {', '.join(DATASET_KINDS)}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from data import DATASET_KINDS
+from data import DATASET_KINDS, SPEC_HELP
 from enot.costs import COSTS
 
 
@@ -30,8 +30,8 @@ def _opt(default: Any, help: str, *, range: tuple[float, float] | None = None,
 @dataclass
 class DataConfig:
     dataset: str = _opt("colored_mnist", "kind of dataset for both domains", choices=DATASET_KINDS)
-    source: str = _opt("2", "source domain: a digit for colored_mnist, a folder for folder")
-    target: str = _opt("3", "target domain, as for --source")
+    source: str = _opt("2", "source domain spec; by kind: " + SPEC_HELP)
+    target: str = _opt("3", "target domain spec, as for --source")
     image_size: int = _opt(64, "side of the square images in pixels", range=(16, 1024))
     flip: bool = _opt(False, "random horizontal flips of training images")
     num_workers: int = _opt(0, "DataLoader worker processes per domain", range=(0, 64))
@@ -59,6 +59,38 @@ class ENOTConfig:
     lam: float = _opt(1.0, "expectile regulariser weight lambda", range=(0.0, 1e3))
 
 
+# Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.
+METHODS = ("enot", "not", "not_convex", "not_ae")
+AE_COSTS = ("l2", "l1", "lpips")
+
+
+@dataclass
+class MethodConfig:
+    # NOT: Korotin et al., arXiv 2201.12220, Alg. 1 (K = 10 there); not_convex adds a Jensen
+    # penalty on psi = k||y||^2 - g (enot.not_losses); not_ae is OT from the source domain to
+    # itself through a bottleneck (enot.not_ae).
+    method: str = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T updates per "
+                               "g update (NOT); not_convex: NOT + Jensen convexity penalty; "
+                               "not_ae: NOT auto-encoder, OT from the source domain to itself "
+                               "(the target is the source)", choices=METHODS)
+    t_iters: int = _opt(10, "NOT methods: T updates per potential update (K)", range=(1, 10_000))
+    convex_alpha: float = _opt(0.01, "not_convex: weight alpha of the Jensen penalty",
+                               range=(0.0, 1e3))
+    ae_bottleneck: int = _opt(128, "not_ae: numbers in T's bottleneck", range=(1, 2**20))
+    ae_skips: bool = _opt(False, "not_ae: keep the U-Net skip connections (they bypass the "
+                                 "bottleneck)")
+    ae_cost: str = _opt("l2", "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips "
+                              "(AlexNet; replaces --cost)", choices=AE_COSTS)
+    lpips_weights: str = _opt("", "not_ae with --ae-cost lpips: torchvision AlexNet weights "
+                                  "file (default: the torch hub cache)")
+
+    def t_architecture(self) -> dict[str, Any]:
+        """What the method changes in T's shape: only not_ae drops skips and adds a bottleneck."""
+        ae = self.method == "not_ae"
+        return {"t_skips": self.ae_skips if ae else True,
+                "t_bottleneck": self.ae_bottleneck if ae else 0}
+
+
 @dataclass
 class OptimConfig:
     # AdamW with betas (0.5, 0.5), cosine decay to 1e-2 of the start (paper, App. C).
@@ -73,7 +105,8 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
-    steps: int = _opt(120_000, "optimisation steps (one T and one g update each)",
+    steps: int = _opt(120_000, "outer iterations: one g update and one T update (enot) or "
+                               "--t-iters T updates (NOT methods) each",
                       range=(1, 10**8))
     batch_size: int = _opt(64, "batch per process and domain; global = this x processes",
                            range=(1, 4096))
@@ -85,6 +118,8 @@ class TrainConfig:
     sample_every: int = _opt(1000, "save a sample grid every N steps", range=(1, 10**8))
     checkpoint_every: int = _opt(5000, "save a resumable checkpoint every N steps",
                                  range=(1, 10**8))
+    sync_bn: bool = _opt(False, "SyncBatchNorm in T across processes: for multi-GPU runs with "
+                               "small per-device batches; needs CUDA")
     eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "
                               "export; 0 disables (needs the Inception weights)", range=(0, 10**8))
     eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
@@ -100,6 +135,7 @@ class Config:
     t_net: TNetConfig = field(default_factory=TNetConfig)
     g_net: GNetConfig = field(default_factory=GNetConfig)
     enot: ENOTConfig = field(default_factory=ENOTConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -114,7 +150,9 @@ class Config:
     def from_dict(cls, d: dict[str, Any]) -> "Config":
         try:
             sections = {f.name: f.type for f in dataclasses.fields(cls) if f.name != "preset"}
-            kwargs = {name: _SECTIONS[name](**d[name]) for name in sections}
+            # Configs saved before a section existed lack it: its defaults are what ran.
+            kwargs = {name: _SECTIONS[name](**(d.get(name, {}) if name in _LATER_SECTIONS
+                                               else d[name])) for name in sections}
             return cls(preset=d["preset"], **kwargs)
         except (KeyError, TypeError) as e:
             raise ConfigError(f"config does not match this version of the code: {e}") from None
@@ -122,13 +160,15 @@ class Config:
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the networks' shapes; a checkpoint must agree on all of them."""
         return {"image_size": self.data.image_size, **dataclasses.asdict(self.t_net),
-                **dataclasses.asdict(self.g_net)}
+                **dataclasses.asdict(self.g_net), **self.method.t_architecture()}
 
 
 _SECTIONS: dict[str, type] = {
     "data": DataConfig, "t_net": TNetConfig, "g_net": GNetConfig, "enot": ENOTConfig,
+    "method": MethodConfig,
     "optim": OptimConfig, "train": TrainConfig,
 }
+_LATER_SECTIONS = {"method"}  # added after exports existed; absent means the defaults
 
 
 def _colored_mnist() -> Config:
@@ -158,8 +198,76 @@ def _colored_mnist() -> Config:
     return cfg
 
 
+# Paper tasks. Default data paths are relative to the working directory, under DATA_ROOT;
+# scripts/prepare_data.py check --preset NAME says what is missing and where to get it.
+DATA_ROOT = "datasets"
+
+
+def _paper(name: str, image_size: int, dataset: str, source: str, target: str) -> Config:
+    """The ENOT paper's image setting (arXiv 2403.03777, Sec. 5 and App. C) at ``image_size``.
+
+    Everything but the size and the precision is the dataclass defaults, which are the paper's:
+    T = U-Net base 48 and g = ResNet_D nfilter 64 (App. C; the architectures of NOT, Korotin et
+    al. 2023, whose ResNet_D has log2(size/4) stages: 4 at 64 px, 5 at 128 px); cost
+    ||x-y||^2/(3*size), tau 0.98, lambda 1.0 (App. C); AdamW betas (0.5, 0.5), weight decay
+    1e-4, lr T 1e-4 and g 5e-5 with cosine decay to 1e-2 of the start (App. C); batch 64 and
+    120,000 steps (App. C). bf16 mixed precision is this project's GPU recipe (issue 4), not a
+    paper value; pass --mixed-precision no for full fp32.
+    """
+    cfg = Config(preset=name)
+    cfg.data.image_size = image_size
+    cfg.data.dataset, cfg.data.source, cfg.data.target = dataset, source, target
+    cfg.train.mixed_precision = "bf16"
+    return cfg
+
+
+def _handbags2shoes_128() -> Config:
+    """Handbags -> shoes at 128 px from the iGAN HDF5 files (a NOT task the ENOT paper repeats)."""
+    return _paper("handbags2shoes_128", 128, "igan_hdf5", f"{DATA_ROOT}/handbag_128.hdf5",
+                  f"{DATA_ROOT}/shoes_128.hdf5")
+
+
+def _ffhq2comics_128() -> Config:
+    """FFHQ -> comics at 128 px; comics (Kaggle comic faces v2) flip in training only."""
+    return _paper("ffhq2comics_128", 128, "ffhq", f"{DATA_ROOT}/ffhq",
+                  f"comics:{DATA_ROOT}/comics")
+
+
+def _celeba2anime(image_size: int) -> Callable[[], Config]:
+    def make() -> Config:
+        """CelebA female (Male == -1) -> aligned anime faces, as in NOT and ENOT."""
+        return _paper(f"celeba2anime_{image_size}", image_size, "celeba_female",
+                      f"{DATA_ROOT}/celeba", f"anime_faces:{DATA_ROOT}/anime")
+    return make
+
+
+def _fashion_bags2shoes() -> Config:
+    """CPU-scale analogue of handbags -> shoes: Fashion-MNIST bag -> sneaker+ankle boot+sandal.
+
+    Not a paper task. The networks, batch and optimiser are colored_mnist's, sized for 2 CPU
+    cores: a 50-step run went at 2.47 step/s on one thread (`OMP_NUM_THREADS=1 python
+    scripts/train.py --preset fashion_bags2shoes --steps 50 --eval-every 0`), so 2,000 steps
+    take about 13.5 minutes on one thread. FID is tracked on 200 test images per domain, about
+    10 s per check. Reads /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist) or
+    datasets/fashion-mnist; `--source bag@FOLDER` points elsewhere.
+    """
+    cfg = _colored_mnist()
+    cfg.preset = "fashion_bags2shoes"
+    cfg.data.dataset = "fashion_mnist"
+    cfg.data.source = "bag"
+    cfg.data.target = "shoes"
+    cfg.train.steps = 2000
+    cfg.train.eval_images = 200
+    return cfg
+
+
 PRESETS: dict[str, Callable[[], Config]] = {
     "colored_mnist": _colored_mnist,
+    "handbags2shoes_128": _handbags2shoes_128,
+    "ffhq2comics_128": _ffhq2comics_128,
+    "celeba2anime_64": _celeba2anime(64),
+    "celeba2anime_128": _celeba2anime(128),
+    "fashion_bags2shoes": _fashion_bags2shoes,
 }
 
 
@@ -253,9 +361,24 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     size = cfg.data.image_size
     if size & (size - 1):
         raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")
+    _check_method(cfg, args, preset)
     if args.stop_at is not None and not 1 <= args.stop_at <= cfg.train.steps:
         raise ConfigError(f"--stop-at {args.stop_at} must lie in [1, --steps {cfg.train.steps}]")
     return cfg, RunOptions(resume=args.resume, dry_run=args.dry_run, stop_at=args.stop_at)
+
+
+def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None:
+    """not_ae learns OT from the source domain to itself, through T's bottleneck."""
+    if cfg.method.method != "not_ae":
+        return
+    if cfg.t_net.t_residual:
+        raise ConfigError("--method not_ae needs --no-t-residual: T(x) = x + U-Net(x) would "
+                          "pass x around the bottleneck")
+    if args.target != preset.data.target and args.target != cfg.data.source:
+        raise ConfigError(f"--method not_ae maps the source domain to itself; --target "
+                          f"{args.target!r} differs from --source {cfg.data.source!r} (leave "
+                          f"--target out)")
+    cfg.data.target = cfg.data.source
 
 
 def save_config(cfg: Config, path: Path) -> None:

@@ -10,8 +10,11 @@ CHANNELS = 3  # every task is RGB; gray inputs are converted by the shared norma
 
 
 def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
+    shape = cfg.method.t_architecture()  # not_ae: no skips, a bottleneck
     T = UNet(in_channels=CHANNELS, out_channels=CHANNELS,
-             base_channels=cfg.t_net.t_base_channels, residual=cfg.t_net.t_residual)
+             base_channels=cfg.t_net.t_base_channels, residual=cfg.t_net.t_residual,
+             skips=shape["t_skips"], bottleneck_dim=shape["t_bottleneck"],
+             image_size=cfg.data.image_size if shape["t_bottleneck"] else 0)
     g = ResNetD(image_size=cfg.data.image_size, in_channels=CHANNELS,
                 nfilter=cfg.g_net.g_nfilter, nfilter_max=cfg.g_net.g_nfilter_max)
     return T, g

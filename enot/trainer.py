@@ -1,8 +1,10 @@
-"""The Accelerate training loop for ENOT (arXiv 2403.03777): T and g updated 1:1.
+"""The Accelerate training loop for ENOT (arXiv 2403.03777) and the NOT methods.
 
-The trainer owns the optimisers, schedules, EMA, logging, sample grids and checkpoints; the
-losses live in `enot.losses` and the passes in `enot.step`. It runs the same under `python`,
-`accelerate launch` (one or many processes, GPU or CPU) and `torchrun`.
+The trainer owns the optimisers, schedules, EMA, logging, sample grids and checkpoints; one
+step is one outer iteration of the method (`enot.methods`: ENOT's T and g updated 1:1, or NOT's
+K T-updates then one g update), whose losses live in `enot.losses` / `enot.not_losses`. It
+runs the same under `python`, `accelerate launch` (one or many processes, GPU or CPU) and
+`torchrun`.
 """
 
 from __future__ import annotations
@@ -24,18 +26,16 @@ from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain, to_unit
 from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
-from enot.config import Config, save_config
-from enot.costs import get_cost
+from enot.config import Config, ConfigError, save_config
 from enot.curves import plot_training_curves
 from enot.eval_data import EvalData
 from enot.export import write_export
 from enot.fid_tracker import FIDTracker
 from enot.networks import build_networks
-from enot.step import enot_step
+from enot.methods import METHODS, Loop, get_method
 from enot.streams import InfiniteStream
 
-LOGGED = ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_norm_t",
-          "grad_norm_g")
+LOGGED = METHODS["enot"].logged  # what an ENOT run logs; each method names its own
 SAMPLES = 8
 
 
@@ -87,7 +87,11 @@ class Trainer:
         set_seed(cfg.train.seed)
 
         T, g = build_networks(cfg)
-        self.cost = get_cost(cfg.enot.cost)
+        if tc.sync_bn:
+            T = _sync_batchnorm(T, acc)
+        self.method = get_method(cfg)
+        # Built before any data or step: a missing LPIPS file or a bad cost stops the run here.
+        self.outer_iteration = self.method.build(cfg, acc.device)
         o = cfg.optim
         opt_t = AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
         opt_g = AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
@@ -112,6 +116,10 @@ class Trainer:
          tgt_loader) = acc.prepare(T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
         self.source = InfiniteStream(src_loader, acc, seed=cfg.train.seed * 2 + 1)
         self.target = InfiniteStream(tgt_loader, acc, seed=cfg.train.seed * 2 + 2)
+        self.loop = Loop(T=self.T, g=self.g, g_frozen=acc.unwrap_model(self.g), opt_t=self.opt_t,
+                         opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
+                         next_target=lambda: self._draw(self.target), backward=acc.backward,
+                         check=self._check)
         self.progress = Progress()
         self.ema = None
         if cfg.train.ema_decay > 0:
@@ -152,29 +160,17 @@ class Trainer:
         self.T.train()
         self.g.train()
         bar = tqdm(total=tc.steps, initial=self.progress.step, disable=not acc.is_main_process,
-                   dynamic_ncols=True, desc="ENOT", unit="step")
+                   dynamic_ncols=True, desc=cfg.method.method.upper(), unit="step")
         start, start_step, last = time.perf_counter(), self.progress.step, {}
         while self.progress.step < end:
             step = self.progress.step + 1
-            x, y = next(self.source), next(self.target)
-            self.data_checksum += x.double().sum() + y.double().sum()
-            self.opt_t.zero_grad(set_to_none=True)
-            self.opt_g.zero_grad(set_to_none=True)
-            losses = enot_step(self.T, self.g, x, y, self.cost, cfg.enot.tau, cfg.enot.lam,
-                               backward=acc.backward)
-            norms = [_grad_norm(m) for m in (self.T, self.g)]
-            values = torch.stack([getattr(losses, k).detach().float() for k in LOGGED[:5]] + norms)
-            values = acc.gather(values[None])  # every rank sees every rank's losses
-            self._stop_if_not_finite(values, step)
-            self.opt_g.step()
-            self.opt_t.step()
+            last = self.outer_iteration(self.loop)
             self.sched_g.step()
             self.sched_t.step()
             if self.ema is not None:
                 self.ema.step(acc.unwrap_model(self.T).parameters())
             self.progress.step = step
             bar.update(1)
-            last = dict(zip(LOGGED, values.mean(0).tolist()))
             if step % tc.log_every == 0 or step == tc.steps:
                 rate = (step - start_step) / (time.perf_counter() - start)
                 self._log(step, last, rate)
@@ -193,18 +189,30 @@ class Trainer:
         acc.end_training()
         return summary
 
-    def _stop_if_not_finite(self, values: torch.Tensor, step: int) -> None:
+    def _draw(self, stream: InfiniteStream) -> torch.Tensor:
+        batch = next(stream)
+        self.data_checksum += batch.double().sum()
+        return batch
+
+    def _check(self, named: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Loop.check: gather one update's scalars over processes; stop before its optimiser
+        step if one is not finite; return their means."""
+        names = list(named)
+        values = self.accelerator.gather(torch.stack(list(named.values()))[None])
         checked = values
         if self.cfg.train.mixed_precision == "fp16":
             # fp16 loss scaling produces inf gradients by design; its scaler skips those steps.
-            checked = values[:, :5]
+            keep = [i for i, n in enumerate(names) if not n.startswith("grad_norm")]
+            checked = values[:, keep]
+            names = [names[i] for i in keep]
         bad = ~torch.isfinite(checked)
         if bad.any():
             rank, idx = (int(i) for i in bad.nonzero()[0])
             raise NonFiniteLossError(
-                f"{LOGGED[idx]} = {values[rank, idx].item()} at step {step} (process {rank}); "
-                f"the weights of this step were not updated and {self._last_good()}. Lower the "
-                f"learning rates or use --mixed-precision no")
+                f"{names[idx]} = {checked[rank, idx].item()} at step {self.progress.step + 1} "
+                f"(process {rank}); the update that produced it was not applied and "
+                f"{self._last_good()}. Lower the learning rates or use --mixed-precision no")
+        return dict(zip(named, values.mean(0).tolist()))
 
     def _stop_if_weights_not_finite(self, step: int) -> None:
         finite = torch.stack([torch.isfinite(p).all() for m in (self.T, self.g)
@@ -297,8 +305,7 @@ class Trainer:
             "data_checksums_per_rank": per_rank_data,
         }
         if self.fid is not None and self.progress.best_step:
-            summary.update(fid=self.last_fid, best_fid=self.progress.best_fid,
-                           best_fid_step=self.progress.best_step,
+            summary.update(fid=self.last_fid, best_fid=self.progress.best_fid, best_fid_step=self.progress.best_step,
                            identity_fid=self.fid.identity_fid, fid_images=self.fid.images)
         if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
                for r in per_rank_params for i in range(2)):
@@ -313,16 +320,27 @@ class Trainer:
         return summary
 
 
+def _sync_batchnorm(T: torch.nn.Module, acc: Accelerator) -> torch.nn.Module:
+    """T's BatchNorm statistics over the global batch instead of each process's share.
+
+    Worth it when the per-device batch is small (BatchNorm's statistics get noisy below ~16);
+    the paper trains on one GPU, where it changes nothing. torch's SyncBatchNorm runs on CUDA
+    (and XPU) only.
+    """
+    if acc.device.type == "cpu":
+        raise ConfigError("--sync-bn needs GPUs: torch's SyncBatchNorm does not run on CPU; "
+                          "leave it off here")
+    if acc.num_processes == 1:
+        acc.print("--sync-bn: one process, nothing to synchronise; plain BatchNorm is used")
+        return T
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(T)
+
+
 def _warn_changed(saved: Config, now: Config, acc: Accelerator) -> None:
     old, new = _flat(saved.to_dict()), _flat(now.to_dict())
     changed = [f"{k}: {old.get(k)} -> {v}" for k, v in new.items() if old.get(k) != v]
     if changed:
         acc.print("resuming with changed settings: " + "; ".join(changed))
-
-
-def _grad_norm(model: torch.nn.Module) -> torch.Tensor:
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    return torch.nn.utils.get_total_norm(grads).float()
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

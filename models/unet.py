@@ -51,21 +51,30 @@ class Down(nn.Module):
 
 
 class Up(nn.Module):
-    """2x upsample, concatenate the skip, then DoubleConv."""
+    """2x upsample, concatenate the skip, then DoubleConv.
 
-    def __init__(self, in_channels: int, out_channels: int, bilinear: bool = True):
+    ``in_channels`` counts the upsampled input and the skip together, which are
+    equal halves; with ``skip=False`` there is no skip and the conv reads only
+    the upsampled half.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bilinear: bool = True,
+                 skip: bool = True):
         super().__init__()
+        conv_in = in_channels if skip else in_channels // 2
         if bilinear:
             # Parameter-free upsampling keeps the channel count, so the first
             # conv of DoubleConv does the halving instead.
             self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
-            self.conv = DoubleConv(in_channels, out_channels, in_channels // 2)
+            self.conv = DoubleConv(conv_in, out_channels, in_channels // 2)
         else:
             self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
-            self.conv = DoubleConv(in_channels, out_channels)
+            self.conv = DoubleConv(conv_in, out_channels)
 
-    def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+    def forward(self, x1: torch.Tensor, x2: torch.Tensor | None) -> torch.Tensor:
         x1 = self.up(x1)
+        if x2 is None:
+            return self.conv(x1)
         # Kept from the source; a no-op for the 16-divisible sizes UNet accepts.
         diff_y = x2.size(2) - x1.size(2)
         diff_x = x2.size(3) - x1.size(3)
@@ -84,6 +93,23 @@ class OutConv(nn.Module):
         return self.conv(x)
 
 
+class Bottleneck(nn.Module):
+    """Flatten -> Linear(n, dim) -> Linear(dim, n) -> reshape: the map passes ``dim`` numbers.
+
+    Without skip connections every output of the U-Net depends on its input only
+    through these ``dim`` numbers, so its Jacobian has rank <= ``dim``.
+    """
+
+    def __init__(self, channels: int, side: int, dim: int):
+        super().__init__()
+        n = channels * side * side
+        self.encode = nn.Linear(n, dim)
+        self.decode = nn.Linear(dim, n)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x.flatten(1))).view(x.shape)
+
+
 class UNet(ModelMixin, ConfigMixin):
     """NOT / Pytorch-UNet: four down and four up stages, BatchNorm, no output activation.
 
@@ -96,15 +122,26 @@ class UNet(ModelMixin, ConfigMixin):
     last projection's initial weights by 0.1, so the network starts near the
     identity map and learns only a correction. It needs ``in_channels ==
     out_channels``.
+
+    Encoder-decoder options (not in the source): ``skips=False`` drops the four
+    skip connections; ``bottleneck_dim > 0`` squeezes the deepest feature map
+    through a :class:`Bottleneck` of that many numbers, which needs the input
+    side ``image_size`` (a multiple of 16) to size its linear layers.
     """
 
     @register_to_config
     def __init__(self, in_channels: int, out_channels: int, base_channels: int,
-                 bilinear: bool = True, residual: bool = False):
+                 bilinear: bool = True, residual: bool = False, skips: bool = True,
+                 bottleneck_dim: int = 0, image_size: int = 0):
         super().__init__()
         if residual and in_channels != out_channels:
             raise ValueError(f"a residual UNet maps images to images of the same channels; got "
                              f"{in_channels} in and {out_channels} out")
+        if bottleneck_dim < 0:
+            raise ValueError(f"bottleneck_dim must be >= 0 (0: none); got {bottleneck_dim}")
+        if bottleneck_dim and (image_size <= 0 or image_size % _DOWNSAMPLE_FACTOR):
+            raise ValueError(f"a UNet bottleneck needs image_size, a positive multiple of "
+                             f"{_DOWNSAMPLE_FACTOR}; got {image_size}")
         b = base_channels
         factor = 2 if bilinear else 1
         self.inc = DoubleConv(in_channels, b)
@@ -112,10 +149,12 @@ class UNet(ModelMixin, ConfigMixin):
         self.down2 = Down(2 * b, 4 * b)
         self.down3 = Down(4 * b, 8 * b)
         self.down4 = Down(8 * b, 16 * b // factor)
-        self.up1 = Up(16 * b, 8 * b // factor, bilinear)
-        self.up2 = Up(8 * b, 4 * b // factor, bilinear)
-        self.up3 = Up(4 * b, 2 * b // factor, bilinear)
-        self.up4 = Up(2 * b, b, bilinear)
+        self.bottleneck = (Bottleneck(16 * b // factor, image_size // _DOWNSAMPLE_FACTOR,
+                                      bottleneck_dim) if bottleneck_dim else None)
+        self.up1 = Up(16 * b, 8 * b // factor, bilinear, skips)
+        self.up2 = Up(8 * b, 4 * b // factor, bilinear, skips)
+        self.up3 = Up(4 * b, 2 * b // factor, bilinear, skips)
+        self.up4 = Up(2 * b, b, bilinear, skips)
         self.outc = OutConv(b, out_channels)
         if residual:
             with torch.no_grad():
@@ -129,15 +168,22 @@ class UNet(ModelMixin, ConfigMixin):
                 f"UNet input height and width must be divisible by {_DOWNSAMPLE_FACTOR} "
                 f"(four 2x down-samplings); got {height}x{width}"
             )
+        side = self.config.image_size
+        if self.bottleneck is not None and (height, width) != (side, side):
+            raise ValueError(f"this UNet's bottleneck was sized for {side}x{side} inputs; got "
+                             f"{height}x{width}")
         inputs = x
         x1 = self.inc(x)
         x2 = self.down1(x1)
         x3 = self.down2(x2)
         x4 = self.down3(x3)
         x5 = self.down4(x4)
-        x = self.up1(x5, x4)
-        x = self.up2(x, x3)
-        x = self.up3(x, x2)
-        x = self.up4(x, x1)
+        if self.bottleneck is not None:
+            x5 = self.bottleneck(x5)
+        skips = (x4, x3, x2, x1) if self.config.skips else (None,) * 4
+        x = self.up1(x5, skips[0])
+        x = self.up2(x, skips[1])
+        x = self.up3(x, skips[2])
+        x = self.up4(x, skips[3])
         out = self.outc(x)
         return inputs + out if self.config.residual else out

@@ -2,11 +2,16 @@
 
     python scripts/benchmark.py step            # ENOT step time, GFLOP/s, lean vs naive passes
     python scripts/benchmark.py step --settings cpu_preset --repeats 20
+    python scripts/benchmark.py step --settings paper128 --variants lean --repeats 1
+    python scripts/benchmark.py latency         # demo: one image end to end, 128 px U-Net 48
+    python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
+    python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 from pathlib import Path
@@ -24,7 +29,12 @@ from enot.step import enot_step, naive_enot_step  # noqa: E402
 SETTINGS = {
     "cpu_preset": lambda: get_preset("colored_mnist"),
     "paper64": Config,  # the dataclass defaults are the paper's 64 px setting: U-Net 48, batch 64
+    # The 128 px paper tasks (handbags2shoes, ffhq2comics, celeba2anime_128) share these
+    # networks and batch; timed in fp32 here, whatever precision the preset trains in.
+    "paper128": lambda: get_preset("celeba2anime_128"),
+    "fashion_preset": lambda: get_preset("fashion_bags2shoes"),
 }
+VARIANTS = {"naive": naive_enot_step, "lean": enot_step}
 
 
 def _time_steps(step_fn, T, g, cfg: Config, repeats: int) -> float:
@@ -72,15 +82,114 @@ def bench_step(args: argparse.Namespace) -> None:
         g.train()
         repeats = args.repeats if args.repeats else (20 if cfg.data.image_size <= 32 else 3)
         results = {}
-        for variant, fn in (("naive", naive_enot_step), ("lean", enot_step)):
+        for variant, fn in ((v, VARIANTS[v]) for v in args.variants):
             flops = _flops(fn, T, g, cfg)
             sec = _time_steps(fn, T, g, cfg, repeats)
             results[variant] = sec
             print(f"{name:<11} {cfg.data.image_size:>4} {cfg.train.batch_size:>5} "
                   f"{cfg.t_net.t_base_channels:>6} {cfg.g_net.g_nfilter:>5} {variant:<6} "
                   f"{sec:>8.3f} {flops / 1e9:>10.1f} {flops / 1e9 / sec:>8.1f}", flush=True)
-        print(f"{name:<11} lean/naive time ratio {results['lean'] / results['naive']:.3f} "
-              f"(speed-up {results['naive'] / results['lean']:.2f}x), median of {repeats}")
+        if len(results) == 2:
+            print(f"{name:<11} lean/naive time ratio {results['lean'] / results['naive']:.3f} "
+                  f"(speed-up {results['naive'] / results['lean']:.2f}x), median of {repeats}")
+        # ru_maxrss is in KiB on Linux; it is the peak of the whole process so far.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{name:<11} peak resident memory of this process so far: {peak:,.0f} MiB")
+
+
+def _latency_image(side: int) -> bytes:
+    """A smooth photo-like RGB PNG (gradients plus mild noise), as a user might upload."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:side, 0:side] / side
+    rgb = np.stack([xx, yy, 0.5 + 0.5 * np.sin(6 * xx * yy)], axis=-1)
+    rgb += np.random.default_rng(0).normal(0, 0.03, rgb.shape)
+    buffer = io.BytesIO()
+    Image.fromarray((rgb.clip(0, 1) * 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def bench_latency(args: argparse.Namespace) -> None:
+    """Demo latency: PNG bytes -> decode -> crop/resize/normalise -> T -> PNG bytes."""
+    from app.fast_map import FastMap
+    from app.pipeline import encode_png, to_pil, translate
+    from app.uploads import decode_upload
+
+    torch.set_num_threads(args.threads)
+    cfg = Config()  # the paper's networks: U-Net base 48
+    cfg.data.image_size = args.image_size
+    torch.manual_seed(0)
+    T, _ = build_networks(cfg)
+    T.eval()
+    png = _latency_image(args.input_size)
+    maps = {"eager": lambda x: _eager(T, x), "fast": FastMap(T)}
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu; input "
+          f"PNG {args.input_size}x{args.input_size} ({len(png) / 1024:.0f} KB), model "
+          f"{cfg.data.image_size} px, U-Net base {cfg.t_net.t_base_channels}")
+    outputs = {}
+    for name, T_map in maps.items():
+        def one() -> bytes:
+            result = translate(T_map, decode_upload(png), cfg.data.image_size)
+            outputs[name] = result.tx
+            return encode_png(to_pil(result.tx))
+
+        for _ in range(args.warmup):
+            one()
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            one()
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(0.95 * len(times)))]
+        print(f"{name:<6} end to end: median {p50 * 1e3:7.1f} ms  p95 {p95 * 1e3:7.1f} ms  "
+              f"({args.repeats} runs)", flush=True)
+    diff = (outputs["eager"] - outputs["fast"]).abs().max().item()
+    print(f"max |T_eager(x) - T_fast(x)| = {diff:.2e} (BatchNorm folded, channels-last)")
+
+
+def _eager(T, x: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return T(x)
+
+
+def bench_compare(args: argparse.Namespace) -> None:
+    """ENOT vs NOT (K = --t-iters) on identical networks (enot.comparison): paired time per outer
+    iteration at each setting, then FID against training wall time on colored MNIST 2 -> 3."""
+    from enot.comparison import (identity_and_tracker, plot_curves, time_outer_iterations,
+                                 train_for_budget, write_report)
+
+    command = "python scripts/benchmark.py " + " ".join(sys.argv[1:])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu", flush=True)
+    timings = []
+    for name in args.settings if "timing" in args.parts else ():
+        cfg = SETTINGS[name]()
+        repeats = args.repeats or (10 if cfg.data.image_size <= 32 else 1)
+        t = time_outer_iterations(name, cfg, args.t_iters, repeats)
+        timings.append(t)
+        print(f"{name}: ENOT {t.seconds['enot']:.3f} s, NOT (K={t.t_iters}) "
+              f"{t.seconds['not']:.3f} s per outer iteration: NOT/ENOT = {t.ratio:.2f}x "
+              f"(median of {repeats}, paired)", flush=True)
+    curves, identity, images = [], None, None
+    out = Path(args.out)
+    if "quality" in args.parts:
+        cfg = get_preset("colored_mnist")
+        tracker = identity_and_tracker(cfg, args.eval_images)
+        identity, images = tracker.identity_fid, tracker.images
+        for method in ("enot", "not"):
+            curves.append(train_for_budget(cfg, method, args.t_iters, args.budget,
+                                           args.eval_every, tracker))
+        out.mkdir(parents=True, exist_ok=True)
+        png = plot_curves(curves, identity, f"colored MNIST 2 -> 3, {args.budget:.0f} s each "
+                          f"(NOT K={args.t_iters})", out / "fid_vs_time.png")
+        print(f"plot: {png}")
+    json_path, md_path = write_report(out, command, timings, curves, identity, args.budget,
+                                      images, args.t_iters)
+    print(md_path.read_text())
+    print(f"written: {json_path}, {md_path}")
 
 
 def main() -> None:
@@ -91,8 +200,38 @@ def main() -> None:
                    default=["cpu_preset", "paper64"])
     s.add_argument("--repeats", type=int, default=0,
                    help="timed steps per variant (default: 20 at 32 px, 3 at 64 px)")
+    s.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS),
+                   help="step implementations to time")
     s.set_defaults(func=bench_step)
-    args = p.parse_args()
+    lat = sub.add_parser("latency", help="demo: one image end to end (decode, preprocess, T, "
+                                         "encode), median and p95 ms")
+    lat.add_argument("--image-size", type=int, default=128, help="model side in pixels")
+    lat.add_argument("--input-size", type=int, default=512, help="side of the uploaded PNG")
+    lat.add_argument("--threads", type=int, default=2, help="torch intra-op threads (cores)")
+    lat.add_argument("--repeats", type=int, default=50)
+    lat.add_argument("--warmup", type=int, default=5)
+    lat.set_defaults(func=bench_latency)
+    c = sub.add_parser("compare", help="ENOT vs NOT on identical networks: time per outer "
+                                       "iteration, and FID against wall time on colored MNIST")
+    c.add_argument("--parts", nargs="+", choices=("timing", "quality"),
+                   default=["timing", "quality"])
+    c.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
+                   default=["cpu_preset", "paper64"], help="networks and batch for the timing")
+    c.add_argument("--repeats", type=int, default=0,
+                   help="timed outer iterations per method (default: 10 at 32 px, 1 at 64 px)")
+    c.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
+    c.add_argument("--budget", type=float, default=420.0,
+                   help="seconds of training per method for the time-to-quality curves")
+    c.add_argument("--eval-every", type=float, default=30.0,
+                   help="seconds of training between FID evaluations")
+    c.add_argument("--eval-images", type=int, default=50,
+                   help="test images per domain for FID (colored MNIST has 50)")
+    c.add_argument("--out", default="runs/compare", help="folder for the plot and the tables")
+    c.set_defaults(func=bench_compare)
+    argv = sys.argv[1:]
+    if "--compare" in argv:  # `benchmark.py --compare [flags]` is the compare subcommand
+        argv = ["compare"] + [a for a in argv if a != "--compare"]
+    args = p.parse_args(argv)
     args.func(args)
 
 

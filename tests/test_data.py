@@ -259,7 +259,7 @@ def test_colored_mnist_rejects_bad_digits(digit):
 
 def test_build_domain_kinds(nested):
     root, names = nested
-    assert DATASET_KINDS == ("colored_mnist", "folder")
+    assert DATASET_KINDS[:2] == ("colored_mnist", "folder")  # the paper formats follow
     mnist = build_domain("colored_mnist", "7", 32, "test", seed=3)
     assert isinstance(mnist, ColoredMNIST) and len(mnist) == 50 and mnist.seed == 3
     folder = build_domain("folder", str(root), 16, "train", flip=True)

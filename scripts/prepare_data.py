@@ -1,0 +1,107 @@
+"""Check a dataset download, or pack a domain into a fast on-disk format.
+
+    python scripts/prepare_data.py check --preset celeba2anime_64
+    python scripts/prepare_data.py check --preset ffhq2comics_128 --source /data/ffhq
+    python scripts/prepare_data.py pack --preset ffhq2comics_128 --domain source \
+        --out datasets/ffhq_128.npy --workers 2
+    python scripts/prepare_data.py pack --dataset folder --source photos/cats --image-size 64 \
+        --domain source --out datasets/cats_64.hdf5
+
+Both take the training flags (--preset, --dataset, --source, --target, --image-size; see
+`python scripts/train.py --help`), so they look at exactly the data a training run would read.
+`check` builds each domain's train and test split as training does, reports the counts, and
+names what is missing and where to get it (exit status 1). `pack` decodes and resizes one
+domain once, train split then test split, into a uint8 .npy memmap (read back by the `packed`
+kind) or an iGAN-layout .hdf5 (`imgs`, read by `igan_hdf5`); train on it with
+`--source packed:datasets/ffhq_128.npy`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
+
+from torch.utils.data import ConcatDataset, DataLoader  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from data import DatasetError, build_domain, resolve_kind  # noqa: E402
+from data.igan_hdf5 import write_hdf5  # noqa: E402
+from data.packed import write_packed  # noqa: E402
+from enot.config import ConfigError, parse_cli  # noqa: E402
+
+ROLES = ("source", "target")
+
+
+def check(cfg) -> int:
+    """Build both domains' splits; print sizes or what is missing. Returns the exit status."""
+    d, problems = cfg.data, 0
+    print(f"{cfg.preset}: {d.image_size}x{d.image_size} px")
+    for role in ROLES:
+        kind, spec = resolve_kind(d.dataset, getattr(d, role))
+        try:
+            sizes = [len(build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed))
+                     for split in ("train", "test")]
+        except DatasetError as err:
+            problems += 1
+            print(f"  {role}: MISSING OR BROKEN ({kind} {spec}): {err}")
+            continue
+        print(f"  {role}: {kind} {spec}: {sum(sizes):,} images = {sizes[0]:,} train + "
+              f"{sizes[1]:,} test (the test split is the last 10% in sorted order)")
+        need = cfg.train.batch_size
+        if sizes[0] < need:
+            problems += 1
+            print(f"  {role}: only {sizes[0]} training images, fewer than one batch ({need})")
+    print("ok: ready to train" if not problems else f"{problems} problem(s); see above")
+    return 1 if problems else 0
+
+
+def pack(cfg, role: str, out: Path, workers: int) -> Path:
+    """Write one domain (train then test, unflipped) to ``out`` (.npy or .hdf5)."""
+    d = cfg.data
+    kind, spec = resolve_kind(d.dataset, getattr(d, role))
+    splits = [build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed)
+              for split in ("train", "test")]
+    flip_train = bool(getattr(splits[0], "flip", False))
+    for ds in splits:
+        if hasattr(ds, "flip"):
+            ds.flip = False  # flips belong to training time, not to the stored pixels
+    both = ConcatDataset(splits)
+    loader = DataLoader(both, batch_size=None, shuffle=False, num_workers=workers)
+    images = tqdm(loader, total=len(both), desc=f"packing {role} -> {out}", unit="img")
+    if out.suffix in (".h5", ".hdf5"):
+        return write_hdf5(out, images, len(both), d.image_size)
+    meta = {"kind": kind, "spec": spec, "train": len(splits[0]), "test": len(splits[1]),
+            "flip_train": flip_train}
+    return write_packed(out, images, len(both), d.image_size, meta)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=(
+        "Other flags are the training flags (--preset, --dataset, --source, --target, "
+        "--image-size, ...)."))
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="find, count and split both domains; name what is missing")
+    s = sub.add_parser("pack", help="write one domain to a .npy memmap or an .hdf5 file")
+    s.add_argument("--domain", choices=ROLES, required=True)
+    s.add_argument("--out", type=Path, required=True, metavar="FILE.npy|FILE.hdf5")
+    s.add_argument("--workers", type=int, default=0, help="DataLoader processes decoding images")
+    args, rest = p.parse_known_args(argv)
+    try:
+        cfg, _ = parse_cli(rest, description="dataset flags")
+        if args.command == "check":
+            return check(cfg)
+        path = pack(cfg, args.domain, args.out, args.workers)
+    except (ConfigError, DatasetError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}; train on it with --{args.domain} packed:{path}"
+          if path.suffix == ".npy" else
+          f"wrote {path}; train on it with --{args.domain} igan_hdf5:{path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""NOT, convex NOT and NOT auto-encoders on the one trainer (enot.methods, enot.not_losses)."""
+
+import copy
+import sys
+import json
+
+import pytest
+import torch
+from torch.optim import AdamW
+
+from conftest import run
+from data import build_domain
+from enot.config import Config, parse_cli
+from enot.evaluation import per_image_mse
+from enot.export import load_translator
+from enot.methods import METHODS, Loop, get_method, not_iteration
+from enot.networks import build_networks
+from enot.not_ae import ae_cost, pixel_l1
+from enot.not_losses import (convex_psi, jensen_penalty, not_map_loss, not_potential_loss,
+                             quadratic_coefficient)
+from enot.costs import image_cost, pixel_mse
+from models import UNet
+
+
+def _cfg(*flags: str) -> Config:
+    cfg, _ = parse_cli(["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4",
+                        "--image-size", "16", *flags], "test")
+    return cfg
+
+
+def _loop(cfg: Config, batch: int = 8, draws: dict | None = None) -> Loop:
+    """A Loop on real colored-MNIST batches and real AdamW optimisers, outside Accelerate."""
+    torch.manual_seed(0)
+    T, g = build_networks(cfg)
+    d = cfg.data
+    domains = [build_domain(d.dataset, s, d.image_size, "train", seed=0) for s in (d.source, d.target)]
+    draws = draws if draws is not None else {}
+
+    def drawer(i: int, name: str):
+        def draw():
+            draws[name] = draws.get(name, 0) + 1
+            start = (draws[name] * batch) % (len(domains[i]) - batch)
+            return torch.stack([domains[i][j] for j in range(start, start + batch)])
+        return draw
+
+    def check(named):
+        assert all(torch.isfinite(v) for v in named.values())
+        return {k: v.item() for k, v in named.items()}
+
+    return Loop(T=T, g=g, g_frozen=g, opt_t=AdamW(T.parameters(), lr=1e-3),
+                opt_g=AdamW(g.parameters(), lr=1e-3), next_source=drawer(0, "source"),
+                next_target=drawer(1, "target"), backward=torch.autograd.backward, check=check)
+
+
+def _adam_steps(opt) -> set:
+    return {int(s["step"]) for s in opt.state.values()}
+
+
+# --- NOT: K T-updates per potential update ---------------------------------------------------
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_not_runs_exactly_k_t_updates_per_potential_update(k):
+    draws = {}
+    cfg = _cfg("--method", "not", "--t-iters", str(k))
+    loop = _loop(cfg, draws=draws)
+    outer = get_method(cfg).build(cfg, torch.device("cpu"))
+    for n in range(1, 4):
+        out = outer(loop)
+        # AdamW counts its own steps per parameter: the real optimisers say how often they ran.
+        assert _adam_steps(loop.opt_t) == {n * k}
+        assert _adam_steps(loop.opt_g) == {n}
+        assert draws == {"source": n * (k + 1), "target": n}
+    assert set(out) == set(METHODS["not"].logged)
+
+
+def test_enot_iteration_is_one_to_one():
+    cfg = _cfg()
+    loop = _loop(cfg)
+    outer = get_method(cfg).build(cfg, torch.device("cpu"))
+    outer(loop)
+    outer(loop)
+    assert _adam_steps(loop.opt_t) == {2} and _adam_steps(loop.opt_g) == {2}
+
+
+def test_t_updates_leave_the_potential_alone():
+    """The K T-steps must not touch g: only the potential step moves it (and T stays put then)."""
+    cfg = _cfg("--method", "not", "--t-iters", "2")
+    loop = _loop(cfg)
+    g0 = copy.deepcopy(loop.g.state_dict())
+    stops = []
+    real_step = loop.opt_g.step
+
+    def g_step(*a, **kw):
+        # At the potential step g still has its weights from before the T updates.
+        stops.append(all(torch.equal(g0[k], v) for k, v in loop.g.state_dict().items()))
+        return real_step(*a, **kw)
+
+    loop.opt_g.step = g_step
+    not_iteration(loop, pixel_mse, t_iters=2)
+    assert stops == [True]
+    assert any(not torch.equal(g0[k], v) for k, v in loop.g.state_dict().items())
+
+
+# --- losses on hand-made numbers --------------------------------------------------------------
+
+def test_not_losses_on_hand_made_tensors():
+    c = torch.tensor([1.0, 3.0])
+    f_tx = torch.tensor([0.5, 1.5])
+    f_y = torch.tensor([2.0, 0.0])
+    m = not_map_loss(c, f_tx)
+    assert m.t_loss.item() == pytest.approx(((1 - 0.5) + (3 - 1.5)) / 2)
+    assert m.transport_cost.item() == pytest.approx(2.0)
+    p = not_potential_loss(f_tx, f_y, c)
+    assert p.g_loss.item() == pytest.approx(1.0 - 1.0)
+    assert p.w_dist.item() == pytest.approx(2.0 - 0.0)  # mean f(y) + mean[c - f(T(x))]
+    pen = not_potential_loss(f_tx, f_y, c, jensen=torch.tensor(3.0), alpha=0.5)
+    assert pen.g_loss.item() == pytest.approx(1.5) and pen.jensen.item() == 3.0
+
+
+def _pairs():
+    gen = torch.Generator().manual_seed(0)
+    y1 = torch.randn(64, 3, 4, 4, generator=gen, dtype=torch.float64)
+    y2 = torch.randn(64, 3, 4, 4, generator=gen, dtype=torch.float64)
+    t = torch.rand(64, generator=gen, dtype=torch.float64)
+    return y1, y2, t
+
+
+def test_jensen_penalty_is_zero_for_convex_psi():
+    y1, y2, t = _pairs()
+    w = torch.randn(48, dtype=torch.float64)
+    convex = {
+        "squared norm": lambda y: y.flatten(1).square().sum(1),
+        "log-sum-exp": lambda y: torch.logsumexp(y.flatten(1), dim=1),
+        "abs": lambda y: y.flatten(1).abs().sum(1),
+    }
+    for name, psi in convex.items():
+        assert jensen_penalty(psi, y1, y2, t).item() == 0.0, name
+    # Affine: Jensen holds with equality, so only rounding can show.
+    assert jensen_penalty(lambda y: y.flatten(1) @ w + 1.0, y1, y2, t).item() < 1e-12
+
+
+def test_jensen_penalty_is_positive_for_non_convex_psi():
+    y1, y2, t = _pairs()
+    concave = jensen_penalty(lambda y: -y.flatten(1).square().sum(1), y1, y2, t)
+    # For psi = -||y||^2 the Jensen gap is exactly t (1 - t) ||y1 - y2||^2.
+    exact = (t * (1 - t) * (y1 - y2).flatten(1).square().sum(1)).mean()
+    assert concave.item() == pytest.approx(exact.item(), rel=1e-10) and concave.item() > 1
+    wavy = jensen_penalty(lambda y: torch.sin(3 * y.flatten(1)).sum(1), y1, y2, t)
+    assert wavy.item() > 0
+
+
+def test_psi_is_scaled_by_the_cost():
+    """psi = k||y||^2 - f: f = 0 is c-concave (psi convex, no penalty); f = 2k||y||^2 is not."""
+    y1, y2, t = _pairs()
+    k = quadratic_coefficient("image_mse", y1.shape)
+    assert k == pytest.approx(1 / (3 * 4))
+    # c(x, y) = k ||x - y||^2 for the named cost.
+    assert image_cost(y1, y2).double() == pytest.approx(k * (y1 - y2).flatten(1).square().sum(1))
+    zero = convex_psi(lambda y: torch.zeros(len(y), dtype=y.dtype), k)
+    assert jensen_penalty(zero, y1, y2, t).item() == 0.0
+    steep = convex_psi(lambda y: 2 * k * y.flatten(1).square().sum(1), k)
+    gap = jensen_penalty(steep, y1, y2, t)
+    assert gap.item() == pytest.approx(
+        (k * t * (1 - t) * (y1 - y2).flatten(1).square().sum(1)).mean().item(), rel=1e-10)
+    with pytest.raises(ValueError, match="quadratic cost"):
+        quadratic_coefficient("lpips", y1.shape)
+
+
+def test_convex_not_logs_and_applies_the_penalty():
+    cfg = _cfg("--method", "not_convex", "--t-iters", "1", "--convex-alpha", "0.5")
+    loop = _loop(cfg)
+    out = get_method(cfg).build(cfg, torch.device("cpu"))(loop)
+    assert "jensen" in out and out["jensen"] >= 0
+
+
+# --- NOT-AE ----------------------------------------------------------------------------------
+
+def test_bottleneck_limits_the_rank_of_the_map():
+    """Without skips every output depends on the input through `dim` numbers: rank J <= dim."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 16, 16, dtype=torch.float64)
+
+    def rank(model):
+        model = model.double().eval()
+        jac = torch.autograd.functional.jacobian(lambda z: model(z).flatten(), x)
+        return torch.linalg.matrix_rank(jac.reshape(768, 768)).item()
+
+    squeezed = UNet(3, 3, 4, skips=False, bottleneck_dim=5, image_size=16)
+    assert rank(squeezed) <= 5
+    leaky = UNet(3, 3, 4, skips=True, bottleneck_dim=5, image_size=16)  # skips bypass it
+    assert rank(leaky) > 50
+
+
+def test_not_ae_config_builds_a_bottleneck_t_and_maps_source_to_itself():
+    cfg = _cfg("--method", "not_ae", "--no-t-residual", "--ae-bottleneck", "7")
+    assert cfg.data.target == cfg.data.source == "2"
+    T, _ = build_networks(cfg)
+    assert T.config.skips is False and T.config.bottleneck_dim == 7
+    assert cfg.architecture()["t_bottleneck"] == 7
+    assert _cfg().architecture()["t_bottleneck"] == 0  # enot: a checkpoint of other networks
+
+
+def test_not_ae_potential_weights_change_after_a_step():
+    """The NOT-AE source never trains its potential; here both networks move in one iteration."""
+    cfg = _cfg("--method", "not_ae", "--no-t-residual", "--t-iters", "2")
+    loop = _loop(cfg)
+    before = [copy.deepcopy(m.state_dict()) for m in (loop.T, loop.g)]
+    get_method(cfg).build(cfg, torch.device("cpu"))(loop)
+    for old, model in zip(before, (loop.T, loop.g)):
+        moved = [k for k, v in model.state_dict().items()
+                 if v.is_floating_point() and not torch.equal(old[k], v)]
+        assert len(moved) > 5, type(model).__name__
+    # Every weight got a gradient (the head's bias gets exactly 0: it cancels in L_f).
+    assert all(p.grad is not None for p in loop.g.parameters())
+
+
+def test_ae_costs():
+    x, y = torch.rand(3, 3, 16, 16) * 2 - 1, torch.rand(3, 3, 16, 16) * 2 - 1
+    assert torch.allclose(ae_cost("l2")(x, y), (x - y).square().mean(dim=(1, 2, 3)))
+    assert torch.allclose(ae_cost("l1")(x, y), (x - y).abs().mean(dim=(1, 2, 3)))
+    assert pixel_l1(x, x).abs().max() == 0
+
+
+def test_lpips_cost_with_local_alexnet_weights(tmp_path):
+    """Real lpips on a real (randomly initialised) torchvision AlexNet file: no download."""
+    from torchvision.models import alexnet
+
+    torch.manual_seed(0)
+    path = tmp_path / "alexnet.pth"
+    torch.save(alexnet().state_dict(), path)
+    cost = ae_cost("lpips", str(path))
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    y = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_(True)
+    d = cost(x, y)
+    assert d.shape == (2,) and (d > 0).all()
+    d.sum().backward()
+    assert y.grad.abs().sum() > 0
+    assert cost(x, x).abs().max() < 1e-6
+
+
+# --- the CLI boundary -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("flags,message", [
+    (["--method", "nope"], "'nope' is not one of enot, not, not_convex, not_ae"),
+    (["--t-iters", "0"], "--t-iters: 0 is outside [1, 10000]"),
+    (["--convex-alpha", "-1"], "--convex-alpha: -1.0 is outside"),
+    (["--ae-cost", "l3"], "'l3' is not one of l2, l1, lpips"),
+    (["--method", "not_ae"], "--method not_ae needs --no-t-residual"),
+    (["--method", "not_ae", "--no-t-residual", "--target", "5"], "maps the source domain to itself"),
+])
+def test_cli_rejects_bad_method_settings(train_cmd, flags, message):
+    res = run(train_cmd(*flags, "--dry-run"))
+    assert res.returncode == 2
+    assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_dry_run_prints_the_method_section(train_cmd):
+    res = run(train_cmd("--method", "not_convex", "--t-iters", "5", "--dry-run"))
+    assert res.returncode == 0, res.stderr
+    method = json.loads(res.stdout)["method"]
+    assert method["method"] == "not_convex" and method["t_iters"] == 5
+    assert method["convex_alpha"] == 0.01
+
+
+def test_configs_saved_before_the_method_section_still_load():
+    d = Config().to_dict()
+    del d["method"]
+    assert Config.from_dict(d).method.method == "enot"
+
+
+def test_missing_lpips_weights_stop_the_run_with_the_fix(tmp_path, train_cmd):
+    missing = tmp_path / "alexnet.pth"
+    res = run(train_cmd("--method", "not_ae", "--no-t-residual", "--ae-cost", "lpips",
+                        "--lpips-weights", str(missing), "--output-dir", str(tmp_path / "r")))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert str(missing) in res.stderr and "--lpips-weights" in res.stderr
+
+
+# --- end to end -------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_not_trains_exports_and_loads(tmp_path, train_cmd):
+    out = tmp_path / "not"
+    res = run(train_cmd("--method", "not", "--t-iters", "3", "--steps", "4",
+                        "--checkpoint-every", "4", "--output-dir", str(out)))
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = out / "checkpoints/step_00000004"
+    opt_t = torch.load(ckpt / "optimizer.bin", weights_only=False)
+    opt_g = torch.load(ckpt / "optimizer_1.bin", weights_only=False)
+    assert {int(s["step"]) for s in opt_t["state"].values()} == {12}  # 4 outer x K = 3
+    assert {int(s["step"]) for s in opt_g["state"].values()} == {4}
+    log = [json.loads(s) for s in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
+    assert set(METHODS["not"].logged) <= set(log[-1])
+    tr = load_translator(out / "export")
+    assert tr.config.method.method == "not" and tr.card["step"] == 4
+    with torch.no_grad():
+        assert tr.T(torch.zeros(2, 3, 32, 32)).shape == (2, 3, 32, 32)
+
+
+@pytest.mark.slow
+def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd):
+    """After a short NOT-AE run, digits come back much better than noise: the bottleneck (16
+    numbers for 3072) leaves no room for an image it was not trained on. scripts/evaluate.py
+    scores the export against the source test split (target = source)."""
+    out = tmp_path / "ae"
+    res = run(train_cmd("--method", "not_ae", "--no-t-residual", "--ae-bottleneck", "16",
+                        "--t-base-channels", "8", "--batch-size", "32", "--t-iters", "3",
+                        "--lr-t", "1e-3", "--lr-g", "1e-3", "--steps", "150",
+                        "--log-every", "50", "--sample-every", "150",
+                        "--checkpoint-every", "150", "--ema-decay", "0", "--output-dir", str(out)))
+    assert res.returncode == 0, res.stderr[-3000:]
+    tr = load_translator(out / "export")
+    assert tr.card["source"] == tr.card["target"] == "2"
+    test = build_domain("colored_mnist", "2", 32, "test", seed=0)
+    x = torch.stack([test[i] for i in range(len(test))])
+    noise = torch.rand_like(x) * 2 - 1
+    with torch.no_grad():
+        digits_err = per_image_mse(x, tr.T(x)).mean().item()
+        noise_err = per_image_mse(noise, tr.T(noise)).mean().item()
+    assert noise_err > 2 * digits_err, (digits_err, noise_err)
+
+    ev = run([sys.executable, "scripts/evaluate.py", "--model", str(out / "export"), "--max-images",
+              "20", "--out", str(tmp_path / "eval")])
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    metrics = json.loads((tmp_path / "eval/metrics.json").read_text())
+    assert metrics["source"] == metrics["target"] == "2"
+    assert metrics["mse"] == pytest.approx(per_image_mse(x[:20], tr.T(x[:20]).detach()).mean().item(),
+                                           rel=1e-4)
+    assert metrics["fid"] > 0 and abs(metrics["identity_fid"]) < 1e-3  # a split against itself

@@ -1,0 +1,116 @@
+"""The paper presets: the dry run prints the paper's hyperparameters, and each trains 2 steps
+at its real network sizes on fixture data in its real format (slow: 128 px on a CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import TRAIN, run
+from enot.config import PRESETS, get_preset
+from enot.networks import build_networks
+from format_fixtures import save_image, write_celeba, write_fashion, write_igan_hdf5
+
+PAPER = {"handbags2shoes_128": 128, "ffhq2comics_128": 128, "celeba2anime_64": 64,
+         "celeba2anime_128": 128}
+
+# ENOT (arXiv 2403.03777) App. C, as listed in issue 4.
+PAPER_VALUES = {
+    "t_net": {"t_base_channels": 48},
+    "g_net": {"g_nfilter": 64, "g_nfilter_max": 512},
+    "enot": {"cost": "image_mse", "tau": 0.98, "lam": 1.0},
+    "optim": {"lr_t": 1e-4, "lr_g": 5e-5, "beta1": 0.5, "beta2": 0.5, "weight_decay": 1e-4,
+              "final_lr_ratio": 1e-2},
+}
+PAPER_TRAIN = {"steps": 120_000, "batch_size": 64, "mixed_precision": "bf16"}
+
+
+def dry_run(*args: str) -> dict:
+    result = run([sys.executable, TRAIN, *args, "--dry-run"], timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_dry_run_prints_the_paper_hyperparameters(name):
+    printed = dry_run("--preset", name)
+    assert printed["preset"] == name and printed["data"]["image_size"] == PAPER[name]
+    for section, values in PAPER_VALUES.items():
+        assert {k: printed[section][k] for k in values} == values, section
+    assert {k: printed["train"][k] for k in PAPER_TRAIN} == PAPER_TRAIN
+    assert printed["data"]["flip"] is False  # only comics flip, and they do it themselves
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_potential_has_four_stages_at_64_and_five_at_128(name):
+    _, g = build_networks(get_preset(name))
+    stages = sum(isinstance(m, torch.nn.AvgPool2d) for m in g.modules())
+    assert stages == {64: 4, 128: 5}[PAPER[name]]
+
+
+def test_every_preset_names_where_its_values_come_from():
+    for name, make in PRESETS.items():
+        note = (make.__doc__ or "") + (getattr(sys.modules[make.__module__], "_paper").__doc__
+                                       if name in PAPER else "")
+        assert len(note) > 60, f"preset {name} has no note on its values"
+
+
+def test_fashion_preset_is_cpu_sized():
+    cfg = get_preset("fashion_bags2shoes")
+    assert (cfg.data.dataset, cfg.data.source, cfg.data.target) == ("fashion_mnist", "bag", "shoes")
+    assert (cfg.data.image_size, cfg.t_net.t_base_channels, cfg.g_net.g_nfilter) == (32, 16, 16)
+    assert cfg.train.mixed_precision == "no" and cfg.train.steps <= 2500
+
+
+# --- 2-step smoke runs at the real network sizes ------------------------------------------------
+
+def _data_for(name: str, root: Path) -> list[str]:
+    """Fixture data in the preset's real format; returns the --source/--target flags."""
+    size = PAPER[name]
+    if name.startswith("handbags"):
+        src = write_igan_hdf5(root / f"handbag_{size}.hdf5", 10, size)
+        tgt = write_igan_hdf5(root / f"shoes_{size}.hdf5", 10, size)
+        return ["--source", str(src), "--target", str(tgt)]
+    if name.startswith("ffhq"):
+        for i in range(10):
+            save_image(root / "ffhq" / f"{i // 5:05d}" / f"{i:05d}.png", i, (size * 2, size * 2))
+            save_image(root / "kaggle" / "face2comics_v2.0.0_by_Sxela" / "comics" / f"{i}.jpg",
+                       i, (size * 4, size * 4))
+        return ["--source", str(root / "ffhq"), "--target", f"comics:{root / 'kaggle'}"]
+    write_celeba(root / "celeba", 14, male={0, 5, 9, 13})
+    for i in range(10):
+        save_image(root / "anime" / f"{i}.png", i, (size, size))
+    return ["--source", str(root / "celeba"), "--target", f"anime_faces:{root / 'anime'}"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_two_steps_at_the_real_network_sizes(tmp_path, name):
+    out = tmp_path / "run"
+    result = run([sys.executable, TRAIN, "--preset", name, *_data_for(name, tmp_path),
+                  "--steps", "2", "--batch-size", "2", "--output-dir", str(out)], timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 2 and all(map(lambda v: v == v, summary["final"].values()))
+    saved = json.loads((out / "config.json").read_text())
+    for section in ("t_net", "g_net"):
+        assert {k: saved[section][k] for k in PAPER_VALUES[section]} == PAPER_VALUES[section]
+    assert saved["data"]["image_size"] == PAPER[name]
+    shutil.rmtree(out / "checkpoints")  # about 0.5 GB each at the paper's widths
+
+
+@pytest.mark.slow
+def test_fashion_preset_runs_on_generated_idx_files(tmp_path):
+    write_fashion(tmp_path / "fm", n_train=600, n_test=100)
+    out = tmp_path / "run"
+    result = run([sys.executable, TRAIN, "--preset", "fashion_bags2shoes", "--source",
+                  f"bag@{tmp_path / 'fm'}", "--target", f"shoes@{tmp_path / 'fm'}",
+                  "--steps", "3", "--eval-every", "0", "--output-dir", str(out)], timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test split: 7 images" in result.stdout  # 70 bags: the last 10%
