@@ -4,6 +4,7 @@
     python scripts/benchmark.py step --settings cpu_preset --repeats 20
     python scripts/benchmark.py step --settings paper128 --variants lean --repeats 1
     python scripts/benchmark.py latency         # demo: one image end to end, 128 px U-Net 48
+    python scripts/benchmark.py features        # FID features: clean-fid vs ours, images/s
     python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
     python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
 """
@@ -11,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -23,6 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from enot.config import Config, get_preset  # noqa: E402
 from enot.costs import get_cost  # noqa: E402
+from enot.metrics.throughput import compare_feature_paths  # noqa: E402
 from enot.networks import build_networks  # noqa: E402
 from enot.step import enot_step, naive_enot_step  # noqa: E402
 
@@ -192,6 +195,19 @@ def bench_compare(args: argparse.Namespace) -> None:
     print(f"written: {json_path}, {md_path}")
 
 
+def bench_features(args: argparse.Namespace) -> None:
+    r = compare_feature_paths(args.folder, args.n, args.batch_size, args.workers, args.chunk,
+                              args.inception_weights)
+    print(f"images: {r.images}  batch: {args.batch_size}  torch threads: "
+          f"{torch.get_num_threads()}  load avg (1 min): {os.getloadavg()[0]:.2f}")
+    print(f"clean-fid get_folder_features:     {r.cleanfid_rate:6.2f} images/s "
+          f"({r.cleanfid_seconds:.1f} s)")
+    print(f"enot.metrics features_from_folder: {r.ours_rate:6.2f} images/s "
+          f"({r.ours_seconds:.1f} s)")
+    print(f"speed-up: {r.cleanfid_seconds / r.ours_seconds:.2f}x; max |feature difference|: "
+          f"{r.max_abs_difference:.3g}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -211,6 +227,15 @@ def main() -> None:
     lat.add_argument("--repeats", type=int, default=50)
     lat.add_argument("--warmup", type=int, default=5)
     lat.set_defaults(func=bench_latency)
+    f = sub.add_parser("features", help="FID feature extraction: clean-fid's path vs ours, "
+                                        "images/s side by side, and their largest difference")
+    f.add_argument("--n", type=int, default=128, help="digit PNGs to write when no --folder")
+    f.add_argument("--folder", type=Path, help="an existing image folder instead")
+    f.add_argument("--batch-size", type=int, default=32)
+    f.add_argument("--workers", type=int, default=2, help="our resize threads")
+    f.add_argument("--chunk", type=int, default=8, help="our images per forward pass")
+    f.add_argument("--inception-weights", help="default_1.pt (default: auto-located)")
+    f.set_defaults(func=bench_features)
     c = sub.add_parser("compare", help="ENOT vs NOT on identical networks: time per outer "
                                        "iteration, and FID against wall time on colored MNIST")
     c.add_argument("--parts", nargs="+", choices=("timing", "quality"),

