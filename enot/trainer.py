@@ -230,8 +230,11 @@ class Trainer:
                   "lr_g": self.sched_g.get_last_lr()[0], "steps_per_s": rate}
         self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=step)
         if self.accelerator.is_main_process:
-            with open(self.run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            self._append_record(record)
+
+    def _append_record(self, record: dict) -> None:
+        with open(self.run_dir / "log.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
 
     def evaluate(self, step: int) -> None:
         """FID of the exported map (the EMA when kept); a new best is exported to export_best/."""
@@ -240,17 +243,14 @@ class Trainer:
             ema = self.ema_model()
             fid = self.fid(ema if ema is not None else acc.unwrap_model(self.T))
             self.last_fid = fid
-            record = {"step": step, "fid": fid, "identity_fid": self.fid.identity_fid,
-                      "fid_images": self.fid.images}
+            metrics = {"fid": fid, "identity_fid": self.fid.identity_fid,
+                       "fid_images": self.fid.images}
             acc.log({"eval/fid": fid}, step=step)
-            with open(self.run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
+            self._append_record({"step": step, **metrics})
             if fid < self.progress.best_fid:
                 self.progress.best_fid, self.progress.best_step = fid, step
                 write_export(self.run_dir / "export_best", acc.unwrap_model(self.T),
-                             acc.unwrap_model(self.g), ema, self.cfg, step,
-                             metrics={"fid": fid, "identity_fid": self.fid.identity_fid,
-                                      "fid_images": self.fid.images})
+                             acc.unwrap_model(self.g), ema, self.cfg, step, metrics=metrics)
             tqdm.write(f"step {step}: FID {fid:.2f} (identity {self.fid.identity_fid:.2f}, best "
                        f"{self.progress.best_fid:.2f} at step {self.progress.best_step})")
         # Only the main process scores; every rank keeps its best so their checkpoints agree.
