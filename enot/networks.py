@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from models import ResNetD, UNet
 
 from enot.config import Config
@@ -17,4 +19,8 @@ def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
              image_size=cfg.data.image_size if shape["t_bottleneck"] else 0)
     g = ResNetD(image_size=cfg.data.image_size, in_channels=CHANNELS,
                 nfilter=cfg.g_net.g_nfilter, nfilter_max=cfg.g_net.g_nfilter_max)
+    if cfg.train.channels_last:
+        # Channels-last weights make every convolution answer channels-last, whatever the
+        # layout of its input, so the data need no conversion.
+        T, g = T.to(memory_format=torch.channels_last), g.to(memory_format=torch.channels_last)
     return T, g

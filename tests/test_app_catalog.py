@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT, run
 from app.catalog import CatalogError, find_exports, load_catalog, model_card
 from data import build_domain, from_model
+from enot.config import get_preset
 from test_app_fixtures import make_export, write_metrics
 
 
@@ -29,7 +30,7 @@ def test_every_export_is_found_and_loaded_once(models):
 
 def test_card_shows_task_size_steps_cost_and_metrics(models):
     card = model_card(load_catalog(models)["digits/export"])
-    for text in ("colored_mnist 2 → 3", "32 × 32", "7 of 1,500", "image_mse", "FID",
+    for text in ("colored_mnist 2 → 3", "32 × 32", f"7 of {get_preset('colored_mnist').train.steps:,}", "image_mse", "FID",
                  "123.45", "MSE", "0.0678", "50 test images"):
         assert text in card, text
 

@@ -1,7 +1,7 @@
 """Low-dimensional ENOT through `enot.fit`: bad input, files, and accuracy against the truth.
 
-The slow tests are the issue's bars, measured on fresh samples: L2-UV and the W2 estimate
-against the Gaussian closed form, T^-1(T(x)) = x, POT's exact cost on 2-D sets and the sphere.
+The slow tests are the issue's bars: L2-UV and the W2 estimate against the Gaussian closed form
+on fresh samples, T^-1(T(x)) = x, and POT's exact cost on the 2-D sets and the sphere.
 """
 
 import time
@@ -155,12 +155,16 @@ def test_gaussian_d16_bidirectional_l2uv_w2_and_inverse():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["8gaussians", "moons"])
+@pytest.mark.parametrize("name", list(TOY_2D))
 def test_2d_w2_estimate_matches_pot(name):
-    res = fit(standard_normal(2), TOY_2D[name], config=paper_2d(steps=4000))
-    x, y = standard_normal(2)(2000, _gen(1)), TOY_2D[name](2000, _gen(2))
-    exact = _exact(x, y, 0.5 * torch.cdist(x.double(), y.double()).square())
-    assert res.w2_estimate(n=100_000) == pytest.approx(exact, rel=0.03)
+    # Estimate and exact cost on the same draws: one draw of 2,000 samples moves the exact cost
+    # itself by several per cent on these sets (scripts/benchmark_lowdim.py toy2d). Table 5 with
+    # twice its lr reaches in 6,000 steps what its own lr reaches in 12,000 (the benchmark's).
+    res = fit(standard_normal(2), TOY_2D[name], config=paper_2d(steps=6000, lr=1e-3))
+    for draw in range(2):
+        x, y = standard_normal(2)(2000, _gen(1 + 2 * draw)), TOY_2D[name](2000, _gen(2 + 2 * draw))
+        exact = _exact(x, y, 0.5 * torch.cdist(x.double(), y.double()).square())
+        assert res.w2_estimate(x, y) == pytest.approx(exact, rel=0.03)
 
 
 @pytest.mark.slow
