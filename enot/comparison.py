@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 import torch
 from torch import Tensor
 from torch.optim import AdamW
+from torch.utils.flop_counter import FlopCounterMode
 from torch.utils.data import DataLoader
 
 from data import build_domain
@@ -77,11 +78,17 @@ class IterationTiming:
     t_iters: int
     repeats: int
     seconds: dict[str, float]  # median seconds per outer iteration, by method
+    flops: dict[str, int]  # FLOPs of one outer iteration (torch.utils.flop_counter), by method
 
     @property
     def ratio(self) -> float:
         """NOT's time per outer iteration over ENOT's."""
         return self.seconds["not"] / self.seconds["enot"]
+
+    @property
+    def flop_ratio(self) -> float:
+        """NOT's FLOPs per outer iteration over ENOT's: the ratio where time follows FLOPs."""
+        return self.flops["not"] / self.flops["enot"]
 
 
 def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int,
@@ -103,6 +110,11 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int,
     # the others run the same layers on the same shapes.
     outer, loop = runs[methods[0]]
     outer(loop)
+    flops: dict[str, int] = {}
+    for m in methods:
+        with FlopCounterMode(display=False) as counter:
+            runs[m][0](runs[m][1])
+        flops[m] = counter.get_total_flops()
     times: dict[str, list[float]] = {m: [] for m in methods}
     for _ in range(repeats):
         for m in methods:
@@ -113,7 +125,8 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int,
     return IterationTiming(setting=name, image_size=size, batch=batch,
                            t_base=cfg.t_net.t_base_channels, g_nfilter=cfg.g_net.g_nfilter,
                            t_iters=t_iters, repeats=repeats,
-                           seconds={m: statistics.median(v) for m, v in times.items()})
+                           seconds={m: statistics.median(v) for m, v in times.items()},
+                           flops=flops)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +250,8 @@ def write_report(out: Path, command: str, timings: list[IterationTiming],
     by_name = {c.method: c for c in curves}
     claims = verdict(by_name["enot"], by_name["not"]) if {"enot", "not"} <= set(by_name) else None
     payload = {"command": command, "threads": torch.get_num_threads(), "t_iters": t_iters,
-               "timing": [{**asdict(t), "ratio": t.ratio} for t in timings],
+               "timing": [{**asdict(t), "ratio": t.ratio, "flop_ratio": t.flop_ratio}
+                          for t in timings],
                "quality": {"budget_s": budget_s, "fid_images": images,
                            "identity_fid": identity_fid, "curves": [asdict(c) for c in curves],
                            "claims": claims}}
@@ -248,11 +262,13 @@ def write_report(out: Path, command: str, timings: list[IterationTiming],
     if timings:
         lines += ["## Time per outer iteration (median, paired, same networks and batch)", "",
                   "| setting | px | batch | T base | g nfilter | ENOT s/iter | NOT (K) s/iter | "
-                  "NOT / ENOT |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "NOT / ENOT | ENOT GFLOP/iter | NOT GFLOP/iter | FLOP ratio |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for t in timings:
             lines.append(f"| {t.setting} | {t.image_size} | {t.batch} | {t.t_base} | "
                          f"{t.g_nfilter} | {t.seconds['enot']:.3f} | {t.seconds['not']:.3f} "
-                         f"(K={t.t_iters}) | {t.ratio:.2f}x |")
+                         f"(K={t.t_iters}) | {t.ratio:.2f}x | {t.flops['enot'] / 1e9:.1f} | "
+                         f"{t.flops['not'] / 1e9:.1f} | {t.flop_ratio:.2f}x |")
         lines.append("")
     if curves:
         lines += [f"## Time to quality: {budget_s:.0f} s of training each, FID on {images} test "

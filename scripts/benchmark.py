@@ -175,7 +175,9 @@ def bench_compare(args: argparse.Namespace) -> None:
         timings.append(t)
         print(f"{name}: ENOT {t.seconds['enot']:.3f} s, NOT (K={t.t_iters}) "
               f"{t.seconds['not']:.3f} s per outer iteration: NOT/ENOT = {t.ratio:.2f}x "
-              f"(median of {repeats}, paired)", flush=True)
+              f"(median of {repeats}, paired); FLOPs per outer iteration "
+              f"{t.flops['enot'] / 1e9:.1f} vs {t.flops['not'] / 1e9:.1f} GFLOP = "
+              f"{t.flop_ratio:.2f}x", flush=True)
     curves, identity, images = [], None, None
     out = Path(args.out)
     if "quality" in args.parts:

@@ -328,3 +328,17 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
     assert metrics["mse"] == pytest.approx(per_image_mse(x[:20], tr.T(x[:20]).detach()).mean().item(),
                                            rel=1e-4)
     assert metrics["fid"] > 0 and abs(metrics["identity_fid"]) < 1e-3  # a split against itself
+
+
+def test_comparison_counts_the_flops_of_each_outer_iteration():
+    from enot.comparison import time_outer_iterations
+    cfg = Config()
+    cfg.data.image_size, cfg.train.batch_size = 16, 4
+    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    flops = {k: time_outer_iterations("tiny", cfg, k, repeats=1).flops for k in (1, 2, 4)}
+    # ENOT's iteration does not depend on K; each extra NOT T-update adds the same FLOPs.
+    assert flops[1]["enot"] == flops[2]["enot"] == flops[4]["enot"] > 0
+    per_t_update = flops[2]["not"] - flops[1]["not"]
+    assert per_t_update > 0 and flops[4]["not"] - flops[1]["not"] == 3 * per_t_update
+    timing = time_outer_iterations("tiny", cfg, 10, repeats=1)
+    assert timing.flop_ratio == timing.flops["not"] / timing.flops["enot"] > 1

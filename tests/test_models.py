@@ -261,3 +261,25 @@ def test_paper_sizes_build_and_run():
         critic = ResNetD(image_size=size, in_channels=3, nfilter=64)
         assert critic.fc.in_features == 512 * 4 * 4
         assert sum(p.numel() for p in critic.parameters()) > 0
+
+
+def test_channels_last_networks_give_the_contiguous_answers():
+    from enot.config import get_preset
+    from enot.networks import build_networks
+
+    def built(channels_last: bool):
+        cfg = get_preset("colored_mnist")
+        cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 8, 8
+        cfg.train.channels_last = channels_last
+        torch.manual_seed(0)
+        return build_networks(cfg)
+
+    (t_cl, g_cl), (t_c, g_c) = built(True), built(False)
+    x = torch.randn(4, 3, 32, 32)
+    assert t_cl.inc.double_conv[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert t_cl.inc(x).is_contiguous(memory_format=torch.channels_last)
+    assert g_cl.conv_img.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.allclose(t_cl(x), t_c(x), atol=1e-5)
+    assert torch.allclose(g_cl(x), g_c(x), atol=1e-5)
+    # Weights are stored the same either way: a state dict loads across layouts.
+    t_c.load_state_dict(t_cl.state_dict())
