@@ -106,10 +106,8 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int,
         T, g = copy.deepcopy(T0).train(), copy.deepcopy(g0).train()
         runs[m] = (METHODS[m].build(mcfg, torch.device("cpu")),
                    _loop(mcfg, T, g, lambda: x, lambda: y))
-    # Warm-up of the shared layers (allocator, oneDNN primitives) by the cheapest method only:
-    # the others run the same layers on the same shapes.
-    outer, loop = runs[methods[0]]
-    outer(loop)
+    # One counted, untimed iteration per method; it also warms up the allocator and the oneDNN
+    # primitives before the timed ones.
     flops: dict[str, int] = {}
     for m in methods:
         with FlopCounterMode(display=False) as counter:

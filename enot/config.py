@@ -120,8 +120,9 @@ class TrainConfig:
                                  range=(1, 10**8))
     # NHWC activations: oneDNN's CPU convolutions run ~20% faster on the CPU preset
     # (`python scripts/benchmark.py step --settings cpu_preset`), as do tensor-core GPUs under AMP.
-    channels_last: bool = _opt(True, "keep both networks and their inputs in channels-last "
-                                     "(NHWC) memory format: the same maths, faster")
+    channels_last: bool = _opt(True, "store both networks' weights, and so their activations, "
+                                     "in channels-last (NHWC) memory format: the same maths, "
+                                     "faster")
     sync_bn: bool = _opt(False, "SyncBatchNorm in T across processes: for multi-GPU runs with "
                                "small per-device batches; needs CUDA")
     eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "

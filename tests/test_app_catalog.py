@@ -30,7 +30,8 @@ def test_every_export_is_found_and_loaded_once(models):
 
 def test_card_shows_task_size_steps_cost_and_metrics(models):
     card = model_card(load_catalog(models)["digits/export"])
-    for text in ("colored_mnist 2 → 3", "32 × 32", f"7 of {get_preset('colored_mnist').train.steps:,}", "image_mse", "FID",
+    steps = get_preset("colored_mnist").train.steps
+    for text in ("colored_mnist 2 → 3", "32 × 32", f"7 of {steps:,}", "image_mse", "FID",
                  "123.45", "MSE", "0.0678", "50 test images"):
         assert text in card, text
 
