@@ -81,15 +81,36 @@ class ColoredMNIST(Dataset):
             raise DatasetError(f"colored_mnist digit {self.digit}: {err}") from err
 
         self.colors = torch.from_numpy(colors[keep])
-        gray = torch.from_numpy(gray[keep].astype(np.float32) / 255.0).unsqueeze(1)
-        gray = F.pad(gray, (_PAD,) * 4)
-        if image_size != _SIDE + 2 * _PAD:
-            gray = F.interpolate(gray, size=(image_size, image_size), mode="bilinear",
-                                 align_corners=False, antialias=True).clamp(0.0, 1.0)
-        self.images = gray * self.colors[:, :, None, None] * 2.0 - 1.0
+        self.images = _gray(gray[keep], image_size) * self.colors[:, :, None, None] * 2.0 - 1.0
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         return self.images[index]
+
+
+def _gray(pixels: np.ndarray, image_size: int) -> torch.Tensor:
+    """uint8 [N, 28, 28] -> float [N, 1, S, S] in [0, 1]: padded with black to 32, resized."""
+    gray = F.pad(torch.from_numpy(pixels.astype(np.float32) / 255.0).unsqueeze(1), (_PAD,) * 4)
+    if image_size != _SIDE + 2 * _PAD:
+        gray = F.interpolate(gray, size=(image_size, image_size), mode="bilinear",
+                             align_corners=False, antialias=True).clamp(0.0, 1.0)
+    return gray
+
+
+def labelled_digits(split: str, image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """All ten digits' ``split`` images, untinted: (gray float [N, 1, S, S] in [0, 1], labels).
+
+    The same images and split rule as ``ColoredMNIST`` (its pixels are these times a tint whose
+    brightest channel is 1), for training a digit classifier on the train split only.
+    """
+    check_image_size(image_size)
+    pixels, labels = mnist_5k()
+    grays, out = [], []
+    for digit in range(10):
+        mine = pixels[labels == digit]
+        keep = np.asarray(split_range(len(mine), split))
+        grays.append(_gray(mine[keep], image_size))
+        out.append(torch.full((len(keep),), digit, dtype=torch.int64))
+    return torch.cat(grays), torch.cat(out)

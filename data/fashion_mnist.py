@@ -145,12 +145,7 @@ class FashionMNIST(Dataset):
             keep = split_range(len(gray), split)
         except DatasetError as err:
             raise DatasetError(f"fashion_mnist {spec!r}: {err}") from err
-        x = torch.from_numpy(gray[keep.start:keep.stop].copy()).unsqueeze(1).float()
-        x = F.pad(x, (_PAD,) * 4)
-        if image_size != _SIDE + 2 * _PAD:
-            x = F.interpolate(x, size=(image_size, image_size), mode="bilinear",
-                              align_corners=False, antialias=True)
-        self.pixels = x.round().clamp(0, 255).to(torch.uint8)  # uint8 keeps 21k shoes in 22 MB
+        self.pixels = _pixels(gray[keep.start:keep.stop], image_size)
 
     def __len__(self) -> int:
         return len(self.pixels)
@@ -160,3 +155,34 @@ class FashionMNIST(Dataset):
         if self.flip and torch.rand(()) < 0.5:
             image = image.flip(-1)
         return image
+
+
+def _pixels(gray: np.ndarray, image_size: int) -> torch.Tensor:
+    """uint8 [N, 28, 28] -> uint8 [N, 1, S, S], padded with black to 32 and resized."""
+    x = F.pad(torch.from_numpy(gray.copy()).unsqueeze(1).float(), (_PAD,) * 4)
+    if image_size != _SIDE + 2 * _PAD:
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear",
+                          align_corners=False, antialias=True)
+    return x.round().clamp(0, 255).to(torch.uint8)  # uint8 keeps 21k shoes in 22 MB
+
+
+def labelled_train_file(folder: str | os.PathLike | None,
+                        image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """The train file's images and labels: (gray float [N, 1, S, S] in [0, 1], labels int64).
+
+    Only the train file: every domain's test split (the last 10% of train + t10k) lies in t10k
+    for classes of 7,000 images, so a classifier fitted on this never sees a test image.
+    """
+    check_image_size(image_size)
+    parts = find_idx_files(folder)
+    if "train" not in parts:
+        raise DatasetError(f"the Fashion-MNIST classifier is fitted on the train file, but only "
+                           f"{', '.join(str(p) for p in parts['t10k'])} was found"
+                           f"{where_to_get('fashion_mnist')}")
+    images_path, labels_path = parts["train"]
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DatasetError(f"{images_path} {images.shape} and {labels_path} {labels.shape} "
+                           f"are not matching image and label files")
+    return (_pixels(images, image_size).float() / 255.0,
+            torch.from_numpy(labels.astype(np.int64)))

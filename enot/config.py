@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from data import DATASET_KINDS, SPEC_HELP
+from enot.class_judge import class_task
 from enot.costs import COSTS
 
 
@@ -61,6 +62,7 @@ class ENOTConfig:
 
 # Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.
 METHODS = ("enot", "not", "not_convex", "not_ae")
+BEST_BY = ("auto", "class_rate", "fid", "kid")
 AE_COSTS = ("l2", "l1", "lpips")
 
 
@@ -128,6 +130,18 @@ class TrainConfig:
     eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "
                               "export; 0 disables (needs the Inception weights)", range=(0, 10**8))
     eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
+    # The identity map must not be able to win the criterion (issue 12): FID on few images ranks
+    # near-identity maps first, a classifier's target-class rate does not.
+    best_by: str = _opt("auto", "what picks export_best at --eval-every: class_rate (share of "
+                                "T(x) a classifier of the task reads as the target class; "
+                                "colored_mnist and fashion_mnist), fid or kid; auto = class_rate "
+                                "where the task has a classifier, else fid",
+                        choices=BEST_BY)
+    best_guard: float = _opt(0.5, "with --best-by class_rate, a map qualifies for export_best "
+                                  "only if it loses at most this fraction of what random pairs "
+                                  "lose: its ink-colour shift (colored_mnist) or MSE, over the "
+                                  "same measure for random source/target pairs",
+                             range=(0.0, 10.0))
     checkpoints_total_limit: int = _opt(3, "checkpoints kept; older ones are deleted",
                                         range=(1, 1000))
     output_dir: str = _opt("", "run folder (default: runs/<preset>)")
@@ -373,9 +387,33 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     if size & (size - 1):
         raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")
     _check_method(cfg, args, preset)
+    _check_best_by(cfg)
     if args.stop_at is not None and not 1 <= args.stop_at <= cfg.train.steps:
         raise ConfigError(f"--stop-at {args.stop_at} must lie in [1, --steps {cfg.train.steps}]")
     return cfg, RunOptions(resume=args.resume, dry_run=args.dry_run, stop_at=args.stop_at)
+
+
+def _check_best_by(cfg: Config) -> None:
+    d, tc = cfg.data, cfg.train
+    try:
+        task = class_task(d.dataset, d.source, d.target)
+    except ValueError as err:  # a malformed spec: build_domain names it when the data loads
+        task = err
+    if tc.best_by == "class_rate" and task is None:
+        raise ConfigError(f"--best-by class_rate needs a classifier of the task, and none "
+                          f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
+                          f"--best-by fid or kid")
+    if tc.best_by != "auto" and not tc.eval_every:
+        raise ConfigError(f"--best-by {tc.best_by} picks export_best among the --eval-every "
+                          f"evaluations; set --eval-every N too")
+
+
+def resolve_best_by(cfg: Config) -> str:
+    """--best-by with auto resolved: class_rate where the task has a classifier, else fid."""
+    d = cfg.data
+    if cfg.train.best_by != "auto":
+        return cfg.train.best_by
+    return "class_rate" if class_task(d.dataset, d.source, d.target) is not None else "fid"
 
 
 def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None:

@@ -1,4 +1,9 @@
-"""One PNG of a run's curves against step: FID (when tracked), the W2 estimate and the losses."""
+"""One PNG of a run's curves against step: every evaluation metric, transport, losses, gradients.
+
+Panels (those with data): target-class rate with its ceiling and identity levels; content kept
+(ink-colour shift or MSE, with the random-pairs level); FID with its identity baseline and KID;
+the W2 estimate against the transport cost and their gap; the losses; the gradient norms.
+"""
 
 from __future__ import annotations
 
@@ -27,34 +32,80 @@ def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
     return [s for s, _ in pairs], [v for _, v in pairs]
 
 
-def plot_training_curves(log_path: Path, out_path: Path) -> Path:
-    """Panels: FID with its identity baseline (if tracked), W2 estimate, g and T losses."""
-    records = read_log(log_path)
-    has_fid = any("fid" in r for r in records)
-    panels = 3 if has_fid else 2
-    fig, axes = plt.subplots(1, panels, figsize=(4.5 * panels, 3.4), constrained_layout=True)
-    axes = list(axes)
-    if has_fid:
-        ax = axes.pop(0)
-        ax.plot(*_series(records, "fid"), marker="o", label="FID(T(x), y)")
-        baseline = [r["identity_fid"] for r in records if r.get("identity_fid") is not None]
-        if baseline:
-            ax.axhline(baseline[-1], color="gray", linestyle="--", label="FID(x, y), identity")
-        ax.set_title("FID on the test subset")
-        ax.legend()
-    ax = axes.pop(0)
+def _level(ax, records: list[dict], key: str, label: str, color: str) -> None:
+    values = [r[key] for r in records if r.get(key) is not None]
+    if values:
+        ax.axhline(values[-1], color=color, linestyle="--", label=label)
+
+
+def _rate(ax, records: list[dict]) -> None:
+    ax.plot(*_series(records, "class_rate"), marker="o", label="T(x) read as target")
+    _level(ax, records, "class_rate_ceiling", "real target (ceiling)", "green")
+    _level(ax, records, "class_rate_identity", "untouched source (identity)", "gray")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("target-class rate (test split)")
+
+
+def _content(ax, records: list[dict]) -> None:
+    key = "ink_shift" if any("ink_shift" in r for r in records) else "mse"
+    ax.plot(*_series(records, key), marker="o", label=f"{key}(x, T(x))")
+    _level(ax, records, f"{key}_random", "random pairs", "gray")
+    ax.set_title("content lost (lower keeps more)")
+
+
+def _fid(ax, records: list[dict]) -> None:
+    ax.plot(*_series(records, "fid"), marker="o", label="FID(T(x), y)")
+    _level(ax, records, "identity_fid", "FID(x, y), identity", "gray")
+    ax.set_title("FID on the test subset")
+    steps, kid = _series(records, "kid")
+    if kid:
+        twin = ax.twinx()
+        twin.plot(steps, kid, color="tab:red", marker=".", label="KID")
+        twin.set_ylabel("KID", color="tab:red")
+
+
+def _transport(ax, records: list[dict]) -> None:
     ax.plot(*_series(records, "w_dist"), label="W2 estimate (eq. 19)")
     ax.plot(*_series(records, "transport_cost"), label="mean c(x, T(x))")
+    gap = [(r["step"], r["w_dist"] - r["transport_cost"]) for r in records
+           if r.get("w_dist") is not None and r.get("transport_cost") is not None]
+    if gap:
+        ax.plot([s for s, _ in gap], [v for _, v in gap], label="dual - primal gap", alpha=0.6)
     ax.set_title("transport")
-    ax.legend()
-    ax = axes.pop(0)
+
+
+def _losses(ax, records: list[dict]) -> None:
     ax.plot(*_series(records, "g_loss"), label="g loss")
     ax.plot(*_series(records, "t_loss"), label="T loss")
     ax.set_title("losses")
-    ax.legend()
-    for ax in fig.axes:
+
+
+def _grads(ax, records: list[dict]) -> None:
+    ax.plot(*_series(records, "grad_norm_t"), label="|grad T|")
+    ax.plot(*_series(records, "grad_norm_g"), label="|grad g|")
+    ax.set_yscale("log")
+    ax.set_title("gradient norms")
+
+
+def plot_training_curves(log_path: Path, out_path: Path) -> Path:
+    """Every panel the log has data for, in one row of up to three per line."""
+    records = read_log(log_path)
+    has = lambda key: any(r.get(key) is not None for r in records)  # noqa: E731
+    panels = [p for p, key in ((_rate, "class_rate"), (_content, "mse"), (_fid, "fid"),
+                               (_transport, "w_dist"), (_losses, "g_loss"),
+                               (_grads, "grad_norm_t")) if has(key)]
+    cols = min(3, len(panels)) or 1
+    rows = max(1, -(-len(panels) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False,
+                             constrained_layout=True)
+    flat = list(axes.flat)
+    for draw, ax in zip(panels, flat):
+        draw(ax, records)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in flat[len(panels):]:
+        ax.axis("off")
     out_path = Path(out_path)
     fig.savefig(out_path, dpi=110)
     plt.close(fig)

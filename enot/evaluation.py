@@ -1,20 +1,23 @@
 """Translate a held-out split and measure what needs no pretrained network.
 
 MSE is the per-pixel mean of (x - T(x))^2 in [-1, 1], as the ENOT and NOT papers report it.
-The colour shift is for tinted-digit tasks: the ink colour of an image is its RGB averaged with
-the brightest channel as weight, so the black background does not count.
+The ink shift is for tinted-digit tasks: the ink colour of an image is its RGB averaged with
+the brightest channel as weight, so the black background does not count, then scaled to a largest
+channel of 1. The target-class rate comes from ``enot.class_judge``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from data import to_unit
+from enot.class_judge import class_task, load_classifier
+from enot.eval_data import EvalData, eval_split
 
 
 @torch.inference_mode()
@@ -40,39 +43,109 @@ def per_image_mse(x: Tensor, tx: Tensor) -> Tensor:
 
 
 def ink_color(images: Tensor) -> Tensor:
-    """[B, 3, H, W] in [-1, 1] -> [B, 3] ink colour in [0, 1]."""
-    u = to_unit(images)
+    """[B, 3, H, W] in [-1, 1] -> [B, 3] ink colour: the brightness-weighted mean RGB, scaled so
+    that its largest channel is 1 (the tint, whatever the stroke's thickness)."""
+    u = to_unit(images.float())
     w = u.amax(dim=1, keepdim=True)
-    return (u * w).sum(dim=(2, 3)) / w.sum(dim=(2, 3)).clamp_min(1e-8)
+    ink = (u * w).sum(dim=(2, 3)) / w.sum(dim=(2, 3)).clamp_min(1e-8)
+    return ink / ink.amax(dim=1, keepdim=True).clamp_min(1e-8)
+
+
+def ink_shift(a: Tensor, b: Tensor) -> Tensor:
+    """[B] |ink(a) - ink(b)| summed over RGB and divided by 3: 0 keeps the tint, ~0.4 is a
+    random other tint."""
+    return (ink_color(a) - ink_color(b)).abs().sum(dim=1) / 3
 
 
 @dataclass(frozen=True)
 class SplitReport:
+    """What a held-out split says of T without a pretrained network.
+
+    ``*_random`` pair source test image i with target test image i: the level of a map that
+    keeps nothing of its input. The class rates are None where no classifier judges the task
+    (``enot.class_judge``), the ink shift where the task is not tinted digits.
+    """
+
     images: int
     mse: float
-    color_shift: float
-    color_shift_baseline: float
+    mse_random: float
+    ink_shift: float | None = None
+    ink_shift_random: float | None = None
+    class_rate: float | None = None
+    class_rate_ceiling: float | None = None
+    class_rate_identity: float | None = None
+    classifier: str | None = None
+
+    def content_ratio(self) -> float:
+        """Content lost, relative to random pairs: the ink shift's where known, else MSE's."""
+        if self.ink_shift is not None:
+            return self.ink_shift / max(self.ink_shift_random, 1e-12)
+        return self.mse / max(self.mse_random, 1e-12)
 
     def lines(self) -> list[str]:
-        return [f"test split: {self.images} images",
-                f"MSE(x, T(x)) per pixel in [-1,1]: {self.mse:.4f}",
-                f"colour shift |ink(x) - ink(T(x))|: {self.color_shift:.4f} (random pairs of "
-                f"source and target: {self.color_shift_baseline:.4f})"]
+        out = [f"test split: {self.images} source images"]
+        if self.class_rate is not None:
+            out.append(f"target-class rate ({self.classifier}): {self.class_rate:.1%} of T(x); "
+                       f"ceiling (real target test images) {self.class_rate_ceiling:.1%}, "
+                       f"identity (untouched source) {self.class_rate_identity:.1%}")
+        if self.ink_shift is not None:
+            out.append(f"ink-colour shift |ink(x) - ink(T(x))|: {self.ink_shift:.4f} (random "
+                       f"pairs of source and target: {self.ink_shift_random:.4f})")
+        out.append(f"MSE(x, T(x)) per pixel in [-1,1]: {self.mse:.4f} (random pairs: "
+                   f"{self.mse_random:.4f})")
+        return out
+
+    def metrics(self) -> dict[str, float]:
+        return {k: v for k, v in asdict(self).items() if isinstance(v, (int, float))}
 
 
-def check_split(T: nn.Module, source: Dataset, target: Dataset,
-                device: torch.device | str = "cpu") -> SplitReport:
-    sq, n, shift, xs = 0.0, 0, [], []
+def _stack(dataset: Dataset) -> Tensor:
+    return torch.stack([dataset[i] for i in range(len(dataset))])
+
+
+def judge_split(T: nn.Module, source: Dataset, target: Dataset, classifier=None,
+                ink: bool = False, device: torch.device | str = "cpu") -> SplitReport:
+    """Translate ``source`` and judge T(x): MSE, the ink shift if ``ink``, and the target-class
+    rate if a ``classifier`` (``enot.class_judge.DomainClassifier``) is given."""
+    sq, shift, hits, xs = [], [], 0, []
     for x, tx in translate_batches(T, source, device=device):
-        sq += per_image_mse(x, tx).sum().item()
-        n += len(x)
-        shift.append((ink_color(x) - ink_color(tx)).norm(dim=1))
-        xs.append(ink_color(x))
-    if n == 0:
+        sq.append(per_image_mse(x, tx))
+        if ink:
+            shift.append(ink_shift(x, tx))
+        if classifier is not None:
+            hits += int(classifier.is_target(tx).sum())
+        xs.append(x)
+    if not xs:
         raise ValueError("the source test split is empty")
-    ys = ink_color(torch.stack([target[i] for i in range(len(target))]))
-    xs_all = torch.cat(xs)
-    m = min(len(xs_all), len(ys))
-    baseline = (xs_all[:m] - ys[:m]).norm(dim=1).mean().item()
-    return SplitReport(images=n, mse=sq / n, color_shift=torch.cat(shift).mean().item(),
-                       color_shift_baseline=baseline)
+    x_all, y_all = torch.cat(xs), _stack(target)
+    n, m = len(x_all), min(len(x_all), len(y_all))
+    report = dict(images=n, mse=torch.cat(sq).mean().item(),
+                  mse_random=per_image_mse(x_all[:m], y_all[:m]).mean().item())
+    if ink:
+        report.update(ink_shift=torch.cat(shift).mean().item(),
+                      ink_shift_random=ink_shift(x_all[:m], y_all[:m]).mean().item())
+    if classifier is not None:
+        report.update(class_rate=hits / n,
+                      class_rate_ceiling=classifier.is_target(y_all).float().mean().item(),
+                      class_rate_identity=classifier.is_target(x_all).float().mean().item(),
+                      classifier=classifier.task.describe())
+    return SplitReport(**report)
+
+
+class SplitJudge:
+    """Callable: T -> SplitReport on a task's whole test split, built once per run.
+
+    Loads both test splits and, where the task has one, its classifier (fitted and cached on
+    first use), so that judging T mid-run costs one pass of T over the source test images.
+    """
+
+    def __init__(self, data: EvalData, split: str = "test", max_images: int | None = None,
+                 log: Callable[[str], None] = print):
+        self.source = eval_split(data, "source", split, max_images)
+        self.target = eval_split(data, "target", split, max_images)
+        task = class_task(data.kind, data.source, data.target)
+        self.classifier = None if task is None else load_classifier(task, log=log)
+        self.ink = data.kind == "colored_mnist"
+
+    def __call__(self, T: nn.Module, device: torch.device | str = "cpu") -> SplitReport:
+        return judge_split(T, self.source, self.target, self.classifier, self.ink, device)

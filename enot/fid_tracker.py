@@ -14,7 +14,8 @@ from torch import nn
 
 from enot.eval_data import EvalData, eval_split
 from enot.evaluate_export import TranslatedImages
-from enot.metrics import InceptionFeatures, features_from_images, fid_from_features_fast, stats
+from enot.metrics import (InceptionFeatures, features_from_images, fid_from_features_fast,
+                          kid_with_std, stats)
 from enot.stats_cache import reference_stats, stats_key
 
 BATCH = 64
@@ -45,8 +46,15 @@ class FIDTracker:
         self.images = len(self.source)
 
     def __call__(self, T: nn.Module) -> float:
+        return self.scores(T)["fid"]
+
+    def scores(self, T: nn.Module) -> dict[str, float]:
+        """FID and KID (mean and standard deviation over its subsets) of T on the subset."""
         stream = TranslatedImages(T, self.source, BATCH, self.device, lpips_model=None)
         features = features_from_images(stream, self.extractor, batch_size=BATCH, progress=False)
         mu, sigma = stats(features)
-        return fid_from_features_fast(features, mu, sigma, self.ref.features, self.ref.mu,
-                                      self.ref.sigma)
+        kid, kid_std = kid_with_std(features, self.ref.features)
+        return {"fid": fid_from_features_fast(features, mu, sigma, self.ref.features,
+                                              self.ref.mu, self.ref.sigma),
+                "kid": kid, "kid_std": kid_std, "identity_fid": self.identity_fid,
+                "fid_images": self.images}

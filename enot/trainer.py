@@ -26,9 +26,10 @@ from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain, to_unit
 from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
-from enot.config import Config, ConfigError, save_config
+from enot.config import Config, ConfigError, resolve_best_by, save_config
 from enot.curves import plot_training_curves
 from enot.eval_data import EvalData
+from enot.evaluation import SplitJudge
 from enot.export import write_export
 from enot.fid_tracker import FIDTracker
 from enot.networks import build_networks
@@ -45,19 +46,35 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclass
 class Progress:
-    """Optimisation steps done; saved in every checkpoint."""
+    """Optimisation steps done and the best evaluation so far; saved in every checkpoint.
+
+    ``best_score`` is higher-is-better whatever --best-by ranks by (FID and KID enter negated).
+    """
 
     step: int = 0
-    best_fid: float = float("inf")
+    best_score: float = float("-inf")
     best_step: int = 0
 
     def state_dict(self) -> dict[str, float]:
-        return {"step": self.step, "best_fid": self.best_fid, "best_step": self.best_step}
+        return {"step": self.step, "best_score": self.best_score, "best_step": self.best_step}
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.step = int(state["step"])
-        self.best_fid = float(state.get("best_fid", float("inf")))
+        # Checkpoints written before --best-by kept the best FID.
+        old = -float(state["best_fid"]) if "best_fid" in state else float("-inf")
+        self.best_score = float(state.get("best_score", old))
         self.best_step = int(state.get("best_step", 0))
+
+
+def best_score(best_by: str, metrics: dict[str, float], guard: float) -> float:
+    """The --best-by criterion, higher is better; -inf for a map that may not be exported.
+
+    class_rate: the target-class rate, for maps that keep their content (``content_ratio`` at
+    most ``guard``); fid and kid: their negatives.
+    """
+    if best_by == "class_rate":
+        return metrics["class_rate"] if metrics["content_ratio"] <= guard else float("-inf")
+    return -metrics[best_by]
 
 
 def _needs_cpu_flag() -> bool:
@@ -132,12 +149,13 @@ class Trainer:
         sample_set = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed)
         n = min(SAMPLES, len(sample_set))
         self.sample_x = torch.stack([sample_set[i] for i in range(n)]).to(acc.device)
-        self.fid, self.last_fid = None, None
+        self.best_by, self.tracker, self.last_eval = resolve_best_by(cfg), None, None
         if tc.eval_every and acc.is_main_process:
             # Built before the first step: a missing Inception file stops the run at once.
-            self.fid = FIDTracker(EvalData(kind=d.dataset, source=d.source, target=d.target,
-                                           image_size=d.image_size, seed=tc.seed, task=cfg.preset),
-                                  tc.eval_images, acc.device, log=acc.print)
+            data = EvalData(kind=d.dataset, source=d.source, target=d.target,
+                            image_size=d.image_size, seed=tc.seed, task=cfg.preset)
+            self.tracker = (SplitJudge(data, log=acc.print),
+                            FIDTracker(data, tc.eval_images, acc.device, log=acc.print))
 
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -237,27 +255,34 @@ class Trainer:
             f.write(json.dumps(record) + "\n")
 
     def evaluate(self, step: int) -> None:
-        """FID of the exported map (the EMA when kept); a new best is exported to export_best/."""
+        """Judge the exported map (the EMA when kept) on the test split: target-class rate,
+        content shift and MSE on every test image, FID and KID on --eval-images; the best by
+        --best-by is exported to export_best/."""
         acc = self.accelerator
         if acc.is_main_process:
             ema = self.ema_model()
-            fid = self.fid(ema if ema is not None else acc.unwrap_model(self.T))
-            self.last_fid = fid
-            metrics = {"fid": fid, "identity_fid": self.fid.identity_fid,
-                       "fid_images": self.fid.images}
-            acc.log({"eval/fid": fid}, step=step)
+            model = ema if ema is not None else acc.unwrap_model(self.T)
+            judge, fid = self.tracker
+            report = judge(model, acc.device)
+            metrics = {**report.metrics(), "content_ratio": report.content_ratio(),
+                       **fid.scores(model), "best_by": self.best_by}
+            self.last_eval = metrics
+            acc.log({f"eval/{k}": v for k, v in metrics.items() if isinstance(v, float)},
+                    step=step)
             self._append_record({"step": step, **metrics})
-            if fid < self.progress.best_fid:
-                self.progress.best_fid, self.progress.best_step = fid, step
+            score = best_score(self.best_by, metrics, self.cfg.train.best_guard)
+            if score > self.progress.best_score:
+                self.progress.best_score, self.progress.best_step = score, step
                 write_export(self.run_dir / "export_best", acc.unwrap_model(self.T),
                              acc.unwrap_model(self.g), ema, self.cfg, step, metrics=metrics)
-            tqdm.write(f"step {step}: FID {fid:.2f} (identity {self.fid.identity_fid:.2f}, best "
-                       f"{self.progress.best_fid:.2f} at step {self.progress.best_step})")
+            tqdm.write(f"step {step}: " + "; ".join(report.lines()[1:]) +
+                       f"; FID {metrics['fid']:.2f} (identity {metrics['identity_fid']:.2f}); "
+                       f"best by {self.best_by} at step {self.progress.best_step}")
         # Only the main process scores; every rank keeps its best so their checkpoints agree.
-        best = torch.tensor([self.progress.best_fid, self.progress.best_step],
+        best = torch.tensor([self.progress.best_score, self.progress.best_step],
                             dtype=torch.float64, device=acc.device)
         best = broadcast(best, from_process=0)
-        self.progress.best_fid, self.progress.best_step = best[0].item(), int(best[1].item())
+        self.progress.best_score, self.progress.best_step = best[0].item(), int(best[1].item())
 
     @torch.no_grad()
     def translate_samples(self, model: torch.nn.Module) -> torch.Tensor:
@@ -304,9 +329,9 @@ class Trainer:
             "param_checksums_per_rank": per_rank_params,
             "data_checksums_per_rank": per_rank_data,
         }
-        if self.fid is not None and self.progress.best_step:
-            summary.update(fid=self.last_fid, best_fid=self.progress.best_fid, best_fid_step=self.progress.best_step,
-                           identity_fid=self.fid.identity_fid, fid_images=self.fid.images)
+        if self.last_eval is not None:
+            summary.update(last_eval=self.last_eval, best_by=self.best_by,
+                           best_step=self.progress.best_step)
         if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
                for r in per_rank_params for i in range(2)):
             raise RuntimeError(f"weights differ across processes after training: {per_rank_params}")

@@ -1,8 +1,9 @@
 """Network architectures and their save/load helpers; no optimal-transport logic."""
 
+from .classifier import SmallClassifier
 from .io import MODEL_CLASSES, ModelLoadError, load_model
 from .mlp import MLP
 from .resnet_d import ResNetD
 from .unet import UNet
 
-__all__ = ["MLP", "MODEL_CLASSES", "ModelLoadError", "ResNetD", "UNet", "load_model"]
+__all__ = ["MLP", "MODEL_CLASSES", "ModelLoadError", "ResNetD", "SmallClassifier", "UNet", "load_model"]

@@ -13,29 +13,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from data import CorruptImageError, DatasetError, build_domain  # noqa: E402
+from data import CorruptImageError, DatasetError  # noqa: E402
 from enot.checkpoints import CheckpointError  # noqa: E402
 from enot.evaluate_export import EvaluationError  # noqa: E402
-from enot.evaluation import check_split  # noqa: E402
+from enot.eval_data import EvalData  # noqa: E402
+from enot.evaluation import SplitJudge  # noqa: E402
+from enot.class_judge import JudgeError  # noqa: E402
 from enot.metrics import InceptionWeightsError  # noqa: E402
 from enot.export import load_translator  # noqa: E402
 from enot.config import ConfigError, parse_cli  # noqa: E402
 from enot.trainer import NonFiniteLossError, Trainer  # noqa: E402
 
 USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
-               FileExistsError, InceptionWeightsError, EvaluationError)
+               FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
 
 
 def report_on_test_split(cfg) -> None:
-    """Check the exported translator on the held-out split of both domains."""
+    """Judge the exports on the whole held-out split (class rate, content, MSE); write JSON."""
     d = cfg.data
-    split = [build_domain(d.dataset, spec, d.image_size, "test", seed=cfg.train.seed)
-             for spec in (d.source, d.target)]
-    translator = load_translator(cfg.run_dir / "export")
-    report = check_split(translator.T, *split)
-    for line in report.lines():
-        print(line)
-    (cfg.run_dir / "test_split.json").write_text(json.dumps(report.__dict__, indent=2) + "\n")
+    judge = SplitJudge(EvalData(kind=d.dataset, source=d.source, target=d.target,
+                                image_size=d.image_size, seed=cfg.train.seed, task=cfg.preset))
+    reports = {}
+    for name in ("export", "export_best"):
+        if (cfg.run_dir / name / "translator.json").is_file():
+            translator = load_translator(cfg.run_dir / name)
+            report = judge(translator.T)
+            print(f"{name} (step {translator.card.get('step')}):")
+            for line in report.lines():
+                print("  " + line)
+            reports[name] = report.__dict__
+    (cfg.run_dir / "test_split.json").write_text(json.dumps(reports, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,12 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"export:  {run / 'export'}")
             report_on_test_split(cfg)
-        if "fid" in summary:
-            print(f"FID(T(x), y) on {summary['fid_images']} test images: {summary['fid']:.2f}; "
-                  f"identity baseline FID(x, y): {summary['identity_fid']:.2f} "
-                  f"(ratio {summary['fid'] / summary['identity_fid']:.2f})")
-            print(f"best FID {summary['best_fid']:.2f} at step {summary['best_fid_step']}: "
-                  f"{run / 'export_best'}")
+        if "last_eval" in summary:
+            m = summary["last_eval"]
+            print(f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "
+                  f"{m['kid']:.4f} +- {m['kid_std']:.4f}); identity baseline FID(x, y): "
+                  f"{m['identity_fid']:.2f}")
+            if summary["best_step"]:
+                print(f"best by {summary['best_by']} at step {summary['best_step']}: "
+                      f"{run / 'export_best'}")
+            else:
+                print(f"no evaluation qualified for export_best by {summary['best_by']} (see "
+                      f"--best-guard)")
         if (run / "curves.png").is_file():
             print(f"curves:  {run / 'curves.png'}")
     return 0

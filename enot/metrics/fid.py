@@ -71,18 +71,18 @@ def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
     return frechet_distance(*stats(features1), *stats(features2))
 
 
-def kid_from_features(
+def kid_subsets(
     features1: np.ndarray,
     features2: np.ndarray,
     num_subsets: int = 100,
     max_subset_size: int = 1000,
     seed: int | None = 0,
-) -> float:
-    """KID (unbiased MMD^2, kernel (x.y / D + 1)^3) averaged over ``num_subsets`` random subsets.
+) -> np.ndarray:
+    """KID (unbiased MMD^2, kernel (x.y / D + 1)^3) of each of ``num_subsets`` random subsets.
 
     Draws subsets exactly as clean-fid (legacy ``choice`` without replacement, features2 first),
-    so with ``seed=s`` it equals ``np.random.seed(s); cleanfid.fid.kernel_distance(f1, f2)``.
-    ``seed=None`` uses numpy's global random state, as clean-fid does.
+    so with ``seed=s`` their mean equals ``np.random.seed(s); cleanfid.fid.kernel_distance(f1,
+    f2)``. ``seed=None`` uses numpy's global random state, as clean-fid does.
     """
     f1, f2 = _as_features(features1), _as_features(features2)
     n = f1.shape[1]
@@ -90,14 +90,27 @@ def kid_from_features(
     if m < 2:
         raise ValueError("fewer than 2 images per set cannot give KID")
     rng = np.random if seed is None else np.random.RandomState(seed)
-    t = 0.0
-    for _ in range(num_subsets):
+    out = np.empty(num_subsets)
+    for i in range(num_subsets):
         x = f2[rng.choice(f2.shape[0], m, replace=False)]
         y = f1[rng.choice(f1.shape[0], m, replace=False)]
         a = (x @ x.T / n + 1) ** 3 + (y @ y.T / n + 1) ** 3
         b = (x @ y.T / n + 1) ** 3
-        t += (a.sum() - np.diag(a).sum()) / (m - 1) - b.sum() * 2 / m
-    return float(t / num_subsets / m)
+        out[i] = ((a.sum() - np.diag(a).sum()) / (m - 1) - b.sum() * 2 / m) / m
+    return out
+
+
+def kid_from_features(features1: np.ndarray, features2: np.ndarray, num_subsets: int = 100,
+                      max_subset_size: int = 1000, seed: int | None = 0) -> float:
+    """KID averaged over the subsets of ``kid_subsets`` (clean-fid's ``kernel_distance``)."""
+    return float(kid_subsets(features1, features2, num_subsets, max_subset_size, seed).mean())
+
+
+def kid_with_std(features1: np.ndarray, features2: np.ndarray, seed: int | None = 0
+                 ) -> tuple[float, float]:
+    """KID's mean and its standard deviation over the 100 subsets (as torch-fidelity reports)."""
+    values = kid_subsets(features1, features2, seed=seed)
+    return float(values.mean()), float(values.std())
 
 
 def save_stats(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray) -> None:
