@@ -126,8 +126,8 @@ def judge_split(T: nn.Module, source: Dataset, target: Dataset, classifier=None,
                       ink_shift_random=ink_shift(x_all[:m], y_all[:m]).mean().item())
     if classifier is not None:
         report.update(class_rate=hits / n,
-                      class_rate_ceiling=classifier.is_target(y_all).float().mean().item(),
-                      class_rate_identity=classifier.is_target(x_all).float().mean().item(),
+                      class_rate_ceiling=int(classifier.is_target(y_all).sum()) / len(y_all),
+                      class_rate_identity=int(classifier.is_target(x_all).sum()) / n,
                       classifier=classifier.task.describe())
     return SplitReport(**report)
 

@@ -244,6 +244,9 @@ class Trainer:
         return f"the last good checkpoint is {found[-1]}" if found else "there is no checkpoint yet"
 
     def _log(self, step: int, values: dict[str, float], rate: float) -> None:
+        if "w_dist" in values and "transport_cost" in values:
+            # Dual estimate minus primal cost: near 0 once T tracks the c-transform of g.
+            values = {**values, "dual_primal_gap": values["w_dist"] - values["transport_cost"]}
         record = {"step": step, **values, "lr_t": self.sched_t.get_last_lr()[0],
                   "lr_g": self.sched_g.get_last_lr()[0], "steps_per_s": rate}
         self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=step)

@@ -73,12 +73,30 @@ def _flops(step_fn, T, g, cfg: Config) -> int:
     return counter.get_total_flops()
 
 
+def cpu_description() -> str:
+    """The CPU model, whether it has AVX-512, and the kernels torch picked: speed figures need it."""
+    model, flags = "unknown CPU", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model == "unknown CPU":
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
+    return (f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
+            f"{torch.get_num_threads()} threads")
+
+
 def bench_step(args: argparse.Namespace) -> None:
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
-    print(f"{'setting':<11} {'px':>4} {'batch':>5} {'T base':>6} {'g nf':>5} {'variant':<6} "
-          f"{'s/step':>8} {'GFLOP/step':>10} {'GFLOP/s':>8}")
-    for name in args.settings:
+    print(f"torch {torch.__version__}, device cpu: {cpu_description()}")
+    print(f"{'setting':<11} {'px':>4} {'batch':>5} {'T base':>6} {'g nf':>5} {'layout':<13} "
+          f"{'variant':<6} {'s/step':>8} {'GFLOP/step':>10} {'GFLOP/s':>8}")
+    for name, layout in ((n, l) for n in args.settings for l in args.layouts):
         cfg = SETTINGS[name]()
+        cfg.train.channels_last = layout == "channels_last"
         torch.manual_seed(0)
         T, g = build_networks(cfg)
         T.train()
@@ -90,8 +108,9 @@ def bench_step(args: argparse.Namespace) -> None:
             sec = _time_steps(fn, T, g, cfg, repeats)
             results[variant] = sec
             print(f"{name:<11} {cfg.data.image_size:>4} {cfg.train.batch_size:>5} "
-                  f"{cfg.t_net.t_base_channels:>6} {cfg.g_net.g_nfilter:>5} {variant:<6} "
-                  f"{sec:>8.3f} {flops / 1e9:>10.1f} {flops / 1e9 / sec:>8.1f}", flush=True)
+                  f"{cfg.t_net.t_base_channels:>6} {cfg.g_net.g_nfilter:>5} {layout:<13} "
+                  f"{variant:<6} {sec:>8.3f} {flops / 1e9:>10.1f} {flops / 1e9 / sec:>8.1f}",
+                  flush=True)
         if len(results) == 2:
             print(f"{name:<11} lean/naive time ratio {results['lean'] / results['naive']:.3f} "
                   f"(speed-up {results['naive'] / results['lean']:.2f}x), median of {repeats}")
@@ -220,6 +239,9 @@ def main() -> None:
                    help="timed steps per variant (default: 20 at 32 px, 3 at 64 px)")
     s.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS),
                    help="step implementations to time")
+    s.add_argument("--layouts", nargs="+", choices=("channels_last", "contiguous"),
+                   default=["channels_last"],
+                   help="memory format of the networks' weights (--channels-last in training)")
     s.set_defaults(func=bench_step)
     lat = sub.add_parser("latency", help="demo: one image end to end (decode, preprocess, T, "
                                          "encode), median and p95 ms")
