@@ -58,6 +58,10 @@ class ENOTConfig:
     cost: str = _opt("image_mse", "transport cost c(x, y)", choices=tuple(COSTS))
     tau: float = _opt(0.98, "expectile tau (paper: 0.98-0.99 for images)", range=(0.5, 1.0))
     lam: float = _opt(1.0, "expectile regulariser weight lambda", range=(0.0, 1e3))
+    # Not in the paper: fixes the free constant of the potential (enot.losses.enot_losses).
+    gauge: float = _opt(0.0, "weight of (mean g(y))^2 in g's loss: holds the level of the "
+                             "potential, which the dual leaves free (0: the paper)",
+                        range=(0.0, 1e3))
 
 
 # Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.

@@ -36,13 +36,15 @@ from torch.utils.data import Dataset
 from data import from_model
 from enot.eval_data import (EvalData, EvaluationError, check_channels, data_from_card,
                             data_from_folders, data_from_preset, describe_split, eval_split)
-from enot.evaluation import per_image_mse, translate_batches
+from enot.class_judge import class_task, load_classifier
+from enot.evaluation import judge_split, per_image_mse, translate_batches
 from enot.export import Translator, load_translator
 from enot.metrics import (
     InceptionFeatures,
     features_from_images,
     fid_from_features_fast,
     kid_from_features,
+    kid_with_std,
     locate_inception_weights,
     stats,
 )
@@ -75,6 +77,9 @@ PAPER_RESULTS: dict[str, PaperNumbers] = {
 # ---------------------------------------------------------------------------------------------
 # The evaluation.
 
+FID_RANK_RATIO = 0.5  # floor / identity above this: FID cannot rank maps (colored MNIST: 0.67)
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     """Metrics of T on one split, the identity baseline, and what they were measured on."""
@@ -100,11 +105,21 @@ class EvaluationResult:
     # images, hence a perfect translator, reach at this N. None when the split is not "test"
     # or the train split is smaller.
     oracle_fid: float | None = None
+    kid_std: float | None = None  # over KID's 100 subsets (0 when a subset is the whole set)
+    # The classifier judge and the ink shift (enot.evaluation.SplitReport), where the task has
+    # them: the share of T(x) read as the target class, its ceiling and the identity's.
+    judge: dict[str, Any] | None = None
     stats_files: dict[str, str] = field(default_factory=dict)
     stats_from_cache: dict[str, bool] = field(default_factory=dict)
 
+    def fid_can_rank(self) -> bool:
+        """False when the real-data floor lies above half the identity baseline: then a perfect
+        translator would gain less on FID than sampling noise moves it at this N."""
+        return self.oracle_fid is None or self.oracle_fid < FID_RANK_RATIO * self.identity_fid
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["fid_can_rank"] = self.fid_can_rank()
         d["paper"] = asdict(self.paper) if self.paper is not None else None
         return d
 
@@ -124,7 +139,7 @@ class EvaluationResult:
         rule = "| --- | ---: |" + (" ---: |" if paper else "")
         rows = [
             ("FID(T(source), target) ↓", f"{self.fid:.2f}", f"{paper.fid:.2f}" if paper else ""),
-            ("KID(T(source), target) ↓", f"{self.kid:.5f}", "–"),
+            ("KID(T(source), target) ↓", f"{self.kid:.5f} ± {self.kid_std or 0:.5f}", "–"),
             ("MSE(x, T(x)), per pixel in [-1, 1]", f"{self.mse:.4f}",
              f"{paper.mse:.2f}" if paper else ""),
         ]
@@ -135,11 +150,29 @@ class EvaluationResult:
         if self.oracle_fid is not None:
             rows.append(("FID(target train, target), real-data floor", f"{self.oracle_fid:.2f}",
                          "–"))
+        j = self.judge or {}
+        if j.get("class_rate") is not None:
+            rows += [(f"target-class rate of T(x) ↑ ({j['classifier']})",
+                      f"{j['class_rate']:.1%}", "–"),
+                     ("target-class rate of real target images, ceiling",
+                      f"{j['class_rate_ceiling']:.1%}", "–"),
+                     ("target-class rate of the untouched source, identity",
+                      f"{j['class_rate_identity']:.1%}", "–")]
+        if j.get("ink_shift") is not None:
+            rows += [("ink-colour shift \\|ink(x) - ink(T(x))\\| ↓", f"{j['ink_shift']:.4f}",
+                      "–"),
+                     ("ink-colour shift of random source/target pairs",
+                      f"{j['ink_shift_random']:.4f}", "–")]
         lines += [head, rule]
         for name, ours, theirs in rows:
             lines.append(f"| {name} | {ours} |" + (f" {theirs} |" if paper else ""))
         lines += ["", "FID falls as the number of images grows: compare numbers measured on the "
                   "same number of images."]
+        if not self.fid_can_rank():
+            lines.append(f"**FID cannot rank maps at N = {self.images}:** real target images "
+                         f"score {self.oracle_fid:.2f}, not far below doing nothing "
+                         f"({self.identity_fid:.2f}); rank by the target-class rate, or "
+                         f"evaluate on more images.")
         if paper:
             lines.append("Paper: Buzun, Bobrin, Dylov, ENOT, arXiv 2403.03777.")
         return "\n".join(lines) + "\n"
@@ -258,6 +291,12 @@ def evaluate_export(
     translated = features_from_images(stream, extractor, batch_size=batch_size, progress=progress)
     mu, sigma = stats(translated)
     tgt, src = refs["target"], refs["source"]
+    judged, task = None, class_task(data.kind, data.source, data.target)
+    if task is not None:
+        classifier = load_classifier(task, log=log)
+        judged = judge_split(translator.T, source, target, classifier,
+                             ink=data.kind == "colored_mnist", device=dev).__dict__
+    kid, kid_std = kid_with_std(translated, tgt.features)
     return EvaluationResult(
         model=str(translator.path.resolve()),
         task=data.task,
@@ -269,7 +308,9 @@ def evaluate_export(
         images=len(source),
         target_images=len(target),
         fid=fid_from_features_fast(translated, mu, sigma, tgt.features, tgt.mu, tgt.sigma),
-        kid=kid_from_features(translated, tgt.features),
+        kid=kid,
+        kid_std=kid_std,
+        judge=judged,
         mse=stream.mse,
         lpips=stream.lpips,
         identity_fid=fid_from_features_fast(src.features, src.mu, src.sigma,

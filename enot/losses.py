@@ -72,6 +72,7 @@ def enot_losses(
     g_tx: Tensor,
     tau: float,
     lam: float,
+    gauge: float = 0.0,
 ) -> ENOTLosses:
     """ENOT one-directional losses from per-sample values (all of shape [B]).
 
@@ -79,6 +80,11 @@ def enot_losses(
     cost_xy:   c(x, y) on the unpaired batch, paired by index.
     g_y:       g(y).
     g_tx:      g(T(x)), differentiable in g's parameters and in T(x).
+
+    gauge: weight of gauge * (mean g(y))^2 added to L_g (0 in the paper). L_g and W are
+    unchanged by g -> g + a, so nothing holds the level of g: under Adam it drifts, and the
+    logged L_T = mean c - g(T(x)) with it (to -90 in 1,500 colored-MNIST steps). The term pins
+    mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
 
     The stop-gradients of the paper are applied here: the g loss sees c(x, T(x)) detached, and each
     expectile term detaches the partner potential. g_tx is shared by both losses, so the caller
@@ -91,6 +97,8 @@ def enot_losses(
     reg = lam * (expectile(residual_for_g, tau).mean() + expectile(residual_for_gstar, tau).mean())
     w_dist = g_star.mean() + g_y.mean()
     g_loss = -w_dist + reg
+    if gauge:
+        g_loss = g_loss + gauge * g_y.mean().square()
     t_loss = (cost_x_tx - g_tx).mean()
     return ENOTLosses(
         g_loss=g_loss,

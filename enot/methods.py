@@ -71,12 +71,14 @@ ENOT_LOGGED = ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "gra
                "grad_norm_g")
 
 
-def enot_iteration(loop: Loop, cost: Cost, tau: float, lam: float) -> dict[str, float]:
+def enot_iteration(loop: Loop, cost: Cost, tau: float, lam: float,
+                   gauge: float = 0.0) -> dict[str, float]:
     """ENOT: g and T updated 1:1 on one batch pair."""
     x, y = loop.next_source(), loop.next_target()
     loop.opt_t.zero_grad(set_to_none=True)
     loop.opt_g.zero_grad(set_to_none=True)
-    losses = enot_step(loop.T, loop.g, x, y, cost, tau, lam, backward=loop.backward)
+    losses = enot_step(loop.T, loop.g, x, y, cost, tau, lam, backward=loop.backward,
+                       gauge=gauge)
     values = {k: getattr(losses, k).detach().float() for k in ENOT_LOGGED[:5]}
     values.update(grad_norm_t=grad_norm(loop.T), grad_norm_g=grad_norm(loop.g))
     out = loop.check(values)
@@ -141,8 +143,9 @@ class Method:
 
 
 def _build_enot(cfg: Config, device: torch.device) -> OuterIteration:
-    cost, tau, lam = get_cost(cfg.enot.cost), cfg.enot.tau, cfg.enot.lam
-    return lambda loop: enot_iteration(loop, cost, tau, lam)
+    e = cfg.enot
+    cost = get_cost(e.cost)
+    return lambda loop: enot_iteration(loop, cost, e.tau, e.lam, e.gauge)
 
 
 def _build_not(cfg: Config, device: torch.device) -> OuterIteration:

@@ -40,6 +40,7 @@ def enot_step(
     tau: float,
     lam: float,
     backward: Backward = torch.autograd.backward,
+    gauge: float = 0.0,
 ) -> ENOTLosses:
     """Forward both networks and accumulate ENOT gradients into T's and g's .grad.
 
@@ -51,7 +52,7 @@ def enot_step(
         raise ValueError(f"source and target batches differ in size: {x.shape[0]} vs {y.shape[0]}")
     tx = T(x)
     g_y, g_tx = _full(g(y)), _full(g(tx))
-    losses = enot_losses(cost(x, _full(tx)), cost(x, y), g_y, g_tx, tau, lam)
+    losses = enot_losses(cost(x, _full(tx)), cost(x, y), g_y, g_tx, tau, lam, gauge)
     backward(losses.g_loss, inputs=_trainable(g), retain_graph=True)
     backward(losses.t_loss, inputs=_trainable(T))
     return losses

@@ -54,6 +54,34 @@ def test_w2_estimate_and_losses_on_hand_made_tensors():
     assert out.transport_cost.item() == pytest.approx(1.5)
 
 
+def test_the_potential_level_is_free_and_the_gauge_holds_it():
+    gen = torch.Generator().manual_seed(0)
+    c_x_tx, c_xy = torch.rand(64, generator=gen), torch.rand(64, generator=gen) + 1
+    g_y, g_tx = torch.randn(64, generator=gen), torch.randn(64, generator=gen)
+    a = torch.zeros((), requires_grad=True)  # a constant added to g everywhere
+
+    def g_loss(gauge):
+        return enot_losses(c_x_tx, c_xy, g_y + a, g_tx + a, 0.98, 1.0, gauge).g_loss
+
+    plain = g_loss(0.0)
+    (grad_plain,) = torch.autograd.grad(plain, a)
+    assert abs(grad_plain.item()) < 1e-6  # the dual does not see the level of g...
+    shifted = enot_losses(c_x_tx, c_xy, g_y + 5, g_tx + 5, 0.98, 1.0)
+    assert shifted.g_loss.item() == pytest.approx(plain.item(), abs=1e-5)
+    assert shifted.w_dist.item() == pytest.approx(
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5)
+    # ...but the logged T loss moves with it, one for one.
+    assert shifted.t_loss.item() == pytest.approx(
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0).t_loss.item() - 5, abs=1e-5)
+    held = g_loss(0.1)
+    (grad_held,) = torch.autograd.grad(held, a)
+    assert held.item() == pytest.approx(plain.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
+    assert grad_held.item() == pytest.approx(2 * 0.1 * g_y.mean().item(), rel=1e-4)
+    # T's loss does not depend on the gauge.
+    assert enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0, 0.1).t_loss.item() == \
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0).t_loss.item()
+
+
 class TinyT(nn.Module):
     def __init__(self):
         super().__init__()
