@@ -64,7 +64,9 @@ def test_every_preset_names_where_its_values_come_from():
 def test_fashion_preset_is_cpu_sized():
     cfg = get_preset("fashion_bags2shoes")
     assert (cfg.data.dataset, cfg.data.source, cfg.data.target) == ("fashion_mnist", "bag", "shoes")
-    assert (cfg.data.image_size, cfg.t_net.t_base_channels, cfg.g_net.g_nfilter) == (32, 16, 16)
+    quick = get_preset("colored_mnist")
+    assert (cfg.data.image_size, cfg.t_net.t_base_channels, cfg.g_net.g_nfilter) == (32, 16, 8)
+    assert (cfg.optim, cfg.enot, cfg.train.steps) == (quick.optim, quick.enot, quick.train.steps)
     assert cfg.train.mixed_precision == "no" and cfg.train.steps <= 2500
 
 
@@ -113,4 +115,7 @@ def test_fashion_preset_runs_on_generated_idx_files(tmp_path):
                   f"bag@{tmp_path / 'fm'}", "--target", f"shoes@{tmp_path / 'fm'}",
                   "--steps", "3", "--eval-every", "0", "--output-dir", str(out)], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "test split: 7 images" in result.stdout  # 70 bags: the last 10%
+    assert "test split: 7 source images" in result.stdout  # 70 bags: the last 10%
+    # The shoe classifier judged the export: fitted on the 600-image train file.
+    assert "target-class rate (fashion_mnist classifier, target class sneaker+ankle_boot+sandal)" \
+        in result.stdout
