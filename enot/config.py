@@ -141,7 +141,9 @@ class TrainConfig:
                                 "colored_mnist and fashion_mnist), fid or kid; auto = class_rate "
                                 "where the task has a classifier, else fid",
                         choices=BEST_BY)
-    best_guard: float = _opt(0.5, "with --best-by class_rate, a map qualifies for export_best "
+    # 0.75: bag -> shoe translations lose ~0.53 of what random pairs lose in MSE, and a map
+    # that ignores its input ~1.0 (README, Fashion-MNIST).
+    best_guard: float = _opt(0.75, "with --best-by class_rate, a map qualifies for export_best "
                                   "only if it loses at most this fraction of what random pairs "
                                   "lose: its ink-colour shift (colored_mnist) or MSE, over the "
                                   "same measure for random source/target pairs",
