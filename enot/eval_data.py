@@ -86,13 +86,16 @@ def describe_split(data: EvalData, role: str, split: str) -> str:
     return f"{role} {split} split ({data.kind} {spec})"
 
 
-def eval_split(data: EvalData, role: str, split: str, max_images: int | None) -> Dataset:
+def eval_split(data: EvalData, role: str, split: str, max_images: int | None,
+               min_images: int = 2) -> Dataset:
+    """The first ``max_images`` of a split, checked; FID needs ``min_images`` = 2 (a covariance),
+    the classifier judge and MSE need 1."""
     spec = data.source if role == "source" else data.target
     full = build_domain(data.kind, spec, data.image_size, split, seed=data.seed)
     n = len(full) if max_images is None else min(len(full), max_images)
     if n == 0:
         raise EvaluationError(f"the {describe_split(data, role, split)} is empty")
-    if n < 2:
+    if n < min_images:
         hint = ("raise --max-images" if max_images is not None and len(full) > n else
                 "add images (the test split is the last 10% of each domain)")
         raise EvaluationError(

@@ -141,8 +141,8 @@ class SplitJudge:
 
     def __init__(self, data: EvalData, split: str = "test", max_images: int | None = None,
                  log: Callable[[str], None] = print):
-        self.source = eval_split(data, "source", split, max_images)
-        self.target = eval_split(data, "target", split, max_images)
+        self.source = eval_split(data, "source", split, max_images, min_images=1)
+        self.target = eval_split(data, "target", split, max_images, min_images=1)
         task = class_task(data.kind, data.source, data.target)
         self.classifier = None if task is None else load_classifier(task, log=log)
         self.ink = data.kind == "colored_mnist"
