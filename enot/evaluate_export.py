@@ -11,7 +11,7 @@ Both come from the cache of ``enot.stats_cache``; FID with fewer images than Inc
 dimensions uses ``enot.metrics.fid_from_features_fast``, exact and fast.
 
 MSE is the per-pixel mean of (x - T(x))^2 in [-1, 1] on T's raw output, as the ENOT and NOT
-papers report it (and as ``enot.evaluation.check_split`` computes it). LPIPS(x, T(x)) uses the
+papers report it (and as ``enot.evaluation.judge_split`` computes it). LPIPS(x, T(x)) uses the
 lpips package (v0.1, AlexNet trunk) with its bundled linear layers; the AlexNet ImageNet
 weights cannot be downloaded here, so they come from an explicit file or the torch hub cache,
 and their absence is an error rather than a silent fall back to random weights.
