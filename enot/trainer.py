@@ -29,9 +29,8 @@ from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.config import Config, ConfigError, resolve_best_by, save_config
 from enot.curves import plot_training_curves
 from enot.eval_data import EvalData
-from enot.evaluation import SplitJudge
 from enot.export import write_export
-from enot.fid_tracker import FIDTracker
+from enot.map_judge import MapJudge
 from enot.networks import build_networks
 from enot.methods import METHODS, Loop, get_method
 from enot.streams import InfiniteStream
@@ -154,8 +153,7 @@ class Trainer:
             # Built before the first step: a missing Inception file stops the run at once.
             data = EvalData(kind=d.dataset, source=d.source, target=d.target,
                             image_size=d.image_size, seed=tc.seed, task=cfg.preset)
-            self.tracker = (SplitJudge(data, log=acc.print),
-                            FIDTracker(data, tc.eval_images, acc.device, log=acc.print))
+            self.tracker = MapJudge(data, tc.eval_images, acc.device, log=acc.print)
 
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -265,10 +263,8 @@ class Trainer:
         if acc.is_main_process:
             ema = self.ema_model()
             model = ema if ema is not None else acc.unwrap_model(self.T)
-            judge, fid = self.tracker
-            report = judge(model, acc.device)
-            metrics = {**report.metrics(), "content_ratio": report.content_ratio(),
-                       **fid.scores(model), "best_by": self.best_by}
+            report, metrics = self.tracker(model, acc.device)
+            metrics["best_by"] = self.best_by
             self.last_eval = metrics
             acc.log({f"eval/{k}": v for k, v in metrics.items() if isinstance(v, float)},
                     step=step)

@@ -179,13 +179,19 @@ def _eager(T, x: torch.Tensor) -> torch.Tensor:
 
 
 def bench_compare(args: argparse.Namespace) -> None:
-    """ENOT vs NOT (K = --t-iters) on identical networks (enot.comparison): paired time per outer
-    iteration at each setting, then FID against training wall time on colored MNIST 2 -> 3."""
-    from enot.comparison import (identity_and_tracker, plot_curves, time_outer_iterations,
-                                 train_for_budget, write_report)
+    """ENOT vs NOT (K = --t-iters) on identical networks: paired time per outer iteration at
+    each setting (enot.comparison), then the judged map against training wall time, each method
+    at the best of the same learning-rate search (enot.time_to_quality)."""
+    from dataclasses import asdict
+
+    from enot.comparison import time_outer_iterations, write_report
+    from enot.eval_data import EvalData
+    from enot.map_judge import MapJudge
+    from enot.time_to_quality import plot_curves, report_lines, search_lr, train_for_budget
 
     command = "python scripts/benchmark.py " + " ".join(sys.argv[1:])
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu", flush=True)
+    print(f"{cpu_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads",
+          flush=True)
     timings = []
     for name in args.settings if "timing" in args.parts else ():
         cfg = SETTINGS[name]()
@@ -197,21 +203,33 @@ def bench_compare(args: argparse.Namespace) -> None:
               f"(median of {repeats}, paired); FLOPs per outer iteration "
               f"{t.flops['enot'] / 1e9:.1f} vs {t.flops['not'] / 1e9:.1f} GFLOP = "
               f"{t.flop_ratio:.2f}x", flush=True)
-    curves, identity, images = [], None, None
     out = Path(args.out)
+    quality, lines = None, []
     if "quality" in args.parts:
-        cfg = get_preset("colored_mnist")
-        tracker = identity_and_tracker(cfg, args.eval_images)
-        identity, images = tracker.identity_fid, tracker.images
+        cfg = get_preset(args.preset)
+        d = cfg.data
+        judge = MapJudge(EvalData(kind=d.dataset, source=d.source, target=d.target,
+                                  image_size=d.image_size, seed=cfg.train.seed, task=cfg.preset),
+                         fid_images=10**9)
+        if judge.split.classifier is None:
+            raise SystemExit(f"--preset {args.preset}: its task has no classifier to judge by")
+        curves, searches = [], {}
         for method in ("enot", "not"):
-            curves.append(train_for_budget(cfg, method, args.t_iters, args.budget,
-                                           args.eval_every, tracker))
+            scale, searches[method] = (args.lr_scales[0], []) if len(args.lr_scales) == 1 else \
+                search_lr(cfg, method, args.t_iters, args.lr_scales, args.search_budget, judge)
+            print(f"{method}: learning-rate scale {scale:g}", flush=True)
+            curves.append(train_for_budget(cfg, method, args.t_iters, scale, args.budget,
+                                           args.eval_every, judge))
         out.mkdir(parents=True, exist_ok=True)
-        png = plot_curves(curves, identity, f"colored MNIST 2 -> 3, {args.budget:.0f} s each "
-                          f"(NOT K={args.t_iters})", out / "fid_vs_time.png")
+        png = plot_curves(curves, f"{args.preset}: {args.budget:.0f} s each (NOT K={args.t_iters})",
+                          out / "quality_vs_time.png")
         print(f"plot: {png}")
-    json_path, md_path = write_report(out, command, timings, curves, identity, args.budget,
-                                      images, args.t_iters)
+        quality = {"preset": args.preset, "budget_s": args.budget,
+                   "search_s": args.search_budget, "lr_scales": args.lr_scales,
+                   "curves": [asdict(c) for c in curves],
+                   "searches": {m: [asdict(c) for c in runs] for m, runs in searches.items()}}
+        lines = report_lines(curves, searches, args.budget, args.search_budget)
+    json_path, md_path = write_report(out, command, timings, quality, lines)
     print(md_path.read_text())
     print(f"written: {json_path}, {md_path}")
 
@@ -261,7 +279,7 @@ def main() -> None:
     f.add_argument("--inception-weights", help="default_1.pt (default: auto-located)")
     f.set_defaults(func=bench_features)
     c = sub.add_parser("compare", help="ENOT vs NOT on identical networks: time per outer "
-                                       "iteration, and FID against wall time on colored MNIST")
+                                       "iteration, and the judged map against wall time")
     c.add_argument("--parts", nargs="+", choices=("timing", "quality"),
                    default=["timing", "quality"])
     c.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
@@ -269,12 +287,18 @@ def main() -> None:
     c.add_argument("--repeats", type=int, default=0,
                    help="timed outer iterations per method (default: 10 at 32 px, 1 at 64 px)")
     c.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
-    c.add_argument("--budget", type=float, default=420.0,
+    c.add_argument("--preset", choices=("colored_mnist", "fashion_bags2shoes"),
+                   default="colored_mnist", help="task, networks and optimiser of the quality "
+                   "runs (a task with a classifier)")
+    c.add_argument("--budget", type=float, default=1200.0,
                    help="seconds of training per method for the time-to-quality curves")
-    c.add_argument("--eval-every", type=float, default=30.0,
-                   help="seconds of training between FID evaluations")
-    c.add_argument("--eval-images", type=int, default=50,
-                   help="test images per domain for FID (colored MNIST has 50)")
+    c.add_argument("--eval-every", type=float, default=60.0,
+                   help="seconds of training between judgements (the clock stops meanwhile)")
+    c.add_argument("--lr-scales", type=float, nargs="+", default=[0.3, 1.0, 3.0],
+                   help="learning-rate search: multiples of the preset's lr_T and lr_g, the "
+                   "same for both methods; one value skips the search")
+    c.add_argument("--search-budget", type=float, default=150.0,
+                   help="seconds of training per scale in the search")
     c.add_argument("--out", default="runs/compare", help="folder for the plot and the tables")
     c.set_defaults(func=bench_compare)
     argv = sys.argv[1:]

@@ -342,3 +342,27 @@ def test_comparison_counts_the_flops_of_each_outer_iteration():
     assert per_t_update > 0 and flops[4]["not"] - flops[1]["not"] == 3 * per_t_update
     timing = time_outer_iterations("tiny", cfg, 10, repeats=1)
     assert timing.flop_ratio == timing.flops["not"] / timing.flops["enot"] > 1
+
+
+def _curve(method, seconds, rates, ratios):
+    from enot.time_to_quality import QualityCurve
+    c = QualityCurve(method, 1 if method == "enot" else 10, 1.0, guard=0.75)
+    c.seconds, c.iterations = list(seconds), list(range(len(seconds)))
+    c.metrics = [{"class_rate": r, "content_ratio": q, "fid": 100.0 - 50 * r}
+                 for r, q in zip(rates, ratios)]
+    return c
+
+
+def test_time_to_quality_verdict_scores_only_maps_that_keep_their_content():
+    from enot.time_to_quality import verdict
+    # NOT's 0.9 at 300 s lost its content (ratio 0.9 > 0.75): its best kept map is 0.7 at 200 s.
+    not_ = _curve("not", [0, 100, 200, 300], [0.02, 0.5, 0.7, 0.9], [0, 0.1, 0.2, 0.9])
+    # ENOT's untrained map (index 0) may not count, even though its score is defined.
+    enot = _curve("enot", [0, 50, 100, 150], [0.02, 0.6, 0.8, 0.85], [0, 0.1, 0.2, 0.3])
+    v = verdict(enot, not_)
+    assert v["not_best_rate"] == 0.7 and v["not_best_at_s"] == 200
+    assert v["enot_best_rate"] == 0.85 and v["enot_best_at_s"] == 150
+    assert v["enot_reaches_not_best_at_s"] == 100 and v["speedup"] == 2.0
+    never = _curve("enot", [0, 50, 100], [0.02, 0.3, 0.95], [0, 0.1, 0.8])
+    assert verdict(never, not_)["enot_reaches_not_best_at_s"] is None
+    assert verdict(never, not_)["speedup"] is None

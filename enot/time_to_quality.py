@@ -1,0 +1,224 @@
+"""ENOT against NOT: the map's quality against training wall time, each at its best learning rate.
+
+Each method trains from the same initial weights and data order (seed ``cfg.train.seed``) for
+the same budget of training wall time, through the trainer's own outer iterations
+(`enot.methods`) and networks. The clock stops while the map is judged by `enot.map_judge`, the
+trainer's judge: the target-class rate (with its ceiling and identity), the content kept, and
+FID on every test image. T itself is judged (no EMA). Learning rates follow the trainer's cosine
+decay to ``final_lr_ratio``, over the budget instead of a step count, since how many steps fit
+is what is measured.
+
+Learning rates: every method gets the same search, ``lr_scales`` times the preset's lr_T and
+lr_g for ``search_s`` seconds each; the scale whose last judgement scores best by
+`enot.trainer.best_score` (the class rate of maps that keep their content) is then run for the
+full budget. The paper claims ENOT reaches NOT's quality several times sooner
+(Buzun et al. 2024, arXiv 2403.03777, Sec. 5).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from data import build_domain
+from enot.comparison import loop_for, with_method
+from enot.config import Config
+from enot.map_judge import MapJudge
+from enot.methods import METHODS
+from enot.networks import build_networks
+from enot.trainer import best_score
+
+KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
+        "class_rate_identity", "identity_fid")
+
+
+@dataclass
+class QualityCurve:
+    """One method's judgements along its run. The first is of the untrained map (shared by both
+    methods, same seed): it is reported, but a "best" or a "reached" must come from training."""
+
+    method: str
+    t_iters: int
+    lr_scale: float
+    guard: float
+    seconds: list[float] = field(default_factory=list)  # training wall time at each judgement
+    iterations: list[int] = field(default_factory=list)  # outer iterations done by then
+    metrics: list[dict[str, float]] = field(default_factory=list)
+
+    def series(self, key: str) -> list[float]:
+        return [m.get(key, float("nan")) for m in self.metrics]
+
+    def score(self, i: int) -> float:
+        return best_score("class_rate", self.metrics[i], self.guard)
+
+    @property
+    def best(self) -> int:
+        """Index of the best judgement after training began (-inf scores lose to any other)."""
+        return max(range(1, len(self.metrics)), key=self.score)
+
+    def first_reaching(self, rate: float) -> int | None:
+        """Index of the first judgement after training began whose score is >= ``rate``."""
+        return next((i for i in range(1, len(self.metrics)) if self.score(i) >= rate), None)
+
+
+def _batches(dataset, batch: int, seed: int) -> Iterator[Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    while True:
+        yield from DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True,
+                              generator=gen)
+
+
+def scaled_lr(cfg: Config, scale: float) -> Config:
+    out = with_method(cfg, cfg.method.method, cfg.method.t_iters)
+    out.optim.lr_t, out.optim.lr_g = cfg.optim.lr_t * scale, cfg.optim.lr_g * scale
+    return out
+
+
+def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, budget_s: float,
+                     eval_every_s: float, judge: MapJudge,
+                     log: Callable[[str], None] = print) -> QualityCurve:
+    """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training."""
+    mcfg = scaled_lr(with_method(cfg, method, t_iters), lr_scale)
+    torch.manual_seed(cfg.train.seed)
+    T, g = build_networks(mcfg)
+    T.train()
+    g.train()
+    d = mcfg.data
+    sources, targets = (
+        _batches(build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed),
+                 cfg.train.batch_size, cfg.train.seed * 2 + i + 1)
+        for i, spec in enumerate((d.source, d.target)))
+    loop = loop_for(mcfg, T, g, lambda: next(sources), lambda: next(targets))
+    outer = METHODS[method].build(mcfg, torch.device("cpu"))
+    groups = [grp for opt in (loop.opt_t, loop.opt_g) for grp in opt.param_groups]
+    starts = [grp["lr"] for grp in groups]
+    floor = cfg.optim.final_lr_ratio
+    curve = QualityCurve(method, t_iters, lr_scale, cfg.train.best_guard)
+
+    def evaluate(spent: float, iterations: int) -> None:
+        _, metrics = judge(T)
+        curve.seconds.append(spent)
+        curve.iterations.append(iterations)
+        curve.metrics.append({k: float(metrics[k]) for k in KEYS if metrics.get(k) is not None})
+        log(f"{method} (lr x{lr_scale:g}): {spent:7.1f} s, {iterations:5d} outer iterations, "
+            + ", ".join(f"{k} {v:.3f}" for k, v in curve.metrics[-1].items()))
+
+    spent, iterations, next_eval = 0.0, 0, eval_every_s
+    evaluate(0.0, 0)
+    while spent < budget_s:
+        # The trainer's cosine decay to final_lr_ratio, with time in place of steps.
+        scale = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(spent / budget_s, 1.0)))
+        for grp, start in zip(groups, starts):
+            grp["lr"] = start * scale
+        t0 = time.perf_counter()
+        outer(loop)
+        spent += time.perf_counter() - t0
+        iterations += 1
+        if spent >= next_eval or spent >= budget_s:
+            evaluate(spent, iterations)
+            next_eval += eval_every_s * math.ceil((spent - next_eval) / eval_every_s + 1e-9)
+    return curve
+
+
+def search_lr(cfg: Config, method: str, t_iters: int, scales: list[float], search_s: float,
+              judge: MapJudge, log: Callable[[str], None] = print
+              ) -> tuple[float, list[QualityCurve]]:
+    """The same search for every method: each scale for ``search_s`` seconds, judged at the end;
+    returns the scale whose last judgement scores best (the first such on ties)."""
+    runs = [train_for_budget(cfg, method, t_iters, s, search_s, search_s, judge, log)
+            for s in scales]
+    best = max(runs, key=lambda c: c.score(len(c.metrics) - 1))
+    return best.lr_scale, runs
+
+
+def verdict(enot: QualityCurve, not_: QualityCurve) -> dict:
+    """The paper's claim, whatever it comes out as: does ENOT reach NOT's best class rate, and
+    how much sooner? Scores are class rates of maps within the content guard."""
+    e, n = enot.best, not_.best
+    reach = enot.first_reaching(not_.score(n))
+    return {
+        "enot_best_rate": enot.score(e), "enot_best_at_s": enot.seconds[e],
+        "not_best_rate": not_.score(n), "not_best_at_s": not_.seconds[n],
+        "enot_best_fid": min(enot.series("fid")[1:]), "not_best_fid": min(not_.series("fid")[1:]),
+        "enot_reaches_not_best_at_s": None if reach is None else enot.seconds[reach],
+        "speedup": None if reach is None else not_.seconds[n] / max(enot.seconds[reach], 1e-9),
+    }
+
+
+def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
+    """Class rate (ceiling and identity dashed) and FID (identity dashed) against wall time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_rate, ax_fid) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for c in curves:
+        label = f"{c.method.upper()} (lr x{c.lr_scale:g})"
+        ax_rate.plot(c.seconds, c.series("class_rate"), marker="o", markersize=3, label=label)
+        ax_fid.plot(c.seconds, c.series("fid"), marker="o", markersize=3, label=label)
+    first = curves[0].metrics[0]
+    for key, style, name in (("class_rate_ceiling", "--", "ceiling (real targets)"),
+                             ("class_rate_identity", ":", "identity (untouched source)")):
+        if key in first:
+            ax_rate.axhline(first[key], color="gray", linestyle=style, label=name)
+    ax_fid.axhline(first["identity_fid"], color="gray", linestyle=":", label="identity")
+    ax_rate.set_ylabel("target-class rate of T(x), test split")
+    ax_fid.set_ylabel("FID(T(x), y), test split")
+    for ax in (ax_rate, ax_fid):
+        ax.set_xlabel("training wall time (s), judging excluded")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def report_lines(curves: list[QualityCurve], searches: dict[str, list[QualityCurve]],
+                 budget_s: float, search_s: float) -> list[str]:
+    """Markdown: the search, the curves' summary, and the verdict."""
+    first = curves[0].metrics[0]
+    lines = [f"## Time to quality: {budget_s:.0f} s of training each, every test image judged", "",
+             f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
+             f"{search_s:.0f} s, scored at its end by the class rate of maps whose content ratio "
+             f"is at most {curves[0].guard:g}.", "",
+             "| method | lr scale | class rate at end | content ratio | FID |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for method, runs in searches.items():
+        for c in runs:
+            m = c.metrics[-1]
+            lines.append(f"| {method.upper()} | {c.lr_scale:g} | {m.get('class_rate', 0):.2f} | "
+                         f"{m['content_ratio']:.3f} | {m['fid']:.1f} |")
+    lines += ["", f"Ceiling (real targets) {first.get('class_rate_ceiling', float('nan')):.2f}, "
+              f"identity {first.get('class_rate_identity', float('nan')):.2f}; identity FID "
+              f"{first['identity_fid']:.1f}.", "",
+              "| method | lr scale | outer iterations | T updates | best rate (guarded) | at s | "
+              "FID there | final rate | final content ratio | final FID |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for c in curves:
+        b, m = c.best, c.metrics[-1]
+        k = 1 if c.method == "enot" else c.t_iters
+        lines.append(f"| {c.method.upper()} | {c.lr_scale:g} | {c.iterations[-1]} | "
+                     f"{c.iterations[-1] * k} | {c.score(b):.2f} | {c.seconds[b]:.0f} | "
+                     f"{c.metrics[b]['fid']:.1f} | {m.get('class_rate', 0):.2f} | "
+                     f"{m['content_ratio']:.3f} | {m['fid']:.1f} |")
+    by = {c.method: c for c in curves}
+    if {"enot", "not"} <= set(by):
+        v = verdict(by["enot"], by["not"])
+        reach = v["enot_reaches_not_best_at_s"]
+        lines += ["", f"- Best guarded class rate: ENOT {v['enot_best_rate']:.2f} at "
+                      f"{v['enot_best_at_s']:.0f} s, NOT {v['not_best_rate']:.2f} at "
+                      f"{v['not_best_at_s']:.0f} s.",
+                  "- ENOT reaches NOT's best rate " + (
+                      "never in its budget." if reach is None else
+                      f"at {reach:.0f} s: {v['speedup']:.2f}x NOT's time to it."),
+                  f"- Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}."]
+    return lines
