@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from enot.config import Config, get_preset  # noqa: E402
 from enot.costs import get_cost  # noqa: E402
-from enot.metrics.throughput import compare_feature_paths  # noqa: E402
+from benchmarks.feature_throughput import compare_feature_paths  # noqa: E402
 from enot.networks import build_networks  # noqa: E402
 from enot.step import enot_step, naive_enot_step  # noqa: E402
 
@@ -180,14 +180,14 @@ def _eager(T, x: torch.Tensor) -> torch.Tensor:
 
 def bench_compare(args: argparse.Namespace) -> None:
     """ENOT vs NOT (K = --t-iters) on identical networks: paired time per outer iteration at
-    each setting (enot.comparison), then the judged map against training wall time, each method
-    at the best of the same learning-rate search (enot.time_to_quality)."""
+    each setting (benchmarks.comparison), then the judged map against training wall time, each method
+    at the best of the same learning-rate search (benchmarks.time_to_quality)."""
     from dataclasses import asdict
 
-    from enot.comparison import time_outer_iterations, write_report
+    from benchmarks.comparison import time_outer_iterations, write_report
     from enot.eval_data import EvalData
     from enot.map_judge import MapJudge
-    from enot.time_to_quality import plot_curves, report_lines, search_lr, train_for_budget
+    from benchmarks.time_to_quality import plot_curves, report_lines, search_lr, train_for_budget
 
     command = "python scripts/benchmark.py " + " ".join(sys.argv[1:])
     print(f"{cpu_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads",

@@ -30,7 +30,7 @@ from enot.metrics import (
     save_stats,
     stats,
 )
-from enot.metrics.reference import cleanfid_extractor
+from benchmarks.cleanfid_reference import cleanfid_extractor
 from enot.metrics.weights import ENV_VAR
 
 N_PER_DIGIT = 100

@@ -331,7 +331,7 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
 
 
 def test_comparison_counts_the_flops_of_each_outer_iteration():
-    from enot.comparison import time_outer_iterations
+    from benchmarks.comparison import time_outer_iterations
     cfg = Config()
     cfg.data.image_size, cfg.train.batch_size = 16, 4
     cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
@@ -345,7 +345,7 @@ def test_comparison_counts_the_flops_of_each_outer_iteration():
 
 
 def _curve(method, seconds, rates, ratios):
-    from enot.time_to_quality import QualityCurve
+    from benchmarks.time_to_quality import QualityCurve
     c = QualityCurve(method, 1 if method == "enot" else 10, 1.0, guard=0.75)
     c.seconds, c.iterations = list(seconds), list(range(len(seconds)))
     c.metrics = [{"class_rate": r, "content_ratio": q, "fid": 100.0 - 50 * r}
@@ -354,7 +354,7 @@ def _curve(method, seconds, rates, ratios):
 
 
 def test_time_to_quality_verdict_scores_only_maps_that_keep_their_content():
-    from enot.time_to_quality import verdict
+    from benchmarks.time_to_quality import verdict
     # NOT's 0.9 at 300 s lost its content (ratio 0.9 > 0.75): its best kept map is 0.7 at 200 s.
     not_ = _curve("not", [0, 100, 200, 300], [0.02, 0.5, 0.7, 0.9], [0, 0.1, 0.2, 0.9])
     # ENOT's untrained map (index 0) may not count, even though its score is defined.

@@ -18,7 +18,7 @@ from PIL import Image
 
 from enot.metrics.features import features_from_folder
 from enot.metrics.inception import InceptionFeatures
-from enot.metrics.reference import cleanfid_extractor
+from benchmarks.cleanfid_reference import cleanfid_extractor
 
 
 def write_digits(folder: Path, n: int, seed: int = 0) -> None:

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from data import build_domain
-from enot.comparison import loop_for, with_method
+from benchmarks.comparison import loop_for, with_method
 from enot.config import Config
 from enot.map_judge import MapJudge
 from enot.methods import METHODS

@@ -7,7 +7,7 @@ method. `scripts/benchmark.py compare` runs them and writes the figures.
 * Per iteration: one process builds T and g once; every method gets a copy of them and its own
   optimisers, and the methods' outer iterations alternate (paired) on one fixed batch, so load
   and thermal drift hit both alike. The median of each is reported with their ratio.
-* Time to quality (the map's judged quality against wall time) is `enot.time_to_quality`.
+* Time to quality (the map's judged quality against wall time) is `benchmarks.time_to_quality`.
 """
 
 from __future__ import annotations
