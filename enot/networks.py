@@ -16,7 +16,8 @@ def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
     T = UNet(in_channels=CHANNELS, out_channels=CHANNELS,
              base_channels=cfg.t_net.t_base_channels, residual=cfg.t_net.t_residual,
              skips=shape["t_skips"], bottleneck_dim=shape["t_bottleneck"],
-             image_size=cfg.data.image_size if shape["t_bottleneck"] else 0)
+             image_size=cfg.data.image_size if shape["t_bottleneck"] else 0,
+             gray_output=cfg.t_net.t_gray)
     g = ResNetD(image_size=cfg.data.image_size, in_channels=CHANNELS,
                 nfilter=cfg.g_net.g_nfilter, nfilter_max=cfg.g_net.g_nfilter_max)
     if cfg.train.channels_last:

@@ -127,12 +127,16 @@ class UNet(ModelMixin, ConfigMixin):
     skip connections; ``bottleneck_dim > 0`` squeezes the deepest feature map
     through a :class:`Bottleneck` of that many numbers, which needs the input
     side ``image_size`` (a multiple of 16) to size its linear layers.
+
+    ``gray_output=True`` (not in the source) draws one gray channel and repeats it over the
+    ``out_channels``; with ``residual`` the correction is added to the input's channel mean. It
+    is for grayscale domains stored as RGB: the map cannot add a colour no image has.
     """
 
     @register_to_config
     def __init__(self, in_channels: int, out_channels: int, base_channels: int,
                  bilinear: bool = True, residual: bool = False, skips: bool = True,
-                 bottleneck_dim: int = 0, image_size: int = 0):
+                 bottleneck_dim: int = 0, image_size: int = 0, gray_output: bool = False):
         super().__init__()
         if residual and in_channels != out_channels:
             raise ValueError(f"a residual UNet maps images to images of the same channels; got "
@@ -155,7 +159,7 @@ class UNet(ModelMixin, ConfigMixin):
         self.up2 = Up(8 * b, 4 * b // factor, bilinear, skips)
         self.up3 = Up(4 * b, 2 * b // factor, bilinear, skips)
         self.up4 = Up(2 * b, b, bilinear, skips)
-        self.outc = OutConv(b, out_channels)
+        self.outc = OutConv(b, 1 if gray_output else out_channels)
         if residual:
             with torch.no_grad():
                 self.outc.conv.weight.mul_(0.1)
@@ -186,4 +190,8 @@ class UNet(ModelMixin, ConfigMixin):
         x = self.up3(x, skips[2])
         x = self.up4(x, skips[3])
         out = self.outc(x)
+        if self.config.gray_output:
+            if self.config.residual:
+                out = inputs.mean(dim=1, keepdim=True) + out
+            return out.expand(-1, self.config.out_channels, -1, -1)
         return inputs + out if self.config.residual else out

@@ -78,6 +78,27 @@ def test_residual_unet_starts_near_identity_and_round_trips(tmp_path):
         torch.testing.assert_close(back(x), residual(x))
 
 
+def test_gray_unet_draws_one_channel_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    gray = torch.randn(4, 1, 32, 32).expand(-1, 3, -1, -1)
+    colour = torch.randn(4, 3, 32, 32)
+    T = UNet(in_channels=3, out_channels=3, base_channels=4, residual=True,
+             gray_output=True).eval()
+    with torch.no_grad():
+        out = T(colour)
+        near = (T(gray) - gray).abs().mean().item()
+    assert out.shape == colour.shape
+    assert torch.equal(out[:, 0], out[:, 1]) and torch.equal(out[:, 1], out[:, 2])
+    # Residual: the correction is added to the channel mean, so a gray input starts near itself.
+    assert near < 0.2 * gray.abs().mean().item()
+    assert T.outc.conv.out_channels == 1
+    T.save_pretrained(tmp_path / "g")
+    back = load_model(tmp_path / "g", expected=UNet).eval()
+    assert back.config.gray_output is True
+    with torch.no_grad():
+        torch.testing.assert_close(back(colour), out)
+
+
 def test_residual_unet_needs_equal_channels():
     with pytest.raises(ValueError, match="same channels"):
         UNet(in_channels=3, out_channels=1, base_channels=4, residual=True)

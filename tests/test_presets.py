@@ -15,6 +15,7 @@ import torch
 
 from conftest import TRAIN, run
 from enot.config import PRESETS, get_preset
+from enot.export import load_translator
 from enot.networks import build_networks
 from format_fixtures import save_image, write_celeba, write_fashion, write_igan_hdf5
 
@@ -68,6 +69,7 @@ def test_fashion_preset_is_cpu_sized():
     quick = get_preset("colored_mnist")
     assert (cfg.data.image_size, cfg.t_net.t_base_channels, cfg.g_net.g_nfilter) == (32, 16, 8)
     assert (cfg.optim, cfg.enot, cfg.train.steps) == (quick.optim, quick.enot, quick.train.steps)
+    assert cfg.t_net.t_gray and not quick.t_net.t_gray  # both Fashion-MNIST domains are gray
     assert cfg.train.mixed_precision == "no" and cfg.train.steps <= 2500
 
 
@@ -130,3 +132,8 @@ def test_fashion_preset_runs_on_generated_idx_files(tmp_path):
     # The shoe classifier judged the export: fitted on the 600-image train file.
     assert "target-class rate (fashion_mnist classifier, target class sneaker+ankle_boot+sandal)" \
         in result.stdout
+    # The export draws gray shoes: the three channels of T(x) agree, even for a coloured input.
+    T = load_translator(out / "export").T
+    with torch.no_grad():
+        tx = T(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert torch.equal(tx[:, 0], tx[:, 1]) and torch.equal(tx[:, 1], tx[:, 2])
