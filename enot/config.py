@@ -177,7 +177,7 @@ class Config:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Config":
         try:
-            sections = {f.name: f.type for f in dataclasses.fields(cls) if f.name != "preset"}
+            sections = [f.name for f in dataclasses.fields(cls) if f.name != "preset"]
             # Configs saved before a section existed lack it: its defaults are what ran.
             kwargs = {name: _SECTIONS[name](**(d.get(name, {}) if name in _LATER_SECTIONS
                                                else d[name])) for name in sections}

@@ -57,11 +57,6 @@ def get_cost(name: str) -> Cost:
 # Costs on arrays [B, D] for the low-dimensional solver (`enot.lowdim`). Kept apart from COSTS
 # so that the image CLI's choices stay the image costs.
 
-def sq_euclidean(x: Tensor, y: Tensor) -> Tensor:
-    """Squared Euclidean distance ||x - y||^2; its OT cost is W2^2 itself."""
-    return (x - y).square().sum(dim=1)
-
-
 def euclidean(x: Tensor, y: Tensor) -> Tensor:
     """Euclidean distance ||x - y|| (the W1 cost).
 

@@ -19,7 +19,7 @@ from typing import Any
 from torch import nn
 
 from enot.config import Config, ConfigError
-from models import ModelLoadError, ResNetD, UNet, load_model
+from models import ModelLoadError, UNet, load_model
 
 CARD = "translator.json"
 
@@ -98,9 +98,3 @@ def load_translator(path: str | Path, use_ema: bool = True) -> Translator:
         raise ExportError(str(e)) from None
     return Translator(T=T, card=card, path=path)
 
-
-def load_potential(path: str | Path) -> nn.Module:
-    try:
-        return load_model(Path(path) / "g", expected=ResNetD)
-    except ModelLoadError as e:
-        raise ExportError(str(e)) from None

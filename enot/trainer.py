@@ -32,10 +32,9 @@ from enot.eval_data import EvalData
 from enot.export import write_export
 from enot.map_judge import MapJudge
 from enot.networks import build_networks
-from enot.methods import METHODS, Loop, get_method
+from enot.methods import Loop, get_method
 from enot.streams import InfiniteStream
 
-LOGGED = METHODS["enot"].logged  # what an ENOT run logs; each method names its own
 SAMPLES = 8
 
 

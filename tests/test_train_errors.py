@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from conftest import ROOT, _env, run
 from enot.export import ExportError, load_translator
-from enot.trainer import LOGGED
+from enot.methods import METHODS
 
 
 def _image(path, color):
@@ -76,7 +76,7 @@ def test_nan_stops_with_step_and_loss_named_and_keeps_last_checkpoint(tmp_path, 
     assert "Traceback" not in res.stderr
     msg = res.stderr
     name = msg.split("error: ")[1].split(" = ")[0]
-    assert name in LOGGED
+    assert name in METHODS["enot"].logged
     bad_step = int(msg.split("at step ")[1].split()[0])
     assert bad_step >= 2
     ckpts = sorted(p.name for p in (out / "checkpoints").iterdir())

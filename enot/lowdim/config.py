@@ -79,11 +79,6 @@ class FitConfig:
         return dataclasses.asdict(self)
 
 
-def paper_w2_benchmark(**changes) -> FitConfig:
-    """Table 4 of the paper (the defaults)."""
-    return FitConfig().replace(**changes)
-
-
 def paper_2d(**changes) -> FitConfig:
     """Table 5 of the paper: the 2-D sets."""
     return FitConfig(hidden=(64, 64, 64, 64), lr=5e-4, betas_f=(0.9, 0.999),

@@ -7,7 +7,7 @@ For f(x) = w^T s(z_L) + b + 1/2 x^T W x with z_k = A_k h_{k-1} + c_k, h_k = s(z_
 Autograd with create_graph records the backward pass op by op and then differentiates that
 record; here the gradient is an ordinary forward graph with s' read off the activations
 (ELU: s'(z) = min(s(z), 0) + 1), so training differentiates it once, with fewer and cheaper
-elementwise ops. `tests/test_lowdim_maps.py` checks it equals autograd.
+elementwise ops. `tests/test_lowdim_parts.py` checks it equals autograd.
 """
 
 from __future__ import annotations
