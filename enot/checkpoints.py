@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 from accelerate import Accelerator
@@ -37,7 +38,7 @@ def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Conf
     tmp = folder / f".tmp_step_{step:08d}"
     if accelerator.is_main_process:
         for stale in folder.glob(".tmp_step_*"):
-            shutil.rmtree(stale, ignore_errors=True)
+            _remove(stale, "an unfinished checkpoint")
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
     accelerator.save_state(str(tmp))
@@ -48,7 +49,7 @@ def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Conf
             shutil.rmtree(final)
         os.replace(tmp, final)
         for old in list_checkpoints(folder)[:-limit]:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old, f"a checkpoint beyond --checkpoints-total-limit {limit}")
     accelerator.wait_for_everyone()
     return final
 
@@ -78,3 +79,12 @@ def resolve_resume(arg: str, folder: Path, cfg: Config) -> tuple[Path, Config]:
         text = ", ".join(f"{k}: checkpoint {a} vs now {b}" for k, (a, b) in diff.items())
         raise CheckpointError(f"{path} was trained with other networks ({text})")
     return path, saved
+
+
+def _remove(path: Path, what: str) -> None:
+    """Delete ``path``; a failure is a warning, not an error (training goes on), but it is said:
+    checkpoints that silently stay can fill the disk."""
+    try:
+        shutil.rmtree(path)
+    except OSError as e:
+        warnings.warn(f"could not delete {what}, {path}: {e}; delete it by hand", stacklevel=2)

@@ -126,3 +126,15 @@ def test_sync_bn_on_cpu_is_refused_before_training(tmp_path, train_cmd):
     assert res.returncode == 2
     assert "--sync-bn needs GPUs" in res.stderr
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
+
+
+def test_a_checkpoint_that_cannot_be_deleted_is_a_visible_warning(tmp_path):
+    from enot.checkpoints import _remove
+    stale = tmp_path / "step_00000001"
+    stale.mkdir()
+    (stale / "model.safetensors").write_bytes(b"x")
+    _remove(stale, "a checkpoint")
+    assert not stale.exists()
+    # A folder that cannot be removed (here: already gone) is named in a warning, not hidden.
+    with pytest.warns(UserWarning, match="could not delete a checkpoint, .*step_00000001"):
+        _remove(stale, "a checkpoint")
