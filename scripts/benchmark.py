@@ -18,16 +18,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
-from enot.config import Config, get_preset  # noqa: E402
-from enot.costs import get_cost  # noqa: E402
-from benchmarks.feature_throughput import compare_feature_paths  # noqa: E402
-from enot.networks import build_networks  # noqa: E402
-from enot.step import enot_step, naive_enot_step  # noqa: E402
+from enot.config import Config, get_preset
+from enot.costs import get_cost
+from benchmarks.feature_throughput import compare_feature_paths
+from enot.networks import build_networks
+from enot.step import enot_step, naive_enot_step
 
 SETTINGS = {
     "cpu_preset": lambda: get_preset("colored_mnist"),

@@ -17,11 +17,10 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from data import DatasetError  # noqa: E402
-from enot.config import ConfigError  # noqa: E402
-from enot.evaluate_export import (  # noqa: E402
+from data import DatasetError
+from enot.config import ConfigError
+from enot.evaluate_export import (
     LPIPS_FROM_HUB,
     EvaluationError,
     LPIPSWeightsError,
@@ -30,8 +29,8 @@ from enot.evaluate_export import (  # noqa: E402
     evaluate_export,
     write_reports,
 )
-from enot.export import ExportError, load_translator  # noqa: E402
-from enot.metrics import InceptionWeightsError  # noqa: E402
+from enot.export import ExportError, load_translator
+from enot.metrics import InceptionWeightsError
 
 USER_ERRORS = (EvaluationError, LPIPSWeightsError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
 

@@ -22,15 +22,14 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from torch.utils.data import ConcatDataset, DataLoader  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from torch.utils.data import ConcatDataset, DataLoader
+from tqdm import tqdm
 
-from data import DatasetError, build_domain, resolve_kind  # noqa: E402
-from data.igan_hdf5 import write_hdf5  # noqa: E402
-from data.packed import write_packed  # noqa: E402
-from enot.config import ConfigError, parse_cli  # noqa: E402
+from data import DatasetError, build_domain, resolve_kind
+from data.igan_hdf5 import write_hdf5
+from data.packed import write_packed
+from enot.config import ConfigError, parse_cli
 
 ROLES = ("source", "target")
 

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without install
 
-from data import CorruptImageError, DatasetError  # noqa: E402
-from enot.checkpoints import CheckpointError  # noqa: E402
-from enot.evaluate_export import EvaluationError  # noqa: E402
-from enot.eval_data import EvalData  # noqa: E402
-from enot.evaluation import SplitJudge  # noqa: E402
-from enot.class_judge import JudgeError  # noqa: E402
-from enot.metrics import InceptionWeightsError  # noqa: E402
-from enot.export import load_translator  # noqa: E402
-from enot.config import ConfigError, parse_cli  # noqa: E402
-from enot.trainer import NonFiniteLossError, Trainer  # noqa: E402
+from data import CorruptImageError, DatasetError
+from enot.checkpoints import CheckpointError
+from enot.evaluate_export import EvaluationError
+from enot.eval_data import EvalData
+from enot.evaluation import SplitJudge
+from enot.class_judge import JudgeError
+from enot.metrics import InceptionWeightsError
+from enot.export import load_translator
+from enot.config import ConfigError, parse_cli
+from enot.trainer import NonFiniteLossError, Trainer
 
 USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
                FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
