@@ -205,8 +205,7 @@ def _colored_mnist() -> Config:
     Narrow networks (U-Net base 16, ResNet_D nfilter 8) and batch 32, so that the steps fit in
     about 8 minutes on a 2-core AVX2 CPU. T is residual, starting near the identity: colour is
     kept from the first step and only the shape has to be learnt. lr 2e-3 for T, 3e-4 for g,
-    beta2 0.99, a cosine decay to 0.1 (not 0.01) of the start, since the class rate is still
-    rising at the end, and --gauge 0.1 to hold the potential's free level. Each choice and the runs
+    beta2 0.99, and --gauge 0.1 to hold the potential's free level. Each choice and the runs
     that decided it: README, Quickstart. The judge (target-class rate, ink shift, FID) runs
     every 400 steps and picks export_best by the class rate.
     """
@@ -226,7 +225,6 @@ def _colored_mnist() -> Config:
     cfg.optim.lr_t = 2e-3
     cfg.optim.lr_g = 3e-4
     cfg.optim.beta2 = 0.99
-    cfg.optim.final_lr_ratio = 0.1
     return cfg
 
 
