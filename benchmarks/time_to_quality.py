@@ -17,6 +17,7 @@ full budget. The paper claims ENOT reaches NOT's quality several times sooner
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ def _batches(dataset, batch: int, seed: int) -> Iterator[Tensor]:
 
 
 def scaled_lr(cfg: Config, scale: float) -> Config:
-    out = with_method(cfg, cfg.method.method, cfg.method.t_iters)
+    out = copy.deepcopy(cfg)
     out.optim.lr_t, out.optim.lr_g = cfg.optim.lr_t * scale, cfg.optim.lr_g * scale
     return out
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from torch.utils.data import Dataset, Subset
 
 from data import build_domain
-from enot.config import get_preset
+from enot.config import Config, get_preset
 from enot.export import Translator
 
 CHANNELS = 3
@@ -36,6 +36,13 @@ class EvalData:
     origin: str = ""
 
 
+def data_from_config(cfg: Config, origin: str = "") -> EvalData:
+    """The two domains a run's config trains on."""
+    d = cfg.data
+    return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
+                    seed=cfg.train.seed, task=cfg.preset, origin=origin)
+
+
 def data_from_card(translator: Translator) -> EvalData:
     """The domains recorded in the export's task card (the data it was trained on)."""
     cfg = translator.config
@@ -44,8 +51,7 @@ def data_from_card(translator: Translator) -> EvalData:
         raise EvaluationError(
             f"{translator.path}: the task card says image size {translator.image_size} but its "
             f"config says {d.image_size}; the export is inconsistent")
-    return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
-                    seed=cfg.train.seed, task=cfg.preset, origin="the export's task card")
+    return data_from_config(cfg, origin="the export's task card")
 
 
 def data_from_preset(name: str, translator: Translator) -> EvalData:
@@ -58,8 +64,7 @@ def data_from_preset(name: str, translator: Translator) -> EvalData:
             f"{translator.path} was trained at {translator.image_size}x{translator.image_size}: "
             f"evaluate it with a preset of image size {translator.image_size}, or without "
             f"--preset to use the data recorded in the export")
-    return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
-                    seed=cfg.train.seed, task=name, origin=f"preset {name}")
+    return data_from_config(cfg, origin=f"preset {name}")
 
 
 def data_from_folders(source: str | os.PathLike, target: str | os.PathLike,

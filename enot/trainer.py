@@ -28,7 +28,7 @@ from data import DatasetError, build_domain, to_unit
 from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.config import Config, ConfigError, resolve_best_by, save_config
 from enot.curves import plot_training_curves
-from enot.eval_data import EvalData
+from enot.eval_data import data_from_config
 from enot.export import write_export
 from enot.map_judge import MapJudge
 from enot.networks import build_networks
@@ -150,9 +150,8 @@ class Trainer:
         self.best_by, self.tracker, self.last_eval = resolve_best_by(cfg), None, None
         if tc.eval_every and acc.is_main_process:
             # Built before the first step: a missing Inception file stops the run at once.
-            data = EvalData(kind=d.dataset, source=d.source, target=d.target,
-                            image_size=d.image_size, seed=tc.seed, task=cfg.preset)
-            self.tracker = MapJudge(data, tc.eval_images, acc.device, log=acc.print)
+            self.tracker = MapJudge(data_from_config(cfg), tc.eval_images, acc.device,
+                                    log=acc.print)
 
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)

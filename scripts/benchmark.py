@@ -184,7 +184,7 @@ def bench_compare(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     from benchmarks.comparison import time_outer_iterations, write_report
-    from enot.eval_data import EvalData
+    from enot.eval_data import data_from_config
     from enot.map_judge import MapJudge
     from benchmarks.time_to_quality import plot_curves, report_lines, search_lr, train_for_budget
 
@@ -206,11 +206,8 @@ def bench_compare(args: argparse.Namespace) -> None:
     quality, lines = None, []
     if "quality" in args.parts:
         cfg = get_preset(args.preset)
-        d = cfg.data
-        judge = MapJudge(EvalData(kind=d.dataset, source=d.source, target=d.target,
-                                  image_size=d.image_size, seed=cfg.train.seed, task=cfg.preset),
-                         fid_images=10**9)
-        if judge.split.classifier is None:
+        judge = MapJudge(data_from_config(cfg), fid_images=10**9)
+        if not judge.has_classifier:
             raise SystemExit(f"--preset {args.preset}: its task has no classifier to judge by")
         curves, searches = [], {}
         for method in ("enot", "not"):

@@ -14,7 +14,7 @@ import sys
 from data import CorruptImageError, DatasetError
 from enot.checkpoints import CheckpointError
 from enot.evaluate_export import EvaluationError
-from enot.eval_data import EvalData
+from enot.eval_data import data_from_config
 from enot.evaluation import SplitJudge
 from enot.class_judge import JudgeError
 from enot.metrics import InceptionWeightsError
@@ -28,9 +28,7 @@ USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, No
 
 def report_on_test_split(cfg) -> None:
     """Judge the exports on the whole held-out split (class rate, content, MSE); write JSON."""
-    d = cfg.data
-    judge = SplitJudge(EvalData(kind=d.dataset, source=d.source, target=d.target,
-                                image_size=d.image_size, seed=cfg.train.seed, task=cfg.preset))
+    judge = SplitJudge(data_from_config(cfg))
     reports = {}
     for name in ("export", "export_best"):
         if (cfg.run_dir / name / "translator.json").is_file():
