@@ -1,6 +1,6 @@
 """Find, load once and describe every inference export under the model folder.
 
-An export is a folder holding ``translator.json`` (``enot.export``). Only files that resolve
+An export is a folder holding ``translator.json`` (``enot.training.export``). Only files that resolve
 inside the model folder are read: an export or metrics file reached through a symlink that
 points elsewhere is skipped with a warning.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from data import DatasetError, build_domain
-from enot.export import CARD, ExportError, Translator, load_translator
+from enot.training.export import CARD, ExportError, Translator, load_translator
 from .fast_map import FastMap
 from .pipeline import to_pil
 from .uploads import inside
@@ -59,7 +59,7 @@ def find_exports(root: Path) -> list[Path]:
     found = []
     for card in sorted(root.rglob(CARD)):
         folder = card.parent
-        if folder.name.endswith((".tmp", ".old")):  # enot.export.write_export mid-swap
+        if folder.name.endswith((".tmp", ".old")):  # enot.training.export.write_export mid-swap
             continue
         if not inside(card, [root]) or not inside(folder, [root]):
             _warn(f"skipping {folder}: it resolves outside the model folder {root}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from enot.metrics.weights import locate_inception_weights
+from enot.evaluation.metrics.weights import locate_inception_weights
 
 CLEANFID_FILENAME = "inception-2015-12-05.pt"
 

@@ -1,7 +1,7 @@
 """ENOT against NOT on identical networks: time per outer iteration, and the shared report.
 
 Both measurements call the trainer's own outer iterations (`enot.methods`) on networks built by
-`enot.networks.build_networks`, with the trainer's AdamW settings, so they differ only in the
+`enot.training.networks.build_networks`, with the trainer's AdamW settings, so they differ only in the
 method. `scripts/benchmark.py compare` runs them and writes the figures.
 
 * Per iteration: one process builds T and g once; every method gets a copy of them and its own
@@ -28,7 +28,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from enot.config import Config
 from enot.methods import METHODS, Loop, OuterIteration
-from enot.networks import build_networks
+from enot.training.networks import build_networks
 
 
 def with_method(cfg: Config, method: str, t_iters: int) -> Config:

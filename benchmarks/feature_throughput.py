@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from enot.metrics.features import features_from_folder
-from enot.metrics.inception import InceptionFeatures
+from enot.evaluation.metrics.features import features_from_folder
+from enot.evaluation.metrics.inception import InceptionFeatures
 from benchmarks.cleanfid_reference import cleanfid_extractor
 
 

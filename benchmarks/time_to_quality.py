@@ -2,7 +2,7 @@
 
 Each method trains from the same initial weights and data order (seed ``cfg.train.seed``) for
 the same budget of training wall time, through the trainer's own outer iterations
-(`enot.methods`) and networks. The clock stops while the map is judged by `enot.map_judge`, the
+(`enot.methods`) and networks. The clock stops while the map is judged by `enot.evaluation.map_judge`, the
 trainer's judge: the target-class rate (with its ceiling and identity), the content kept, and
 FID on every test image. T itself is judged (no EMA). Learning rates follow the trainer's cosine
 decay to ``final_lr_ratio``, over the budget instead of a step count, since how many steps fit
@@ -10,7 +10,7 @@ is what is measured.
 
 Learning rates: every method gets the same search, ``lr_scales`` times the preset's lr_T and
 lr_g for ``search_s`` seconds each; the scale whose last judgement scores best by
-`enot.trainer.best_score` (the class rate of maps that keep their content) is then run for the
+`enot.evaluation.map_judge.best_score` (the class rate of maps that keep their content) is then run for the
 full budget. The paper claims ENOT reaches NOT's quality several times sooner
 (Buzun et al. 2024, arXiv 2403.03777, Sec. 5).
 """
@@ -31,10 +31,10 @@ from torch.utils.data import DataLoader
 from data import build_domain
 from benchmarks.comparison import loop_for, with_method
 from enot.config import Config
-from enot.map_judge import MapJudge
+from enot.evaluation.map_judge import MapJudge
 from enot.methods import METHODS
-from enot.networks import build_networks
-from enot.trainer import best_score
+from enot.training.networks import build_networks
+from enot.evaluation.map_judge import best_score
 
 KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
         "class_rate_identity", "identity_fid")

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .downloads import where_to_get
 from .errors import DatasetError
-from .image_folder import IMAGE_EXTENSIONS, ImageFolder, _walk
+from .image_folder import IMAGE_EXTENSIONS, ImageFolder, walk_files
 from .normalization import decode_image, to_model
 
 ATTRIBUTE = "Male"
@@ -109,7 +109,7 @@ class CelebAFemale(ImageFolder):
     def _find_images(self) -> list[Path]:
         wanted = female_names(self.attr_file)
         # Kaggle's zip nests img_align_celeba/img_align_celeba/, so look files up by name.
-        on_disk = {p.name: p for p in _walk(self.root) if p.suffix.lower() in IMAGE_EXTENSIONS}
+        on_disk = {p.name: p for p in walk_files(self.root) if p.suffix.lower() in IMAGE_EXTENSIONS}
         missing = [n for n in wanted if n not in on_disk]
         if missing:
             raise DatasetError(

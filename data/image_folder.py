@@ -19,7 +19,7 @@ _PROGRESS_ABOVE = 2000  # header checks of smaller folders finish before a bar i
 _SHOWN = 5  # how many names an error message lists
 
 
-def _walk(root: Path) -> list[Path]:
+def walk_files(root: Path) -> list[Path]:
     """All non-hidden files under ``root``, sorted by relative POSIX path.
 
     Hidden names are skipped because macOS "._x.jpg" resource forks and ".ipynb_checkpoints"
@@ -77,7 +77,7 @@ class ImageFolder(Dataset):
 
     def _find_images(self) -> list[Path]:
         """The domain's image files in split order; subclasses choose a subset (e.g. CelebA)."""
-        files = _walk(self.root)
+        files = walk_files(self.root)
         images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
         if not images:
             raise DatasetError(self._no_images_message(files))

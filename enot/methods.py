@@ -34,7 +34,7 @@ from enot.costs import Cost, get_cost
 from enot.not_ae import ae_cost
 from enot.not_losses import (QUADRATIC_COEFFICIENT, convex_psi, jensen_penalty, not_map_loss,
                              not_potential_loss, quadratic_coefficient)
-from enot.step import Backward, _full, _trainable, enot_step
+from enot.step import Backward, as_float32, trainable_params, enot_step
 
 
 @dataclass
@@ -103,8 +103,8 @@ def not_iteration(loop: Loop, cost: Cost, t_iters: int, alpha: float = 0.0,
         x = loop.next_source()
         loop.opt_t.zero_grad(set_to_none=True)
         tx = loop.T(x)
-        m = not_map_loss(cost(x, _full(tx)), _full(loop.g_frozen(tx)))
-        loop.backward(m.t_loss, inputs=_trainable(loop.T))
+        m = not_map_loss(cost(x, as_float32(tx)), as_float32(loop.g_frozen(tx)))
+        loop.backward(m.t_loss, inputs=trainable_params(loop.T))
         step = loop.check({"t_loss": m.t_loss.detach().float(),
                            "transport_cost": m.transport_cost.float(),
                            "grad_norm_t": grad_norm(loop.T)})
@@ -115,15 +115,15 @@ def not_iteration(loop: Loop, cost: Cost, t_iters: int, alpha: float = 0.0,
     x, y = loop.next_source(), loop.next_target()
     loop.opt_g.zero_grad(set_to_none=True)
     with torch.no_grad():
-        tx = _full(loop.T(x))
+        tx = as_float32(loop.T(x))
     jensen = None
     if alpha > 0:
         half = y.shape[0] // 2
         t = torch.rand(half, device=y.device)
-        psi = convex_psi(lambda z: _full(loop.g(z)), k_of(y.shape))
+        psi = convex_psi(lambda z: as_float32(loop.g(z)), k_of(y.shape))
         jensen = jensen_penalty(psi, y[:half], y[half:2 * half], t)
-    p = not_potential_loss(_full(loop.g(tx)), _full(loop.g(y)), cost(x, tx), jensen, alpha)
-    loop.backward(p.g_loss, inputs=_trainable(loop.g))
+    p = not_potential_loss(as_float32(loop.g(tx)), as_float32(loop.g(y)), cost(x, tx), jensen, alpha)
+    loop.backward(p.g_loss, inputs=trainable_params(loop.g))
     values = {"g_loss": p.g_loss.detach().float(), "w_dist": p.w_dist.float(),
               "grad_norm_g": grad_norm(loop.g)}
     if alpha > 0:

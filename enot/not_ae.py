@@ -5,7 +5,7 @@ to the source: the potential keeps T(x) on P, the cost keeps T(x) near x, and T 
 encoder-decoder (``models.UNet`` with ``skips=False`` and a ``bottleneck_dim``), so T(x) must
 be a reconstruction of x from a few numbers. The cost is per-pixel L2 or L1, or the perceptual
 LPIPS distance (Zhang et al. 2018, v0.1 AlexNet), whose backbone weights must be local
-(``enot.evaluate_export.load_lpips``; nothing is downloaded).
+(``models.lpips.load_lpips``; nothing is downloaded).
 
 All three are per-sample means, on the scale of a per-pixel error in [-1, 1].
 """
@@ -17,7 +17,7 @@ from torch import Tensor
 
 from enot.config import ConfigError
 from enot.costs import Cost, pixel_mse
-from enot.metrics.lpips_net import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
+from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
 
 
 def pixel_l1(x: Tensor, y: Tensor) -> Tensor:

@@ -22,11 +22,11 @@ from enot.losses import ENOTLosses, enot_losses
 Backward = Callable[..., None]
 
 
-def _trainable(module: nn.Module) -> list[Tensor]:
+def trainable_params(module: nn.Module) -> list[Tensor]:
     return [p for p in module.parameters() if p.requires_grad]
 
 
-def _full(t: Tensor) -> Tensor:
+def as_float32(t: Tensor) -> Tensor:
     # Under autocast the networks answer in half precision; the losses are summed in float32.
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
@@ -51,10 +51,10 @@ def enot_step(
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"source and target batches differ in size: {x.shape[0]} vs {y.shape[0]}")
     tx = T(x)
-    g_y, g_tx = _full(g(y)), _full(g(tx))
-    losses = enot_losses(cost(x, _full(tx)), cost(x, y), g_y, g_tx, tau, lam, gauge)
-    backward(losses.g_loss, inputs=_trainable(g), retain_graph=True)
-    backward(losses.t_loss, inputs=_trainable(T))
+    g_y, g_tx = as_float32(g(y)), as_float32(g(tx))
+    losses = enot_losses(cost(x, as_float32(tx)), cost(x, y), g_y, g_tx, tau, lam, gauge)
+    backward(losses.g_loss, inputs=trainable_params(g), retain_graph=True)
+    backward(losses.t_loss, inputs=trainable_params(T))
     return losses
 
 
@@ -69,16 +69,16 @@ def naive_enot_step(
 ) -> ENOTLosses:
     """The textbook step, for reference and benchmarks: g runs three times, frozen for L_T."""
     tx = T(x)
-    g_y, g_txd = _full(g(y)), _full(g(tx.detach()))
-    tx = _full(tx)
+    g_y, g_txd = as_float32(g(y)), as_float32(g(tx.detach()))
+    tx = as_float32(tx)
     part = enot_losses(cost(x, tx.detach()), cost(x, y), g_y, g_txd, tau, lam)
     part.g_loss.backward()
-    frozen = _trainable(g)
+    frozen = trainable_params(g)
     for p in frozen:
         p.requires_grad_(False)
     cost_x_tx = cost(x, tx)
     try:
-        t_loss = (cost_x_tx - _full(g(tx))).mean()
+        t_loss = (cost_x_tx - as_float32(g(tx))).mean()
         t_loss.backward()
     finally:
         for p in frozen:

@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from enot.config import Config, get_preset
 from enot.costs import get_cost
 from benchmarks.feature_throughput import compare_feature_paths
-from enot.networks import build_networks
+from enot.training.networks import build_networks
 from enot.step import enot_step, naive_enot_step
 
 SETTINGS = {
@@ -184,8 +184,8 @@ def bench_compare(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
     from benchmarks.comparison import time_outer_iterations, write_report
-    from enot.eval_data import data_from_config
-    from enot.map_judge import MapJudge
+    from enot.evaluation.held_out import data_from_config
+    from enot.evaluation.map_judge import MapJudge
     from benchmarks.time_to_quality import plot_curves, report_lines, search_lr, train_for_budget
 
     command = "python scripts/benchmark.py " + " ".join(sys.argv[1:])
@@ -237,7 +237,7 @@ def bench_features(args: argparse.Namespace) -> None:
           f"{torch.get_num_threads()}  load avg (1 min): {os.getloadavg()[0]:.2f}")
     print(f"clean-fid get_folder_features:     {r.cleanfid_rate:6.2f} images/s "
           f"({r.cleanfid_seconds:.1f} s)")
-    print(f"enot.metrics features_from_folder: {r.ours_rate:6.2f} images/s "
+    print(f"enot.evaluation.metrics features_from_folder: {r.ours_rate:6.2f} images/s "
           f"({r.ours_seconds:.1f} s)")
     print(f"speed-up: {r.cleanfid_seconds / r.ours_seconds:.2f}x; max |feature difference|: "
           f"{r.max_abs_difference:.3g}")

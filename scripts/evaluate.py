@@ -20,7 +20,7 @@ from pathlib import Path
 
 from data import DatasetError
 from enot.config import ConfigError
-from enot.evaluate_export import (
+from enot.evaluation.export_report import (
     LPIPS_FROM_HUB,
     EvaluationError,
     LPIPSWeightsError,
@@ -29,8 +29,8 @@ from enot.evaluate_export import (
     evaluate_export,
     write_reports,
 )
-from enot.export import ExportError, load_translator
-from enot.metrics import InceptionWeightsError
+from enot.training.export import ExportError, load_translator
+from enot.evaluation.metrics import InceptionWeightsError
 
 USER_ERRORS = (EvaluationError, LPIPSWeightsError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
 

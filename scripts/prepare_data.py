@@ -29,7 +29,8 @@ from tqdm import tqdm
 from data import DatasetError, build_domain, resolve_kind
 from data.igan_hdf5 import write_hdf5
 from data.packed import write_packed
-from enot.config import ConfigError, parse_cli
+from enot.config import ConfigError
+from enot.config.cli import parse_cli
 
 ROLES = ("source", "target")
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 
 
 from data import CorruptImageError, DatasetError
-from enot.checkpoints import CheckpointError
-from enot.evaluate_export import EvaluationError
-from enot.eval_data import data_from_config
-from enot.evaluation import SplitJudge
-from enot.class_judge import JudgeError
-from enot.metrics import InceptionWeightsError
-from enot.export import load_translator
-from enot.config import ConfigError, parse_cli
-from enot.trainer import NonFiniteLossError, Trainer
+from enot.training.checkpoints import CheckpointError
+from enot.evaluation.export_report import EvaluationError
+from enot.evaluation.held_out import data_from_config
+from enot.evaluation.split_judge import SplitJudge
+from enot.evaluation.class_judge import JudgeError
+from enot.evaluation.map_judge import MapJudge
+from enot.evaluation.metrics import InceptionWeightsError
+from enot.training.export import load_translator
+from enot.config import ConfigError
+from enot.config.cli import parse_cli
+from enot.training.trainer import NonFiniteLossError, Trainer
 
 USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
                FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if opts.dry_run:
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
-        trainer = Trainer(cfg, resume=opts.resume)
+        trainer = Trainer(cfg, resume=opts.resume, make_judge=partial(MapJudge.for_run, cfg))
         summary = trainer.train(stop_at=opts.stop_at)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)

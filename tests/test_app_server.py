@@ -19,7 +19,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from data import center_crop_resize, from_model, to_model
-from enot.export import load_translator
+from enot.training.export import load_translator
 from test_app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo, write_metrics
 
 MODEL = "digits/export"

@@ -13,10 +13,10 @@ from conftest import run
 from data import build_domain
 from data.colored_mnist import labelled_digits
 from enot.config import TrainConfig
-from enot.class_judge import JudgeError, class_task, load_classifier, require_class_task, to_gray
-from enot.eval_data import EvalData
-from enot.evaluation import SplitJudge, ink_color, ink_shift
-from enot.trainer import best_score
+from enot.evaluation.class_judge import JudgeError, class_task, load_classifier, require_class_task, to_gray
+from enot.evaluation.held_out import EvalData
+from enot.evaluation.split_judge import SplitJudge, ink_color, ink_shift
+from enot.evaluation.map_judge import best_score
 from format_fixtures import write_fashion
 
 MNIST = EvalData(kind="colored_mnist", source="2", target="3", image_size=32)

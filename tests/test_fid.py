@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from enot.metrics import (
+from enot.evaluation.metrics import (
     InceptionFeatures,
     InceptionWeightsError,
     clean_resize,
@@ -31,7 +31,7 @@ from enot.metrics import (
     stats,
 )
 from benchmarks.cleanfid_reference import cleanfid_extractor
-from enot.metrics.weights import ENV_VAR
+from enot.evaluation.metrics.weights import ENV_VAR
 
 N_PER_DIGIT = 100
 

@@ -10,11 +10,12 @@ from torch.optim import AdamW
 
 from conftest import run
 from data import build_domain
-from enot.config import Config, parse_cli
-from enot.evaluation import per_image_mse
-from enot.export import load_translator
+from enot.config import Config
+from enot.config.cli import parse_cli
+from enot.evaluation.split_judge import per_image_mse
+from enot.training.export import load_translator
 from enot.methods import METHODS, Loop, get_method, not_iteration
-from enot.networks import build_networks
+from enot.training.networks import build_networks
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (convex_psi, jensen_penalty, not_map_loss, not_potential_loss,
                              quadratic_coefficient)

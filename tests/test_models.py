@@ -286,7 +286,7 @@ def test_paper_sizes_build_and_run():
 
 def test_channels_last_networks_give_the_contiguous_answers():
     from enot.config import get_preset
-    from enot.networks import build_networks
+    from enot.training.networks import build_networks
 
     def built(channels_last: bool):
         cfg = get_preset("colored_mnist")

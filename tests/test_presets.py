@@ -15,8 +15,8 @@ import torch
 
 from conftest import TRAIN, run
 from enot.config import PRESETS, get_preset
-from enot.export import load_translator
-from enot.networks import build_networks
+from enot.training.export import load_translator
+from enot.training.networks import build_networks
 from format_fixtures import save_image, write_celeba, write_fashion, write_igan_hdf5
 
 PAPER = {"handbags2shoes_128": 128, "ffhq2comics_128": 128, "celeba2anime_64": 64,

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import run
-from enot.export import load_translator
+from enot.training.export import load_translator
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from conftest import ROOT, _env, run
-from enot.export import ExportError, load_translator
+from enot.training.export import ExportError, load_translator
 from enot.methods import METHODS
 
 
@@ -129,7 +129,7 @@ def test_sync_bn_on_cpu_is_refused_before_training(tmp_path, train_cmd):
 
 
 def test_a_checkpoint_that_cannot_be_deleted_is_a_visible_warning(tmp_path):
-    from enot.checkpoints import _remove
+    from enot.training.checkpoints import _remove
     stale = tmp_path / "step_00000001"
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"x")

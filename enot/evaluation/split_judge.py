@@ -3,7 +3,7 @@
 MSE is the per-pixel mean of (x - T(x))^2 in [-1, 1], as the ENOT and NOT papers report it.
 The ink shift is for tinted-digit tasks: the ink colour of an image is its RGB averaged with
 the brightest channel as weight, so the black background does not count, then scaled to a largest
-channel of 1. The target-class rate comes from ``enot.class_judge``.
+channel of 1. The target-class rate comes from ``enot.evaluation.class_judge``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from data import to_unit
-from enot.class_judge import class_task, load_classifier
-from enot.eval_data import EvalData, eval_split
+from enot.evaluation.class_judge import class_task, load_classifier
+from enot.evaluation.held_out import EvalData, eval_split
 
 
 @torch.inference_mode()
@@ -63,7 +63,7 @@ class SplitReport:
 
     ``*_random`` pair source test image i with target test image i: the level of a map that
     keeps nothing of its input. The class rates are None where no classifier judges the task
-    (``enot.class_judge``), the ink shift where the task is not tinted digits.
+    (``enot.evaluation.class_judge``), the ink shift where the task is not tinted digits.
     """
 
     images: int
@@ -106,7 +106,7 @@ def _stack(dataset: Dataset) -> Tensor:
 def judge_split(T: nn.Module, source: Dataset, target: Dataset, classifier=None,
                 ink: bool = False, device: torch.device | str = "cpu") -> SplitReport:
     """Translate ``source`` and judge T(x): MSE, the ink shift if ``ink``, and the target-class
-    rate if a ``classifier`` (``enot.class_judge.DomainClassifier``) is given."""
+    rate if a ``classifier`` (``enot.evaluation.class_judge.DomainClassifier``) is given."""
     sq, shift, hits, xs = [], [], 0, []
     for x, tx in translate_batches(T, source, device=device):
         sq.append(per_image_mse(x, tx))

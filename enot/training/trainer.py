@@ -25,15 +25,14 @@ from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain, to_unit
-from enot.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
-from enot.config import Config, ConfigError, resolve_best_by, save_config
-from enot.curves import plot_training_curves
-from enot.eval_data import data_from_config
-from enot.export import write_export
-from enot.map_judge import MapJudge
-from enot.networks import build_networks
+from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
+from enot.config import Config, ConfigError, save_config
+from enot.training.curves import plot_training_curves
+from enot.training.export import write_export
+from enot.training.judging import JudgeFactory
+from enot.training.networks import build_networks
 from enot.methods import Loop, get_method
-from enot.streams import InfiniteStream
+from enot.training.streams import InfiniteStream
 
 SAMPLES = 8
 
@@ -64,17 +63,6 @@ class Progress:
         self.best_step = int(state.get("best_step", 0))
 
 
-def best_score(best_by: str, metrics: dict[str, float], guard: float) -> float:
-    """The --best-by criterion, higher is better; -inf for a map that may not be exported.
-
-    class_rate: the target-class rate, for maps that keep their content (``content_ratio`` at
-    most ``guard``); fid and kid: their negatives.
-    """
-    if best_by == "class_rate":
-        return metrics["class_rate"] if metrics["content_ratio"] <= guard else float("-inf")
-    return -metrics[best_by]
-
-
 def _needs_cpu_flag() -> bool:
     # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process launch
     # reports DistributedType.NO and trains alone.
@@ -82,7 +70,8 @@ def _needs_cpu_flag() -> bool:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, resume: str | None = None):
+    def __init__(self, cfg: Config, resume: str | None = None,
+                 make_judge: JudgeFactory | None = None):
         self.cfg = cfg
         self.run_dir = cfg.run_dir
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -147,11 +136,12 @@ class Trainer:
         sample_set = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed)
         n = min(SAMPLES, len(sample_set))
         self.sample_x = torch.stack([sample_set[i] for i in range(n)]).to(acc.device)
-        self.best_by, self.tracker, self.last_eval = resolve_best_by(cfg), None, None
+        if tc.eval_every and make_judge is None:
+            raise ConfigError("--eval-every needs a judge: pass make_judge (scripts/train.py "
+                              "passes enot.evaluation.map_judge.MapJudge.for_run)")
+        self.judge, self.last_eval = None, None
         if tc.eval_every and acc.is_main_process:
-            # Built before the first step: a missing Inception file stops the run at once.
-            self.tracker = MapJudge(data_from_config(cfg), tc.eval_images, acc.device,
-                                    log=acc.print)
+            self.judge = make_judge(acc.device, acc.print)
 
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -261,20 +251,17 @@ class Trainer:
         if acc.is_main_process:
             ema = self.ema_model()
             model = ema if ema is not None else acc.unwrap_model(self.T)
-            report, metrics = self.tracker(model, acc.device)
-            metrics["best_by"] = self.best_by
-            self.last_eval = metrics
+            verdict = self.judge.judge(model, acc.device)
+            metrics = self.last_eval = verdict.metrics
             acc.log({f"eval/{k}": v for k, v in metrics.items() if isinstance(v, float)},
                     step=step)
             self._append_record({"step": step, **metrics})
-            score = best_score(self.best_by, metrics, self.cfg.train.best_guard)
-            if score > self.progress.best_score:
-                self.progress.best_score, self.progress.best_step = score, step
+            if verdict.score > self.progress.best_score:
+                self.progress.best_score, self.progress.best_step = verdict.score, step
                 write_export(self.run_dir / "export_best", acc.unwrap_model(self.T),
                              acc.unwrap_model(self.g), ema, self.cfg, step, metrics=metrics)
-            tqdm.write(f"step {step}: " + "; ".join(report.lines()[1:]) +
-                       f"; FID {metrics['fid']:.2f} (identity {metrics['identity_fid']:.2f}); "
-                       f"best by {self.best_by} at step {self.progress.best_step}")
+            tqdm.write(f"step {step}: {verdict.summary}; best by {self.judge.best_by} at step "
+                       f"{self.progress.best_step}")
         # Only the main process scores; every rank keeps its best so their checkpoints agree.
         best = torch.tensor([self.progress.best_score, self.progress.best_step],
                             dtype=torch.float64, device=acc.device)
@@ -327,7 +314,7 @@ class Trainer:
             "data_checksums_per_rank": per_rank_data,
         }
         if self.last_eval is not None:
-            summary.update(last_eval=self.last_eval, best_by=self.best_by,
+            summary.update(last_eval=self.last_eval, best_by=self.judge.best_by,
                            best_step=self.progress.best_step)
         if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
                for r in per_rank_params for i in range(2)):

@@ -1,7 +1,7 @@
 """Offline, clean-fid-compatible FID/KID: Inception weights lookup, features, distances."""
 
-from enot.metrics.features import clean_resize, features_from_folder, features_from_images
-from enot.metrics.fid import (
+from enot.evaluation.metrics.features import clean_resize, features_from_folder, features_from_images
+from enot.evaluation.metrics.fid import (
     fid_from_features_fast,
     fid_from_features,
     frechet_distance,
@@ -11,8 +11,8 @@ from enot.metrics.fid import (
     save_stats,
     stats,
 )
-from enot.metrics.inception import InceptionFeatures
-from enot.metrics.weights import InceptionWeightsError, locate_inception_weights
+from enot.evaluation.metrics.inception import InceptionFeatures
+from enot.evaluation.metrics.weights import InceptionWeightsError, locate_inception_weights
 
 __all__ = [
     "fid_from_features_fast",

@@ -7,8 +7,8 @@ clean-fid's clean resize. Nothing but the translated images needs recomputing be
 * FID(T(source), target) and KID use the target split's reference features;
 * the identity baseline FID(source, target) uses the source split's features as well.
 
-Both come from the cache of ``enot.stats_cache``; FID with fewer images than Inception
-dimensions uses ``enot.metrics.fid_from_features_fast``, exact and fast.
+Both come from the cache of ``enot.evaluation.stats_cache``; FID with fewer images than Inception
+dimensions uses ``enot.evaluation.metrics.fid_from_features_fast``, exact and fast.
 
 MSE is the per-pixel mean of (x - T(x))^2 in [-1, 1] on T's raw output, as the ENOT and NOT
 papers report it (and as ``enot.evaluation.judge_split`` computes it). LPIPS(x, T(x)) uses the
@@ -34,12 +34,12 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from data import from_model
-from enot.eval_data import (EvalData, EvaluationError, check_channels, data_from_card,
+from enot.evaluation.held_out import (EvalData, EvaluationError, check_channels, data_from_card,
                             data_from_folders, data_from_preset, describe_split, eval_split)
-from enot.class_judge import class_task, load_classifier
-from enot.evaluation import judge_split, per_image_mse, translate_batches
-from enot.export import Translator, load_translator
-from enot.metrics import (
+from enot.evaluation.class_judge import class_task, load_classifier
+from enot.evaluation.split_judge import judge_split, per_image_mse, translate_batches
+from enot.training.export import Translator, load_translator
+from enot.evaluation.metrics import (
     InceptionFeatures,
     features_from_images,
     fid_from_features_fast,
@@ -48,8 +48,8 @@ from enot.metrics import (
     locate_inception_weights,
     stats,
 )
-from enot.metrics.lpips_net import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
-from enot.stats_cache import _stderr, reference_stats, stats_key
+from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
+from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
 
 __all__ = ["EvalData", "EvaluationError", "EvaluationResult", "LPIPS_FROM_HUB",
            "LPIPSWeightsError", "PAPER_RESULTS", "PaperNumbers", "TranslatedImages",
@@ -106,7 +106,7 @@ class EvaluationResult:
     # or the train split is smaller.
     oracle_fid: float | None = None
     kid_std: float | None = None  # over KID's 100 subsets (0 when a subset is the whole set)
-    # The classifier judge and the ink shift (enot.evaluation.SplitReport), where the task has
+    # The classifier judge and the ink shift (enot.evaluation.split_judge.SplitReport), where the task has
     # them: the share of T(x) read as the target class, its ceiling and the identity's.
     judge: dict[str, Any] | None = None
     stats_files: dict[str, str] = field(default_factory=dict)
@@ -251,7 +251,7 @@ def evaluate_export(
     device: str | torch.device = "cpu",
     progress: bool = True,
     cache: bool = True,
-    log: Callable[[str], None] = _stderr,
+    log: Callable[[str], None] = log_to_stderr,
 ) -> EvaluationResult:
     """Translate the source split with the export's T and measure it against the target split.
 

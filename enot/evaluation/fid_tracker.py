@@ -12,11 +12,11 @@ from typing import Callable
 import torch
 from torch import nn
 
-from enot.eval_data import EvalData, eval_split
-from enot.evaluate_export import TranslatedImages
-from enot.metrics import (InceptionFeatures, features_from_images, fid_from_features_fast,
+from enot.evaluation.held_out import EvalData, eval_split
+from enot.evaluation.export_report import TranslatedImages
+from enot.evaluation.metrics import (InceptionFeatures, features_from_images, fid_from_features_fast,
                           kid_with_std, stats)
-from enot.stats_cache import reference_stats, stats_key
+from enot.evaluation.stats_cache import reference_stats, stats_key
 
 BATCH = 64
 

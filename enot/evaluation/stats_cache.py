@@ -2,7 +2,7 @@
 
 Stored under ``$ENOT_CACHE_DIR/fid_stats/`` (default ``~/.cache/enot/fid_stats/``) as .npz files
 holding ``mu`` and ``sigma`` in float64 (clean-fid's stats layout, readable with
-``enot.metrics.load_stats``) plus the float32 ``features`` that KID needs. The file name is a
+``enot.evaluation.metrics.load_stats``) plus the float32 ``features`` that KID needs. The file name is a
 hash of what fixes the images: dataset kind, spec (resolved absolute path for folders, plus each
 file's name, size and mtime), image size, split, number of images, and the colour seed for
 colored_mnist.
@@ -24,14 +24,14 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from data import from_model
-from enot.eval_data import EvalData
-from enot.metrics import features_from_images, load_stats, stats
+from enot.evaluation.held_out import EvalData
+from enot.evaluation.metrics import features_from_images, load_stats, stats
 
 CACHE_ENV = "ENOT_CACHE_DIR"
 CACHE_FORMAT = 1  # bump when what goes into the cached features changes
 
 
-def _stderr(message: str) -> None:
+def log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
@@ -148,7 +148,7 @@ class ImageBatches:
 
 def reference_stats(dataset: Dataset, key: dict[str, Any], extractor: Callable,
                     batch_size: int, label: str, progress: bool = True,
-                    log: Callable[[str], None] = _stderr, cache: bool = True) -> ReferenceStats:
+                    log: Callable[[str], None] = log_to_stderr, cache: bool = True) -> ReferenceStats:
     """Cached Inception statistics of ``dataset`` (computed and stored on a miss)."""
     path = stats_cache_path(key) if cache else None
     if path is not None and path.is_file():

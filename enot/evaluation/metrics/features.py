@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from enot.metrics.inception import FEATURE_DIM, INPUT_SIZE
+from enot.evaluation.metrics.inception import FEATURE_DIM, INPUT_SIZE
 
 # clean-fid's cleanfid.utils.EXTENSIONS, minus .npy (not an image).
 IMAGE_EXTENSIONS = {"bmp", "jpg", "jpeg", "pgm", "png", "ppm", "tif", "tiff", "webp"}

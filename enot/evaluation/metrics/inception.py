@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from enot.metrics.weights import InceptionWeightsError, locate_inception_weights
+from enot.evaluation.metrics.weights import InceptionWeightsError, locate_inception_weights
 
 __all__ = ["InceptionFeatures", "InceptionWeightsError", "locate_inception_weights"]
 

@@ -1,0 +1,133 @@
+"""The command line: one flat flag per config field, defaults from the chosen preset, every
+value checked against its range or choices before anything runs."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from enot.config.presets import PRESETS, get_preset
+from enot.config.sections import SECTIONS, Config, ConfigError
+from enot.evaluation.class_judge import class_task
+
+# ---------------------------------------------------------------------------------------------
+# CLI: one flat flag per field, defaults from the chosen preset.
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _fields() -> list[tuple[str, dataclasses.Field]]:
+    out = [(section, f) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+    names = [f.name for _, f in out]
+    assert len(names) == len(set(names)), "config field names must be unique across sections"
+    return out
+
+
+def _checker(f: dataclasses.Field) -> Callable[[str], Any]:
+    lo_hi, choices, kind = f.metadata["range"], f.metadata["choices"], f.type
+
+    def check(text: str) -> Any:
+        try:
+            value = {"int": int, "float": float, "str": str}[kind](text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind}") from None
+        if lo_hi is not None and not (lo_hi[0] <= value <= lo_hi[1]):
+            raise argparse.ArgumentTypeError(f"{value} is outside [{lo_hi[0]}, {lo_hi[1]}]")
+        if choices is not None and value not in choices:
+            raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def build_parser(preset: Config, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", default=preset.preset, choices=sorted(PRESETS),
+                   help="named configuration; the flags below override it")
+    p.add_argument("--resume", default=None, metavar="latest|PATH",
+                   help="continue from the newest checkpoint of the run folder, or from PATH")
+    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
+                   help="end this invocation after STEP with a checkpoint, keeping the schedule "
+                        "of --steps (for job time limits); continue with --resume latest")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    groups = {name: p.add_argument_group(name) for name in SECTIONS}
+    for section, f in _fields():
+        default = getattr(getattr(preset, section), f.name)
+        extra = ""
+        if f.metadata["range"] is not None:
+            extra = f" [range {f.metadata['range'][0]:g}..{f.metadata['range'][1]:g}]"
+        if f.type == "bool":
+            groups[section].add_argument(_flag(f.name), dest=f.name, default=default,
+                                         action=argparse.BooleanOptionalAction,
+                                         help=f.metadata["help"])
+        else:
+            groups[section].add_argument(_flag(f.name), dest=f.name, default=default,
+                                         type=_checker(f), choices=f.metadata["choices"],
+                                         metavar=None if f.metadata["choices"] else f.type.upper(),
+                                         help=f.metadata["help"] + extra)
+    return p
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    resume: str | None
+    dry_run: bool
+    stop_at: int | None
+
+
+def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOptions]:
+    """Resolve preset + flags into a Config. Invalid values exit with argparse's usage error."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--preset", default="colored_mnist", choices=sorted(PRESETS))
+    known, _ = first.parse_known_args(argv)
+    preset = get_preset(known.preset)
+    args = build_parser(preset, description).parse_args(argv)
+    cfg = get_preset(args.preset)
+    for section, f in _fields():
+        setattr(getattr(cfg, section), f.name, getattr(args, f.name))
+    if cfg.g_net.g_nfilter > cfg.g_net.g_nfilter_max:
+        raise ConfigError(f"--g-nfilter {cfg.g_net.g_nfilter} exceeds --g-nfilter-max "
+                          f"{cfg.g_net.g_nfilter_max}")
+    size = cfg.data.image_size
+    if size & (size - 1):
+        raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")
+    _check_method(cfg, args, preset)
+    _check_best_by(cfg)
+    if args.stop_at is not None and not 1 <= args.stop_at <= cfg.train.steps:
+        raise ConfigError(f"--stop-at {args.stop_at} must lie in [1, --steps {cfg.train.steps}]")
+    return cfg, RunOptions(resume=args.resume, dry_run=args.dry_run, stop_at=args.stop_at)
+
+
+def _check_best_by(cfg: Config) -> None:
+    d, tc = cfg.data, cfg.train
+    try:
+        task = class_task(d.dataset, d.source, d.target)
+    except ValueError as err:  # a malformed spec: build_domain names it when the data loads
+        task = err
+    if tc.best_by == "class_rate" and task is None:
+        raise ConfigError(f"--best-by class_rate needs a classifier of the task, and none "
+                          f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
+                          f"--best-by fid or kid")
+    if tc.best_by != "auto" and not tc.eval_every:
+        raise ConfigError(f"--best-by {tc.best_by} picks export_best among the --eval-every "
+                          f"evaluations; set --eval-every N too")
+
+
+def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None:
+    """not_ae learns OT from the source domain to itself, through T's bottleneck."""
+    if cfg.method.method != "not_ae":
+        return
+    if cfg.t_net.t_residual:
+        raise ConfigError("--method not_ae needs --no-t-residual: T(x) = x + U-Net(x) would "
+                          "pass x around the bottleneck")
+    if args.target != preset.data.target and args.target != cfg.data.source:
+        raise ConfigError(f"--method not_ae maps the source domain to itself; --target "
+                          f"{args.target!r} differs from --source {cfg.data.source!r} (leave "
+                          f"--target out)")
+    cfg.data.target = cfg.data.source
+
+

@@ -1,0 +1,210 @@
+"""The run configuration: typed dataclass sections, each field with its help, range or choices.
+
+Every hyperparameter is written once: the defaults here are the ENOT paper's image setting
+(arXiv 2403.03777, Sec. 5 and App. C); a preset (``enot.config.presets``) names only what it
+changes, and ``enot.config.cli`` turns every field into a flat, checked flag.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data import DATASET_KINDS, SPEC_HELP
+from enot.costs import COSTS
+
+
+class ConfigError(ValueError):
+    """A configuration value is outside its range, or a config file does not fit."""
+
+
+def _opt(default: Any, help: str, *, range: tuple[float, float] | None = None,
+         choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "range": range, "choices": choices})
+
+
+@dataclass
+class DataConfig:
+    dataset: str = _opt("colored_mnist", "kind of dataset for both domains", choices=DATASET_KINDS)
+    source: str = _opt("2", "source domain spec; by kind: " + SPEC_HELP)
+    target: str = _opt("3", "target domain spec, as for --source")
+    image_size: int = _opt(64, "side of the square images in pixels", range=(16, 1024))
+    flip: bool = _opt(False, "random horizontal flips of training images")
+    num_workers: int = _opt(0, "DataLoader worker processes per domain", range=(0, 64))
+
+
+@dataclass
+class TNetConfig:
+    # Korotin et al.'s NOT U-Net; base width 48 in the ENOT paper's image experiments.
+    t_base_channels: int = _opt(48, "U-Net base width of the map T", range=(4, 512))
+    # Not in the paper: T(x) = x + U-Net(x), starting near the identity (see _colored_mnist).
+    t_residual: bool = _opt(False, "T(x) = x + U-Net(x), starting near the identity map")
+    # Not in the paper: for grayscale domains held as RGB (see _fashion_bags2shoes).
+    t_gray: bool = _opt(False, "T draws one gray channel, repeated to RGB: for grayscale "
+                               "domains, so the map cannot add colour")
+
+
+@dataclass
+class GNetConfig:
+    # WGAN-QC ResNet_D as the potential g, as in the ENOT and NOT papers.
+    g_nfilter: int = _opt(64, "ResNet_D base width of the potential g", range=(4, 512))
+    g_nfilter_max: int = _opt(512, "ResNet_D width cap", range=(4, 2048))
+
+
+@dataclass
+class ENOTConfig:
+    cost: str = _opt("image_mse", "transport cost c(x, y)", choices=tuple(COSTS))
+    tau: float = _opt(0.98, "expectile tau (paper: 0.98-0.99 for images)", range=(0.5, 1.0))
+    lam: float = _opt(1.0, "expectile regulariser weight lambda", range=(0.0, 1e3))
+    # Not in the paper: fixes the free constant of the potential (enot.losses.enot_losses).
+    gauge: float = _opt(0.0, "weight of (mean g(y))^2 in g's loss: holds the level of the "
+                             "potential, which the dual leaves free (0: the paper)",
+                        range=(0.0, 1e3))
+
+
+# Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.
+METHODS = ("enot", "not", "not_convex", "not_ae")
+BEST_BY = ("auto", "class_rate", "fid", "kid")
+AE_COSTS = ("l2", "l1", "lpips")
+
+
+@dataclass
+class MethodConfig:
+    # NOT: Korotin et al., arXiv 2201.12220, Alg. 1 (K = 10 there); not_convex adds a Jensen
+    # penalty on psi = k||y||^2 - g (enot.not_losses); not_ae is OT from the source domain to
+    # itself through a bottleneck (enot.not_ae).
+    method: str = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T updates per "
+                               "g update (NOT); not_convex: NOT + Jensen convexity penalty; "
+                               "not_ae: NOT auto-encoder, OT from the source domain to itself "
+                               "(the target is the source)", choices=METHODS)
+    t_iters: int = _opt(10, "NOT methods: T updates per potential update (K)", range=(1, 10_000))
+    convex_alpha: float = _opt(0.01, "not_convex: weight alpha of the Jensen penalty",
+                               range=(0.0, 1e3))
+    ae_bottleneck: int = _opt(128, "not_ae: numbers in T's bottleneck", range=(1, 2**20))
+    ae_skips: bool = _opt(False, "not_ae: keep the U-Net skip connections (they bypass the "
+                                 "bottleneck)")
+    ae_cost: str = _opt("l2", "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips "
+                              "(AlexNet; replaces --cost)", choices=AE_COSTS)
+    lpips_weights: str = _opt("", "not_ae with --ae-cost lpips: torchvision AlexNet weights "
+                                  "file (default: the torch hub cache)")
+
+    def t_architecture(self) -> dict[str, Any]:
+        """What the method changes in T's shape: only not_ae drops skips and adds a bottleneck."""
+        ae = self.method == "not_ae"
+        return {"t_skips": self.ae_skips if ae else True,
+                "t_bottleneck": self.ae_bottleneck if ae else 0}
+
+
+@dataclass
+class OptimConfig:
+    # AdamW with betas (0.5, 0.5), cosine decay to 1e-2 of the start (paper, App. C).
+    lr_t: float = _opt(1e-4, "learning rate of T", range=(0.0, 1.0))
+    lr_g: float = _opt(5e-5, "learning rate of g", range=(0.0, 1.0))
+    beta1: float = _opt(0.5, "AdamW beta1", range=(0.0, 0.9999))
+    beta2: float = _opt(0.5, "AdamW beta2", range=(0.0, 0.9999))
+    weight_decay: float = _opt(1e-4, "AdamW weight decay", range=(0.0, 1.0))
+    final_lr_ratio: float = _opt(1e-2, "cosine schedule ends at this fraction of the start lr",
+                                 range=(0.0, 1.0))
+
+
+@dataclass
+class TrainConfig:
+    steps: int = _opt(120_000, "outer iterations: one g update and one T update (enot) or "
+                               "--t-iters T updates (NOT methods) each",
+                      range=(1, 10**8))
+    batch_size: int = _opt(64, "batch per process and domain; global = this x processes",
+                           range=(1, 4096))
+    seed: int = _opt(0, "random seed", range=(0, 2**31 - 1))
+    mixed_precision: str = _opt("no", "Accelerate mixed precision", choices=("no", "fp16", "bf16"))
+    ema_decay: float = _opt(0.0, "EMA decay of T's weights; 0 disables the EMA export",
+                            range=(0.0, 0.99999))
+    log_every: int = _opt(50, "log losses every N steps", range=(1, 10**8))
+    sample_every: int = _opt(1000, "save a sample grid every N steps", range=(1, 10**8))
+    checkpoint_every: int = _opt(5000, "save a resumable checkpoint every N steps",
+                                 range=(1, 10**8))
+    # NHWC activations: oneDNN's CPU convolutions run ~20% faster on the CPU preset
+    # (`python scripts/benchmark.py step --settings cpu_preset`), as do tensor-core GPUs under AMP.
+    channels_last: bool = _opt(True, "store both networks' weights, and so their activations, "
+                                     "in channels-last (NHWC) memory format: the same maths, "
+                                     "faster")
+    sync_bn: bool = _opt(False, "SyncBatchNorm in T across processes: for multi-GPU runs with "
+                               "small per-device batches; needs CUDA")
+    eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "
+                              "export; 0 disables (needs the Inception weights)", range=(0, 10**8))
+    eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
+    # The identity map must not be able to win the criterion (issue 12): FID on few images ranks
+    # near-identity maps first, a classifier's target-class rate does not.
+    best_by: str = _opt("auto", "what picks export_best at --eval-every: class_rate (share of "
+                                "T(x) a classifier of the task reads as the target class; "
+                                "colored_mnist and fashion_mnist), fid or kid; auto = class_rate "
+                                "where the task has a classifier, else fid",
+                        choices=BEST_BY)
+    # 0.75: bag -> shoe translations lose ~0.53 of what random pairs lose in MSE, and a map
+    # that ignores its input ~1.0 (README, Fashion-MNIST).
+    best_guard: float = _opt(0.75, "with --best-by class_rate, a map qualifies for export_best "
+                                  "only if it loses at most this fraction of what random pairs "
+                                  "lose: its ink-colour shift (colored_mnist) or MSE, over the "
+                                  "same measure for random source/target pairs",
+                             range=(0.0, 10.0))
+    checkpoints_total_limit: int = _opt(3, "checkpoints kept; older ones are deleted",
+                                        range=(1, 1000))
+    output_dir: str = _opt("", "run folder (default: runs/<preset>)")
+
+
+@dataclass
+class Config:
+    preset: str = "paper"
+    data: DataConfig = field(default_factory=DataConfig)
+    t_net: TNetConfig = field(default_factory=TNetConfig)
+    g_net: GNetConfig = field(default_factory=GNetConfig)
+    enot: ENOTConfig = field(default_factory=ENOTConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.train.output_dir or f"runs/{self.preset}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        try:
+            sections = [f.name for f in dataclasses.fields(cls) if f.name != "preset"]
+            # Configs saved before a section existed lack it: its defaults are what ran.
+            kwargs = {name: SECTIONS[name](**(d.get(name, {}) if name in LATER_SECTIONS
+                                               else d[name])) for name in sections}
+            return cls(preset=d["preset"], **kwargs)
+        except (KeyError, TypeError) as e:
+            raise ConfigError(f"config does not match this version of the code: {e}") from None
+
+    def architecture(self) -> dict[str, Any]:
+        """The fields that fix the networks' shapes; a checkpoint must agree on all of them."""
+        return {"image_size": self.data.image_size, **dataclasses.asdict(self.t_net),
+                **dataclasses.asdict(self.g_net), **self.method.t_architecture()}
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig, "t_net": TNetConfig, "g_net": GNetConfig, "enot": ENOTConfig,
+    "method": MethodConfig,
+    "optim": OptimConfig, "train": TrainConfig,
+}
+LATER_SECTIONS = {"method"}  # added after exports existed; absent means the defaults
+
+
+def save_config(cfg: Config, path: Path) -> None:
+    path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+
+
+def load_config(path: Path) -> Config:
+    try:
+        return Config.from_dict(json.loads(Path(path).read_text()))
+    except FileNotFoundError:
+        raise ConfigError(f"no config file at {path}") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path} is not valid JSON: {e}") from None

@@ -1,0 +1,78 @@
+"""Everything a run knows about a map mid-training, in one call: the split judge and FID/KID.
+
+The trainer's periodic evaluation and the ENOT-against-NOT comparison judge maps the same way,
+through this: the target-class rate (where the task has a classifier), the content kept (ink
+shift or MSE, and its ratio to random pairs), and FID and KID against the target test split.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+from enot.config import Config
+from enot.evaluation.class_judge import class_task
+from enot.evaluation.fid_tracker import FIDTracker
+from enot.evaluation.split_judge import SplitJudge, SplitReport
+from enot.evaluation.held_out import EvalData, data_from_config
+from enot.training.judging import Verdict
+
+
+class MapJudge:
+    """Callable: T -> (SplitReport, flat metrics dict of floats and the classifier's name);
+    ``judge(T)``: the same as the trainer's ``Verdict``, scored by ``best_by``.
+
+    ``fid_images`` caps the test images scored by FID and KID; the split judge always reads
+    every test image. Both load their data (and the classifier, the Inception weights) here, so
+    a missing file stops a run before its first step.
+    """
+
+    def __init__(self, data: EvalData, fid_images: int, device: torch.device | str = "cpu",
+                 log: Callable[[str], None] = print, best_by: str = "fid",
+                 best_guard: float = 0.75):
+        self.split = SplitJudge(data, log=log)
+        self.fid = FIDTracker(data, fid_images, device, log=log)
+        self.has_classifier = self.split.classifier is not None
+        self.best_by, self.best_guard = best_by, best_guard
+
+    @classmethod
+    def for_run(cls, cfg: Config, device: torch.device | str = "cpu",
+                log: Callable[[str], None] = print) -> "MapJudge":
+        """The judge of a training run: its test split, --eval-images, --best-by, --best-guard."""
+        return cls(data_from_config(cfg), cfg.train.eval_images, device, log=log,
+                   best_by=resolve_best_by(cfg), best_guard=cfg.train.best_guard)
+
+    def __call__(self, T: nn.Module, device: torch.device | str = "cpu"
+                 ) -> tuple[SplitReport, dict]:
+        report = self.split(T, device)
+        return report, {**report.metrics(), "content_ratio": report.content_ratio(),
+                        **self.fid.scores(T)}
+
+    def judge(self, T: nn.Module, device: torch.device | str = "cpu") -> Verdict:
+        """The trainer's callback (``enot.training.judging.Judge``)."""
+        report, metrics = self(T, device)
+        metrics["best_by"] = self.best_by
+        summary = ("; ".join(report.lines()[1:]) + f"; FID {metrics['fid']:.2f} (identity "
+                   f"{metrics['identity_fid']:.2f})")
+        return Verdict(metrics, best_score(self.best_by, metrics, self.best_guard), summary)
+
+
+def best_score(best_by: str, metrics: dict[str, float], guard: float) -> float:
+    """The --best-by criterion, higher is better; -inf for a map that may not be exported.
+
+    class_rate: the target-class rate, for maps that keep their content (``content_ratio`` at
+    most ``guard``); fid and kid: their negatives.
+    """
+    if best_by == "class_rate":
+        return metrics["class_rate"] if metrics["content_ratio"] <= guard else float("-inf")
+    return -metrics[best_by]
+
+
+def resolve_best_by(cfg: Config) -> str:
+    """--best-by with auto resolved: class_rate where the task has a classifier, else fid."""
+    d = cfg.data
+    if cfg.train.best_by != "auto":
+        return cfg.train.best_by
+    return "class_rate" if class_task(d.dataset, d.source, d.target) is not None else "fid"
