@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import statistics
 import time
 from typing import Callable
@@ -27,6 +26,7 @@ from torch.optim import AdamW
 from torch.utils.flop_counter import FlopCounterMode
 
 from enot.config import Config
+from enot.guards import NonFiniteError, adamw, find_non_finite
 from enot.methods import METHODS, Loop, OuterIteration
 from enot.training.networks import build_networks
 
@@ -38,17 +38,17 @@ def with_method(cfg: Config, method: str, t_iters: int) -> Config:
 
 
 def _optimisers(cfg: Config, T: torch.nn.Module, g: torch.nn.Module) -> tuple[AdamW, AdamW]:
+    """The trainer's optimisers; their lr is set by the caller (time-budgeted cosine)."""
     o = cfg.optim
-    return (AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay),
-            AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay))
+    return (adamw(T.parameters(), o.lr_t, (o.beta1, o.beta2), o.weight_decay),
+            adamw(g.parameters(), o.lr_g, (o.beta1, o.beta2), o.weight_decay))
 
 
 def _check(named: dict[str, Tensor]) -> dict[str, float]:
-    out = {k: v.item() for k, v in named.items()}
-    bad = [k for k, v in out.items() if not math.isfinite(v)]
-    if bad:
-        raise FloatingPointError(f"{bad[0]} = {out[bad[0]]} in the comparison run")
-    return out
+    bad = find_non_finite(list(named), torch.stack([v.detach().float() for v in named.values()]))
+    if bad is not None:
+        raise NonFiniteError(f"{bad[0]} = {bad[1]} in the comparison run")
+    return {k: v.item() for k, v in named.items()}
 
 
 def loop_for(cfg: Config, T, g, source: Callable[[], Tensor], target: Callable[[], Tensor]) -> Loop:

@@ -31,10 +31,10 @@ from torch.utils.data import DataLoader
 from data import build_domain
 from benchmarks.comparison import loop_for, with_method
 from enot.config import Config
-from enot.evaluation.map_judge import MapJudge
+from enot.guards import cosine_lr_factor
+from enot.evaluation.map_judge import MapJudge, best_score
 from enot.methods import METHODS
 from enot.training.networks import build_networks
-from enot.evaluation.map_judge import best_score
 
 KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
         "class_rate_identity", "identity_fid")
@@ -115,7 +115,7 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
     evaluate(0.0, 0)
     while spent < budget_s:
         # The trainer's cosine decay to final_lr_ratio, with time in place of steps.
-        scale = floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(spent / budget_s, 1.0)))
+        scale = cosine_lr_factor(spent / budget_s, floor)
         for grp, start in zip(groups, starts):
             grp["lr"] = start * scale
         t0 = time.perf_counter()

@@ -14,11 +14,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.optim import Adam
-from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from enot.costs import (ArrayCost, StrictlyConvexCost, check_batched_cost, cost_name,
                         euclidean, get_array_cost, sphere_geodesic)
+from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
 from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import batch_source, check_on_sphere, check_pair
 from enot.lowdim.networks import gradient_maps, map_network, one_directional_map, potential
@@ -48,8 +47,7 @@ def _stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
 
 
 def _optimiser(net: nn.Module, cfg: FitConfig, betas: tuple[float, float]):
-    opt = Adam(net.parameters(), lr=cfg.lr, betas=betas)
-    return opt, CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * cfg.final_lr_ratio)
+    return adamw_cosine(net.parameters(), cfg.lr, betas, 0.0, cfg.steps, cfg.final_lr_ratio)
 
 
 def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirectional: bool = True,
@@ -102,10 +100,11 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         opt_first.zero_grad(set_to_none=True)
         opt_g.zero_grad(set_to_none=True)
         losses = backward(y, x) if bidirectional and step % 2 == 1 else forward(x, y)
-        if not (torch.isfinite(losses.g_loss) and torch.isfinite(losses.t_loss)):
-            raise FloatingPointError(f"non-finite loss at step {step} (g_loss "
-                                     f"{losses.g_loss.item()}, t_loss {losses.t_loss.item()}); "
-                                     "try a smaller lr or standardise=True")
+        bad = find_non_finite(("g_loss", "t_loss"), torch.stack([losses.g_loss.detach(),
+                                                                   losses.t_loss.detach()]))
+        if bad is not None:
+            raise NonFiniteError(f"non-finite loss at step {step} ({bad[0]} = {bad[1]}); try a "
+                                 "smaller lr or standardise=True")
         opt_first.step()
         opt_g.step()
         sched_first.step()

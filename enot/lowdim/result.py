@@ -8,7 +8,6 @@ format (config.json + safetensors, loaded back by `models.load_model`), plus a c
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from enot.atomic_folder import atomic_folder
 from enot.costs import ARRAY_COSTS, ArrayCost, StrictlyConvexCost, cost_name
 from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import BatchSource, as_tensor, check_finite
@@ -110,23 +110,17 @@ class TransportResult:
 
     def save(self, path: str | Path) -> Path:
         """Write the networks and the card atomically (temporary folder, then rename)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        self.g.save_pretrained(tmp / "g")
-        if self.bidirectional:
-            self.f.save_pretrained(tmp / "f")
-        else:
-            self.T.net.save_pretrained(tmp / "T")
-        card = {"cost": cost_name(self.cost), "bidirectional": self.bidirectional,
-                "dim": self.dim, "standardiser": self.standardiser.to_dict(),
-                "config": self.config.to_dict(), "seconds": self.seconds}
-        (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-        return path
+        with atomic_folder(path) as tmp:
+            self.g.save_pretrained(tmp / "g")
+            if self.bidirectional:
+                self.f.save_pretrained(tmp / "f")
+            else:
+                self.T.net.save_pretrained(tmp / "T")
+            card = {"cost": cost_name(self.cost), "bidirectional": self.bidirectional,
+                    "dim": self.dim, "standardiser": self.standardiser.to_dict(),
+                    "config": self.config.to_dict(), "seconds": self.seconds}
+            (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path, cost: ArrayCost | None = None) -> "TransportResult":

@@ -7,7 +7,6 @@ temporary name and renamed when complete, so a crash mid-write never leaves a co
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import warnings
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
+from enot.atomic_folder import swap_in
 from enot.config import Config, ConfigError, load_config, save_config
 
 _NAME = re.compile(r"^step_(\d{8})$")
@@ -45,9 +45,7 @@ def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Conf
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         save_config(cfg, tmp / "config.json")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        swap_in(tmp, final)
         for old in list_checkpoints(folder)[:-limit]:
             _remove(old, f"a checkpoint beyond --checkpoints-total-limit {limit}")
     accelerator.wait_for_everyone()

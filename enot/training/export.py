@@ -11,13 +11,13 @@ Loading needs no architecture flags: every network is rebuilt from its own confi
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from enot.atomic_folder import atomic_folder
 from enot.config import Config, ConfigError
 from models import ModelLoadError, UNet, load_model
 
@@ -34,29 +34,20 @@ def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | No
 
     ``metrics`` (e.g. the FID that made this the best export) goes into the task card.
     """
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    T.save_pretrained(tmp / "T")
-    g.save_pretrained(tmp / "g")
-    if T_ema is not None:
-        T_ema.save_pretrained(tmp / "T_ema")
-    card = {
-        "preset": cfg.preset, "step": step, "image_size": cfg.data.image_size,
-        "channels": 3, "cost": cfg.enot.cost, "dataset": cfg.data.dataset,
-        "source": cfg.data.source, "target": cfg.data.target, "ema": T_ema is not None,
-        "metrics": metrics or {},
-        "config": cfg.to_dict(),
-    }
-    (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
-    old = folder.with_name(folder.name + ".old")
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        folder.rename(old)
-    tmp.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
-    return folder
+    with atomic_folder(folder) as tmp:
+        T.save_pretrained(tmp / "T")
+        g.save_pretrained(tmp / "g")
+        if T_ema is not None:
+            T_ema.save_pretrained(tmp / "T_ema")
+        card = {
+            "preset": cfg.preset, "step": step, "image_size": cfg.data.image_size,
+            "channels": 3, "cost": cfg.enot.cost, "dataset": cfg.data.dataset,
+            "source": cfg.data.source, "target": cfg.data.target, "ema": T_ema is not None,
+            "metrics": metrics or {},
+            "config": cfg.to_dict(),
+        }
+        (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
+    return Path(folder)
 
 
 @dataclass

@@ -18,14 +18,13 @@ import torch
 from accelerate import Accelerator, DataLoaderConfiguration
 from accelerate.utils import ProjectConfiguration, broadcast, set_seed
 from diffusers.training_utils import EMAModel
-from torch.optim import AdamW
-from torch.optim.lr_scheduler import CosineAnnealingLR
 from torch.utils.data import DataLoader
 from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain, to_unit
 from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
+from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
 from enot.config import Config, ConfigError, save_config
 from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
@@ -37,7 +36,7 @@ from enot.training.streams import InfiniteStream
 SAMPLES = 8
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(NonFiniteError):
     """A loss became NaN or inf; the weights of that step were not updated."""
 
 
@@ -97,12 +96,12 @@ class Trainer:
         # Built before any data or step: a missing LPIPS file or a bad cost stops the run here.
         self.outer_iteration = self.method.build(cfg, acc.device)
         o = cfg.optim
-        opt_t = AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-        opt_g = AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
         # Accelerate steps a prepared scheduler once per process per call, hence the factor.
         horizon = cfg.train.steps * acc.num_processes
-        sched_t = CosineAnnealingLR(opt_t, T_max=horizon, eta_min=o.lr_t * o.final_lr_ratio)
-        sched_g = CosineAnnealingLR(opt_g, T_max=horizon, eta_min=o.lr_g * o.final_lr_ratio)
+        opt_t, sched_t = adamw_cosine(T.parameters(), o.lr_t, (o.beta1, o.beta2),
+                                      o.weight_decay, horizon, o.final_lr_ratio)
+        opt_g, sched_g = adamw_cosine(g.parameters(), o.lr_g, (o.beta1, o.beta2),
+                                      o.weight_decay, horizon, o.final_lr_ratio)
 
         d = cfg.data
         domains = [build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
@@ -209,13 +208,13 @@ class Trainer:
             keep = [i for i, n in enumerate(names) if not n.startswith("grad_norm")]
             checked = values[:, keep]
             names = [names[i] for i in keep]
-        bad = ~torch.isfinite(checked)
-        if bad.any():
-            rank, idx = (int(i) for i in bad.nonzero()[0])
+        bad = find_non_finite(names, checked)
+        if bad is not None:
+            name, value, rank = bad
             raise NonFiniteLossError(
-                f"{names[idx]} = {checked[rank, idx].item()} at step {self.progress.step + 1} "
-                f"(process {rank}); the update that produced it was not applied and "
-                f"{self._last_good()}. Lower the learning rates or use --mixed-precision no")
+                f"{name} = {value} at step {self.progress.step + 1} (process {rank}); the "
+                f"update that produced it was not applied and {self._last_good()}. Lower the "
+                f"learning rates or use --mixed-precision no")
         return dict(zip(named, values.mean(0).tolist()))
 
     def _stop_if_weights_not_finite(self, step: int) -> None:
