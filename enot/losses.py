@@ -16,8 +16,11 @@ with the expectile loss L_tau(u) = tau * u^2 if u >= 0 else (1 - tau) * u^2. Bot
 measure the same residual g*(x) + g(y) - c(x, y), which the c-transform inequality says is <= 0;
 tau close to 1 punishes violations hard and replaces NOT's inner maximisation over T.
 
-The functions here are pure: they take per-sample tensors and return a typed result. Which
-network receives which gradient is decided by the caller (see `enot.step`).
+The functions here are pure: they take per-sample tensors and return a typed result. Given g on
+sg(T_x) for L_g and g with frozen weights on T_x for L_T, the sum L_g + L_T has exactly the
+gradients of the method, so one plain backward pass is right (`enot.step.enot_step_loss`).
+`enot.step.enot_step` saves a forward of g by passing the same g(T_x) for both and routing the
+two backward passes itself; tests/test_losses.py proves the two steps equal.
 """
 
 from __future__ import annotations
@@ -69,17 +72,19 @@ def enot_losses(
     cost_x_tx: Tensor,
     cost_xy: Tensor,
     g_y: Tensor,
-    g_tx: Tensor,
+    g_sg_tx: Tensor,
+    g_tx_frozen: Tensor,
     tau: float,
     lam: float,
     gauge: float = 0.0,
 ) -> ENOTLosses:
     """ENOT one-directional losses from per-sample values (all of shape [B]).
 
-    cost_x_tx: c(x, T(x)), differentiable in T(x).
-    cost_xy:   c(x, y) on the unpaired batch, paired by index.
-    g_y:       g(y).
-    g_tx:      g(T(x)), differentiable in g's parameters and in T(x).
+    cost_x_tx:   c(x, T(x)), differentiable in T(x).
+    cost_xy:     c(x, y) on the unpaired batch, paired by index.
+    g_y:         g(y).
+    g_sg_tx:     g(sg(T(x))): differentiable in g's parameters only; enters L_g and W.
+    g_tx_frozen: g(T(x)) with g's parameters frozen: differentiable in T(x) only; enters L_T.
 
     gauge: weight of gauge * (mean g(y))^2 added to L_g (0 in the paper). L_g and W are
     unchanged by g -> g + a, so nothing holds the level of g: under Adam it drifts, and the
@@ -87,11 +92,11 @@ def enot_losses(
     mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
 
     The stop-gradients of the paper are applied here: the g loss sees c(x, T(x)) detached, and each
-    expectile term detaches the partner potential. g_tx is shared by both losses, so the caller
-    must route the backward passes (g_loss into g's parameters, t_loss into T's) — see
-    `enot.step.enot_step`, which saves a forward pass of g this way.
+    expectile term detaches the partner potential. With the two g inputs as described, L_g + L_T
+    can be backpropagated at once. A caller that passes one tensor g(T(x)) for both (the lean
+    step) must route L_g into g's parameters and L_T into T's itself.
     """
-    g_star = cost_x_tx.detach() - g_tx
+    g_star = cost_x_tx.detach() - g_sg_tx
     residual_for_g = (g_star - cost_xy).detach() + g_y
     residual_for_gstar = (g_y - cost_xy).detach() + g_star
     reg = lam * (expectile(residual_for_g, tau).mean() + expectile(residual_for_gstar, tau).mean())
@@ -99,7 +104,7 @@ def enot_losses(
     g_loss = -w_dist + reg
     if gauge:
         g_loss = g_loss + gauge * g_y.mean().square()
-    t_loss = (cost_x_tx - g_tx).mean()
+    t_loss = (cost_x_tx - g_tx_frozen).mean()
     return ENOTLosses(
         g_loss=g_loss,
         t_loss=t_loss,

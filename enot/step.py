@@ -1,11 +1,11 @@
 """One ENOT optimisation step's forward and backward passes (arXiv 2403.03777, Alg. 1, one direction).
 
-A naive step evaluates g three times: on y and on sg(T(x)) for the g loss, and on T(x) with g
+A plain step evaluates g three times: on y and on sg(T(x)) for the g loss, and on T(x) with g
 frozen for the T loss. g(sg(T(x))) and g(T(x)) have the same value, so here g runs on y and on
 T(x) once each, and the two losses are backpropagated separately: the g loss into g's parameters
 only, the T loss into T's parameters only (through g's activations on T(x), never into g's
-weights). The gradients equal the naive step's (tests/test_losses.py checks this), with one
-fewer forward pass of g. (One call of g on the concatenation [y, T(x)] would save the same
+weights). The gradients equal those of ``enot_step_loss``, whose losses carry their own
+stop-gradients (tests/test_losses.py checks this), with one fewer forward pass of g. (One call of g on the concatenation [y, T(x)] would save the same
 forward but send the T loss's backward through the y half too, which costs it back.)
 """
 
@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from enot.costs import Cost
 from enot.losses import ENOTLosses, enot_losses
@@ -52,36 +53,25 @@ def enot_step(
         raise ValueError(f"source and target batches differ in size: {x.shape[0]} vs {y.shape[0]}")
     tx = T(x)
     g_y, g_tx = as_float32(g(y)), as_float32(g(tx))
-    losses = enot_losses(cost(x, as_float32(tx)), cost(x, y), g_y, g_tx, tau, lam, gauge)
+    # One g(T(x)) serves as both g(sg(T(x))) and the frozen g(T(x)); the two backward passes
+    # below do the stop-gradients' work.
+    losses = enot_losses(cost(x, as_float32(tx)), cost(x, y), g_y, g_tx, g_tx, tau, lam, gauge)
     backward(losses.g_loss, inputs=trainable_params(g), retain_graph=True)
     backward(losses.t_loss, inputs=trainable_params(T))
     return losses
 
 
-def naive_enot_step(
-    T: nn.Module,
-    g: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    cost: Cost,
-    tau: float,
-    lam: float,
-) -> ENOTLosses:
-    """The textbook step, for reference and benchmarks: g runs three times, frozen for L_T."""
+def enot_step_loss(T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost, tau: float,
+                   lam: float, gauge: float = 0.0) -> ENOTLosses:
+    """The step as losses with their own stop-gradients: ``(l.g_loss + l.t_loss).backward()``
+    gives g exactly L_g's gradient and T exactly L_T's.
+
+    g runs three times: on y, on sg(T(x)) for L_g, and with its weights detached
+    (``torch.func.functional_call``) on T(x) for L_T; nothing is toggled, so the same code
+    compiles whole (``enot.lowdim.single_backward_step``). The reference for ``enot_step``.
+    """
     tx = T(x)
-    g_y, g_txd = as_float32(g(y)), as_float32(g(tx.detach()))
-    tx = as_float32(tx)
-    part = enot_losses(cost(x, tx.detach()), cost(x, y), g_y, g_txd, tau, lam)
-    part.g_loss.backward()
-    frozen = trainable_params(g)
-    for p in frozen:
-        p.requires_grad_(False)
-    cost_x_tx = cost(x, tx)
-    try:
-        t_loss = (cost_x_tx - as_float32(g(tx))).mean()
-        t_loss.backward()
-    finally:
-        for p in frozen:
-            p.requires_grad_(True)
-    return ENOTLosses(g_loss=part.g_loss, t_loss=t_loss, expectile=part.expectile,
-                      w_dist=part.w_dist, transport_cost=cost_x_tx.detach().mean())
+    frozen = {name: p.detach() for name, p in g.named_parameters()}
+    g_tx_frozen = as_float32(functional_call(g, frozen, (tx,)))
+    return enot_losses(cost(x, as_float32(tx)), cost(x, y), as_float32(g(y)),
+                       as_float32(g(tx.detach())), g_tx_frozen, tau, lam, gauge)

@@ -26,7 +26,7 @@ from enot.config import Config, get_preset
 from enot.costs import get_cost
 from benchmarks.feature_throughput import compare_feature_paths
 from enot.training.networks import build_networks
-from enot.step import enot_step, naive_enot_step
+from enot.step import enot_step, enot_step_loss
 
 SETTINGS = {
     "cpu_preset": lambda: get_preset("colored_mnist"),
@@ -36,7 +36,16 @@ SETTINGS = {
     "paper128": lambda: get_preset("celeba2anime_128"),
     "fashion_preset": lambda: get_preset("fashion_bags2shoes"),
 }
-VARIANTS = {"naive": naive_enot_step, "lean": enot_step}
+
+
+def plain_step(T, g, x, y, cost, tau, lam):
+    """g three times (on y, on sg(T(x)), frozen on T(x)) and one backward of L_g + L_T."""
+    losses = enot_step_loss(T, g, x, y, cost, tau, lam)
+    (losses.g_loss + losses.t_loss).backward()
+    return losses
+
+
+VARIANTS = {"naive": plain_step, "lean": enot_step}
 
 
 def _time_steps(step_fn, T, g, cfg: Config, repeats: int) -> float:

@@ -8,7 +8,7 @@ from torch import nn
 
 from enot.costs import get_cost, half_sq_l2, image_cost
 from enot.losses import enot_losses, expectile
-from enot.step import enot_step, naive_enot_step
+from enot.step import enot_step, enot_step_loss
 
 
 def test_expectile_tau_half_is_half_mse():
@@ -42,7 +42,7 @@ def test_w2_estimate_and_losses_on_hand_made_tensors():
     g_y = torch.tensor([0.5, -1.0])
     g_tx = torch.tensor([0.25, 1.5])
     tau, lam = 0.9, 0.7
-    out = enot_losses(c_x_tx, c_xy, g_y, g_tx, tau, lam)
+    out = enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, tau, lam)
     g_star = c_x_tx - g_tx  # [0.75, 0.5]
     assert torch.isclose(out.w_dist, g_star.mean() + g_y.mean())  # eq. 19: 0.625 - 0.25
     assert out.w_dist.item() == pytest.approx(0.375)
@@ -61,25 +61,25 @@ def test_the_potential_level_is_free_and_the_gauge_holds_it():
     a = torch.zeros((), requires_grad=True)  # a constant added to g everywhere
 
     def g_loss(gauge):
-        return enot_losses(c_x_tx, c_xy, g_y + a, g_tx + a, 0.98, 1.0, gauge).g_loss
+        return enot_losses(c_x_tx, c_xy, g_y + a, g_tx + a, g_tx + a, 0.98, 1.0, gauge).g_loss
 
     plain = g_loss(0.0)
     (grad_plain,) = torch.autograd.grad(plain, a)
     assert abs(grad_plain.item()) < 1e-6  # the dual does not see the level of g...
-    shifted = enot_losses(c_x_tx, c_xy, g_y + 5, g_tx + 5, 0.98, 1.0)
+    shifted = enot_losses(c_x_tx, c_xy, g_y + 5, g_tx + 5, g_tx + 5, 0.98, 1.0)
     assert shifted.g_loss.item() == pytest.approx(plain.item(), abs=1e-5)
     assert shifted.w_dist.item() == pytest.approx(
-        enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5)
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5)
     # ...but the logged T loss moves with it, one for one.
     assert shifted.t_loss.item() == pytest.approx(
-        enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0).t_loss.item() - 5, abs=1e-5)
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).t_loss.item() - 5, abs=1e-5)
     held = g_loss(0.1)
     (grad_held,) = torch.autograd.grad(held, a)
     assert held.item() == pytest.approx(plain.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
     assert grad_held.item() == pytest.approx(2 * 0.1 * g_y.mean().item(), rel=1e-4)
     # T's loss does not depend on the gauge.
-    assert enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0, 0.1).t_loss.item() == \
-        enot_losses(c_x_tx, c_xy, g_y, g_tx, 0.98, 1.0).t_loss.item()
+    assert enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0, 0.1).t_loss.item() == \
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).t_loss.item()
 
 
 class TinyT(nn.Module):
@@ -116,12 +116,13 @@ def _grads(m):
     return [p.grad.clone() if p.grad is not None else torch.zeros_like(p) for p in m.parameters()]
 
 
-def test_lean_step_gradients_equal_the_naive_step():
+def test_lean_step_gradients_equal_the_step_whose_losses_carry_their_stop_gradients():
     T1, g1 = _pair()
     T2, g2 = copy.deepcopy(T1), copy.deepcopy(g1)
     x, y = _data()
     out = enot_step(T1, g1, x, y, image_cost, tau=0.98, lam=1.0)
-    ref = naive_enot_step(T2, g2, x, y, image_cost, tau=0.98, lam=1.0)
+    ref = enot_step_loss(T2, g2, x, y, image_cost, tau=0.98, lam=1.0)
+    (ref.g_loss + ref.t_loss).backward()  # one plain backward pass: no routing
     assert out.g_loss.item() == pytest.approx(ref.g_loss.item(), abs=1e-12)
     assert out.t_loss.item() == pytest.approx(ref.t_loss.item(), abs=1e-12)
     assert out.w_dist.item() == pytest.approx(ref.w_dist.item(), abs=1e-12)
@@ -166,3 +167,27 @@ def test_step_rejects_unequal_batches():
     x, y = _data()
     with pytest.raises(ValueError, match="differ in size: 6 vs 5"):
         enot_step(T, g, x, y[:5], image_cost, 0.98, 1.0)
+
+
+def test_the_lean_steps_losses_cannot_be_backpropagated_again():
+    """Summing the lean step's two losses would send L_T into g; its graph is spent, so trying
+    fails loudly instead of silently adding wrong gradients."""
+    T, g = _pair()
+    x, y = _data()
+    out = enot_step(T, g, x, y, image_cost, tau=0.98, lam=1.0)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        (out.g_loss + out.t_loss).backward()
+
+
+def test_summed_losses_with_a_frozen_g_leave_g_untouched_by_the_map_loss():
+    """enot_step_loss's L_T alone gives g no gradient and T one; its L_g gives T none."""
+    T, g = _pair()
+    x, y = _data()
+    losses = enot_step_loss(T, g, x, y, image_cost, tau=0.98, lam=1.0)
+    t_grads = torch.autograd.grad(losses.t_loss, list(g.parameters()) + list(T.parameters()),
+                                  retain_graph=True, allow_unused=True)
+    n_g = len(list(g.parameters()))
+    assert all(d is None or not d.any() for d in t_grads[:n_g])
+    assert any(d is not None and d.abs().sum() > 0 for d in t_grads[n_g:])
+    g_grads = torch.autograd.grad(losses.g_loss, list(T.parameters()), allow_unused=True)
+    assert all(d is None or not d.any() for d in g_grads)

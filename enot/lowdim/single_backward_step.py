@@ -2,8 +2,8 @@
 
 `enot.step.enot_step` routes two backward passes (L_g into g, L_T into T) through one forward of
 g on T(x); compiled code cannot replay part of its backward, so here the routing is done by
-stop-gradients instead, as in the naive step: L_g sees g on sg(T(x)), and L_T sees g with its
-weights detached (`torch.func.functional_call`). Then d(L_g + L_T) gives g exactly L_g's
+stop-gradients instead (`enot.step.enot_step_loss`): L_g sees g on sg(T(x)), and L_T sees g
+with its weights detached (`torch.func.functional_call`). Then d(L_g + L_T) gives g exactly L_g's
 gradient and T exactly L_T's (tests/test_lowdim_parts.py checks it against `enot_step`).
 It costs one more forward of g than the lean step, but compiled it fuses the many small
 elementwise ops of the gradient map, which on CPU dominate (see scripts/benchmark_lowdim.py
@@ -16,21 +16,17 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call
 
 from enot.costs import Cost
-from enot.losses import ENOTLosses, enot_losses
+from enot.losses import ENOTLosses
+from enot.step import enot_step_loss
 
 
 def step_loss(T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost, tau: float,
               lam: float) -> tuple[Tensor, ...]:
     """(L_g + L_T, then the five ENOTLosses fields) for one direction of Alg. 1."""
-    tx = T(x)
-    frozen = {name: p.detach() for name, p in g.named_parameters()}
-    cost_x_tx = cost(x, tx)
-    part = enot_losses(cost_x_tx.detach(), cost(x, y), g(y), g(tx.detach()), tau, lam)
-    t_loss = (cost_x_tx - functional_call(g, frozen, (tx,))).mean()
-    return (part.g_loss + t_loss, part.g_loss, t_loss, part.expectile, part.w_dist,
+    part = enot_step_loss(T, g, x, y, cost, tau, lam)
+    return (part.g_loss + part.t_loss, part.g_loss, part.t_loss, part.expectile, part.w_dist,
             part.transport_cost)
 
 
