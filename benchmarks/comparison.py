@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from enot.config import Config
 from enot.guards import NonFiniteError, adamw, find_non_finite
-from enot.methods import METHODS, Loop, OuterIteration
+from enot.methods import METHODS, MethodContext, OuterIteration
 from enot.training.networks import build_networks
 
 
@@ -51,9 +51,9 @@ def _check(named: dict[str, Tensor]) -> dict[str, float]:
     return {k: v.item() for k, v in named.items()}
 
 
-def loop_for(cfg: Config, T, g, source: Callable[[], Tensor], target: Callable[[], Tensor]) -> Loop:
+def context_for(cfg: Config, T, g, source: Callable[[], Tensor], target: Callable[[], Tensor]) -> MethodContext:
     opt_t, opt_g = _optimisers(cfg, T, g)
-    return Loop(T=T, g=g, g_frozen=g, opt_t=opt_t, opt_g=opt_g, next_source=source,
+    return MethodContext(T=T, g=g, g_unwrapped=g, opt_t=opt_t, opt_g=opt_g, next_source=source,
                 next_target=target, backward=torch.autograd.backward, check=_check)
 
 
@@ -92,12 +92,12 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int,
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
     y = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    runs: dict[str, tuple[OuterIteration, Loop]] = {}
+    runs: dict[str, tuple[OuterIteration, MethodContext]] = {}
     for m in methods:
         mcfg = with_method(cfg, m, t_iters)
         T, g = copy.deepcopy(T0).train(), copy.deepcopy(g0).train()
         runs[m] = (METHODS[m].build(mcfg, torch.device("cpu")),
-                   loop_for(mcfg, T, g, lambda: x, lambda: y))
+                   context_for(mcfg, T, g, lambda: x, lambda: y))
     # One counted, untimed iteration per method; it also warms up the allocator and the oneDNN
     # primitives before the timed ones.
     flops: dict[str, int] = {}

@@ -29,7 +29,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from data import build_domain
-from benchmarks.comparison import loop_for, with_method
+from benchmarks.comparison import context_for, with_method
 from enot.config import Config
 from enot.guards import cosine_lr_factor
 from enot.evaluation.map_judge import MapJudge, best_score
@@ -96,7 +96,7 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
         _batches(build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed),
                  cfg.train.batch_size, cfg.train.seed * 2 + i + 1)
         for i, spec in enumerate((d.source, d.target)))
-    loop = loop_for(mcfg, T, g, lambda: next(sources), lambda: next(targets))
+    loop = context_for(mcfg, T, g, lambda: next(sources), lambda: next(targets))
     outer = METHODS[method].build(mcfg, torch.device("cpu"))
     groups = [grp for opt in (loop.opt_t, loop.opt_g) for grp in opt.param_groups]
     starts = [grp["lr"] for grp in groups]

@@ -14,8 +14,8 @@ iterations, and the K T-updates inside one NOT iteration share that iteration's 
 * ``not_ae``: ``not`` from the source domain to itself with a bottleneck T and an l2, l1 or
   LPIPS cost (``enot.not_ae``).
 
-Every update's losses and gradient norms go through ``Loop.check`` before its optimiser steps,
-so a non-finite value stops the run with no weight touched by it.
+Every update's losses and gradient norms go through ``MethodContext.check`` before its
+optimiser steps, so a non-finite value stops the run with no weight touched by it.
 """
 
 from __future__ import annotations
@@ -38,17 +38,17 @@ from enot.step import Backward, as_float32, trainable_params, enot_step
 
 
 @dataclass
-class Loop:
+class MethodContext:
     """What the trainer lends a method: networks, optimisers, data and the finite-value check.
 
-    ``g_frozen`` is g's plain module (not the data-parallel wrapper), for forwards whose gradient
-    only T wants: g then expects no gradient synchronisation. ``check(values)`` gathers the
+    ``g_unwrapped`` is g's plain module (not the data-parallel wrapper), for forwards whose
+    gradient only T wants: g then expects no gradient synchronisation. ``check(values)`` gathers the
     named scalars over processes, raises if one is not finite, and returns their means.
     """
 
     T: nn.Module
     g: nn.Module
-    g_frozen: nn.Module
+    g_unwrapped: nn.Module
     opt_t: Optimizer
     opt_g: Optimizer
     next_source: Callable[[], Tensor]
@@ -57,7 +57,7 @@ class Loop:
     check: Callable[[dict[str, Tensor]], dict[str, float]]
 
 
-OuterIteration = Callable[[Loop], dict[str, float]]
+OuterIteration = Callable[[MethodContext], dict[str, float]]
 
 
 def grad_norm(model: nn.Module) -> Tensor:
@@ -71,26 +71,26 @@ ENOT_LOGGED = ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "gra
                "grad_norm_g")
 
 
-def enot_iteration(loop: Loop, cost: Cost, tau: float, lam: float,
+def enot_iteration(ctx: MethodContext, cost: Cost, tau: float, lam: float,
                    gauge: float = 0.0) -> dict[str, float]:
     """ENOT: g and T updated 1:1 on one batch pair."""
-    x, y = loop.next_source(), loop.next_target()
-    loop.opt_t.zero_grad(set_to_none=True)
-    loop.opt_g.zero_grad(set_to_none=True)
-    losses = enot_step(loop.T, loop.g, x, y, cost, tau, lam, backward=loop.backward,
+    x, y = ctx.next_source(), ctx.next_target()
+    ctx.opt_t.zero_grad(set_to_none=True)
+    ctx.opt_g.zero_grad(set_to_none=True)
+    losses = enot_step(ctx.T, ctx.g, x, y, cost, tau, lam, backward=ctx.backward,
                        gauge=gauge)
     values = {k: getattr(losses, k).detach().float() for k in ENOT_LOGGED[:5]}
-    values.update(grad_norm_t=grad_norm(loop.T), grad_norm_g=grad_norm(loop.g))
-    out = loop.check(values)
-    loop.opt_g.step()
-    loop.opt_t.step()
+    values.update(grad_norm_t=grad_norm(ctx.T), grad_norm_g=grad_norm(ctx.g))
+    out = ctx.check(values)
+    ctx.opt_g.step()
+    ctx.opt_t.step()
     return out
 
 
 NOT_LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost", "grad_norm_t", "grad_norm_g")
 
 
-def not_iteration(loop: Loop, cost: Cost, t_iters: int, alpha: float = 0.0,
+def not_iteration(ctx: MethodContext, cost: Cost, t_iters: int, alpha: float = 0.0,
                   k_of: Callable[[torch.Size], float] | None = None) -> dict[str, float]:
     """NOT, Alg. 1: ``t_iters`` T updates (each on a fresh source batch), then one g update.
 
@@ -100,36 +100,36 @@ def not_iteration(loop: Loop, cost: Cost, t_iters: int, alpha: float = 0.0,
     """
     sums: dict[str, float] = {}
     for _ in range(t_iters):
-        x = loop.next_source()
-        loop.opt_t.zero_grad(set_to_none=True)
-        tx = loop.T(x)
-        m = not_map_loss(cost(x, as_float32(tx)), as_float32(loop.g_frozen(tx)))
-        loop.backward(m.t_loss, inputs=trainable_params(loop.T))
-        step = loop.check({"t_loss": m.t_loss.detach().float(),
+        x = ctx.next_source()
+        ctx.opt_t.zero_grad(set_to_none=True)
+        tx = ctx.T(x)
+        m = not_map_loss(cost(x, as_float32(tx)), as_float32(ctx.g_unwrapped(tx)))
+        ctx.backward(m.t_loss, inputs=trainable_params(ctx.T))
+        step = ctx.check({"t_loss": m.t_loss.detach().float(),
                            "transport_cost": m.transport_cost.float(),
-                           "grad_norm_t": grad_norm(loop.T)})
-        loop.opt_t.step()
+                           "grad_norm_t": grad_norm(ctx.T)})
+        ctx.opt_t.step()
         for k, v in step.items():
             sums[k] = sums.get(k, 0.0) + v / t_iters
 
-    x, y = loop.next_source(), loop.next_target()
-    loop.opt_g.zero_grad(set_to_none=True)
+    x, y = ctx.next_source(), ctx.next_target()
+    ctx.opt_g.zero_grad(set_to_none=True)
     with torch.no_grad():
-        tx = as_float32(loop.T(x))
+        tx = as_float32(ctx.T(x))
     jensen = None
     if alpha > 0:
         half = y.shape[0] // 2
         t = torch.rand(half, device=y.device)
-        psi = convex_psi(lambda z: as_float32(loop.g(z)), k_of(y.shape))
+        psi = convex_psi(lambda z: as_float32(ctx.g(z)), k_of(y.shape))
         jensen = jensen_penalty(psi, y[:half], y[half:2 * half], t)
-    p = not_potential_loss(as_float32(loop.g(tx)), as_float32(loop.g(y)), cost(x, tx), jensen, alpha)
-    loop.backward(p.g_loss, inputs=trainable_params(loop.g))
+    p = not_potential_loss(as_float32(ctx.g(tx)), as_float32(ctx.g(y)), cost(x, tx), jensen, alpha)
+    ctx.backward(p.g_loss, inputs=trainable_params(ctx.g))
     values = {"g_loss": p.g_loss.detach().float(), "w_dist": p.w_dist.float(),
-              "grad_norm_g": grad_norm(loop.g)}
+              "grad_norm_g": grad_norm(ctx.g)}
     if alpha > 0:
         values["jensen"] = p.jensen.float()
-    out = loop.check(values)
-    loop.opt_g.step()
+    out = ctx.check(values)
+    ctx.opt_g.step()
     return {**sums, **out}
 
 
@@ -145,7 +145,7 @@ class Method:
 def _build_enot(cfg: Config, device: torch.device) -> OuterIteration:
     e = cfg.enot
     cost = get_cost(e.cost)
-    return lambda loop: enot_iteration(loop, cost, e.tau, e.lam, e.gauge)
+    return lambda ctx: enot_iteration(ctx, cost, e.tau, e.lam, e.gauge)
 
 
 def _build_not(cfg: Config, device: torch.device) -> OuterIteration:
@@ -161,7 +161,7 @@ def _build_not(cfg: Config, device: torch.device) -> OuterIteration:
                               f"{', '.join(QUADRATIC_COEFFICIENT)}); got {cfg.enot.cost!r}")
         alpha, k_of = m.convex_alpha, partial(quadratic_coefficient, cfg.enot.cost)
     t_iters = m.t_iters
-    return lambda loop: not_iteration(loop, cost, t_iters, alpha, k_of)
+    return lambda ctx: not_iteration(ctx, cost, t_iters, alpha, k_of)
 
 
 METHODS: dict[str, Method] = {

@@ -14,7 +14,7 @@ from enot.config import Config
 from enot.config.cli import parse_cli
 from enot.evaluation.split_judge import per_image_mse
 from enot.training.export import load_translator
-from enot.methods import METHODS, Loop, get_method, not_iteration
+from enot.methods import METHODS, MethodContext, get_method, not_iteration
 from enot.training.networks import build_networks
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (convex_psi, jensen_penalty, not_map_loss, not_potential_loss,
@@ -29,8 +29,8 @@ def _cfg(*flags: str) -> Config:
     return cfg
 
 
-def _loop(cfg: Config, batch: int = 8, draws: dict | None = None) -> Loop:
-    """A Loop on real colored-MNIST batches and real AdamW optimisers, outside Accelerate."""
+def _loop(cfg: Config, batch: int = 8, draws: dict | None = None) -> MethodContext:
+    """A MethodContext on real colored-MNIST batches and real AdamW optimisers, outside Accelerate."""
     torch.manual_seed(0)
     T, g = build_networks(cfg)
     d = cfg.data
@@ -48,7 +48,7 @@ def _loop(cfg: Config, batch: int = 8, draws: dict | None = None) -> Loop:
         assert all(torch.isfinite(v) for v in named.values())
         return {k: v.item() for k, v in named.items()}
 
-    return Loop(T=T, g=g, g_frozen=g, opt_t=AdamW(T.parameters(), lr=1e-3),
+    return MethodContext(T=T, g=g, g_unwrapped=g, opt_t=AdamW(T.parameters(), lr=1e-3),
                 opt_g=AdamW(g.parameters(), lr=1e-3), next_source=drawer(0, "source"),
                 next_target=drawer(1, "target"), backward=torch.autograd.backward, check=check)
 

@@ -30,7 +30,7 @@ from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
 from enot.training.judging import JudgeFactory
 from enot.training.networks import build_networks
-from enot.methods import Loop, get_method
+from enot.methods import MethodContext, get_method
 from enot.training.streams import InfiniteStream
 
 SAMPLES = 8
@@ -119,7 +119,7 @@ class Trainer:
          tgt_loader) = acc.prepare(T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
         self.source = InfiniteStream(src_loader, acc, seed=cfg.train.seed * 2 + 1)
         self.target = InfiniteStream(tgt_loader, acc, seed=cfg.train.seed * 2 + 2)
-        self.loop = Loop(T=self.T, g=self.g, g_frozen=acc.unwrap_model(self.g), opt_t=self.opt_t,
+        self.context = MethodContext(T=self.T, g=self.g, g_unwrapped=acc.unwrap_model(self.g), opt_t=self.opt_t,
                          opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
                          next_target=lambda: self._draw(self.target), backward=acc.backward,
                          check=self._check)
@@ -167,7 +167,7 @@ class Trainer:
         start, start_step, last = time.perf_counter(), self.progress.step, {}
         while self.progress.step < end:
             step = self.progress.step + 1
-            last = self.outer_iteration(self.loop)
+            last = self.outer_iteration(self.context)
             self.sched_g.step()
             self.sched_t.step()
             if self.ema is not None:
@@ -198,7 +198,7 @@ class Trainer:
         return batch
 
     def _check(self, named: dict[str, torch.Tensor]) -> dict[str, float]:
-        """Loop.check: gather one update's scalars over processes; stop before its optimiser
+        """MethodContext.check: gather one update's scalars over processes; stop before its optimiser
         step if one is not finite; return their means."""
         names = list(named)
         values = self.accelerator.gather(torch.stack(list(named.values()))[None])
