@@ -61,7 +61,7 @@ def test_two_process_ddp_on_cpu(tmp_path, launch_cmd):
     # FID tracking runs on the main process only; the best FID must still reach every rank.
     res = run(cmd("--steps", "4", "--batch-size", "50", "--checkpoint-every", "2",
                   "--ema-decay", "0.9", "--eval-every", "2", "--eval-images", "8",
-                  "--output-dir", str(out)))
+                  "--ddp-checksums", "--output-dir", str(out)))
     assert res.returncode == 0, res.stderr[-4000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["distributed_type"] == "MULTI_CPU"

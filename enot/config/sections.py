@@ -149,6 +149,10 @@ class TrainConfig:
                                   "lose: its ink-colour shift (colored_mnist) or MSE, over the "
                                   "same measure for random source/target pairs",
                              range=(0.0, 10.0))
+    ddp_checksums: bool = _opt(False, "diagnostic for data-parallel runs: sum every batch each "
+                                      "process draws, and write the per-process sums to "
+                                      "summary.json (they must differ: each process sees its own "
+                                      "data)")
     checkpoints_total_limit: int = _opt(3, "checkpoints kept; older ones are deleted",
                                         range=(1, 1000))
     output_dir: str = _opt("", "run folder (default: runs/<preset>)")

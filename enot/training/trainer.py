@@ -152,7 +152,8 @@ class Trainer:
             acc.load_state(str(resume_from))
             acc.print(f"resumed from {resume_from} at step {self.progress.step}")
         acc.init_trackers("tensorboard", config=_flat(cfg.to_dict()))
-        self.data_checksum = torch.zeros((), dtype=torch.float64, device=acc.device)
+        self.data_checksum = (torch.zeros((), dtype=torch.float64, device=acc.device)
+                              if tc.ddp_checksums else None)
 
     # -----------------------------------------------------------------------------------------
 
@@ -194,7 +195,8 @@ class Trainer:
 
     def _draw(self, stream: InfiniteStream) -> torch.Tensor:
         batch = next(stream)
-        self.data_checksum += batch.double().sum()
+        if self.data_checksum is not None:
+            self.data_checksum += batch.double().sum()
         return batch
 
     def _check(self, named: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -299,7 +301,6 @@ class Trainer:
         T, g = acc.unwrap_model(self.T), acc.unwrap_model(self.g)
         checksum = torch.stack([sum(p.double().sum() for p in m.parameters()) for m in (T, g)])
         per_rank_params = acc.gather(checksum[None]).tolist()
-        per_rank_data = acc.gather(self.data_checksum[None]).tolist()
         summary = {
             "distributed_type": str(acc.distributed_type.value),
             "num_processes": acc.num_processes,
@@ -308,10 +309,11 @@ class Trainer:
             "steps_this_run": steps_run,
             "seconds_this_run": elapsed,
             "final": last,
-            # Diagnostics for data-parallel runs: weights must agree, data must not.
+            # Weights must agree across data-parallel processes (checked below); data must not.
             "param_checksums_per_rank": per_rank_params,
-            "data_checksums_per_rank": per_rank_data,
         }
+        if self.data_checksum is not None:
+            summary["data_checksums_per_rank"] = acc.gather(self.data_checksum[None]).tolist()
         if self.last_eval is not None:
             summary.update(last_eval=self.last_eval, best_by=self.judge.best_by,
                            best_step=self.progress.best_step)
