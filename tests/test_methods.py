@@ -168,10 +168,21 @@ def test_psi_is_scaled_by_the_cost():
 
 
 def test_convex_not_logs_and_applies_the_penalty():
-    cfg = _cfg("--method", "not_convex", "--t-iters", "1", "--convex-alpha", "0.5")
-    loop = _loop(cfg)
-    out = get_method(cfg).build(cfg, torch.device("cpu"))(loop)
-    assert "jensen" in out and out["jensen"] >= 0
+    """Same networks, same batches: alpha > 0 must change g's update, alpha 0 must be NOT."""
+    def g_after(method: str, alpha: str):
+        cfg = _cfg("--method", method, "--t-iters", "1", "--convex-alpha", alpha)
+        ctx = _loop(cfg)
+        with torch.no_grad():  # a steep g, so that psi = k||y||^2 - g is not convex yet
+            ctx.g.fc.weight.mul_(1e3)
+        out = get_method(cfg).build(cfg, torch.device("cpu"))(ctx)
+        return out, [p.detach().clone() for p in ctx.g.parameters()]
+
+    penalised, g_pen = g_after("not_convex", "0.5")
+    free, g_free = g_after("not_convex", "0.0")
+    plain, g_plain = g_after("not", "0.5")
+    assert penalised["jensen"] > 0
+    assert any(not torch.equal(a, b) for a, b in zip(g_pen, g_free))
+    assert all(torch.equal(a, b) for a, b in zip(g_free, g_plain))
 
 
 # --- NOT-AE ----------------------------------------------------------------------------------

@@ -56,11 +56,39 @@ def test_potential_has_four_stages_at_64_and_five_at_128(name):
     assert stages == {64: 4, 128: 5}[PAPER[name]]
 
 
+def _spellings(value) -> set[str]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return {str(value)}
+    short = f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")
+    return {f"{value:g}", f"{value:,}", short}
+
+
 def test_every_preset_names_where_its_values_come_from():
+    """Each value a preset changes from the paper defaults is named (flag or value) in the
+    docstrings it rests on: its own, and the one it builds on (_paper, _colored_mnist)."""
+    from dataclasses import fields
+
+    from enot.config import Config
+    from enot.config import presets
+
+    base = Config()
     for name, make in PRESETS.items():
-        note = (make.__doc__ or "") + (getattr(sys.modules[make.__module__], "_paper").__doc__
-                                       if name in PAPER else "")
-        assert len(note) > 60, f"preset {name} has no note on its values"
+        cfg = make()
+        doc = make.__doc__ or ""
+        assert len(doc) > 60, f"preset {name} has no note on its values"
+        if name in PAPER:
+            doc += presets._paper.__doc__
+        if name == "fashion_bags2shoes":
+            doc += presets._colored_mnist.__doc__
+        for section in ("data", "t_net", "g_net", "enot", "method", "optim", "train"):
+            for f in fields(getattr(cfg, section)):
+                value = getattr(getattr(cfg, section), f.name)
+                if value == getattr(getattr(base, section), f.name) or f.name in (
+                        "dataset", "source", "target"):
+                    continue
+                flag = "--" + f.name.replace("_", "-")
+                assert flag in doc or any(s in doc for s in _spellings(value)), \
+                    f"preset {name} sets {flag} {value} without saying so"
 
 
 def test_fashion_preset_is_cpu_sized():

@@ -160,7 +160,9 @@ class TrainConfig:
 
 @dataclass
 class Config:
-    preset: str = "paper"
+    # The preset a config was built from; a bare Config() is the paper's 64 px setting with
+    # placeholder data, named "custom" because no preset of that name exists.
+    preset: str = "custom"
     data: DataConfig = field(default_factory=DataConfig)
     t_net: TNetConfig = field(default_factory=TNetConfig)
     g_net: GNetConfig = field(default_factory=GNetConfig)
