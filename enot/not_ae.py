@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from enot.config import ConfigError
 from enot.costs import Cost, pixel_mse
 from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
 
@@ -28,7 +27,7 @@ def pixel_l1(x: Tensor, y: Tensor) -> Tensor:
 def ae_cost(name: str, lpips_weights: str = "", device: torch.device | str = "cpu") -> Cost:
     """The NOT-AE cost by name: "l2" (per-pixel MSE), "l1", or "lpips" (frozen AlexNet LPIPS).
 
-    "lpips" raises ``ConfigError`` saying how to provide the AlexNet file when it is missing
+    "lpips" raises ``LPIPSWeightsError`` saying how to provide the AlexNet file when it is missing
     or wrong; ``lpips_weights`` empty means the torch hub cache.
     """
     if name == "l2":
@@ -39,8 +38,8 @@ def ae_cost(name: str, lpips_weights: str = "", device: torch.device | str = "cp
         try:
             model = load_lpips(lpips_weights or LPIPS_FROM_HUB, device)
         except LPIPSWeightsError as err:
-            raise ConfigError(f"--ae-cost lpips: {err}. (Training needs the file for this "
-                              f"cost; --ae-cost l2 or l1 need none.)") from None
+            raise LPIPSWeightsError(f"--ae-cost lpips: {err}. (Training needs the file for "
+                                    f"this cost; --ae-cost l2 or l1 need none.)") from None
         model.requires_grad_(False)  # a fixed metric: gradients flow to T(x) only
 
         def lpips_cost(x: Tensor, y: Tensor) -> Tensor:

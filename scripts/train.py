@@ -22,10 +22,11 @@ from enot.evaluation.map_judge import MapJudge
 from enot.evaluation.metrics import InceptionWeightsError
 from enot.training.export import load_translator
 from enot.config import ConfigError
+from models.lpips import LPIPSWeightsError
 from enot.config.cli import parse_cli
 from enot.training.trainer import NonFiniteLossError, Trainer
 
-USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
+USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
                FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from data import DATASET_KINDS, SPEC_HELP
 from enot.costs import COSTS
+from enot.methods import METHODS as METHOD_REGISTRY
 
 
 class ConfigError(ValueError):
@@ -66,7 +67,7 @@ class ENOTConfig:
 
 
 # Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.
-METHODS = ("enot", "not", "not_convex", "not_ae")
+METHODS = tuple(METHOD_REGISTRY)  # the names of the one registry, enot.methods.METHODS
 BEST_BY = ("auto", "class_rate", "fid", "kid")
 AE_COSTS = ("l2", "l1", "lpips")
 
