@@ -1,6 +1,7 @@
 """The Accelerate training loop for ENOT (arXiv 2403.03777) and the NOT methods.
 
-The trainer owns the optimisers, schedules, EMA, logging, sample grids and checkpoints; one
+The trainer owns the networks, optimisers, schedules, EMA and checkpoints; it hands records to
+``run_log``, grids to ``sample_grid``, and maps to the ``judging.Judge`` it is given. One
 step is one outer iteration of the method (`enot.methods`: ENOT's T and g updated 1:1, or NOT's
 K T-updates then one g update), whose losses live in `enot.losses` / `enot.not_losses`. It
 runs the same under `python`, `accelerate launch` (one or many processes, GPU or CPU) and
@@ -15,25 +16,25 @@ import time
 from dataclasses import dataclass
 
 import torch
-from accelerate import Accelerator, DataLoaderConfiguration
-from accelerate.utils import ProjectConfiguration, broadcast, set_seed
+from accelerate.utils import broadcast, set_seed
 from diffusers.training_utils import EMAModel
 from torch.utils.data import DataLoader
-from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
-from data import DatasetError, build_domain, to_unit
-from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
-from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
+from data import DatasetError, build_domain
 from enot.config import Config, ConfigError, save_config
+from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
+from enot.methods import MethodContext, get_method
+from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
+from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
 from enot.training.judging import JudgeFactory
 from enot.training.networks import build_networks
-from enot.methods import MethodContext, get_method
+from enot.training.run_log import RunLog, warn_changed
+from enot.training.sample_grid import SampleGrid
 from enot.training.streams import InfiniteStream
 
-SAMPLES = 8
 
 
 class NonFiniteLossError(NonFiniteError):
@@ -62,26 +63,13 @@ class Progress:
         self.best_step = int(state.get("best_step", 0))
 
 
-def _needs_cpu_flag() -> bool:
-    # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process launch
-    # reports DistributedType.NO and trains alone.
-    return not torch.cuda.is_available()
-
-
 class Trainer:
     def __init__(self, cfg: Config, resume: str | None = None,
                  make_judge: JudgeFactory | None = None):
         self.cfg = cfg
         self.run_dir = cfg.run_dir
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.accelerator = Accelerator(
-            cpu=_needs_cpu_flag(),
-            mixed_precision=cfg.train.mixed_precision,
-            log_with="tensorboard",
-            project_config=ProjectConfiguration(project_dir=str(self.run_dir),
-                                                logging_dir=str(self.run_dir / "logs")),
-            dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
-        )
+        self.accelerator = make_accelerator(cfg.train.mixed_precision, self.run_dir)
         acc, tc = self.accelerator, cfg.train
         resume_from, saved = resolve_resume(resume, self.ckpt_dir, cfg) if resume else (None, None)
         if resume_from is None and list_checkpoints(self.ckpt_dir):
@@ -91,7 +79,7 @@ class Trainer:
 
         T, g = build_networks(cfg)
         if tc.sync_bn:
-            T = _sync_batchnorm(T, acc)
+            T = sync_batchnorm(T, acc)
         self.method = get_method(cfg)
         # Built before any data or step: a missing LPIPS file or a bad cost stops the run here.
         self.outer_iteration = self.method.build(cfg, acc.device)
@@ -132,9 +120,8 @@ class Trainer:
             if obj is not None:
                 acc.register_for_checkpointing(obj)
 
-        sample_set = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed)
-        n = min(SAMPLES, len(sample_set))
-        self.sample_x = torch.stack([sample_set[i] for i in range(n)]).to(acc.device)
+        self.samples = SampleGrid(cfg, acc, self.run_dir / "samples")
+        self.log = RunLog(acc, self.run_dir)
         if tc.eval_every and make_judge is None:
             raise ConfigError("--eval-every needs a judge: pass make_judge (scripts/train.py "
                               "passes enot.evaluation.map_judge.MapJudge.for_run)")
@@ -148,10 +135,10 @@ class Trainer:
             save_config(cfg, self.run_dir / "config.json")
         acc.wait_for_everyone()
         if resume_from is not None:
-            _warn_changed(saved, cfg, acc)
+            warn_changed(saved, cfg, acc)
             acc.load_state(str(resume_from))
             acc.print(f"resumed from {resume_from} at step {self.progress.step}")
-        acc.init_trackers("tensorboard", config=_flat(cfg.to_dict()))
+        self.log.start(cfg)
         self.data_checksum = (torch.zeros((), dtype=torch.float64, device=acc.device)
                               if tc.ddp_checksums else None)
 
@@ -177,11 +164,12 @@ class Trainer:
             bar.update(1)
             if step % tc.log_every == 0 or step == tc.steps:
                 rate = (step - start_step) / (time.perf_counter() - start)
-                self._log(step, last, rate)
+                self.log.train_step(step, last, {"lr_t": self.sched_t.get_last_lr()[0],
+                                                 "lr_g": self.sched_g.get_last_lr()[0]}, rate)
                 bar.set_postfix(W2=f"{last['w_dist']:.4f}", T=f"{last['t_loss']:.4f}",
                                 g=f"{last['g_loss']:.4f}", refresh=False)
             if step % tc.sample_every == 0 or step == tc.steps:
-                self.save_samples(step)
+                self.samples.save(acc.unwrap_model(self.T), step)
             if tc.eval_every and (step % tc.eval_every == 0 or step == tc.steps):
                 self.evaluate(step)
             if step % tc.checkpoint_every == 0 or step == end:
@@ -230,20 +218,6 @@ class Trainer:
         found = list_checkpoints(self.ckpt_dir)
         return f"the last good checkpoint is {found[-1]}" if found else "there is no checkpoint yet"
 
-    def _log(self, step: int, values: dict[str, float], rate: float) -> None:
-        if "w_dist" in values and "transport_cost" in values:
-            # Dual estimate minus primal cost: near 0 once T tracks the c-transform of g.
-            values = {**values, "dual_primal_gap": values["w_dist"] - values["transport_cost"]}
-        record = {"step": step, **values, "lr_t": self.sched_t.get_last_lr()[0],
-                  "lr_g": self.sched_g.get_last_lr()[0], "steps_per_s": rate}
-        self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=step)
-        if self.accelerator.is_main_process:
-            self._append_record(record)
-
-    def _append_record(self, record: dict) -> None:
-        with open(self.run_dir / "log.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
-
     def evaluate(self, step: int) -> None:
         """Judge the exported map (the EMA when kept) on the test split: target-class rate,
         content shift and MSE on every test image, FID and KID on --eval-images; the best by
@@ -254,9 +228,7 @@ class Trainer:
             model = ema if ema is not None else acc.unwrap_model(self.T)
             verdict = self.judge.judge(model, acc.device)
             metrics = self.last_eval = verdict.metrics
-            acc.log({f"eval/{k}": v for k, v in metrics.items() if isinstance(v, float)},
-                    step=step)
-            self._append_record({"step": step, **metrics})
+            self.log.evaluation(step, metrics)
             if verdict.score > self.progress.best_score:
                 self.progress.best_score, self.progress.best_step = verdict.score, step
                 write_export(self.run_dir / "export_best", acc.unwrap_model(self.T),
@@ -268,26 +240,6 @@ class Trainer:
                             dtype=torch.float64, device=acc.device)
         best = broadcast(best, from_process=0)
         self.progress.best_score, self.progress.best_step = best[0].item(), int(best[1].item())
-
-    @torch.no_grad()
-    def translate_samples(self, model: torch.nn.Module) -> torch.Tensor:
-        was_training = model.training
-        model.eval()
-        with self.accelerator.autocast():
-            out = model(self.sample_x).float()
-        model.train(was_training)
-        return out
-
-    def save_samples(self, step: int) -> None:
-        """Grid: the fixed source test images on top, their translations below."""
-        if not self.accelerator.is_main_process:
-            return
-        out = self.translate_samples(self.accelerator.unwrap_model(self.T))
-        grid = to_unit(torch.cat([self.sample_x, out]).cpu())
-        path = self.run_dir / "samples" / f"step_{step:08d}.png"
-        save_image(grid, path, nrow=len(self.sample_x), padding=1)
-        save_image(grid, self.run_dir / "samples" / "latest.png", nrow=len(self.sample_x),
-                   padding=1)
 
     def ema_model(self) -> torch.nn.Module | None:
         if self.ema is None:
@@ -330,34 +282,3 @@ class Trainer:
         return summary
 
 
-def _sync_batchnorm(T: torch.nn.Module, acc: Accelerator) -> torch.nn.Module:
-    """T's BatchNorm statistics over the global batch instead of each process's share.
-
-    Worth it when the per-device batch is small (BatchNorm's statistics get noisy below ~16);
-    the paper trains on one GPU, where it changes nothing. torch's SyncBatchNorm runs on CUDA
-    (and XPU) only.
-    """
-    if acc.device.type == "cpu":
-        raise ConfigError("--sync-bn needs GPUs: torch's SyncBatchNorm does not run on CPU; "
-                          "leave it off here")
-    if acc.num_processes == 1:
-        acc.print("--sync-bn: one process, nothing to synchronise; plain BatchNorm is used")
-        return T
-    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(T)
-
-
-def _warn_changed(saved: Config, now: Config, acc: Accelerator) -> None:
-    old, new = _flat(saved.to_dict()), _flat(now.to_dict())
-    changed = [f"{k}: {old.get(k)} -> {v}" for k, v in new.items() if old.get(k) != v]
-    if changed:
-        acc.print("resuming with changed settings: " + "; ".join(changed))
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out

@@ -1,0 +1,43 @@
+"""The Accelerator of a run, and T's optional SyncBatchNorm: what differs between one CPU, one
+GPU and many processes stays here, out of the loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate.utils import ProjectConfiguration
+
+from enot.config import ConfigError
+
+
+def make_accelerator(mixed_precision: str, run_dir: Path) -> Accelerator:
+    """TensorBoard logs under ``run_dir/logs``; seedable samplers, so that resume replays the
+    data order exactly."""
+    return Accelerator(
+        # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process
+        # launch reports DistributedType.NO and trains alone.
+        cpu=not torch.cuda.is_available(),
+        mixed_precision=mixed_precision,
+        log_with="tensorboard",
+        project_config=ProjectConfiguration(project_dir=str(run_dir),
+                                            logging_dir=str(run_dir / "logs")),
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+    )
+
+
+def sync_batchnorm(T: torch.nn.Module, acc: Accelerator) -> torch.nn.Module:
+    """T's BatchNorm statistics over the global batch instead of each process's share.
+
+    Worth it when the per-device batch is small (BatchNorm's statistics get noisy below ~16);
+    the paper trains on one GPU, where it changes nothing. torch's SyncBatchNorm runs on CUDA
+    (and XPU) only.
+    """
+    if acc.device.type == "cpu":
+        raise ConfigError("--sync-bn needs GPUs: torch's SyncBatchNorm does not run on CPU; "
+                          "leave it off here")
+    if acc.num_processes == 1:
+        acc.print("--sync-bn: one process, nothing to synchronise; plain BatchNorm is used")
+        return T
+    return torch.nn.SyncBatchNorm.convert_sync_batchnorm(T)
