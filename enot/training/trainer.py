@@ -36,7 +36,6 @@ from enot.training.sample_grid import SampleGrid
 from enot.training.streams import InfiniteStream
 
 
-
 class NonFiniteLossError(NonFiniteError):
     """A loss became NaN or inf; the weights of that step were not updated."""
 
