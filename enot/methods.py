@@ -145,7 +145,7 @@ class Method:
 
 def _build_enot(cfg: Config, device: torch.device) -> OuterIteration:
     e = cfg.enot
-    cost = get_cost(e.cost)
+    cost = get_cost(cfg.method.cost)
     return lambda ctx: enot_iteration(ctx, cost, e.tau, e.lam, e.gauge)
 
 
@@ -154,13 +154,13 @@ def _build_not(cfg: Config, device: torch.device) -> OuterIteration:
     if m.method == "not_ae":
         cost = ae_cost(m.ae_cost, m.lpips_weights, device)
     else:
-        cost = get_cost(cfg.enot.cost)
+        cost = get_cost(m.cost)
     alpha, k_of = 0.0, None
     if m.method == "not_convex":
-        if cfg.enot.cost not in QUADRATIC_COEFFICIENT:
+        if m.cost not in QUADRATIC_COEFFICIENT:
             raise ValueError(f"--method not_convex needs a quadratic --cost (one of "
-                             f"{', '.join(QUADRATIC_COEFFICIENT)}); got {cfg.enot.cost!r}")
-        alpha, k_of = m.convex_alpha, partial(quadratic_coefficient, cfg.enot.cost)
+                             f"{', '.join(QUADRATIC_COEFFICIENT)}); got {m.cost!r}")
+        alpha, k_of = m.convex_alpha, partial(quadratic_coefficient, m.cost)
     t_iters = m.t_iters
     return lambda ctx: not_iteration(ctx, cost, t_iters, alpha, k_of)
 

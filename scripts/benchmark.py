@@ -53,7 +53,7 @@ def _time_steps(step_fn, T, g, cfg: Config, repeats: int) -> float:
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
     y = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    cost = get_cost(cfg.enot.cost)
+    cost = get_cost(cfg.method.cost)
     opts = [torch.optim.AdamW(m.parameters(), lr=1e-5) for m in (T, g)]
 
     def one():
@@ -77,7 +77,7 @@ def _flops(step_fn, T, g, cfg: Config) -> int:
     size, batch = cfg.data.image_size, cfg.train.batch_size
     x = torch.zeros(batch, 3, size, size)
     with FlopCounterMode(display=False) as counter:
-        step_fn(T, g, x, x.clone(), get_cost(cfg.enot.cost), cfg.enot.tau, cfg.enot.lam)
+        step_fn(T, g, x, x.clone(), get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
     return counter.get_total_flops()
 
 

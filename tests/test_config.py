@@ -1,5 +1,7 @@
 """Config: presets, round trips through JSON, and CLI validation."""
 
+import json
+
 import pytest
 
 from enot.config import PRESETS, Config, ConfigError, get_preset, load_config, save_config
@@ -9,7 +11,7 @@ from enot.config.cli import parse_cli
 def test_defaults_are_the_paper_image_setting():
     c = Config()
     assert (c.t_net.t_base_channels, c.g_net.g_nfilter, c.g_net.g_nfilter_max) == (48, 64, 512)
-    assert (c.enot.tau, c.enot.lam, c.enot.cost) == (0.98, 1.0, "image_mse")
+    assert (c.enot.tau, c.enot.lam, c.method.cost) == (0.98, 1.0, "image_mse")
     assert (c.optim.lr_t, c.optim.lr_g, c.optim.beta1, c.optim.beta2) == (1e-4, 5e-5, 0.5, 0.5)
     assert (c.optim.final_lr_ratio, c.train.batch_size, c.train.steps) == (1e-2, 64, 120_000)
 
@@ -54,3 +56,15 @@ def test_architecture_names_the_shape_fields():
     assert a.architecture() == b.architecture()
     b.t_net.t_base_channels = 99
     assert a.architecture() != b.architecture()
+
+
+def test_the_cost_is_the_methods_and_older_configs_still_load(tmp_path):
+    cfg, _ = parse_cli(["--method", "not", "--cost", "pixel_mse"], "t")
+    assert cfg.method.cost == "pixel_mse" and not hasattr(cfg.enot, "cost")
+    # A config written when the cost sat in the enot section: the cost it names still runs.
+    old = Config().to_dict()
+    del old["method"]["cost"]
+    old["enot"]["cost"] = "pixel_mse"
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    loaded = load_config(tmp_path / "old.json")
+    assert loaded.method.cost == "pixel_mse" and loaded.enot == Config().enot

@@ -59,7 +59,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         for o in opts:
             o.zero_grad(set_to_none=True)
         before = dict(syncs)
-        enot_step(T, g, x, y, get_cost(cfg.enot.cost), cfg.enot.tau, cfg.enot.lam)
+        enot_step(T, g, x, y, get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
         per_step.append({k: syncs[k] - before[k] for k in syncs})
         for o in opts:
             o.step()

@@ -324,6 +324,7 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
     assert res.returncode == 0, res.stderr[-3000:]
     tr = load_translator(out / "export")
     assert tr.card["source"] == tr.card["target"] == "2"
+    assert tr.card["cost"] == "l2"  # the card names the cost NOT-AE ran with, not --cost's
     test = build_domain("colored_mnist", "2", 32, "test", seed=0)
     x = torch.stack([test[i] for i in range(len(test))])
     noise = torch.rand_like(x) * 2 - 1

@@ -26,7 +26,8 @@ PAPER = {"handbags2shoes_128": 128, "ffhq2comics_128": 128, "celeba2anime_64": 6
 PAPER_VALUES = {
     "t_net": {"t_base_channels": 48},
     "g_net": {"g_nfilter": 64, "g_nfilter_max": 512},
-    "enot": {"cost": "image_mse", "tau": 0.98, "lam": 1.0},
+    "enot": {"tau": 0.98, "lam": 1.0},
+    "method": {"cost": "image_mse"},
     "optim": {"lr_t": 1e-4, "lr_g": 5e-5, "beta1": 0.5, "beta2": 0.5, "weight_decay": 1e-4,
               "final_lr_ratio": 1e-2},
 }

@@ -57,7 +57,7 @@ class GNetConfig:
 
 @dataclass
 class ENOTConfig:
-    cost: str = _opt("image_mse", "transport cost c(x, y)", choices=tuple(COSTS))
+    # ENOT's own values: the expectile regulariser on g (arXiv 2403.03777, Eq. 10).
     tau: float = _opt(0.98, "expectile tau (paper: 0.98-0.99 for images)", range=(0.5, 1.0))
     lam: float = _opt(1.0, "expectile regulariser weight lambda", range=(0.0, 1e3))
     # Not in the paper: fixes the free constant of the potential (enot.losses.enot_losses).
@@ -81,6 +81,9 @@ class MethodConfig:
                                "g update (NOT); not_convex: NOT + Jensen convexity penalty; "
                                "not_ae: NOT auto-encoder, OT from the source domain to itself "
                                "(the target is the source)", choices=METHODS)
+    # The transport cost is every OT method's, so it lives here, not in ENOT's section.
+    cost: str = _opt("image_mse", "transport cost c(x, y) of enot, not and not_convex "
+                                  "(not_ae takes --ae-cost)", choices=tuple(COSTS))
     t_iters: int = _opt(10, "NOT methods: T updates per potential update (K)", range=(1, 10_000))
     convex_alpha: float = _opt(0.01, "not_convex: weight alpha of the Jensen penalty",
                                range=(0.0, 1e3))
@@ -91,6 +94,10 @@ class MethodConfig:
                               "(AlexNet; replaces --cost)", choices=AE_COSTS)
     lpips_weights: str = _opt("", "not_ae with --ae-cost lpips: torchvision AlexNet weights "
                                   "file (default: the torch hub cache)")
+
+    def cost_name(self) -> str:
+        """The cost this method transports by: --ae-cost for not_ae, --cost for the others."""
+        return self.ae_cost if self.method == "not_ae" else self.cost
 
     def t_architecture(self) -> dict[str, Any]:
         """What the method changes in T's shape: only not_ae drops skips and adds a bottleneck."""
@@ -184,6 +191,7 @@ class Config:
         try:
             sections = [f.name for f in dataclasses.fields(cls) if f.name != "preset"]
             # Configs saved before a section existed lack it: its defaults are what ran.
+            d = _moved_cost(d)
             kwargs = {name: SECTIONS[name](**(d.get(name, {}) if name in LATER_SECTIONS
                                                else d[name])) for name in sections}
             return cls(preset=d["preset"], **kwargs)
@@ -202,6 +210,15 @@ SECTIONS: dict[str, type] = {
     "optim": OptimConfig, "train": TrainConfig,
 }
 LATER_SECTIONS = {"method"}  # added after exports existed; absent means the defaults
+
+
+def _moved_cost(d: dict[str, Any]) -> dict[str, Any]:
+    """Configs written before the cost moved from the enot section to the method section."""
+    if "cost" not in d.get("enot", {}):
+        return d
+    enot = {k: v for k, v in d["enot"].items() if k != "cost"}
+    method = {"cost": d["enot"]["cost"], **d.get("method", {})}
+    return {**d, "enot": enot, "method": method}
 
 
 def save_config(cfg: Config, path: Path) -> None:

@@ -41,7 +41,8 @@ def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | No
             T_ema.save_pretrained(tmp / "T_ema")
         card = {
             "preset": cfg.preset, "step": step, "image_size": cfg.data.image_size,
-            "channels": int(T.config["out_channels"]), "cost": cfg.enot.cost, "dataset": cfg.data.dataset,
+            "channels": int(T.config["out_channels"]), "cost": cfg.method.cost_name(),
+            "dataset": cfg.data.dataset,
             "source": cfg.data.source, "target": cfg.data.target, "ema": T_ema is not None,
             "metrics": metrics or {},
             "config": cfg.to_dict(),
