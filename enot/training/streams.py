@@ -11,8 +11,12 @@ from typing import Any
 
 from accelerate import Accelerator
 from accelerate.data_loader import SeedableRandomSampler
+import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
+
+from data import DatasetError, build_domain
+from enot.config import Config
 
 
 def _seedable_sampler(loader: Any) -> SeedableRandomSampler:
@@ -67,3 +71,19 @@ class InfiniteStream:
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.batch, self._it = int(state["epoch"]), int(state["batch"]), None
+
+
+def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
+    """One shuffled DataLoader per domain (source, target) of the training split, for
+    ``accelerator.prepare``; a domain smaller than one global batch is refused by name."""
+    d = cfg.data
+    domains = [build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
+                            flip=d.flip) for spec in (d.source, d.target)]
+    for name, ds in zip(("source", "target"), domains):
+        need = cfg.train.batch_size * num_processes
+        if len(ds) < need:
+            raise DatasetError(f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
+                               f"images, fewer than one global batch ({need})")
+    return [DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
+                       num_workers=d.num_workers, persistent_workers=d.num_workers > 0,
+                       pin_memory=torch.cuda.is_available()) for ds in domains]

@@ -13,15 +13,12 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import dataclass
 
 import torch
 from accelerate.utils import broadcast, set_seed
 from diffusers.training_utils import EMAModel
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from data import DatasetError, build_domain
 from enot.config import Config, ConfigError, save_config
 from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
 from enot.methods import MethodContext, get_method
@@ -31,35 +28,14 @@ from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
 from enot.training.judging import JudgeFactory
 from enot.training.networks import build_networks
+from enot.training.progress import Progress
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid
-from enot.training.streams import InfiniteStream
+from enot.training.streams import InfiniteStream, domain_loaders
 
 
 class NonFiniteLossError(NonFiniteError):
     """A loss became NaN or inf; the weights of that step were not updated."""
-
-
-@dataclass
-class Progress:
-    """Optimisation steps done and the best evaluation so far; saved in every checkpoint.
-
-    ``best_score`` is higher-is-better whatever --best-by ranks by (FID and KID enter negated).
-    """
-
-    step: int = 0
-    best_score: float = float("-inf")
-    best_step: int = 0
-
-    def state_dict(self) -> dict[str, float]:
-        return {"step": self.step, "best_score": self.best_score, "best_step": self.best_step}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        self.step = int(state["step"])
-        # Checkpoints written before --best-by kept the best FID.
-        old = -float(state["best_fid"]) if "best_fid" in state else float("-inf")
-        self.best_score = float(state.get("best_score", old))
-        self.best_step = int(state.get("best_step", 0))
 
 
 class Trainer:
@@ -90,26 +66,16 @@ class Trainer:
         opt_g, sched_g = adamw_cosine(g.parameters(), o.lr_g, (o.beta1, o.beta2),
                                       o.weight_decay, horizon, o.final_lr_ratio)
 
-        d = cfg.data
-        domains = [build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
-                                flip=d.flip) for spec in (d.source, d.target)]
-        for name, ds in zip(("source", "target"), domains):
-            need = cfg.train.batch_size * acc.num_processes
-            if len(ds) < need:
-                raise DatasetError(f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
-                                   f"images, fewer than one global batch ({need})")
-        loaders = [DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
-                              num_workers=d.num_workers, persistent_workers=d.num_workers > 0,
-                              pin_memory=torch.cuda.is_available()) for ds in domains]
-
+        loaders = domain_loaders(cfg, acc.num_processes)
         (self.T, self.g, self.opt_t, self.opt_g, self.sched_t, self.sched_g, src_loader,
          tgt_loader) = acc.prepare(T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
         self.source = InfiniteStream(src_loader, acc, seed=cfg.train.seed * 2 + 1)
         self.target = InfiniteStream(tgt_loader, acc, seed=cfg.train.seed * 2 + 2)
-        self.context = MethodContext(T=self.T, g=self.g, g_unwrapped=acc.unwrap_model(self.g), opt_t=self.opt_t,
-                         opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
-                         next_target=lambda: self._draw(self.target), backward=acc.backward,
-                         check=self._check)
+        self.context = MethodContext(
+            T=self.T, g=self.g, g_unwrapped=acc.unwrap_model(self.g), opt_t=self.opt_t,
+            opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
+            next_target=lambda: self._draw(self.target), backward=acc.backward,
+            check=self._check)
         self.progress = Progress()
         self.ema = None
         if cfg.train.ema_decay > 0:
