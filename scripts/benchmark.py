@@ -6,6 +6,7 @@
     python scripts/benchmark.py latency         # demo: one image end to end, 128 px U-Net 48
     python scripts/benchmark.py features        # FID features: clean-fid vs ours, images/s
     python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
+    python scripts/benchmark.py memory          # peak memory of one paper step, fp32 and bf16
     python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
 """
 
@@ -252,6 +253,35 @@ def bench_features(args: argparse.Namespace) -> None:
           f"{r.max_abs_difference:.3g}")
 
 
+MEMORY_SETTINGS = ("celeba2anime_64", "handbags2shoes_128", "ffhq2comics_128", "celeba2anime_128")
+
+
+def bench_memory(args: argparse.Namespace) -> None:
+    """Peak memory of one training step of each paper preset at batch 64, fp32 and bf16,
+    counted on fake tensors (benchmarks.step_memory): what the step allocates, not the RSS."""
+    from benchmarks.step_memory import HEADER, measure_step
+
+    print(f"torch {torch.__version__}; bytes counted on fake tensors (no data, any machine)")
+    print(HEADER)
+    for name in args.presets:
+        for precision in args.precisions:
+            cfg = get_preset(name)
+            cfg.train.mixed_precision = precision
+            if args.batch_size:
+                cfg.train.batch_size = args.batch_size
+            print(measure_step(cfg).row(name), flush=True)
+    if args.check_real:
+        cfg = Config()
+        cfg.train.batch_size = args.batch_size or 8
+        fake, real = measure_step(cfg), measure_step(cfg, fake=False)
+        same = fake == real
+        print(f"paper64 at batch {cfg.train.batch_size}, fp32: fake {fake.peak / 2**20:,.1f} MiB, "
+              f"real CPU tensors {real.peak / 2**20:,.1f} MiB: "
+              f"{'identical in every column' if same else 'DIFFERENT'}")
+        if not same:
+            raise SystemExit(f"fake and real counts differ: {fake} vs {real}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -306,6 +336,16 @@ def main() -> None:
                    help="seconds of training per scale in the search")
     c.add_argument("--out", default="runs/compare", help="folder for the plot and the tables")
     c.set_defaults(func=bench_compare)
+    m = sub.add_parser("memory", help="peak memory of one training step of each paper preset: "
+                                      "weights, gradients, AdamW state, activations")
+    m.add_argument("--presets", nargs="+", choices=MEMORY_SETTINGS, default=list(MEMORY_SETTINGS))
+    m.add_argument("--precisions", nargs="+", choices=("no", "bf16"), default=["no", "bf16"],
+                   help="'no' is fp32")
+    m.add_argument("--batch-size", type=int, default=0,
+                   help="batch per domain (default: the preset's, 64)")
+    m.add_argument("--check-real", action="store_true",
+                   help="also run paper64 on real CPU tensors and check the bytes agree")
+    m.set_defaults(func=bench_memory)
     argv = sys.argv[1:]
     if "--compare" in argv:  # `benchmark.py --compare [flags]` is the compare subcommand
         argv = ["compare"] + [a for a in argv if a != "--compare"]
