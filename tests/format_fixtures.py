@@ -103,3 +103,23 @@ def write_fashion(folder: Path, *, gz: bool = True, n_train: int = 60,
         write_idx(folder / f"{part}-images-idx3-ubyte{ext}", images)
         write_idx(folder / f"{part}-labels-idx1-ubyte{ext}", labels)
     return parts
+
+
+def paper_task_flags(name: str, root: Path) -> list[str]:
+    """Fixture data for a paper preset, in its real format, at its image size; returns the
+    --source/--target flags."""
+    size = 64 if name.endswith("_64") else 128
+    if name.startswith("handbags"):
+        src = write_igan_hdf5(root / f"handbag_{size}.hdf5", 10, size)
+        tgt = write_igan_hdf5(root / f"shoes_{size}.hdf5", 10, size)
+        return ["--source", str(src), "--target", str(tgt)]
+    if name.startswith("ffhq"):
+        for i in range(10):
+            save_image(root / "ffhq" / f"{i // 5:05d}" / f"{i:05d}.png", i, (size * 2, size * 2))
+            save_image(root / "kaggle" / "face2comics_v2.0.0_by_Sxela" / "comics" / f"{i}.jpg",
+                       i, (size * 4, size * 4))
+        return ["--source", str(root / "ffhq"), "--target", f"comics:{root / 'kaggle'}"]
+    write_celeba(root / "celeba", 14, male={0, 5, 9, 13})
+    for i in range(10):
+        save_image(root / "anime" / f"{i}.png", i, (size, size))
+    return ["--source", str(root / "celeba"), "--target", f"anime_faces:{root / 'anime'}"]

@@ -1,0 +1,78 @@
+"""bf16 on the real code path: `accelerate launch` of the 64 px paper preset's networks under
+`--mixed-precision bf16` against the same run in fp32, then checkpoint, resume and export.
+
+CPU autocast runs bf16 (the GPU recipe of every paper preset) through the same autocast and
+loss-casting code as CUDA. Slow: without AVX-512-BF16 the bf16 kernels are emulated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import pytest
+import torch
+
+from conftest import TRAIN, run
+from enot.training.export import load_translator
+from format_fixtures import paper_task_flags
+
+PRESET = "celeba2anime_64"
+LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")
+# bf16 keeps 8 significant bits (relative rounding 2^-9 = 0.2% per value); the losses sum
+# thousands of such products through ~20 layers, so their error grows to ~1%. 3% of the value,
+# plus 3% of the loss scale for values near zero (w_dist is a difference of two such terms).
+REL = 0.03
+
+
+def _launch(out, precision: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
+            "--num_processes", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
+            TRAIN, "--preset", PRESET, "--mixed-precision", precision, "--batch-size", "2",
+            "--steps", "3", "--log-every", "1", "--sample-every", "3", "--checkpoint-every", "1",
+            "--eval-every", "0", "--output-dir", str(out), *extra]
+
+
+def _records(out) -> dict[int, dict]:
+    lines = (out / "log.jsonl").read_text().splitlines()
+    return {r["step"]: r for r in map(json.loads, lines) if "g_loss" in r}
+
+
+@pytest.mark.slow
+def test_bf16_tracks_fp32_on_the_same_batches_and_resumes_and_exports(tmp_path):
+    data = paper_task_flags(PRESET, tmp_path / "data")
+    fp32, bf16 = tmp_path / "fp32", tmp_path / "bf16"
+    res = run(_launch(fp32, "no", *data), timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    # bf16 stops after step 2 and resumes from its checkpoint for step 3.
+    res = run(_launch(bf16, "bf16", *data, "--stop-at", "2"), timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not (bf16 / "export").exists()
+    res = run(_launch(bf16, "bf16", *data, "--resume", "latest"), timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resumed from" in res.stdout + res.stderr
+
+    want, got = _records(fp32), _records(bf16)
+    assert sorted(got) == sorted(want) == [1, 2, 3]
+    scale = max(abs(want[s][k]) for s in want for k in ("g_loss", "t_loss"))
+    differs = False
+    for step in (1, 2, 3):
+        for k in LOGGED:
+            a, b = want[step][k], got[step][k]
+            assert math.isfinite(b), (step, k, b)
+            assert abs(a - b) <= REL * (abs(a) + scale), (step, k, a, b)
+            differs |= a != b
+    assert differs, "bf16 gave fp32's losses bit for bit: autocast did not run"
+
+    summary = json.loads((bf16 / "summary.json").read_text())
+    assert summary["steps"] == 3 and summary["steps_this_run"] == 1
+    saved = json.loads((bf16 / "config.json").read_text())
+    assert saved["train"]["mixed_precision"] == "bf16"
+    tr = load_translator(bf16 / "export")
+    assert tr.card["step"] == 3 and tr.config.train.mixed_precision == "bf16"
+    # The export holds fp32 weights: autocast casts on the fly and never stores bf16.
+    assert all(p.dtype == torch.float32 for p in tr.T.parameters())
+    with torch.no_grad():
+        tx = tr.T(torch.rand(2, 3, 64, 64) * 2 - 1)
+    assert tx.shape == (2, 3, 64, 64) and torch.isfinite(tx).all()
