@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import torch
 from accelerate.utils import broadcast, set_seed
 from diffusers.training_utils import EMAModel
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from data import DatasetError, build_domain
@@ -33,7 +32,7 @@ from enot.training.judging import JudgeFactory
 from enot.training.networks import build_networks
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid
-from enot.training.streams import InfiniteStream
+from enot.training.streams import InfiniteStream, domain_loaders
 
 
 class NonFiniteLossError(NonFiniteError):
@@ -98,9 +97,7 @@ class Trainer:
             if len(ds) < need:
                 raise DatasetError(f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
                                    f"images, fewer than one global batch ({need})")
-        loaders = [DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
-                              num_workers=d.num_workers, persistent_workers=d.num_workers > 0,
-                              pin_memory=torch.cuda.is_available()) for ds in domains]
+        loaders = domain_loaders(domains, cfg.train.batch_size, d.num_workers)
 
         (self.T, self.g, self.opt_t, self.opt_g, self.sched_t, self.sched_g, src_loader,
          tgt_loader) = acc.prepare(T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
