@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import torch
 from PIL import Image
@@ -27,6 +28,15 @@ ATTRIBUTE = "Male"
 FEMALE = -1
 ATTR_NAMES = ("list_attr_celeba.txt", "Anno/list_attr_celeba.txt", "list_attr_celeba.csv")
 IMAGES_DIR = "img_align_celeba"
+# list_attr_celeba.txt's 40 columns in the official order ("Male" is the 21st).
+OFFICIAL_ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
+    "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
+    "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes "
+    "No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling "
+    "Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace "
+    "Wearing_Necktie Young").split()
+IMAGE_SIZE = (178, 218)  # aligned CelebA images are 178 wide, 218 high
 
 
 def read_attributes(path: str | os.PathLike) -> tuple[list[str], dict[str, list[int]]]:
@@ -65,6 +75,26 @@ def read_attributes(path: str | os.PathLike) -> tuple[list[str], dict[str, list[
         except ValueError:
             raise DatasetError(f"{path} line {lineno}: values must be -1 or 1") from None
     return names, table
+
+
+def write_attributes(path: str | os.PathLike, rows: Iterable[tuple[str, Sequence[int]]],
+                     columns: Sequence[str] = tuple(OFFICIAL_ATTRIBUTES)) -> Path:
+    """Write ``rows`` of (image file name, -1/1 values) as a CelebA attribute file.
+
+    The layout ``read_attributes`` reads: for a .txt path the official one (count line, the
+    names with a trailing space, then ``name`` and right-aligned values); for a .csv path
+    Kaggle's (header ``image_id,...``, no count line). For test and benchmark data.
+    """
+    path, rows = Path(path), list(rows)
+    if path.suffix.lower() == ".csv":
+        lines = ["image_id," + ",".join(columns)]
+        lines += [name + "," + ",".join(str(v) for v in vals) for name, vals in rows]
+    else:
+        lines = [str(len(rows)), " ".join(columns) + " "]
+        lines += [name + "".join(f" {v:2d}" for v in vals) for name, vals in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def female_names(attr_file: str | os.PathLike) -> list[str]:

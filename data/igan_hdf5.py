@@ -66,6 +66,17 @@ class HDF5Images(ArrayImages):
         return _h5py().File(self.path, "r")[self.key]
 
 
+def write_igan_array(path: str | os.PathLike, images, key: str = KEY) -> Path:
+    """Write uint8 [N, H, W, 3] ``images`` as iGAN's create_hdf5.py does: one contiguous
+    dataset ``key`` (no chunks, no compression), as in the downloaded files. For test and
+    benchmark data; ``write_hdf5`` is the packer's streaming writer."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _h5py().File(path, "w") as f:
+        f.create_dataset(key, data=images)
+    return path
+
+
 def write_hdf5(path: str | os.PathLike, images, count: int, image_size: int) -> Path:
     """Write ``count`` [3, S, S] images in [-1, 1] as an iGAN-layout file (``imgs`` uint8 HWC).
 

@@ -8,6 +8,9 @@
     python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
     python scripts/benchmark.py memory          # peak memory of one paper step, fp32 and bf16
     python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
+    python scripts/benchmark.py data            # images/s of each data format vs a GPU step's need
+    python scripts/benchmark.py data --quick    # a smoke run: 200 images, 64 px
+    python scripts/benchmark.py predict --preset handbags2shoes_128 --gpu h100 [--mfu 0.35]
 """
 
 from __future__ import annotations
@@ -74,12 +77,25 @@ def _time_steps(step_fn, T, g, cfg: Config, repeats: int) -> float:
     return times[len(times) // 2]
 
 
-def _flops(step_fn, T, g, cfg: Config) -> int:
+def _flops(step_fn, T, g, cfg: Config, device: str = "cpu") -> int:
     size, batch = cfg.data.image_size, cfg.train.batch_size
-    x = torch.zeros(batch, 3, size, size)
+    x = torch.zeros(batch, 3, size, size, device=device)
     with FlopCounterMode(display=False) as counter:
         step_fn(T, g, x, x.clone(), get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
     return counter.get_total_flops()
+
+
+def step_flops(cfg: Config) -> int:
+    """FLOPs of one ENOT step (the lean pass) at cfg's networks, batch and size.
+
+    Counted on the meta device: shapes flow, no arithmetic runs, so 128 px takes a second; the
+    count equals that of a real step (tests/test_data_feed.py checks it on a small setting).
+    """
+    torch.manual_seed(0)
+    T, g = build_networks(cfg)
+    T.train()
+    g.train()
+    return _flops(enot_step, T.to("meta"), g.to("meta"), cfg, device="meta")
 
 
 def cpu_description() -> str:
@@ -282,6 +298,113 @@ def bench_memory(args: argparse.Namespace) -> None:
             raise SystemExit(f"fake and real counts differ: {fake} vs {real}")
 
 
+PAPER_PRESETS = ("celeba2anime_64", "celeba2anime_128", "handbags2shoes_128", "ffhq2comics_128")
+SETTING_OF_SIZE = {64: "paper64", 128: "paper128"}
+
+
+def bench_data(args: argparse.Namespace) -> None:
+    """Images/s of each format through the trainer's loaders, against what a GPU step needs."""
+    from benchmarks import data_feed as feed
+    from data import resolve_kind
+
+    if args.quick:
+        args.images = args.images or 200
+        args.sizes, args.min_batches, args.min_seconds = [64], 3, 0.0
+    images = args.images or 4000
+    print(f"{cpu_description()}; {os.cpu_count()} cores seen; torch {torch.__version__}; "
+          f"load avg (1 min) {os.getloadavg()[0]:.2f}", flush=True)
+    specs = feed.prepare(Path(args.root), images, tuple(args.sizes), args.ffhq_side)
+    gpus = ("a100", "h100")
+    flops = {px: step_flops(SETTINGS[SETTING_OF_SIZE[px]]()) for px in args.sizes}
+    need = {(px, gpu): feed.needed_rate(flops[px], gpu, args.mfu) for px in args.sizes
+            for gpu in gpus}
+    print(f"\nA GPU step (both domains, batch {feed.BATCH} each) needs 2 x {feed.BATCH} / "
+          f"(FLOPs per step / (mfu x dense bf16 peak)) images/s; mfu {args.mfu} (assumed):")
+    for px in args.sizes:
+        for gpu in gpus:
+            step_s = feed.step_seconds(flops[px], gpu, args.mfu)
+            print(f"  {px:>3} px ({SETTING_OF_SIZE[px]}, {flops[px] / 1e9:,.0f} GFLOP/step) on "
+                  f"{feed.GPU_NAMES[gpu]} ({feed.GPU_PEAK_BF16[gpu] / 1e12:.0f} TFLOP/s): "
+                  f"{step_s * 1e3:.1f} ms/step -> {need[px, gpu]:,.0f} images/s "
+                  f"({need[px, gpu] / 2:,.0f} per domain)")
+    print(f"\nOne domain's loader (batch {feed.BATCH}, shuffle, drop_last, persistent workers), "
+          f"timed >= {args.min_batches} batches and >= {args.min_seconds:g} s after start-up. "
+          f"Fed: with workers, yes when its rate >= the per-domain need; with 0 workers the "
+          f"training process loads between steps, so the mark is the time both domains' "
+          f"loading adds to a step:")
+    header = (f"{'format':<13} {'px':>4} {'workers':>7} {'build s':>7} {'1st batch s':>11} "
+              f"{'images/s':>9} {'A100 fed':>8} {'H100 fed':>8}")
+    print(header + "\n" + "-" * len(header), flush=True)
+    results = {}
+    for fmt in args.formats:
+        for px in args.sizes:
+            for workers in args.workers:
+                kind, spec = specs[fmt, px]
+                r = feed.measure(fmt, kind, spec, px, workers, min_batches=args.min_batches,
+                                 min_seconds=args.min_seconds)
+                results[fmt, px, workers] = r.rate
+                fed = [feed.fed_mark(r, feed.step_seconds(flops[px], gpu, args.mfu))
+                       for gpu in gpus]
+                print(f"{fmt:<13} {px:>4} {workers:>7} {r.build_s:>7.2f} {r.first_batch_s:>11.2f} "
+                      f"{r.rate:>9,.0f} {fed[0]:>8} {fed[1]:>8}", flush=True)
+    print("\nWhich loaders keep each paper preset fed (each domain has its own loader, so a run "
+          "uses 2 x workers worker processes besides the training process):")
+    for name in PAPER_PRESETS:
+        cfg = get_preset(name)
+        px = cfg.data.image_size
+        if px not in args.sizes:
+            continue
+        kinds = [resolve_kind(cfg.data.dataset, getattr(cfg.data, role))[0]
+                 for role in ("source", "target")]
+        formats = [feed.KIND_FORMAT[k] for k in kinds]
+        for gpu in gpus:
+            per_domain = need[px, gpu] / 2
+            said = []
+            for fmt in dict.fromkeys([*formats, "packed"]):
+                if fmt not in args.formats:
+                    continue
+                tried = [w for w in args.workers if w > 0]
+                if not tried:
+                    continue
+                enough = [w for w in tried if results[fmt, px, w] >= per_domain]
+                best = max(results[fmt, px, w] for w in tried)
+                said.append(f"{fmt} with {min(enough)} worker(s)" if enough else
+                            f"{fmt} not with <= {max(tried)} workers (best {best:,.0f}/s)")
+            print(f"  {name} ({' -> '.join(formats)}) on {feed.GPU_NAMES[gpu]}, "
+                  f"{per_domain:,.0f} images/s per domain: {'; '.join(said)}")
+
+
+def bench_predict(args: argparse.Namespace) -> None:
+    """Hours of a preset's full run on one GPU: the slower of compute and data per step."""
+    from benchmarks import data_feed as feed
+    from data import resolve_kind
+
+    cfg = get_preset(args.preset)
+    steps, batch, px = cfg.train.steps, cfg.train.batch_size, cfg.data.image_size
+    flops = step_flops(cfg)
+    peak = feed.GPU_PEAK_BF16[args.gpu]
+    data_rate, source = args.data_rate, "--data-rate"
+    if data_rate is None:
+        kinds = [resolve_kind(cfg.data.dataset, getattr(cfg.data, r))[0]
+                 for r in ("source", "target")]
+        data_rate, source = feed.default_data_rate(kinds, px)
+    compute_s = flops / (args.mfu * peak)
+    data_s = 2 * batch / data_rate
+    hours = steps * max(compute_s, data_s) / 3600
+    print(f"preset {args.preset}: {steps:,} steps, batch {batch} per domain, {px} px")
+    print(f"FLOPs per step: {flops} ({flops / 1e9:,.1f} GFLOP, counted by "
+          f"torch.utils.flop_counter on one ENOT step)")
+    print(f"GPU: {feed.GPU_NAMES[args.gpu]}, dense bf16 peak {peak / 1e12:g} TFLOP/s "
+          f"(datasheet); mfu {args.mfu:g} (assumed; --mfu)")
+    print(f"data rate: {data_rate:,.1f} images/s, both domains ({source})")
+    print("hours = steps * max(FLOPs / (mfu * peak), 2 * batch / data_rate) / 3600")
+    print(f"      = {steps} * max({flops} / ({args.mfu:g} * {peak:g}), 2 * {batch} / "
+          f"{data_rate:g}) / 3600")
+    print(f"      = {steps} * max({compute_s:.6g} s, {data_s:.6g} s) / 3600 "
+          f"({'compute' if compute_s >= data_s else 'data'}-bound)")
+    print(f"hours: {hours:.6g}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -346,6 +469,37 @@ def main() -> None:
     m.add_argument("--check-real", action="store_true",
                    help="also run paper64 on real CPU tensors and check the bytes agree")
     m.set_defaults(func=bench_memory)
+    from benchmarks.data_feed import DEFAULT_MFU, FORMAT_NAMES, GPU_PEAK_BF16
+
+    d = sub.add_parser("data", help="images/s of each data format through the trainer's "
+                                    "loaders, against what an A100/H100 step needs")
+    d.add_argument("--root", default="runs/datafeed_data",
+                   help="folder for the generated datasets, reused by later runs")
+    d.add_argument("--images", type=int, default=0,
+                   help="images written per format (default 4000; 200 with --quick)")
+    d.add_argument("--sizes", type=int, nargs="+", choices=sorted(SETTING_OF_SIZE),
+                   default=sorted(SETTING_OF_SIZE), help="task sizes in px")
+    d.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2],
+                   help="DataLoader worker processes (per domain) to try")
+    d.add_argument("--formats", nargs="+", choices=FORMAT_NAMES, default=list(FORMAT_NAMES))
+    d.add_argument("--ffhq-side", type=int, default=256,
+                   help="side of the FFHQ-like JPEGs (FFHQ: 1024 originals, 256/128 downscales)")
+    d.add_argument("--min-batches", type=int, default=30, help="timed batches at least")
+    d.add_argument("--min-seconds", type=float, default=10.0, help="timed seconds at least")
+    d.add_argument("--mfu", type=float, default=DEFAULT_MFU,
+                   help="achieved fraction of the GPU's dense bf16 peak (an assumption)")
+    d.add_argument("--quick", action="store_true",
+                   help="smoke run: 200 images, 64 px, 3 timed batches")
+    d.set_defaults(func=bench_data)
+    pr = sub.add_parser("predict", help="expected hours of a preset's full run on one GPU")
+    pr.add_argument("--preset", required=True, choices=PAPER_PRESETS)
+    pr.add_argument("--gpu", required=True, choices=sorted(GPU_PEAK_BF16))
+    pr.add_argument("--mfu", type=float, default=DEFAULT_MFU,
+                    help="achieved fraction of the dense bf16 peak (an assumption)")
+    pr.add_argument("--data-rate", type=float, default=None,
+                    help="images/s the loaders supply, both domains together (default: the "
+                    "figure measured by `benchmark.py data` for the preset's formats)")
+    pr.set_defaults(func=bench_predict)
     argv = sys.argv[1:]
     if "--compare" in argv:  # `benchmark.py --compare [flags]` is the compare subcommand
         argv = ["compare"] + [a for a in argv if a != "--compare"]

@@ -10,19 +10,14 @@ import gzip
 import struct
 from pathlib import Path
 
-import h5py
 import numpy as np
 from PIL import Image
 
-# list_attr_celeba.txt's 40 columns in the official order ("Male" is the 21st).
-CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
-    "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
-    "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes "
-    "No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling "
-    "Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace "
-    "Wearing_Necktie Young").split()
-CELEBA_SIZE = (178, 218)  # aligned CelebA images are 178 wide, 218 high
+from data.celeba import IMAGE_SIZE, OFFICIAL_ATTRIBUTES, write_attributes
+from data.igan_hdf5 import write_igan_array
+
+CELEBA_ATTRIBUTES = OFFICIAL_ATTRIBUTES
+CELEBA_SIZE = IMAGE_SIZE
 
 
 def value(i: int) -> int:
@@ -45,9 +40,7 @@ def save_image(path: Path, i: int, size=(20, 14)) -> Path:
 def write_igan_hdf5(path: Path, n: int, side: int, key: str = "imgs") -> Path:
     """iGAN layout: one dataset of uint8 [N, side, side, 3], HWC."""
     imgs = np.stack([np.full((side, side, 3), value(i), np.uint8) for i in range(n)])
-    with h5py.File(path, "w") as f:
-        f.create_dataset(key, data=imgs)
-    return path
+    return write_igan_array(path, imgs, key)
 
 
 def write_celeba(root: Path, n: int, male: set[int], *, kaggle: bool = False,
@@ -67,14 +60,8 @@ def write_celeba(root: Path, n: int, male: set[int], *, kaggle: bool = False,
         vals = [(1 if i in male else -1) if c == "Male" else (1 if (i + k) % 3 == 0 else -1)
                 for k, c in enumerate(columns)]
         rows.append((name, vals))
-    if kaggle:
-        lines = ["image_id," + ",".join(columns)]
-        lines += [name + "," + ",".join(str(v) for v in vals) for name, vals in rows]
-        (root / "list_attr_celeba.csv").write_text("\n".join(lines) + "\n")
-    else:
-        lines = [str(n), " ".join(columns) + " "]
-        lines += [name + "".join(f" {v:2d}" for v in vals) for name, vals in rows]
-        (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+    attr_file = "list_attr_celeba.csv" if kaggle else "list_attr_celeba.txt"
+    write_attributes(root / attr_file, rows, columns)
     return root
 
 

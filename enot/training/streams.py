@@ -7,13 +7,13 @@ exactly; `accelerator.register_for_checkpointing` stores it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
+import torch
 from accelerate import Accelerator
 from accelerate.data_loader import SeedableRandomSampler
-import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from data import DatasetError, build_domain
 from enot.config import Config
@@ -84,6 +84,16 @@ def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
         if len(ds) < need:
             raise DatasetError(f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
                                f"images, fewer than one global batch ({need})")
-    return [DataLoader(ds, batch_size=cfg.train.batch_size, shuffle=True, drop_last=True,
-                       num_workers=d.num_workers, persistent_workers=d.num_workers > 0,
+    return shuffled_loaders(domains, cfg.train.batch_size, d.num_workers)
+
+
+def shuffled_loaders(domains: Sequence[Dataset], batch_size: int,
+                     num_workers: int) -> list[DataLoader]:
+    """One shuffled DataLoader per domain, as the trainer feeds them (before Accelerate's prepare).
+
+    Full batches only; ``num_workers`` processes per domain, kept alive across epochs; pinned
+    memory only when CUDA is there to copy to. `scripts/benchmark.py data` times these loaders.
+    """
+    return [DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=True,
+                       num_workers=num_workers, persistent_workers=num_workers > 0,
                        pin_memory=torch.cuda.is_available()) for ds in domains]
