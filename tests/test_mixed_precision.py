@@ -20,10 +20,13 @@ from format_fixtures import paper_task_flags
 
 PRESET = "celeba2anime_64"
 LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")
-# bf16 keeps 8 significant bits (relative rounding 2^-9 = 0.2% per value); the losses sum
-# thousands of such products through ~20 layers, so their error grows to ~1%. 3% of the value,
-# plus 3% of the loss scale for values near zero (w_dist is a difference of two such terms).
-REL = 0.03
+# Step 1 runs both precisions on the same weights and batches: bf16 keeps 8 significant bits
+# (rounding 2^-9 = 0.2% per value), and the errors of ~20 layers partly cancel in the batch
+# means, so 1% bounds what rounding alone does (measured: 0.25%). From step 2 the weights differ
+# by one bf16-rounded update and the potential's loss, a large difference of large terms, moves
+# further (measured: 4.3% on g_loss at step 2); 10% still catches a broken cast, which is off
+# by orders of magnitude or not finite.
+REL_SAME_WEIGHTS, REL_AFTER_UPDATES = 0.01, 0.10
 
 
 def _launch(out, precision: str, *extra: str) -> list[str]:
@@ -55,13 +58,13 @@ def test_bf16_tracks_fp32_on_the_same_batches_and_resumes_and_exports(tmp_path):
 
     want, got = _records(fp32), _records(bf16)
     assert sorted(got) == sorted(want) == [1, 2, 3]
-    scale = max(abs(want[s][k]) for s in want for k in ("g_loss", "t_loss"))
     differs = False
     for step in (1, 2, 3):
+        rel = REL_SAME_WEIGHTS if step == 1 else REL_AFTER_UPDATES
         for k in LOGGED:
             a, b = want[step][k], got[step][k]
             assert math.isfinite(b), (step, k, b)
-            assert abs(a - b) <= REL * (abs(a) + scale), (step, k, a, b)
+            assert abs(a - b) <= rel * abs(a), (step, k, a, b)
             differs |= a != b
     assert differs, "bf16 gave fp32's losses bit for bit: autocast did not run"
 
