@@ -138,6 +138,9 @@ class TrainConfig:
     channels_last: bool = _opt(True, "store both networks' weights, and so their activations, "
                                      "in channels-last (NHWC) memory format: the same maths, "
                                      "faster")
+    compile: bool = _opt(False, "torch.compile both networks (inductor, static shapes): the "
+                                "same losses as eager to float rounding, faster after a "
+                                "one-off compile of a minute or more")
     sync_bn: bool = _opt(False, "SyncBatchNorm in T across processes: for multi-GPU runs with "
                                "small per-device batches; needs CUDA")
     eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "

@@ -7,15 +7,25 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator, DataLoaderConfiguration
-from accelerate.utils import ProjectConfiguration
+from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
 
 from enot.config import ConfigError
 
 
-def make_accelerator(mixed_precision: str, run_dir: Path) -> Accelerator:
+def make_accelerator(mixed_precision: str, run_dir: Path, compile: bool = False) -> Accelerator:
     """TensorBoard logs under ``run_dir/logs``; seedable samplers, so that resume replays the
-    data order exactly."""
+    data order exactly.
+
+    ``compile``: ``prepare`` wraps both networks in ``torch.compile`` (inductor), after DDP, so
+    that dynamo's DDP optimiser splits the graphs at gradient-bucket boundaries and the
+    all-reduce still overlaps the backward. ``dynamic=False``: every batch has the same shape
+    (drop_last), so each network compiles once per set of guards (T: train mode; g: on y, and
+    on T(x), which needs grad) and never recompiles for a shape. The optimiser steps stay eager.
+    """
+    dynamo = TorchDynamoPlugin(backend="inductor" if compile else "no",
+                               dynamic=False if compile else None)
     return Accelerator(
+        dynamo_plugin=dynamo,
         # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process
         # launch reports DistributedType.NO and trains alone.
         cpu=not torch.cuda.is_available(),

@@ -44,7 +44,7 @@ class Trainer:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.accelerator = make_accelerator(cfg.train.mixed_precision, self.run_dir)
+        self.accelerator = make_accelerator(cfg.train.mixed_precision, self.run_dir, cfg.train.compile)
         acc, tc = self.accelerator, cfg.train
         resume_from, saved = resolve_resume(resume, self.ckpt_dir, cfg) if resume else (None, None)
         if resume_from is None and list_checkpoints(self.ckpt_dir):
@@ -72,14 +72,14 @@ class Trainer:
         self.source = InfiniteStream(src_loader, acc, seed=cfg.train.seed * 2 + 1)
         self.target = InfiniteStream(tgt_loader, acc, seed=cfg.train.seed * 2 + 2)
         self.context = MethodContext(
-            T=self.T, g=self.g, g_unwrapped=acc.unwrap_model(self.g), opt_t=self.opt_t,
+            T=self.T, g=self.g, g_unwrapped=self._plain(self.g), opt_t=self.opt_t,
             opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
             next_target=lambda: self._draw(self.target), backward=acc.backward,
             check=self._check)
         self.progress = Progress()
         self.ema = None
         if cfg.train.ema_decay > 0:
-            self.ema = EMAModel(acc.unwrap_model(self.T).parameters(), decay=cfg.train.ema_decay)
+            self.ema = EMAModel(self._plain(self.T).parameters(), decay=cfg.train.ema_decay)
             self.ema.to(acc.device)
         for obj in (self.progress, self.source, self.target, self.ema):
             if obj is not None:
@@ -124,7 +124,7 @@ class Trainer:
             self.sched_g.step()
             self.sched_t.step()
             if self.ema is not None:
-                self.ema.step(acc.unwrap_model(self.T).parameters())
+                self.ema.step(self._plain(self.T).parameters())
             self.progress.step = step
             bar.update(1)
             if step % tc.log_every == 0 or step == tc.steps:
@@ -134,7 +134,7 @@ class Trainer:
                 bar.set_postfix(W2=f"{last['w_dist']:.4f}", T=f"{last['t_loss']:.4f}",
                                 g=f"{last['g_loss']:.4f}", refresh=False)
             if step % tc.sample_every == 0 or step == tc.steps:
-                self.samples.save(acc.unwrap_model(self.T), step)
+                self.samples.save(self._plain(self.T), step)
             if tc.eval_every and (step % tc.eval_every == 0 or step == tc.steps):
                 self.evaluate(step)
             if step % tc.checkpoint_every == 0 or step == end:
@@ -145,6 +145,11 @@ class Trainer:
         summary = self._finish(last, elapsed, self.progress.step - start_step)
         acc.end_training()
         return summary
+
+    def _plain(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module without its data-parallel or compiled wrapper: for samples, evaluation,
+        EMA and export, whose eval-mode calls would otherwise compile graphs of their own."""
+        return self.accelerator.unwrap_model(model, keep_torch_compile=False)
 
     def _draw(self, stream: InfiniteStream) -> torch.Tensor:
         batch = next(stream)
@@ -190,14 +195,14 @@ class Trainer:
         acc = self.accelerator
         if acc.is_main_process:
             ema = self.ema_model()
-            model = ema if ema is not None else acc.unwrap_model(self.T)
+            model = ema if ema is not None else self._plain(self.T)
             verdict = self.judge.judge(model, acc.device)
             metrics = self.last_eval = verdict.metrics
             self.log.evaluation(step, metrics)
             if verdict.score > self.progress.best_score:
                 self.progress.best_score, self.progress.best_step = verdict.score, step
-                write_export(self.run_dir / "export_best", acc.unwrap_model(self.T),
-                             acc.unwrap_model(self.g), ema, self.cfg, step, metrics=metrics)
+                write_export(self.run_dir / "export_best", self._plain(self.T),
+                             self._plain(self.g), ema, self.cfg, step, metrics=metrics)
             tqdm.write(f"step {step}: {verdict.summary}; best by {self.judge.best_by} at step "
                        f"{self.progress.best_step}")
         # Only the main process scores; every rank keeps its best so their checkpoints agree.
@@ -209,13 +214,13 @@ class Trainer:
     def ema_model(self) -> torch.nn.Module | None:
         if self.ema is None:
             return None
-        model = copy.deepcopy(self.accelerator.unwrap_model(self.T))
+        model = copy.deepcopy(self._plain(self.T))
         self.ema.copy_to(model.parameters())
         return model
 
     def _finish(self, last: dict[str, float], elapsed: float, steps_run: int) -> dict:
         acc = self.accelerator
-        T, g = acc.unwrap_model(self.T), acc.unwrap_model(self.g)
+        T, g = self._plain(self.T), self._plain(self.g)
         checksum = torch.stack([sum(p.double().sum() for p in m.parameters()) for m in (T, g)])
         per_rank_params = acc.gather(checksum[None]).tolist()
         summary = {

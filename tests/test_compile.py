@@ -1,0 +1,71 @@
+"""`--compile` (torch.compile, inductor) against eager, one process and data-parallel.
+
+Slow: inductor compiles T's and g's forward and backward graphs to C++ on first use (about a
+minute on 2 cores whatever the network size, so the networks here are tiny).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import run
+
+pytestmark = pytest.mark.slow
+
+LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")
+COMMON = ["--steps", "4", "--checkpoint-every", "2", "--sample-every", "4"]
+# Step 1: the same weights and batches; inductor fuses and reorders float32 sums, so results
+# differ by rounding only (measured ~1e-7 relative). Later steps feed those rounding
+# differences through AdamW, whose first steps move every weight by about lr whatever the
+# gradient's size, so they grow (measured up to 2% of a loss near zero); 1% of each loss's
+# largest value over the run bounds them, while a wrong graph would be off by far more.
+REL_FIRST, REL_RUN = 1e-5, 1e-2
+
+
+def _losses(out) -> dict[int, dict]:
+    records = map(json.loads, (out / "log.jsonl").read_text().splitlines())
+    return {r["step"]: r for r in records if "g_loss" in r}
+
+
+def _close(want: dict[int, dict], got: dict[int, dict]) -> None:
+    assert sorted(want) == sorted(got) == [1, 2, 3, 4]
+    for k in LOGGED:
+        scale = max(abs(want[s][k]) for s in want)
+        assert abs(want[1][k] - got[1][k]) <= REL_FIRST * abs(want[1][k]), (k, want[1], got[1])
+        for s in want:
+            assert abs(want[s][k] - got[s][k]) <= REL_RUN * scale, (s, k, want[s][k], got[s][k])
+
+
+def test_compiled_training_matches_eager_and_resumes_eagerly(tmp_path, launch_cmd):
+    cmd = launch_cmd("--num_processes", "1")
+    eager, compiled = tmp_path / "eager", tmp_path / "compiled"
+    res = run(cmd(*COMMON, "--output-dir", str(eager)))
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = run(cmd(*COMMON, "--compile", "--stop-at", "2", "--output-dir", str(compiled)),
+              timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    # The checkpoint of a compiled run holds the plain networks' weights: an eager run resumes it.
+    res = run(cmd(*COMMON, "--resume", "latest", "--output-dir", str(compiled)))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "resumed from" in res.stdout + res.stderr
+    got = _losses(compiled)
+    assert got[1]["g_loss"] != _losses(eager)[1]["g_loss"] or \
+        got[1]["t_loss"] != _losses(eager)[1]["t_loss"], "compiled losses equal eager bit for bit"
+    _close(_losses(eager), got)
+    assert (compiled / "export/translator.json").is_file()
+
+
+def test_compiled_data_parallel_training_keeps_the_ranks_in_step(tmp_path, launch_cmd):
+    cmd = launch_cmd("--multi_gpu", "--num_processes", "2")
+    out = tmp_path / "ddp"
+    res = run(cmd(*COMMON, "--batch-size", "50", "--compile", "--ddp-checksums",
+                  "--output-dir", str(out)), timeout=1200)
+    assert res.returncode == 0, res.stderr[-4000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["num_processes"] == 2 and summary["steps"] == 4
+    params = summary["param_checksums_per_rank"]
+    assert params[0] == params[1]
+    data = summary["data_checksums_per_rank"]
+    assert data[0] != data[1]
