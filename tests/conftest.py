@@ -12,7 +12,7 @@ TINY = ["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4
         "--batch-size", "100", "--log-every", "1", "--sample-every", "3", "--eval-every", "0"]
 
 
-def _env() -> dict:
+def subprocess_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("OMP_NUM_THREADS", "1")
@@ -21,7 +21,7 @@ def _env() -> dict:
 
 
 def run(cmd: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env(),
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(),
                           cwd=ROOT)
 
 

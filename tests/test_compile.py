@@ -17,11 +17,12 @@ pytestmark = pytest.mark.slow
 LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")
 COMMON = ["--steps", "4", "--checkpoint-every", "2", "--sample-every", "4"]
 # Step 1: the same weights and batches; inductor fuses and reorders float32 sums, so results
-# differ by rounding only (measured ~1e-7 relative). Later steps feed those rounding
+# differ by rounding only (measured 1.5e-5 of t_loss, a difference of two larger terms; 6e-6
+# of its largest value over the run). Later steps feed those rounding
 # differences through AdamW, whose first steps move every weight by about lr whatever the
 # gradient's size, so they grow (measured up to 2% of a loss near zero); 1% of each loss's
 # largest value over the run bounds them, while a wrong graph would be off by far more.
-REL_FIRST, REL_RUN = 1e-5, 1e-2
+REL_FIRST, REL_RUN = 1e-4, 1e-2
 
 
 def _losses(out) -> dict[int, dict]:
@@ -33,7 +34,7 @@ def _close(want: dict[int, dict], got: dict[int, dict]) -> None:
     assert sorted(want) == sorted(got) == [1, 2, 3, 4]
     for k in LOGGED:
         scale = max(abs(want[s][k]) for s in want)
-        assert abs(want[1][k] - got[1][k]) <= REL_FIRST * abs(want[1][k]), (k, want[1], got[1])
+        assert abs(want[1][k] - got[1][k]) <= REL_FIRST * scale, (k, want[1][k], got[1][k])
         for s in want:
             assert abs(want[s][k] - got[s][k]) <= REL_RUN * scale, (s, k, want[s][k], got[s][k])
 

