@@ -6,6 +6,7 @@
     python scripts/benchmark.py latency         # demo: one image end to end, 128 px U-Net 48
     python scripts/benchmark.py features        # FID features: clean-fid vs ours, images/s
     python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
+    python scripts/benchmark.py compile         # --compile: speed-up and compile time
     python scripts/benchmark.py memory          # peak memory of one paper step, fp32 and bf16
     python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
     python scripts/benchmark.py data            # images/s of each data format vs a GPU step's need
@@ -142,6 +143,47 @@ def bench_step(args: argparse.Namespace) -> None:
         # ru_maxrss is in KiB on Linux; it is the peak of the whole process so far.
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{name:<11} peak resident memory of this process so far: {peak:,.0f} MiB")
+
+
+def bench_compile(args: argparse.Namespace) -> None:
+    """The lean ENOT step eager and under torch.compile (inductor, static shapes, as --compile
+    trains): the one-off compile time, the step time of each, and the first step's losses.
+
+    The compile time is the first compiled call less a compiled step, with inductor's on-disk
+    caches off, so it is what a first run on a fresh machine pays.
+    """
+    import copy
+
+    os.environ["TORCHINDUCTOR_FORCE_DISABLE_CACHES"] = "1"
+
+    print(f"torch {torch.__version__}, device cpu: {cpu_description()}")
+    print(f"{'setting':<11} {'px':>4} {'batch':>5} {'eager s/step':>12} {'compiled s/step':>15} "
+          f"{'speed-up':>8} {'compile s':>9} {'max rel. loss diff':>18}")
+    for name in args.settings:
+        cfg = SETTINGS[name]()
+        torch.manual_seed(0)
+        T, g = build_networks(cfg)
+        T.train()
+        g.train()
+        Tc, gc = (torch.compile(copy.deepcopy(m), dynamic=False) for m in (T, g))
+        size, batch = cfg.data.image_size, cfg.train.batch_size
+        gen = torch.Generator().manual_seed(0)
+        x, y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1 for _ in range(2))
+        cost = get_cost(cfg.method.cost)
+        eager_first = enot_step(copy.deepcopy(T), copy.deepcopy(g), x, y, cost, cfg.enot.tau,
+                                cfg.enot.lam)
+        t0 = time.perf_counter()
+        compiled_first = enot_step(Tc, gc, x, y, cost, cfg.enot.tau, cfg.enot.lam)
+        first_call = time.perf_counter() - t0
+        diff = max(abs(getattr(eager_first, k).item() - getattr(compiled_first, k).item())
+                   / max(abs(getattr(eager_first, k).item()), 1e-12)
+                   for k in ("g_loss", "t_loss", "w_dist"))
+        repeats = args.repeats or (20 if size <= 32 else 3)
+        eager = _time_steps(enot_step, T, g, cfg, repeats)
+        compiled = _time_steps(enot_step, Tc, gc, cfg, repeats)
+        compile_s = first_call - compiled
+        print(f"{name:<11} {size:>4} {batch:>5} {eager:>12.3f} {compiled:>15.3f} "
+              f"{eager / compiled:>7.2f}x {compile_s:>9.1f} {diff:>18.1e}", flush=True)
 
 
 def _latency_image(side: int) -> bytes:
@@ -419,6 +461,13 @@ def main() -> None:
                    default=["channels_last"],
                    help="memory format of the networks' weights (--channels-last in training)")
     s.set_defaults(func=bench_step)
+    cp = sub.add_parser("compile", help="the ENOT step eager and under torch.compile: speed-up, "
+                                        "one-off compile time, first-step loss difference")
+    cp.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
+                    default=["cpu_preset", "paper64"])
+    cp.add_argument("--repeats", type=int, default=0,
+                    help="timed steps each (default: 20 at 32 px, 3 at 64 px)")
+    cp.set_defaults(func=bench_compile)
     lat = sub.add_parser("latency", help="demo: one image end to end (decode, preprocess, T, "
                                          "encode), median and p95 ms")
     lat.add_argument("--image-size", type=int, default=128, help="model side in pixels")
