@@ -25,96 +25,14 @@ from pathlib import Path
 
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from enot.config import Config, get_preset
-from enot.costs import get_cost
 from benchmarks.feature_throughput import compare_feature_paths
+from benchmarks.gpu_scale import (MEMORY_SETTINGS, PAPER_PRESETS, SETTING_OF_SIZE, bench_compile,
+                                  bench_data, bench_memory, bench_predict)
+from benchmarks.step_timing import (SETTINGS, VARIANTS, count_flops, cpu_description,
+                                    time_steps)
+from enot.config import Config, get_preset
 from enot.training.networks import build_networks
-from enot.step import enot_step, enot_step_loss
-
-SETTINGS = {
-    "cpu_preset": lambda: get_preset("colored_mnist"),
-    "paper64": Config,  # the dataclass defaults are the paper's 64 px setting: U-Net 48, batch 64
-    # The 128 px paper tasks (handbags2shoes, ffhq2comics, celeba2anime_128) share these
-    # networks and batch; timed in fp32 here, whatever precision the preset trains in.
-    "paper128": lambda: get_preset("celeba2anime_128"),
-    "fashion_preset": lambda: get_preset("fashion_bags2shoes"),
-}
-
-
-def plain_step(T, g, x, y, cost, tau, lam):
-    """g three times (on y, on sg(T(x)), frozen on T(x)) and one backward of L_g + L_T."""
-    losses = enot_step_loss(T, g, x, y, cost, tau, lam)
-    (losses.g_loss + losses.t_loss).backward()
-    return losses
-
-
-VARIANTS = {"naive": plain_step, "lean": enot_step}
-
-
-def _time_steps(step_fn, T, g, cfg: Config, repeats: int) -> float:
-    size, batch = cfg.data.image_size, cfg.train.batch_size
-    gen = torch.Generator().manual_seed(0)
-    x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    y = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    cost = get_cost(cfg.method.cost)
-    opts = [torch.optim.AdamW(m.parameters(), lr=1e-5) for m in (T, g)]
-
-    def one():
-        for o in opts:
-            o.zero_grad(set_to_none=True)
-        step_fn(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
-        for o in opts:
-            o.step()
-
-    one()  # warm-up: allocator and oneDNN primitive caches
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        one()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
-
-
-def _flops(step_fn, T, g, cfg: Config, device: str = "cpu") -> int:
-    size, batch = cfg.data.image_size, cfg.train.batch_size
-    x = torch.zeros(batch, 3, size, size, device=device)
-    with FlopCounterMode(display=False) as counter:
-        step_fn(T, g, x, x.clone(), get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
-    return counter.get_total_flops()
-
-
-def step_flops(cfg: Config) -> int:
-    """FLOPs of one ENOT step (the lean pass) at cfg's networks, batch and size.
-
-    Counted on the meta device: shapes flow, no arithmetic runs, so 128 px takes a second; the
-    count equals that of a real step (tests/test_data_feed.py checks it on a small setting).
-    """
-    torch.manual_seed(0)
-    T, g = build_networks(cfg)
-    T.train()
-    g.train()
-    return _flops(enot_step, T.to("meta"), g.to("meta"), cfg, device="meta")
-
-
-def cpu_description() -> str:
-    """The CPU model, whether it has AVX-512, and the kernels torch picked: speed figures need it."""
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
-    return (f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
-            f"{torch.get_num_threads()} threads")
-
 
 def bench_step(args: argparse.Namespace) -> None:
     print(f"torch {torch.__version__}, device cpu: {cpu_description()}")
@@ -130,8 +48,8 @@ def bench_step(args: argparse.Namespace) -> None:
         repeats = args.repeats if args.repeats else (20 if cfg.data.image_size <= 32 else 3)
         results = {}
         for variant, fn in ((v, VARIANTS[v]) for v in args.variants):
-            flops = _flops(fn, T, g, cfg)
-            sec = _time_steps(fn, T, g, cfg, repeats)
+            flops = count_flops(fn, T, g, cfg)
+            sec = time_steps(fn, T, g, cfg, repeats)
             results[variant] = sec
             print(f"{name:<11} {cfg.data.image_size:>4} {cfg.train.batch_size:>5} "
                   f"{cfg.t_net.t_base_channels:>6} {cfg.g_net.g_nfilter:>5} {layout:<13} "
@@ -143,47 +61,6 @@ def bench_step(args: argparse.Namespace) -> None:
         # ru_maxrss is in KiB on Linux; it is the peak of the whole process so far.
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{name:<11} peak resident memory of this process so far: {peak:,.0f} MiB")
-
-
-def bench_compile(args: argparse.Namespace) -> None:
-    """The lean ENOT step eager and under torch.compile (inductor, static shapes, as --compile
-    trains): the one-off compile time, the step time of each, and the first step's losses.
-
-    The compile time is the first compiled call less a compiled step, with inductor's on-disk
-    caches off, so it is what a first run on a fresh machine pays.
-    """
-    import copy
-
-    os.environ["TORCHINDUCTOR_FORCE_DISABLE_CACHES"] = "1"
-
-    print(f"torch {torch.__version__}, device cpu: {cpu_description()}")
-    print(f"{'setting':<11} {'px':>4} {'batch':>5} {'eager s/step':>12} {'compiled s/step':>15} "
-          f"{'speed-up':>8} {'compile s':>9} {'max rel. loss diff':>18}")
-    for name in args.settings:
-        cfg = SETTINGS[name]()
-        torch.manual_seed(0)
-        T, g = build_networks(cfg)
-        T.train()
-        g.train()
-        Tc, gc = (torch.compile(copy.deepcopy(m), dynamic=False) for m in (T, g))
-        size, batch = cfg.data.image_size, cfg.train.batch_size
-        gen = torch.Generator().manual_seed(0)
-        x, y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1 for _ in range(2))
-        cost = get_cost(cfg.method.cost)
-        eager_first = enot_step(copy.deepcopy(T), copy.deepcopy(g), x, y, cost, cfg.enot.tau,
-                                cfg.enot.lam)
-        t0 = time.perf_counter()
-        compiled_first = enot_step(Tc, gc, x, y, cost, cfg.enot.tau, cfg.enot.lam)
-        first_call = time.perf_counter() - t0
-        diff = max(abs(getattr(eager_first, k).item() - getattr(compiled_first, k).item())
-                   / max(abs(getattr(eager_first, k).item()), 1e-12)
-                   for k in ("g_loss", "t_loss", "w_dist"))
-        repeats = args.repeats or (20 if size <= 32 else 3)
-        eager = _time_steps(enot_step, T, g, cfg, repeats)
-        compiled = _time_steps(enot_step, Tc, gc, cfg, repeats)
-        compile_s = first_call - compiled
-        print(f"{name:<11} {size:>4} {batch:>5} {eager:>12.3f} {compiled:>15.3f} "
-              f"{eager / compiled:>7.2f}x {compile_s:>9.1f} {diff:>18.1e}", flush=True)
 
 
 def _latency_image(side: int) -> bytes:
@@ -309,142 +186,6 @@ def bench_features(args: argparse.Namespace) -> None:
           f"({r.ours_seconds:.1f} s)")
     print(f"speed-up: {r.cleanfid_seconds / r.ours_seconds:.2f}x; max |feature difference|: "
           f"{r.max_abs_difference:.3g}")
-
-
-MEMORY_SETTINGS = ("celeba2anime_64", "handbags2shoes_128", "ffhq2comics_128", "celeba2anime_128")
-
-
-def bench_memory(args: argparse.Namespace) -> None:
-    """Peak memory of one training step of each paper preset at batch 64, fp32 and bf16,
-    counted on fake tensors (benchmarks.step_memory): what the step allocates, not the RSS."""
-    from benchmarks.step_memory import HEADER, measure_step
-
-    print(f"torch {torch.__version__}; bytes counted on fake tensors (no data, any machine)")
-    print(HEADER)
-    for name in args.presets:
-        for precision in args.precisions:
-            cfg = get_preset(name)
-            cfg.train.mixed_precision = precision
-            if args.batch_size:
-                cfg.train.batch_size = args.batch_size
-            print(measure_step(cfg).row(name), flush=True)
-    if args.check_real:
-        cfg = Config()
-        cfg.train.batch_size = args.batch_size or 8
-        fake, real = measure_step(cfg), measure_step(cfg, fake=False)
-        same = fake == real
-        print(f"paper64 at batch {cfg.train.batch_size}, fp32: fake {fake.peak / 2**20:,.1f} MiB, "
-              f"real CPU tensors {real.peak / 2**20:,.1f} MiB: "
-              f"{'identical in every column' if same else 'DIFFERENT'}")
-        if not same:
-            raise SystemExit(f"fake and real counts differ: {fake} vs {real}")
-
-
-PAPER_PRESETS = ("celeba2anime_64", "celeba2anime_128", "handbags2shoes_128", "ffhq2comics_128")
-SETTING_OF_SIZE = {64: "paper64", 128: "paper128"}
-
-
-def bench_data(args: argparse.Namespace) -> None:
-    """Images/s of each format through the trainer's loaders, against what a GPU step needs."""
-    from benchmarks import data_feed as feed
-    from data import resolve_kind
-
-    if args.quick:
-        args.images = args.images or 200
-        args.sizes, args.min_batches, args.min_seconds = [64], 3, 0.0
-    images = args.images or 4000
-    print(f"{cpu_description()}; {os.cpu_count()} cores seen; torch {torch.__version__}; "
-          f"load avg (1 min) {os.getloadavg()[0]:.2f}", flush=True)
-    specs = feed.prepare(Path(args.root), images, tuple(args.sizes), args.ffhq_side)
-    gpus = ("a100", "h100")
-    flops = {px: step_flops(SETTINGS[SETTING_OF_SIZE[px]]()) for px in args.sizes}
-    need = {(px, gpu): feed.needed_rate(flops[px], gpu, args.mfu) for px in args.sizes
-            for gpu in gpus}
-    print(f"\nA GPU step (both domains, batch {feed.BATCH} each) needs 2 x {feed.BATCH} / "
-          f"(FLOPs per step / (mfu x dense bf16 peak)) images/s; mfu {args.mfu} (assumed):")
-    for px in args.sizes:
-        for gpu in gpus:
-            step_s = feed.step_seconds(flops[px], gpu, args.mfu)
-            print(f"  {px:>3} px ({SETTING_OF_SIZE[px]}, {flops[px] / 1e9:,.0f} GFLOP/step) on "
-                  f"{feed.GPU_NAMES[gpu]} ({feed.GPU_PEAK_BF16[gpu] / 1e12:.0f} TFLOP/s): "
-                  f"{step_s * 1e3:.1f} ms/step -> {need[px, gpu]:,.0f} images/s "
-                  f"({need[px, gpu] / 2:,.0f} per domain)")
-    print(f"\nOne domain's loader (batch {feed.BATCH}, shuffle, drop_last, persistent workers), "
-          f"timed >= {args.min_batches} batches and >= {args.min_seconds:g} s after start-up. "
-          f"Fed: with workers, yes when its rate >= the per-domain need; with 0 workers the "
-          f"training process loads between steps, so the mark is the time both domains' "
-          f"loading adds to a step:")
-    header = (f"{'format':<13} {'px':>4} {'workers':>7} {'build s':>7} {'1st batch s':>11} "
-              f"{'images/s':>9} {'A100 fed':>8} {'H100 fed':>8}")
-    print(header + "\n" + "-" * len(header), flush=True)
-    results = {}
-    for fmt in args.formats:
-        for px in args.sizes:
-            for workers in args.workers:
-                kind, spec = specs[fmt, px]
-                r = feed.measure(fmt, kind, spec, px, workers, min_batches=args.min_batches,
-                                 min_seconds=args.min_seconds)
-                results[fmt, px, workers] = r.rate
-                fed = [feed.fed_mark(r, feed.step_seconds(flops[px], gpu, args.mfu))
-                       for gpu in gpus]
-                print(f"{fmt:<13} {px:>4} {workers:>7} {r.build_s:>7.2f} {r.first_batch_s:>11.2f} "
-                      f"{r.rate:>9,.0f} {fed[0]:>8} {fed[1]:>8}", flush=True)
-    print("\nWhich loaders keep each paper preset fed (each domain has its own loader, so a run "
-          "uses 2 x workers worker processes besides the training process):")
-    for name in PAPER_PRESETS:
-        cfg = get_preset(name)
-        px = cfg.data.image_size
-        if px not in args.sizes:
-            continue
-        kinds = [resolve_kind(cfg.data.dataset, getattr(cfg.data, role))[0]
-                 for role in ("source", "target")]
-        formats = [feed.KIND_FORMAT[k] for k in kinds]
-        for gpu in gpus:
-            per_domain = need[px, gpu] / 2
-            said = []
-            for fmt in dict.fromkeys([*formats, "packed"]):
-                if fmt not in args.formats:
-                    continue
-                tried = [w for w in args.workers if w > 0]
-                if not tried:
-                    continue
-                enough = [w for w in tried if results[fmt, px, w] >= per_domain]
-                best = max(results[fmt, px, w] for w in tried)
-                said.append(f"{fmt} with {min(enough)} worker(s)" if enough else
-                            f"{fmt} not with <= {max(tried)} workers (best {best:,.0f}/s)")
-            print(f"  {name} ({' -> '.join(formats)}) on {feed.GPU_NAMES[gpu]}, "
-                  f"{per_domain:,.0f} images/s per domain: {'; '.join(said)}")
-
-
-def bench_predict(args: argparse.Namespace) -> None:
-    """Hours of a preset's full run on one GPU: the slower of compute and data per step."""
-    from benchmarks import data_feed as feed
-    from data import resolve_kind
-
-    cfg = get_preset(args.preset)
-    steps, batch, px = cfg.train.steps, cfg.train.batch_size, cfg.data.image_size
-    flops = step_flops(cfg)
-    peak = feed.GPU_PEAK_BF16[args.gpu]
-    data_rate, source = args.data_rate, "--data-rate"
-    if data_rate is None:
-        kinds = [resolve_kind(cfg.data.dataset, getattr(cfg.data, r))[0]
-                 for r in ("source", "target")]
-        data_rate, source = feed.default_data_rate(kinds, px)
-    compute_s = flops / (args.mfu * peak)
-    data_s = 2 * batch / data_rate
-    hours = steps * max(compute_s, data_s) / 3600
-    print(f"preset {args.preset}: {steps:,} steps, batch {batch} per domain, {px} px")
-    print(f"FLOPs per step: {flops} ({flops / 1e9:,.1f} GFLOP, counted by "
-          f"torch.utils.flop_counter on one ENOT step)")
-    print(f"GPU: {feed.GPU_NAMES[args.gpu]}, dense bf16 peak {peak / 1e12:g} TFLOP/s "
-          f"(datasheet); mfu {args.mfu:g} (assumed; --mfu)")
-    print(f"data rate: {data_rate:,.1f} images/s, both domains ({source})")
-    print("hours = steps * max(FLOPs / (mfu * peak), 2 * batch / data_rate) / 3600")
-    print(f"      = {steps} * max({flops} / ({args.mfu:g} * {peak:g}), 2 * {batch} / "
-          f"{data_rate:g}) / 3600")
-    print(f"      = {steps} * max({compute_s:.6g} s, {data_s:.6g} s) / 3600 "
-          f"({'compute' if compute_s >= data_s else 'data'}-bound)")
-    print(f"hours: {hours:.6g}")
 
 
 def main() -> None:

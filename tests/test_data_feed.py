@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from benchmarks.data_feed import FORMAT_NAMES
+from benchmarks.step_timing import SETTINGS, count_flops, step_flops
 from conftest import run
 from data.celeba import read_attributes
 from enot.config import get_preset
@@ -25,8 +26,6 @@ from enot.training.networks import build_networks
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = str(ROOT / "scripts" / "benchmark.py")
-sys.path.insert(0, str(ROOT / "scripts"))
-import benchmark  # noqa: E402
 
 ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)\s+(yes|no|\+\d+%)\s+(yes|no|\+\d+%)$")
 
@@ -73,9 +72,9 @@ def test_quick_data_run_rates_every_format_on_real_files(tmp_path):
 
 
 def test_flops_counted_on_meta_equal_a_real_step():
-    cfg = benchmark.SETTINGS["cpu_preset"]()
+    cfg = SETTINGS["cpu_preset"]()
     T, g = build_networks(cfg)
-    assert benchmark.step_flops(cfg) == benchmark._flops(enot_step, T.train(), g.train(), cfg)
+    assert step_flops(cfg) == count_flops(enot_step, T.train(), g.train(), cfg)
 
 
 @pytest.mark.parametrize("data_rate", [1e6, 300.0], ids=["compute-bound", "data-bound"])
@@ -89,7 +88,7 @@ def test_predict_prints_the_hours_of_its_formula(data_rate):
 
     cfg = get_preset(preset)
     T, g = build_networks(cfg)
-    flops = benchmark._flops(enot_step, T.train().to("meta"), g.train().to("meta"), cfg,
+    flops = count_flops(enot_step, T.train().to("meta"), g.train().to("meta"), cfg,
                              device="meta")
     assert int(re.search(r"^FLOPs per step: (\d+)", out, re.M).group(1)) == flops
     a100_dense_bf16 = 312e12
