@@ -246,14 +246,14 @@ def run_hours(steps: int, flops: float, gpu: str, mfu: float, batch: int,
 # `benchmark.py predict` uses these when no --data-rate is given; replace them with the
 # figures of the machine that feeds the GPU.
 MEASURED_WORKERS = 2
-MEASURED_ON = ("with `benchmark.py data --images 500 --min-seconds 3` on a 2-core AMD EPYC "
-               "(AVX2) while another process kept one core busy")
+MEASURED_ON = ("with `benchmark.py data` (4,000 images a format; celeba rerun with "
+               "`--formats celeba`) on a 2-core AMD EPYC (AVX2), 2 cores for 2 workers")
 MEASURED_RATES: dict[tuple[str, int], float] = {
-    ("ffhq_folder", 64): 755, ("ffhq_folder", 128): 545,
-    ("anime_folder", 64): 1358, ("anime_folder", 128): 1340,
-    ("celeba", 64): 1083, ("celeba", 128): 688,
-    ("igan_hdf5", 64): 5134, ("igan_hdf5", 128): 2324,
-    ("packed", 64): 9749, ("packed", 128): 3739,
+    ("ffhq_folder", 64): 1743, ("ffhq_folder", 128): 1275,
+    ("anime_folder", 64): 3394, ("anime_folder", 128): 1997,
+    ("celeba", 64): 2016, ("celeba", 128): 1396,
+    ("igan_hdf5", 64): 12534, ("igan_hdf5", 128): 5386,
+    ("packed", 64): 14293, ("packed", 128): 5755,
 }
 
 

@@ -33,7 +33,10 @@ def make_accelerator(mixed_precision: str, run_dir: Path, compile: bool = False)
         log_with="tensorboard",
         project_config=ProjectConfiguration(project_dir=str(run_dir),
                                             logging_dir=str(run_dir / "logs")),
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),
+        # non_blocking: batches come from pinned memory (on CUDA), so the copy to the GPU is
+        # queued behind the running step instead of waiting for it.
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True,
+                                                  non_blocking=torch.cuda.is_available()),
     )
 
 
