@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--models", type=Path, default=None, metavar="DIR",
-                   help="folder searched for inference exports (default: the quickstart's "
+                   help="folder searched for inference exports, or a Hugging Face Hub repo id of one "
+                        "export (default: the quickstart's "
                         f"run, {QUICKSTART_EXPORT.parent}, if it has an export)")
     p.add_argument("--data-dir", type=Path, action="append", default=[], metavar="DIR",
                    help="image folders under DIR may be read for test-split examples")

@@ -16,7 +16,8 @@ from typing import Any
 from PIL import Image
 
 from data import DatasetError, build_domain
-from enot.training.export import CARD, ExportError, Translator, load_translator
+from enot.training.export import (CARD, HUB_ID, ExportError, Translator, load_translator,
+                                  resolve_export)
 from .fast_map import FastMap
 from .pipeline import to_pil
 from .uploads import inside
@@ -103,7 +104,13 @@ def held_out_examples(translator: Translator, data_roots: list[Path]) -> tuple[l
 
 
 def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict[str, Entry]:
-    """Load every export under ``root`` once; keys are paths relative to ``root``."""
+    """Load every export under ``root`` once; keys are paths relative to ``root``. ``root`` may
+    also be a Hugging Face Hub repo id of one export, fetched into the Hub cache."""
+    if not Path(root).is_dir() and HUB_ID.fullmatch(str(root)):
+        try:
+            root = resolve_export(root)
+        except ExportError as err:
+            raise CatalogError(str(err)) from None
     root = Path(root).resolve()
     if not root.is_dir():
         raise CatalogError(f"model folder {root} does not exist; {HOW_TO_TRAIN}")

@@ -29,7 +29,7 @@ from enot.evaluation.export_report import (
     evaluate_export,
     write_reports,
 )
-from enot.training.export import ExportError, load_translator
+from enot.training.export import ExportError, load_translator, update_card
 from enot.evaluation.metrics import InceptionWeightsError
 
 USER_ERRORS = (EvaluationError, LPIPSWeightsError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="where metrics.json and metrics.md go (default: EXPORT_DIR/..)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument("--no-card", action="store_true",
+                   help="leave the export's model card as it is (by default an evaluation on "
+                        "the export's own data, the test split, is written into the card)")
     return p
 
 
@@ -92,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             lpips_weights=args.lpips_weights, device=args.device)
         out = Path(args.out) if args.out else Path(args.model).resolve().parent
         json_path, md_path = write_reports(result, out)
+        if data is None and args.split == "test" and not args.no_card:
+            card = update_card(translator, result.to_dict())
+            print(f"model card: {card}")
     except USER_ERRORS as e:
         hint = ""
         nested = Path(args.model) / "export"

@@ -20,9 +20,10 @@ def subprocess_env() -> dict:
     return env
 
 
-def run(cmd: list[str], timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=subprocess_env(),
-                          cwd=ROOT)
+def run(cmd: list[str], timeout: int = 600,
+        env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=env or subprocess_env(), cwd=ROOT)
 
 
 @pytest.fixture

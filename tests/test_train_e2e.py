@@ -50,6 +50,11 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     # The export of the finished run loads with no flags and translates.
     tr = load_translator(tmp_path / "part/export")
     assert tr.image_size == 32 and tr.card["step"] == 6
+    # Its model card says how it was made, over both runs, and shows the last sample grid.
+    card = (tmp_path / "part/export/README.md").read_text()
+    assert "scripts/train.py" in card and "--resume latest" in card and "CPU:" in card
+    assert tr.card["provenance"]["seconds"] > 0 and "![" in card
+    assert (tmp_path / "part/export/samples.png").is_file()
     with torch.no_grad():
         out = tr.T(torch.zeros(2, 3, 32, 32))
     assert out.shape == (2, 3, 32, 32)

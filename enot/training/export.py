@@ -5,12 +5,17 @@ Layout of an export folder:
     T/                   the map, `save_pretrained` format (config.json + safetensors)
     T_ema/               the EMA of the map, when trained with --ema-decay > 0
     g/                   the potential
+    README.md            the model card (enot.training.model_card), with YAML front matter
+    samples.png          the last sample grid of training, when there is one
+    evaluation.json      what scripts/evaluate.py measured on the export's own data, if run
 Loading needs no architecture flags: every network is rebuilt from its own config.json.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +24,11 @@ from torch import nn
 
 from enot.atomic_folder import atomic_folder
 from enot.config import Config, ConfigError
+from enot.training.model_card import SAMPLES, write_card
 from models import ModelLoadError, UNet, load_model
 
 CARD = "translator.json"
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # "owner/name", as the Hub spells repo ids
 
 
 class ExportError(ValueError):
@@ -29,10 +36,13 @@ class ExportError(ValueError):
 
 
 def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | None,
-                 cfg: Config, step: int, metrics: dict[str, float] | None = None) -> Path:
+                 cfg: Config, step: int, metrics: dict[str, float] | None = None,
+                 samples: Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
     """Write atomically: build under a temporary name, then swap it in.
 
-    ``metrics`` (e.g. the FID that made this the best export) goes into the task card.
+    ``metrics`` (e.g. the FID that made this the best export) goes into the task card;
+    ``samples`` (a sample grid PNG) is copied beside the model card; ``provenance`` (command,
+    hardware, processes, seconds) is how the run was made.
     """
     with atomic_folder(folder) as tmp:
         T.save_pretrained(tmp / "T")
@@ -45,9 +55,14 @@ def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | No
             "dataset": cfg.data.dataset,
             "source": cfg.data.source, "target": cfg.data.target, "ema": T_ema is not None,
             "metrics": metrics or {},
+            "samples": samples is not None and Path(samples).is_file(),
+            "provenance": provenance or {},
             "config": cfg.to_dict(),
         }
+        if card["samples"]:
+            shutil.copyfile(samples, tmp / SAMPLES)
         (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
+        write_card(tmp, card)
     return Path(folder)
 
 
@@ -68,10 +83,29 @@ class Translator:
         return Config.from_dict(self.card["config"])
 
 
+def resolve_export(name: str | Path) -> Path:
+    """An export folder, or a Hugging Face Hub repo id ("owner/name") fetched into the Hub cache
+    by ``snapshot_download``, which honours HF_HUB_OFFLINE, HF_HOME and the cache."""
+    path = Path(name)
+    if path.is_dir() or not HUB_ID.fullmatch(str(name)):
+        if not path.is_dir():
+            raise ExportError(f"{path}: no such export folder")
+        return path
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(str(name)))
+    except (LocalEntryNotFoundError, HfHubHTTPError, HFValidationError, OSError) as e:
+        offline = " (HF_HUB_OFFLINE is set)" if constants.HF_HUB_OFFLINE else ""
+        raise ExportError(f"{name}: no such export folder, and the Hugging Face Hub repo "
+                          f"{name} could not be loaded{offline}; cache {constants.HF_HUB_CACHE}: "
+                          f"{type(e).__name__}") from None
+
+
 def load_translator(path: str | Path, use_ema: bool = True) -> Translator:
-    path = Path(path)
-    if not path.is_dir():
-        raise ExportError(f"{path}: no such export folder")
+    """Load an export folder, or a Hub repo id (``resolve_export``)."""
+    path = resolve_export(path)
     card_file = path / CARD
     if not card_file.is_file():
         present = sorted(p.name for p in path.iterdir())[:8]
@@ -90,3 +124,13 @@ def load_translator(path: str | Path, use_ema: bool = True) -> Translator:
         raise ExportError(str(e)) from None
     return Translator(T=T, card=card, path=path)
 
+
+EVALUATION = "evaluation.json"
+
+
+def update_card(translator: Translator, metrics: dict[str, Any]) -> Path:
+    """Store an evaluation of the export on its own test split beside it, and rewrite its model
+    card with the figures."""
+    folder = translator.path
+    (folder / EVALUATION).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    return write_card(folder, translator.card, metrics)

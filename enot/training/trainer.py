@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
+import sys
 import time
 
 import torch
@@ -26,6 +28,7 @@ from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
+from enot.training.model_card import machine_description
 from enot.training.judging import JudgeFactory
 from enot.training.networks import build_networks
 from enot.training.progress import Progress
@@ -118,6 +121,7 @@ class Trainer:
         bar = tqdm(total=tc.steps, initial=self.progress.step, disable=not acc.is_main_process,
                    dynamic_ncols=True, desc=cfg.method.method.upper(), unit="step")
         start, start_step, last = time.perf_counter(), self.progress.step, {}
+        seconds_before = self.progress.seconds
         while self.progress.step < end:
             step = self.progress.step + 1
             last = self.outer_iteration(self.context)
@@ -126,6 +130,7 @@ class Trainer:
             if self.ema is not None:
                 self.ema.step(self._plain(self.T).parameters())
             self.progress.step = step
+            self.progress.seconds = seconds_before + time.perf_counter() - start
             bar.update(1)
             if step % tc.log_every == 0 or step == tc.steps:
                 rate = (step - start_step) / (time.perf_counter() - start)
@@ -201,8 +206,7 @@ class Trainer:
             self.log.evaluation(step, metrics)
             if verdict.score > self.progress.best_score:
                 self.progress.best_score, self.progress.best_step = verdict.score, step
-                write_export(self.run_dir / "export_best", self._plain(self.T),
-                             self._plain(self.g), ema, self.cfg, step, metrics=metrics)
+                self._export("export_best", step, ema, metrics)
             tqdm.write(f"step {step}: {verdict.summary}; best by {self.judge.best_by} at step "
                        f"{self.progress.best_step}")
         # Only the main process scores; every rank keeps its best so their checkpoints agree.
@@ -210,6 +214,18 @@ class Trainer:
                             dtype=torch.float64, device=acc.device)
         best = broadcast(best, from_process=0)
         self.progress.best_score, self.progress.best_step = best[0].item(), int(best[1].item())
+
+    def _export(self, name: str, step: int, ema: torch.nn.Module | None,
+                metrics: dict[str, float] | None = None) -> None:
+        acc = self.accelerator
+        launcher = "python" if acc.num_processes == 1 else \
+            f"accelerate launch --num_processes {acc.num_processes}"
+        provenance = {"command": f"{launcher} {shlex.join(sys.argv)}",
+                      "hardware": machine_description(), "num_processes": acc.num_processes,
+                      "seconds": self.progress.seconds}
+        write_export(self.run_dir / name, self._plain(self.T), self._plain(self.g), ema,
+                     self.cfg, step, metrics=metrics, provenance=provenance,
+                     samples=self.run_dir / "samples" / "latest.png")
 
     def ema_model(self) -> torch.nn.Module | None:
         if self.ema is None:
@@ -243,8 +259,7 @@ class Trainer:
                for r in per_rank_params for i in range(2)):
             raise RuntimeError(f"weights differ across processes after training: {per_rank_params}")
         if acc.is_main_process and self.progress.step == self.cfg.train.steps:
-            write_export(self.run_dir / "export", T, g, self.ema_model(), self.cfg,
-                         self.progress.step)
+            self._export("export", self.progress.step, self.ema_model())
             (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         if acc.is_main_process and (self.run_dir / "log.jsonl").is_file():
             plot_training_curves(self.run_dir / "log.jsonl", self.run_dir / "curves.png")

@@ -1,0 +1,108 @@
+"""The export's model card: README.md with YAML front matter, as the Hugging Face Hub reads it.
+
+Written by ``huggingface_hub.ModelCard`` from the export's task card (``translator.json``): what
+the map does, how it was trained (command, steps, hardware, run time), how good it is (the
+metrics ``scripts/evaluate.py`` measured, each FID named with its protocol, as ``model-index``
+results), a sample grid beside it and a three-line loading snippet. The folder is then a Hub
+model repository as it stands.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+CARD_FILE = "README.md"
+SAMPLES = "samples.png"
+LIBRARY = "enot-i2i"
+TAGS = ["image-to-image", "optimal-transport", "unpaired", "enot"]
+# Hub dataset ids of the domains, where one is certain.
+HUB_DATASETS = {"colored_mnist": ["ylecun/mnist"], "fashion_mnist": ["zalando-datasets/fashion_mnist"]}
+
+
+def machine_description() -> str:
+    """The accelerators, or the CPU model: what a speed or run time was measured on."""
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        return f"{n} x {torch.cuda.get_device_name(0)}"
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"CPU: {model}, {torch.get_num_threads()} threads"
+
+
+def _eval_results(card: dict[str, Any], metrics: dict[str, Any], name: str) -> list[EvalResult]:
+    where = f"{card['dataset']} {card['source']} -> {card['target']}, {metrics.get('split')} split"
+    common = dict(task_type="image-to-image", dataset_type=card["dataset"], dataset_name=where)
+    protocol = metrics.get("fid_protocol", "clean")
+    found = [("fid", metrics.get("fid"), f"FID ({protocol} protocol, {metrics.get('images')} "
+                                         f"images)"),
+             ("kid", metrics.get("kid"), "KID"),
+             ("mse", metrics.get("mse"), "MSE(x, T(x)) per pixel in [-1, 1]")]
+    judge = metrics.get("judge") or {}
+    if judge.get("class_rate") is not None:
+        found.append(("accuracy", judge["class_rate"], "target-class rate of T(x)"))
+    return [EvalResult(**common, metric_type=t, metric_value=round(float(v), 6), metric_name=n)
+            for t, v, n in found if v is not None]
+
+
+def render_card(card: dict[str, Any], metrics: dict[str, Any] | None = None) -> ModelCard:
+    cfg = card["config"]
+    name = f"ENOT {card['dataset']} {card['source']} -> {card['target']} ({card['preset']})"
+    data = ModelCardData(
+        library_name=LIBRARY, pipeline_tag="image-to-image", tags=TAGS, license="mit",
+        datasets=HUB_DATASETS.get(card["dataset"]), model_name=name,
+        eval_results=_eval_results(card, metrics, name) if metrics else None)
+    run = card.get("provenance") or {}
+    lines = [
+        f"# {name}", "",
+        f"An unpaired image-to-image map T from `{card['source']}` to `{card['target']}` "
+        f"({card['dataset']}, {card['image_size']} px), trained by neural optimal transport "
+        f"with the method `{cfg['method']['method']}` (ENOT: Buzun, Bobrin, Dylov 2024, "
+        f"arXiv 2403.03777), cost `{card['cost']}`.", "",
+        f"![T(x) on held-out source images]({SAMPLES})" if card.get("samples") else "", "",
+        "## Use", "", "```python",
+        "from enot.training.export import load_translator",
+        "tr = load_translator(\"PATH_OR_HUB_ID\")  # a folder, or a Hub repo id",
+        "tx = tr.T(x)  # x: [B, 3, S, S] in [-1, 1], as data.normalization.to_model makes it",
+        "```", "",
+        "Or from the shell: `enot-translate --model PATH_OR_HUB_ID --input images/ --output out/`.",
+        "", "## Training", "",
+        f"- steps: {card['step']} of {cfg['train']['steps']}, batch {cfg['train']['batch_size']}"
+        f" per process",
+        f"- command: `{run.get('command', 'unknown')}`",
+        f"- hardware: {run.get('hardware', 'unknown')}, {run.get('num_processes', 1)} "
+        f"process(es), precision {cfg['train']['mixed_precision'].replace('no', 'fp32')}",
+        f"- run time: {run['seconds'] / 60:.1f} min" if "seconds" in run else "- run time: unknown",
+        "- the full configuration is in `translator.json`", "",
+        "## Evaluation", "",
+    ]
+    if metrics:
+        judge = metrics.get("judge") or {}
+        lines += [f"`scripts/evaluate.py` on the {metrics.get('split')} split, "
+                  f"{metrics.get('images')} source images:", "",
+                  "| metric | value |", "| --- | ---: |",
+                  f"| FID, {metrics.get('fid_protocol', 'clean')} protocol | {metrics['fid']:.2f} |",
+                  f"| KID | {metrics['kid']:.5f} |",
+                  f"| MSE(x, T(x)) | {metrics['mse']:.4f} |",
+                  f"| FID of the identity map | {metrics['identity_fid']:.2f} |"]
+        if judge.get("class_rate") is not None:
+            lines.append(f"| target-class rate of T(x) | {judge['class_rate']:.1%} |")
+    else:
+        lines.append("Not evaluated yet: `python scripts/evaluate.py --model THIS_FOLDER`.")
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+
+
+def write_card(folder: Path, card: dict[str, Any], metrics: dict[str, Any] | None = None) -> Path:
+    path = Path(folder) / CARD_FILE
+    render_card(card, metrics).save(path)
+    return path
