@@ -194,3 +194,16 @@ def bench_predict(args: argparse.Namespace) -> None:
     print(f"      = {steps} * max({compute_s:.6g} s, {data_s:.6g} s) / 3600 "
           f"({'compute' if compute_s >= data_s else 'data'}-bound)")
     print(f"hours: {hours:.6g}")
+
+
+def bench_translate(args: argparse.Namespace) -> None:
+    """The translate command on 1,000 files, one corrupt: outputs, exit status, images/s."""
+    from benchmarks.translate_speed import time_translate
+
+    print(f"{cpu_description()}; torch {torch.__version__}")
+    for size in args.sizes:
+        r = time_translate(Path(args.root), size, args.images, args.batch_size)
+        print(f"{size} px: exit status {r['returncode']}, {r['written']} PNGs written in "
+              f"{r['seconds']:.1f} s, {r['rate']:.1f} images/s end to end (process start, model "
+              f"load, decode, translate, PNG)\n  stdout: {r['stdout']}\n  stderr: "
+              f"{r['stderr']}", flush=True)

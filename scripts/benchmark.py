@@ -7,6 +7,7 @@
     python scripts/benchmark.py features        # FID features: clean-fid vs ours, images/s
     python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
     python scripts/benchmark.py compile         # --compile: speed-up and compile time
+    python scripts/benchmark.py translate       # enot-translate on 1,000 files, one corrupt
     python scripts/benchmark.py memory          # peak memory of one paper step, fp32 and bf16
     python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
     python scripts/benchmark.py data            # images/s of each data format vs a GPU step's need
@@ -28,7 +29,7 @@ import torch
 
 from benchmarks.feature_throughput import compare_feature_paths
 from benchmarks.gpu_scale import (MEMORY_SETTINGS, PAPER_PRESETS, SETTING_OF_SIZE, bench_compile,
-                                  bench_data, bench_memory, bench_predict)
+                                  bench_data, bench_memory, bench_predict, bench_translate)
 from benchmarks.step_timing import (SETTINGS, VARIANTS, count_flops, cpu_description,
                                     time_steps)
 from enot.config import Config, get_preset
@@ -290,6 +291,13 @@ def main() -> None:
                     help="images/s the loaders supply, both domains together (default: the "
                     "figure measured by `benchmark.py data` for the preset's formats)")
     pr.set_defaults(func=bench_predict)
+    tr = sub.add_parser("translate", help="scripts/translate.py on a folder of images with one "
+                                          "corrupt file: outputs, exit status, images/s")
+    tr.add_argument("--sizes", type=int, nargs="+", choices=(32, 128), default=[32, 128])
+    tr.add_argument("--images", type=int, default=1000, help="files in the folder, one corrupt")
+    tr.add_argument("--batch-size", type=int, default=32)
+    tr.add_argument("--root", default="runs/translate_bench", help="folder for inputs and outputs")
+    tr.set_defaults(func=bench_translate)
     argv = sys.argv[1:]
     if "--compare" in argv:  # `benchmark.py --compare [flags]` is the compare subcommand
         argv = ["compare"] + [a for a in argv if a != "--compare"]

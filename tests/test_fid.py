@@ -204,3 +204,42 @@ def test_stats_round_trip_as_float64(tmp_path):
     assert mu2.dtype == sigma2.dtype == np.float64
     np.testing.assert_array_equal(mu2, mu)
     np.testing.assert_array_equal(sigma2, sigma)
+
+
+def test_paper_resize_is_nots_float_bilinear_path():
+    """NOT feeds T(x).add(1).mul(.5) to pytorch-fid, which resizes bilinearly and takes 2u - 1;
+    our TorchScript takes (v - 128) / 128, so v = 256 u must reach it, unclamped."""
+    import torch.nn.functional as F
+
+    from enot.evaluation.metrics import paper_resize
+
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2.2 - 1.1
+    u = F.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
+    v = paper_resize(x)
+    assert torch.equal(v, u * 256)
+    assert torch.allclose((v - 128) / 128, 2 * u - 1, atol=1e-6)
+    assert v.min() < 0  # values outside [-1, 1] pass through, as in NOT
+    with pytest.raises(ValueError, match="expected a batch"):
+        paper_resize(x[0])
+
+
+@pytest.mark.slow
+def test_paper_protocol_fid_on_real_digits_differs_from_clean_but_ranks_alike(digit_dirs,
+                                                                              extractor,
+                                                                              our_features):
+    """The same digits, the same network: only the preprocessing differs between protocols."""
+    from enot.evaluation.metrics import features_from_tensors
+
+    def floats(folder):
+        files = sorted(folder.glob("*.png"))
+        x = torch.stack([torch.from_numpy(np.array(Image.open(f))).permute(2, 0, 1)
+                         for f in files]).float() / 127.5 - 1
+        return torch.split(x, 32)
+
+    paper = [features_from_tensors(floats(d), extractor, progress=False) for d in digit_dirs]
+    clean_fid, paper_fid = fid_from_features(*our_features), fid_from_features(*paper)
+    assert paper_fid != pytest.approx(clean_fid, rel=1e-3)  # a different pipeline...
+    assert paper_fid == pytest.approx(clean_fid, rel=0.5)  # ...of the same images
+    assert abs(fid_from_features(paper[0], paper[0])) < 1e-3
+    # Between the two protocols the features themselves move: that is the gap users see.
+    assert fid_from_features(paper[0], our_features[0]) > 0.1

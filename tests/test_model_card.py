@@ -34,7 +34,13 @@ def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
     assert results["fid"].metric_value == 41.5 and "clean protocol" in results["fid"].metric_name
     assert results["accuracy"].metric_value == 0.94 and results["mse"].metric_value == 0.107
     assert "| FID, clean protocol | 41.50 |" in card.text
-    assert json.loads((export / "evaluation.json").read_text())["fid"] == 41.5
+    assert json.loads((export / "evaluation.json").read_text())["clean"]["fid"] == 41.5
+    # A paper-protocol evaluation joins it rather than replacing it.
+    update_card(load_translator(export), {**metrics, "fid_protocol": "paper", "fid": 38.0})
+    card = ModelCard.load(export / "README.md")
+    fids = {r.metric_name: r.metric_value for r in card.data.eval_results
+            if r.metric_type == "fid"}
+    assert fids == {"FID (clean protocol, 50 images)": 41.5, "FID (paper protocol, 50 images)": 38.0}
 
 
 def _cached_snapshot(hf_home, repo_id: str, export) -> None:

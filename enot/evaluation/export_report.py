@@ -36,7 +36,9 @@ from enot.evaluation.split_judge import judge_split, per_image_mse, translate_ba
 from enot.training.export import Translator, load_translator
 from enot.evaluation.metrics import (
     InceptionFeatures,
+    PROTOCOLS,
     features_from_images,
+    features_from_tensors,
     fid_from_features_fast,
     kid_from_features,
     kid_with_std,
@@ -54,12 +56,13 @@ __all__ = ["EvalData", "EvaluationError", "EvaluationResult", "LPIPS_FROM_HUB",
 
 
 class TranslatedImages:
-    """Sized iterable of uint8 HWC T(x), accumulating MSE and LPIPS on the way."""
+    """Sized iterable of T(x), accumulating MSE and LPIPS on the way: uint8 HWC images (the
+    clean protocol), or with ``as_float`` float batches [B, 3, S, S] (the paper protocol)."""
 
     def __init__(self, T: nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
-                 lpips_model: nn.Module | None):
+                 lpips_model: nn.Module | None, as_float: bool = False):
         self.T, self.dataset, self.batch_size = T, dataset, batch_size
-        self.device, self.lpips_model = device, lpips_model
+        self.device, self.lpips_model, self.as_float = device, lpips_model, as_float
         self.count, self.squared, self.perceptual = 0, 0.0, 0.0
 
     def __len__(self) -> int:
@@ -76,6 +79,9 @@ class TranslatedImages:
                     d = self.lpips_model(x.to(self.device), tx.clamp(-1, 1).to(self.device))
                 self.perceptual += d.double().sum().item()
             self.count += len(x)
+            if self.as_float:
+                yield tx
+                continue
             for img in from_model(tx):
                 yield img.permute(1, 2, 0).numpy()
 
@@ -98,7 +104,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 def _oracle_fid(data: EvalData, split: str, n: int, target_ref, extractor: Callable,
                 batch_size: int, progress: bool, log: Callable[[str], None],
-                cache: bool) -> float | None:
+                cache: bool, protocol: str) -> float | None:
     """FID of N real target training images against the target split (see EvaluationResult)."""
     if split != "test":
         return None
@@ -109,7 +115,8 @@ def _oracle_fid(data: EvalData, split: str, n: int, target_ref, extractor: Calla
     if len(real) < n:
         return None
     ref = reference_stats(real, stats_key(data, "target", "train", real), extractor, batch_size,
-                          describe_split(data, "target", "train"), progress, log, cache)
+                          describe_split(data, "target", "train"), progress, log, cache,
+                          protocol=protocol)
     return fid_from_features_fast(ref.features, ref.mu, ref.sigma, target_ref.features,
                                   target_ref.mu, target_ref.sigma)
 
@@ -127,17 +134,23 @@ def evaluate_export(
     progress: bool = True,
     cache: bool = True,
     log: Callable[[str], None] = log_to_stderr,
+    fid_protocol: str = "clean",
 ) -> EvaluationResult:
     """Translate the source split with the export's T and measure it against the target split.
 
     ``data``: default ``data_from_card`` (the data the export was trained on). ``max_images``
-    keeps the first N images of each split. ``lpips_weights``: None skips LPIPS; a path or
+    keeps the first N images of each split. ``fid_protocol``: "clean" (clean-fid: uint8, PIL
+    bicubic) or "paper" (NOT's: floats, bilinear; ``metrics.paper_protocol``), for FID and KID
+    alike. ``lpips_weights``: None skips LPIPS; a path or
     ``LPIPS_FROM_HUB`` gives the AlexNet trunk. Every input is checked before the Inception
     network is loaded, so mistakes fail in seconds.
     """
     start = time.perf_counter()
     if batch_size < 1:
         raise EvaluationError(f"batch size must be >= 1, got {batch_size}")
+    if fid_protocol not in PROTOCOLS:
+        raise EvaluationError(f"FID protocol must be one of {', '.join(PROTOCOLS)}, got "
+                              f"{fid_protocol!r}")
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max images must be >= 1, got {max_images}")
     translator = model if isinstance(model, Translator) else load_translator(model)
@@ -157,13 +170,19 @@ def evaluate_export(
     for role, dataset in (("target", target), ("source", source)):
         key = stats_key(data, role, split, dataset)
         refs[role] = reference_stats(dataset, key, extractor, batch_size,
-                                     describe_split(data, role, split), progress, log, cache)
+                                     describe_split(data, role, split), progress, log, cache,
+                                     protocol=fid_protocol)
 
     oracle = _oracle_fid(data, split, len(source), refs["target"], extractor, batch_size,
-                         progress, log, cache)
+                         progress, log, cache, fid_protocol)
     log(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
-    stream = TranslatedImages(translator.T, source, batch_size, dev, lpips_model)
-    translated = features_from_images(stream, extractor, batch_size=batch_size, progress=progress)
+    stream = TranslatedImages(translator.T, source, batch_size, dev, lpips_model,
+                              as_float=fid_protocol == "paper")
+    if fid_protocol == "paper":
+        translated = features_from_tensors(stream, extractor, len(source), progress)
+    else:
+        translated = features_from_images(stream, extractor, batch_size=batch_size,
+                                          progress=progress)
     mu, sigma = stats(translated)
     tgt, src = refs["target"], refs["source"]
     judged, task = None, class_task(data.kind, data.source, data.target)
@@ -192,6 +211,7 @@ def evaluate_export(
                                             tgt.features, tgt.mu, tgt.sigma),
         identity_kid=kid_from_features(src.features, tgt.features),
         oracle_fid=oracle,
+        fid_protocol=fid_protocol,
         seconds=time.perf_counter() - start,
         paper=PAPER_RESULTS.get(data.task) if data.task else None,
         stats_files={r: str(ref.path) for r, ref in refs.items() if ref.path is not None},

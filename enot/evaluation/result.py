@@ -34,6 +34,12 @@ PAPER_RESULTS: dict[str, PaperNumbers] = {
 # ---------------------------------------------------------------------------------------------
 # The evaluation.
 
+PROTOCOL_NOTES = {
+    "clean": "clean-fid: T(x) as uint8, PIL bicubic resize to 299",
+    "paper": "the NOT family's, as in the ENOT paper: T(x) as floats, bilinear F.interpolate to "
+             "299; this project's TorchScript of the TF Inception weights, whose outputs differ "
+             "slightly from pytorch-fid's port that NOT loads",
+}
 FID_RANK_RATIO = 0.5  # floor / identity above this: FID cannot rank maps (colored MNIST: 0.67)
 
 
@@ -66,6 +72,9 @@ class EvaluationResult:
     # The classifier judge and the ink shift (enot.evaluation.split_judge.SplitReport), where the task has
     # them: the share of T(x) read as the target class, its ceiling and the identity's.
     judge: dict[str, Any] | None = None
+    # How FID and KID saw the images: "clean" (clean-fid: uint8, PIL bicubic) or "paper" (the
+    # NOT family's floats and bilinear resize, which the ENOT paper's table follows).
+    fid_protocol: str = "clean"
     stats_files: dict[str, str] = field(default_factory=dict)
     stats_from_cache: dict[str, bool] = field(default_factory=dict)
 
@@ -88,6 +97,7 @@ class EvaluationResult:
             f"- task: {self.task or 'custom folders'} ({where}, {self.image_size}x"
             f"{self.image_size})",
             f"- split: {self.split}, {self.images} source and {self.target_images} target images",
+            f"- FID protocol: {self.fid_protocol} ({PROTOCOL_NOTES[self.fid_protocol]})",
             f"- time: {self.seconds:.1f} s",
             "",
         ]
@@ -95,7 +105,8 @@ class EvaluationResult:
         head = "| metric | ours |" + (" paper (ENOT) |" if paper else "")
         rule = "| --- | ---: |" + (" ---: |" if paper else "")
         rows = [
-            ("FID(T(source), target) ↓", f"{self.fid:.2f}", f"{paper.fid:.2f}" if paper else ""),
+            (f"FID(T(source), target) ↓, {self.fid_protocol} protocol", f"{self.fid:.2f}",
+             f"{paper.fid:.2f} (paper protocol)" if paper else ""),
             ("KID(T(source), target) ↓", f"{self.kid:.5f} ± {self.kid_std or 0:.5f}", "–"),
             ("MSE(x, T(x)), per pixel in [-1, 1]", f"{self.mse:.4f}",
              f"{paper.mse:.2f}" if paper else ""),
@@ -132,14 +143,19 @@ class EvaluationResult:
                          f"evaluate on more images.")
         if paper:
             lines.append("Paper: Buzun, Bobrin, Dylov, ENOT, arXiv 2403.03777.")
+            if self.fid_protocol != "paper":
+                lines.append("The paper's FID follows the paper protocol; set ours beside it with "
+                             "`scripts/evaluate.py --fid-protocol paper`.")
         return "\n".join(lines) + "\n"
 
 
 def write_reports(result: EvaluationResult, out_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``metrics.json`` and ``metrics.md`` into ``out_dir``; return their paths."""
+    """Write ``metrics.json`` and ``metrics.md`` into ``out_dir`` (``metrics_paper.*`` for the
+    paper FID protocol, so both protocols' reports can sit side by side); return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out / "metrics.json", out / "metrics.md"
+    stem = "metrics" if result.fid_protocol == "clean" else f"metrics_{result.fid_protocol}"
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
     payload = result.to_dict()
     for k, v in payload.items():  # strict JSON has no NaN or Infinity
         if isinstance(v, float) and not math.isfinite(v):

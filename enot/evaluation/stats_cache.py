@@ -25,7 +25,7 @@ from torch.utils.data import Dataset, Subset
 
 from data import from_model
 from enot.evaluation.held_out import EvalData
-from enot.evaluation.metrics import features_from_images, load_stats, stats
+from enot.evaluation.metrics import features_from_images, features_from_tensors, load_stats, stats
 
 CACHE_ENV = "ENOT_CACHE_DIR"
 CACHE_FORMAT = 1  # bump when what goes into the cached features changes
@@ -146,10 +146,21 @@ class ImageBatches:
                 yield img.permute(1, 2, 0).numpy()
 
 
+def float_batches(dataset: Dataset, batch_size: int) -> Iterator[torch.Tensor]:
+    """The dataset's images as float batches [B, 3, S, S] in [-1, 1], for the paper protocol."""
+    for start in range(0, len(dataset), batch_size):
+        stop = min(start + batch_size, len(dataset))
+        yield torch.stack([dataset[i] for i in range(start, stop)])
+
+
 def reference_stats(dataset: Dataset, key: dict[str, Any], extractor: Callable,
                     batch_size: int, label: str, progress: bool = True,
-                    log: Callable[[str], None] = log_to_stderr, cache: bool = True) -> ReferenceStats:
-    """Cached Inception statistics of ``dataset`` (computed and stored on a miss)."""
+                    log: Callable[[str], None] = log_to_stderr, cache: bool = True,
+                    protocol: str = "clean") -> ReferenceStats:
+    """Cached Inception statistics of ``dataset`` (computed and stored on a miss), by the FID
+    ``protocol``: "clean" (clean-fid) or "paper" (``metrics.paper_protocol``)."""
+    if protocol != "clean":  # clean keys stay as they were, so existing caches still hit
+        key = {**key, "protocol": protocol}
     path = stats_cache_path(key) if cache else None
     if path is not None and path.is_file():
         found = _read_cache(path, len(dataset))
@@ -157,8 +168,12 @@ def reference_stats(dataset: Dataset, key: dict[str, Any], extractor: Callable,
             log(f"{label}: {len(dataset)} images, Inception statistics from cache {path}")
             return found
     log(f"{label}: computing Inception statistics of {len(dataset)} images")
-    features = features_from_images(ImageBatches(dataset, batch_size), extractor,
-                                    batch_size=batch_size, progress=progress)
+    if protocol == "paper":
+        features = features_from_tensors(float_batches(dataset, batch_size), extractor,
+                                         total=len(dataset), progress=progress)
+    else:
+        features = features_from_images(ImageBatches(dataset, batch_size), extractor,
+                                        batch_size=batch_size, progress=progress)
     mu, sigma = stats(features)
     ref = ReferenceStats(mu, sigma, features, path, from_cache=False)
     if path is not None:

@@ -129,8 +129,14 @@ EVALUATION = "evaluation.json"
 
 
 def update_card(translator: Translator, metrics: dict[str, Any]) -> Path:
-    """Store an evaluation of the export on its own test split beside it, and rewrite its model
-    card with the figures."""
+    """Store an evaluation of the export on its own test split beside it, one per FID protocol,
+    and rewrite its model card with the figures."""
     folder = translator.path
-    (folder / EVALUATION).write_text(json.dumps(metrics, indent=2, default=str) + "\n")
-    return write_card(folder, translator.card, metrics)
+    path = folder / EVALUATION
+    try:
+        evaluations = json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        evaluations = {}
+    evaluations[metrics.get("fid_protocol", "clean")] = metrics
+    path.write_text(json.dumps(evaluations, indent=2, default=str) + "\n")
+    return write_card(folder, translator.card, evaluations)

@@ -40,28 +40,32 @@ def machine_description() -> str:
     return f"CPU: {model}, {torch.get_num_threads()} threads"
 
 
-def _eval_results(card: dict[str, Any], metrics: dict[str, Any], name: str) -> list[EvalResult]:
-    where = f"{card['dataset']} {card['source']} -> {card['target']}, {metrics.get('split')} split"
-    common = dict(task_type="image-to-image", dataset_type=card["dataset"], dataset_name=where)
-    protocol = metrics.get("fid_protocol", "clean")
-    found = [("fid", metrics.get("fid"), f"FID ({protocol} protocol, {metrics.get('images')} "
-                                         f"images)"),
-             ("kid", metrics.get("kid"), "KID"),
-             ("mse", metrics.get("mse"), "MSE(x, T(x)) per pixel in [-1, 1]")]
-    judge = metrics.get("judge") or {}
+def _eval_results(card: dict[str, Any], evaluations: dict[str, dict[str, Any]]
+                  ) -> list[EvalResult]:
+    found = []
+    for protocol, m in evaluations.items():
+        found += [("fid", m.get("fid"), f"FID ({protocol} protocol, {m.get('images')} images)"),
+                  ("kid", m.get("kid"), f"KID ({protocol} protocol)")]
+    m = next(iter(evaluations.values()))
+    found.append(("mse", m.get("mse"), "MSE(x, T(x)) per pixel in [-1, 1]"))
+    judge = m.get("judge") or {}
     if judge.get("class_rate") is not None:
         found.append(("accuracy", judge["class_rate"], "target-class rate of T(x)"))
+    where = f"{card['dataset']} {card['source']} -> {card['target']}, {m.get('split')} split"
+    common = dict(task_type="image-to-image", dataset_type=card["dataset"], dataset_name=where)
     return [EvalResult(**common, metric_type=t, metric_value=round(float(v), 6), metric_name=n)
             for t, v, n in found if v is not None]
 
 
-def render_card(card: dict[str, Any], metrics: dict[str, Any] | None = None) -> ModelCard:
+def render_card(card: dict[str, Any],
+                evaluations: dict[str, dict[str, Any]] | None = None) -> ModelCard:
+    """``evaluations``: what scripts/evaluate.py measured, keyed by FID protocol."""
     cfg = card["config"]
     name = f"ENOT {card['dataset']} {card['source']} -> {card['target']} ({card['preset']})"
     data = ModelCardData(
         library_name=LIBRARY, pipeline_tag="image-to-image", tags=TAGS, license="mit",
         datasets=HUB_DATASETS.get(card["dataset"]), model_name=name,
-        eval_results=_eval_results(card, metrics, name) if metrics else None)
+        eval_results=_eval_results(card, evaluations) if evaluations else None)
     run = card.get("provenance") or {}
     lines = [
         f"# {name}", "",
@@ -86,15 +90,18 @@ def render_card(card: dict[str, Any], metrics: dict[str, Any] | None = None) -> 
         "- the full configuration is in `translator.json`", "",
         "## Evaluation", "",
     ]
-    if metrics:
-        judge = metrics.get("judge") or {}
-        lines += [f"`scripts/evaluate.py` on the {metrics.get('split')} split, "
-                  f"{metrics.get('images')} source images:", "",
-                  "| metric | value |", "| --- | ---: |",
-                  f"| FID, {metrics.get('fid_protocol', 'clean')} protocol | {metrics['fid']:.2f} |",
-                  f"| KID | {metrics['kid']:.5f} |",
-                  f"| MSE(x, T(x)) | {metrics['mse']:.4f} |",
-                  f"| FID of the identity map | {metrics['identity_fid']:.2f} |"]
+    if evaluations:
+        m = next(iter(evaluations.values()))
+        lines += [f"`scripts/evaluate.py` on the {m.get('split')} split, {m.get('images')} source "
+                  f"images. FID protocols: clean (clean-fid: T(x) as uint8, bicubic resize) and "
+                  f"paper (the NOT family's, which the ENOT paper's table follows: floats, "
+                  f"bilinear resize).", "", "| metric | value |", "| --- | ---: |"]
+        for protocol, e in evaluations.items():
+            lines += [f"| FID, {protocol} protocol | {e['fid']:.2f} |",
+                      f"| FID of the identity map, {protocol} protocol | {e['identity_fid']:.2f} |",
+                      f"| KID, {protocol} protocol | {e['kid']:.5f} |"]
+        lines.append(f"| MSE(x, T(x)) | {m['mse']:.4f} |")
+        judge = m.get("judge") or {}
         if judge.get("class_rate") is not None:
             lines.append(f"| target-class rate of T(x) | {judge['class_rate']:.1%} |")
     else:
@@ -102,7 +109,8 @@ def render_card(card: dict[str, Any], metrics: dict[str, Any] | None = None) -> 
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
 
 
-def write_card(folder: Path, card: dict[str, Any], metrics: dict[str, Any] | None = None) -> Path:
+def write_card(folder: Path, card: dict[str, Any],
+               evaluations: dict[str, dict[str, Any]] | None = None) -> Path:
     path = Path(folder) / CARD_FILE
-    render_card(card, metrics).save(path)
+    render_card(card, evaluations).save(path)
     return path

@@ -12,12 +12,16 @@ from enot.evaluation.metrics.fid import (
     stats,
 )
 from enot.evaluation.metrics.inception import InceptionFeatures
+from enot.evaluation.metrics.paper_protocol import PROTOCOLS, features_from_tensors, paper_resize
 from enot.evaluation.metrics.weights import InceptionWeightsError, locate_inception_weights
 
 __all__ = [
     "fid_from_features_fast",
     "InceptionFeatures",
     "InceptionWeightsError",
+    "PROTOCOLS",
+    "features_from_tensors",
+    "paper_resize",
     "clean_resize",
     "features_from_folder",
     "features_from_images",

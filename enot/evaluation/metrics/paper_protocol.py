@@ -1,0 +1,50 @@
+"""FID as the NOT family measures it, which the ENOT paper's table follows ("paper" protocol).
+
+NeuralOptimalTransport (Korotin et al., ``src/tools.py``: ``get_pushed_loader_stats``) feeds
+T(x) as floats straight to pytorch-fid's InceptionV3: ``T(x).add(1).mul(.5)`` (no clamp, no
+uint8 round trip), which resizes with ``F.interpolate(size=(299, 299), mode="bilinear",
+align_corners=False)`` and normalises with ``2 u - 1``. The reference is the target test split
+through the same path. Here the Inception network is this project's offline TorchScript of the
+same TF weights (``enot.evaluation.metrics.InceptionFeatures``), which normalises with
+``(v - 128) / 128``; feeding v = 256 u gives it exactly pytorch-fid's 2 u - 1. pytorch-fid's
+port of the weights (``pt_inception-2015-12-05``) differs slightly in its layers, so features,
+and FIDs, differ slightly from NOT's own numbers.
+
+The "clean" protocol (clean-fid, the default) instead quantises T(x) to uint8, as a PNG would
+hold it, and resizes bicubically with PIL: ``enot.evaluation.metrics.features``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from enot.evaluation.metrics.inception import FEATURE_DIM, INPUT_SIZE
+
+PROTOCOLS = ("clean", "paper")
+
+
+def paper_resize(x: torch.Tensor) -> torch.Tensor:
+    """[B, 3, H, W] floats in [-1, 1] -> the Inception input [B, 3, 299, 299] of the paper
+    protocol: u = (x + 1) / 2, bilinear resize, then 256 u (see the module docstring)."""
+    if x.ndim != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected a batch [B, 3, H, W], got {tuple(x.shape)}")
+    u = (x.float() + 1) / 2
+    u = F.interpolate(u, size=(INPUT_SIZE, INPUT_SIZE), mode="bilinear", align_corners=False)
+    return u * 256
+
+
+def features_from_tensors(batches: Iterable[torch.Tensor], extractor: Callable,
+                          total: int | None = None, progress: bool = True) -> np.ndarray:
+    """Features [N, 2048] of float batches in [-1, 1], by the paper protocol."""
+    out = []
+    with tqdm(total=total, desc="FID features (paper protocol)", unit="img",
+              disable=not progress) as bar:
+        for x in batches:
+            out.append(extractor(paper_resize(x)))
+            bar.update(len(x))
+    return np.concatenate(out) if out else np.empty((0, FEATURE_DIM), np.float32)
