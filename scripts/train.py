@@ -24,7 +24,8 @@ from enot.training.export import load_translator
 from enot.config import ConfigError
 from models.lpips import LPIPSWeightsError
 from enot.config.cli import parse_cli
-from enot.training.trainer import NonFiniteLossError, Trainer
+from enot.training.finite_guard import NonFiniteLossError
+from enot.training.trainer import Trainer
 
 USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
                FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)

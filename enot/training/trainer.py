@@ -22,12 +22,13 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from enot.config import Config, ConfigError, save_config
-from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
+from enot.guards import adamw_cosine
 from enot.methods import MethodContext, get_method
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
+from enot.training.finite_guard import FiniteGuard
 from enot.training.model_card import machine_description
 from enot.training.judging import JudgeFactory
 from enot.training.networks import build_networks
@@ -35,10 +36,6 @@ from enot.training.progress import Progress
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid
 from enot.training.streams import InfiniteStream, domain_loaders
-
-
-class NonFiniteLossError(NonFiniteError):
-    """A loss became NaN or inf; the weights of that step were not updated."""
 
 
 class Trainer:
@@ -74,12 +71,14 @@ class Trainer:
          tgt_loader) = acc.prepare(T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
         self.source = InfiniteStream(src_loader, acc, seed=cfg.train.seed * 2 + 1)
         self.target = InfiniteStream(tgt_loader, acc, seed=cfg.train.seed * 2 + 2)
+        self.progress = Progress()
+        self.guard = FiniteGuard(acc, cfg.train.mixed_precision, self.ckpt_dir,
+                                 next_step=lambda: self.progress.step + 1)
         self.context = MethodContext(
             T=self.T, g=self.g, g_unwrapped=self._plain(self.g), opt_t=self.opt_t,
             opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
             next_target=lambda: self._draw(self.target), backward=acc.backward,
-            check=self._check)
-        self.progress = Progress()
+            check=self.guard.check)
         self.ema = None
         if cfg.train.ema_decay > 0:
             self.ema = EMAModel(self._plain(self.T).parameters(), decay=cfg.train.ema_decay)
@@ -143,7 +142,7 @@ class Trainer:
             if tc.eval_every and (step % tc.eval_every == 0 or step == tc.steps):
                 self.evaluate(step)
             if step % tc.checkpoint_every == 0 or step == end:
-                self._stop_if_weights_not_finite(step)
+                self.guard.weights((self.T, self.g), step)
                 save_checkpoint(acc, self.ckpt_dir, step, cfg, tc.checkpoints_total_limit)
         bar.close()
         elapsed = time.perf_counter() - start
@@ -161,37 +160,6 @@ class Trainer:
         if self.data_checksum is not None:
             self.data_checksum += batch.double().sum()
         return batch
-
-    def _check(self, named: dict[str, torch.Tensor]) -> dict[str, float]:
-        """MethodContext.check: gather one update's scalars over processes; stop before its optimiser
-        step if one is not finite; return their means."""
-        names = list(named)
-        values = self.accelerator.gather(torch.stack(list(named.values()))[None])
-        checked = values
-        if self.cfg.train.mixed_precision == "fp16":
-            # fp16 loss scaling produces inf gradients by design; its scaler skips those steps.
-            keep = [i for i, n in enumerate(names) if not n.startswith("grad_norm")]
-            checked = values[:, keep]
-            names = [names[i] for i in keep]
-        bad = find_non_finite(names, checked)
-        if bad is not None:
-            name, value, rank = bad
-            raise NonFiniteLossError(
-                f"{name} = {value} at step {self.progress.step + 1} (process {rank}); the "
-                f"update that produced it was not applied and {self._last_good()}. Lower the "
-                f"learning rates or use --mixed-precision no")
-        return dict(zip(named, values.mean(0).tolist()))
-
-    def _stop_if_weights_not_finite(self, step: int) -> None:
-        finite = torch.stack([torch.isfinite(p).all() for m in (self.T, self.g)
-                              for p in m.parameters()]).all()
-        if not finite.item():
-            raise NonFiniteLossError(f"the weights became non-finite at step {step}; no "
-                                     f"checkpoint was written for it and {self._last_good()}")
-
-    def _last_good(self) -> str:
-        found = list_checkpoints(self.ckpt_dir)
-        return f"the last good checkpoint is {found[-1]}" if found else "there is no checkpoint yet"
 
     def evaluate(self, step: int) -> None:
         """Judge the exported map (the EMA when kept) on the test split: target-class rate,
