@@ -158,9 +158,9 @@ def test_gaussian_d16_bidirectional_l2uv_w2_and_inverse():
 @pytest.mark.parametrize("name", list(TOY_2D))
 def test_2d_w2_estimate_matches_pot(name):
     # Estimate and exact cost on the same draws: one draw of 2,000 samples moves the exact cost
-    # itself by several per cent on these sets (scripts/benchmark_lowdim.py toy2d). Table 5 at
-    # three times its lr reaches in 4,000 steps what its own lr reaches in 12,000 (the
-    # benchmark's), so that the suite stays under 30 minutes; measured gaps at these settings:
+    # itself by several per cent on these sets (scripts/benchmark_lowdim.py toy2d). Table 5's
+    # settings at three times its lr and 4,000 steps (the benchmark runs its own lr for 12,000),
+    # so that the suite stays under 30 minutes; measured gaps at these settings:
     # 8gaussians 0.7%, swiss_roll 2.4%, moons 1.3%, checkerboard 0.2%, circles 2.6%.
     res = fit(standard_normal(2), TOY_2D[name], config=paper_2d(steps=4000, lr=1.5e-3))
     for draw in range(2):
