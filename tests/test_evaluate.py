@@ -101,7 +101,8 @@ def test_metrics_are_finite_and_written(evaluated):
     assert 0 < m["oracle_fid"] < m["identity_fid"]
     assert "real-data floor" in (evaluated["root"] / "run" / "metrics.md").read_text()
     table = (evaluated["root"] / "run" / "metrics.md").read_text()
-    assert "| FID(T(source), target) ↓ |" in table and f"{m['fid']:.2f}" in table
+    assert f"| FID(T(source), target) ↓, clean protocol | {m['fid']:.2f} |" in table
+    assert m["fid_protocol"] == "clean"  # the default, named in the JSON as in the table
     assert "LPIPS" in table and "identity baseline" in table
     assert "is not torchvision's released AlexNet file" in evaluated["first"].stderr
     assert "FID features" in evaluated["first"].stderr  # the progress bars ran
