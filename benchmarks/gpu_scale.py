@@ -60,9 +60,6 @@ def bench_compile(args: argparse.Namespace) -> None:
               f"{eager / compiled:>7.2f}x {compile_s:>9.1f} {diff:>18.1e}", flush=True)
 
 
-MEMORY_SETTINGS = ("celeba2anime_64", "handbags2shoes_128", "ffhq2comics_128", "celeba2anime_128")
-
-
 def bench_memory(args: argparse.Namespace) -> None:
     """Peak memory of one training step of each paper preset at batch 64, fp32 and bf16,
     counted on fake tensors (benchmarks.step_memory): what the step allocates, not the RSS."""

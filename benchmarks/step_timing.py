@@ -8,7 +8,6 @@ lean step's FLOPs on the meta device (``torch.utils.flop_counter``).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -16,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from enot.config import Config, get_preset
 from enot.costs import get_cost
 from enot.step import enot_step, enot_step_loss
+from enot.training.model_card import cpu_model_and_flags
 from enot.training.networks import build_networks
 
 SETTINGS = {
@@ -86,16 +86,7 @@ def step_flops(cfg: Config) -> int:
 
 def cpu_description() -> str:
     """The CPU model, whether it has AVX-512, and the kernels torch picked: speed figures need it."""
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model == "unknown CPU":
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
+    model, flags = cpu_model_and_flags()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
     return (f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
             f"{torch.get_num_threads()} threads")

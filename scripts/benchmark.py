@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.feature_throughput import compare_feature_paths
-from benchmarks.gpu_scale import (MEMORY_SETTINGS, PAPER_PRESETS, SETTING_OF_SIZE, bench_compile,
+from benchmarks.gpu_scale import (PAPER_PRESETS, SETTING_OF_SIZE, bench_compile,
                                   bench_data, bench_memory, bench_predict, bench_translate)
 from benchmarks.step_timing import (SETTINGS, VARIANTS, count_flops, cpu_description,
                                     time_steps)
@@ -252,7 +252,7 @@ def main() -> None:
     c.set_defaults(func=bench_compare)
     m = sub.add_parser("memory", help="peak memory of one training step of each paper preset: "
                                       "weights, gradients, AdamW state, activations")
-    m.add_argument("--presets", nargs="+", choices=MEMORY_SETTINGS, default=list(MEMORY_SETTINGS))
+    m.add_argument("--presets", nargs="+", choices=PAPER_PRESETS, default=list(PAPER_PRESETS))
     m.add_argument("--precisions", nargs="+", choices=("no", "bf16"), default=["no", "bf16"],
                    help="'no' is fp32")
     m.add_argument("--batch-size", type=int, default=0,

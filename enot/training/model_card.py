@@ -24,20 +24,27 @@ TAGS = ["image-to-image", "optimal-transport", "unpaired", "enot"]
 HUB_DATASETS = {"colored_mnist": ["ylecun/mnist"], "fashion_mnist": ["zalando-datasets/fashion_mnist"]}
 
 
+def cpu_model_and_flags() -> tuple[str, set[str]]:
+    """The CPU's model name and its feature flags, from /proc/cpuinfo where there is one."""
+    model, flags = None, set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model is None:
+                model = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    return model or platform.processor() or "unknown CPU", flags
+
+
 def machine_description() -> str:
     """The accelerators, or the CPU model: what a speed or run time was measured on."""
     if torch.cuda.is_available():
         n = torch.cuda.device_count()
         return f"{n} x {torch.cuda.get_device_name(0)}"
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU: {model}, {torch.get_num_threads()} threads"
+    return f"CPU: {cpu_model_and_flags()[0]}, {torch.get_num_threads()} threads"
 
 
 def _eval_results(card: dict[str, Any], evaluations: dict[str, dict[str, Any]]
