@@ -4,6 +4,7 @@
     python scripts/benchmark_lowdim.py toy2d [--steps 12000]     # + Fig. 7-style plots
     python scripts/benchmark_lowdim.py sphere [--steps 4000]     # + 3-D scatter
     python scripts/benchmark_lowdim.py speed                      # D=64, batch 1024, [512]*3
+    python scripts/benchmark_lowdim.py icnn [--dims 2 16 64] [--steps 20000] [--compare-old]
     python scripts/benchmark_lowdim.py all
 
 gaussian: L2-UV = 100 E||T(x) - T*(x)||^2 / Var_target on 10k fresh samples, the eq. 19 W2^2
@@ -11,6 +12,9 @@ estimate against the closed form, T^-1(T(x)) error, wall time and step/s (bidire
 squared L2). toy2d: the eq. 19 estimate against POT's exact cost (ot.emd2), both on the same
 2,000-sample draws.
 sphere: mean geodesic cost of T against ot.emd2 under the geodesic cost on 1,000 samples.
+icnn: the W2-benchmark-style pair (Gaussian mixture -> grad psi of a random ICNN, the true map
+known exactly; data/icnn_mixture.py), a pool of 200,000 samples per side, L2-UV on fresh samples
+every --eval-every steps, plotted against steps and seconds (benchmarks/icnn_mixture.py).
 Plots go to --out (default runs/benchmark_lowdim).
 """
 
@@ -28,9 +32,10 @@ import numpy as np  # noqa: E402
 import ot  # noqa: E402
 import torch  # noqa: E402
 
+from benchmarks import icnn_mixture  # noqa: E402
 from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair, standard_normal  # noqa: E402
 from enot.costs import HALF_SQ_L2, sphere_geodesic  # noqa: E402
-from enot.lowdim import FitConfig, fit, paper_2d  # noqa: E402
+from enot.lowdim import FitConfig, fit, paper_2d, paper_table4  # noqa: E402
 from enot.lowdim.maps import GradientMap  # noqa: E402
 from enot.lowdim.networks import potential  # noqa: E402
 from enot.lowdim.single_backward_step import make_step  # noqa: E402
@@ -166,26 +171,28 @@ def sphere(steps: int, seed: int, out: Path) -> None:
     plt.close(fig)
 
 
-def speed(repeats: int, with_compile: bool) -> None:
-    print("\n### Step time, D=64, batch 1024, MLP [512]*3, bidirectional half squared L2\n")
+def speed(repeats: int, with_compile: bool, dim: int, profile: bool) -> None:
+    cfg = FitConfig()
+    widths = list(cfg.widths(dim))
+    print(f"\n### Step time, D={dim}, batch 1024, MLP {widths}, bidirectional half squared L2\n")
     print(f"{torch.get_num_threads()} torch threads; median of {repeats} steps after 3 warm-up\n")
     print("| variant | ms/step | step/s |")
     print("| --- | --- | --- |")
     torch.manual_seed(0)
-    cfg, d = FitConfig(), 64
+    d = dim
     f, g = potential(cfg, d), potential(cfg, d)
     x, y = torch.randn(1024, d), torch.randn(1024, d)
     variants = {
         "autograd grad f (create_graph), lean step": (
             lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_step(T, g, x, y, HALF_SQ_L2,
-                                                                       0.9, 0.3)),
+                                                                       cfg.tau, cfg.lam)),
         "hand-written grad f (mlp_gradient), lean step": (
             lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_step(T, g, x, y, HALF_SQ_L2,
-                                                                      0.9, 0.3)),
+                                                                      cfg.tau, cfg.lam)),
     }
     if with_compile:  # what fit(..., compile=True) runs
-        compiled = make_step(GradientMap(f, HALF_SQ_L2, fused=True), g, HALF_SQ_L2, 0.9, 0.3,
-                             compile=True)
+        compiled = make_step(GradientMap(f, HALF_SQ_L2, fused=True), g, HALF_SQ_L2, cfg.tau,
+                             cfg.lam, compile=True)
         variants["hand-written grad f, torch.compile, one backward"] = lambda: compiled(x, y)
     for name, run in variants.items():
         start = time.perf_counter()
@@ -200,32 +207,100 @@ def speed(repeats: int, with_compile: bool) -> None:
         ms = 1e3 * float(np.median(times))
         note = f" (first 3 calls incl. compile {warm:.0f} s)" if "compile" in name else ""
         print(f"| {name}{note} | {ms:.1f} | {1e3 / ms:.2f} |", flush=True)
+    if profile:
+        print(profile_step(variants["hand-written grad f (mlp_gradient), lean step"], repeats))
+
+
+def profile_step(run, repeats: int) -> str:
+    """Where the eager step's time goes: torch.profiler's operators, grouped by kind."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+    groups = {"matrix products (mm, addmm, bmm)": ("aten::mm", "aten::addmm", "aten::bmm"),
+              "activation and its derivative (elu, elu_backward, where, lt, clamp)":
+              ("aten::elu", "aten::elu_backward", "aten::where", "aten::lt", "aten::clamp",
+               "aten::clamp_max")}
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            run()
+    events = prof.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    shares = {name: sum(e.self_cpu_time_total for e in events if e.key in ops) / total
+              for name, ops in groups.items()}
+    lines = ["", "| where the eager step's time goes (self CPU time) | share |", "| --- | --- |"]
+    lines += [f"| {name} | {100 * share:.0f}% |" for name, share in shares.items()]
+    lines.append(f"| everything else (elementwise ops, copies, autograd) | "
+                 f"{100 * (1 - sum(shares.values())):.0f}% |")
+    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]
+    lines += ["", "top operators: " + ", ".join(
+        f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top)]
+    return "\n".join(lines)
+
+
+def icnn(dims: list[int], steps: int, eval_every: int, pool: int, seed: int, compare_old: bool,
+         out: Path) -> None:
+    print(f"\n### ICNN mixture: Gaussian mixture -> grad psi (random ICNN), half squared L2, "
+          f"bidirectional\n\nsteps {steps}, pool {pool:,} per side, L2-UV on "
+          f"{icnn_mixture.EVAL_SAMPLES:,} fresh samples; {torch.get_num_threads()} torch threads\n")
+    settings = {"defaults": FitConfig()}
+    if compare_old:
+        # The defaults before issue 16: Table 4 plus the quadratic term and standardisation.
+        settings["old defaults"] = paper_table4(quadratic=True, standardise=True)
+    curves, baselines = [], {}
+    for d in dims:
+        baselines[d] = icnn_mixture.linear_baseline(icnn_mixture.icnn_mixture_pair(d, seed=seed),
+                                                    seed)
+        for label, cfg in settings.items():
+            curves.append(icnn_mixture.run(d, cfg.replace(steps=steps), label, pool, eval_every,
+                                           seed))
+    marks = sorted({s for c in curves for s in c.steps if s % 10_000 == 0 or s == steps})
+    print("\n| D | settings | " + " | ".join(f"L2-UV % at {s:,}" for s in marks)
+          + " | wall s | best linear map |")
+    print("| --- | --- | " + " | ".join("---" for _ in marks) + " | --- | --- |")
+    for c in curves:
+        at = dict(zip(c.steps, c.l2_uv))
+        cells = " | ".join(f"{at[s]:.2f}" if s in at else "-" for s in marks)
+        print(f"| {c.dim} | {c.label} | {cells} | {c.seconds[-1]:.0f} | "
+              f"{baselines[c.dim]:.1f} |")
+    print(f"\nplot: {icnn_mixture.plot(curves, baselines, out)}, "
+          f"data: {icnn_mixture.save(curves, baselines, out)}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("task", choices=("gaussian", "toy2d", "sphere", "speed", "all"))
-    p.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16, 32, 64])
+    p.add_argument("task", choices=("gaussian", "toy2d", "sphere", "speed", "icnn", "all"))
+    p.add_argument("--dims", type=int, nargs="+", default=None,
+                   help="dimensions (default 2 4 8 16 32 64; icnn: 2 16 64)")
     p.add_argument("--steps", type=int, default=None, help="steps per fit (default per task)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=10, help="timed steps for `speed`")
     p.add_argument("--plain", action="store_true",
                    help="gaussian without the quadratic term and standardisation (ablation)")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
+    p.add_argument("--speed-dim", type=int, default=64, help="speed: the dimension D")
+    p.add_argument("--profile", action="store_true",
+                   help="speed: also profile the eager step (torch.profiler, grouped)")
+    p.add_argument("--eval-every", type=int, default=2000, help="icnn: steps between L2-UV checks")
+    p.add_argument("--pool", type=int, default=200_000, help="icnn: samples per side")
+    p.add_argument("--compare-old", action="store_true",
+                   help="icnn: also fit with the defaults before issue 16 (Table 4 + additions)")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark_lowdim"))
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = ("gaussian", "toy2d", "sphere", "speed") if args.task == "all" else (args.task,)
     for task in tasks:
         if task == "gaussian":
-            gaussian(args.dims, args.steps or 2000, args.seed, args.plain)
+            gaussian(args.dims or [2, 4, 8, 16, 32, 64], args.steps or 2000, args.seed,
+                     args.plain)
         elif task == "toy2d":
             toy2d(args.steps or 12_000, args.seed, args.out)
         elif task == "sphere":
             sphere(args.steps or 4000, args.seed, args.out)
+        elif task == "speed":
+            speed(args.repeats, not args.no_compile, args.speed_dim, args.profile)
         else:
-            speed(args.repeats, not args.no_compile)
-    if {"toy2d", "sphere"} & set(tasks):
+            icnn(args.dims or [2, 16, 64], args.steps or 20_000, args.eval_every, args.pool,
+                 args.seed, args.compare_old, args.out)
+    if {"toy2d", "sphere", "icnn"} & set(tasks):
         print(f"\nplots in {args.out}/")
 
 

@@ -138,6 +138,24 @@ def test_euclidean_moves_a_shifted_cloud():
 # --- accuracy (the bars) ------------------------------------------------------------
 
 
+def test_callback_sees_the_map_as_it_trains_and_its_time_is_not_counted():
+    x = np.random.default_rng(0).normal(size=(500, 2))
+    y = x + 3.0
+    seen = []
+
+    def track(step, res):
+        seen.append((step, res.seconds, float(np.abs(res.transport(x) - y).mean())))
+        time.sleep(0.2)
+
+    res = fit(x, y, steps=60, batch_size=64, hidden=(16, 16), lr=1e-2, log_every=20,
+              callback=track)
+    assert [s for s, _, _ in seen] == [20, 40, 60]
+    assert [h["step"] for h in res.history] == [20, 40, 60]
+    assert seen[0][1] < seen[1][1] < seen[2][1] < 0.5 + res.seconds
+    assert res.seconds - seen[2][1] < 0.1  # the last 0.2 s pause is left out
+    assert seen[-1][2] < seen[0][2]  # the map improves, and the callback saw it do so
+
+
 @pytest.mark.slow
 def test_gaussian_d16_bidirectional_l2uv_w2_and_inverse():
     pair = random_gaussian_pair(16, seed=0)

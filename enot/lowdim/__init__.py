@@ -3,8 +3,8 @@
 See `enot.lowdim.fit` for the method and `enot.lowdim.result` for what it returns.
 """
 
-from enot.lowdim.config import FitConfig, paper_2d
+from enot.lowdim.config import FitConfig, paper_2d, paper_table4
 from enot.lowdim.fit import fit
 from enot.lowdim.result import TransportResult
 
-__all__ = ["FitConfig", "TransportResult", "fit", "paper_2d"]
+__all__ = ["FitConfig", "TransportResult", "fit", "paper_2d", "paper_table4"]

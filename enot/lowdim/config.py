@@ -79,6 +79,12 @@ class FitConfig:
         return dataclasses.asdict(self)
 
 
+def paper_table4(**changes) -> FitConfig:
+    """Table 4 of the paper as printed (the W2 benchmark), without this project's additions."""
+    return FitConfig(lr=3e-4, betas_f=(0.9, 0.9), betas_g=(0.9, 0.7), tau=0.9, lam=0.3,
+                     quadratic=False, standardise=False).replace(**changes)
+
+
 def paper_2d(**changes) -> FitConfig:
     """Table 5 of the paper: the 2-D sets."""
     return FitConfig(hidden=(64, 64, 64, 64), lr=5e-4, betas_f=(0.9, 0.999),

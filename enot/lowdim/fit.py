@@ -10,7 +10,7 @@ One-directional (any batched cost): a residual map network T and a potential g, 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -52,11 +52,14 @@ def _optimiser(net: nn.Module, cfg: FitConfig, betas: tuple[float, float]):
 
 def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirectional: bool = True,
         config: FitConfig | None = None, device: str | torch.device = "cpu",
+        callback: Callable[[int, TransportResult], None] | None = None,
         **settings: Any) -> TransportResult:
     """Fit an OT map from `source` to `target` ([N, D] arrays or samplers n -> [n, D]).
 
     `settings` override fields of `config` (default `FitConfig()`, the paper's Table 4), e.g.
-    `fit(x, y, steps=5000, lr=1e-3)`.
+    `fit(x, y, steps=5000, lr=1e-3)`. `callback(step, result)` runs every `log_every` steps
+    with the map as it stands (to track accuracy during a fit); time spent in it is not counted
+    in `result.seconds` or the history's seconds.
     """
     cfg = (config or FitConfig()).replace(**settings)
     device = torch.device(device)
@@ -94,6 +97,12 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
     opt_g, sched_g = _optimiser(g, cfg, cfg.betas_g)
 
     history: list[dict[str, float]] = []
+
+    def result() -> TransportResult:
+        return TransportResult(T=T, g=g, f=f, T_inv=T_inv, cost=cost, standardiser=std,
+                               config=cfg, bidirectional=bidirectional, history=history,
+                               seconds=time.perf_counter() - start, source=src, target=tgt)
+
     start = time.perf_counter()
     for step in range(cfg.steps):
         x, y = std.x_in(src(cfg.batch_size)), std.y_in(tgt(cfg.batch_size))
@@ -112,8 +121,10 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         if cfg.log_every and (step + 1) % cfg.log_every == 0:
             history.append({"step": step + 1, "seconds": time.perf_counter() - start,
                             **losses.detached()})
+            if callback is not None:
+                paused = time.perf_counter()
+                callback(step + 1, result())
+                start += time.perf_counter() - paused
     for net in (T, g):
         net.eval()
-    return TransportResult(T=T, g=g, f=f, T_inv=T_inv, cost=cost, standardiser=std, config=cfg,
-                           bidirectional=bidirectional, history=history,
-                           seconds=time.perf_counter() - start, source=src, target=tgt)
+    return result()
