@@ -73,7 +73,7 @@ def run(dim: int, config: FitConfig, label: str, pool: int, eval_every: int, see
     return curve
 
 
-def plot(curves: list[Curve], baselines: dict[int, float], out: Path) -> Path:
+def plot(curves: list[Curve], baselines: dict[int, float], path: Path) -> Path:
     dims = sorted({c.dim for c in curves})
     fig, axes = plt.subplots(2, len(dims), figsize=(5 * len(dims), 8), squeeze=False)
     for col, dim in enumerate(dims):
@@ -90,14 +90,22 @@ def plot(curves: list[Curve], baselines: dict[int, float], out: Path) -> Path:
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
     fig.tight_layout()
-    path = out / "icnn_mixture.png"
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
 
 
-def save(curves: list[Curve], baselines: dict[int, float], out: Path) -> Path:
-    path = out / "icnn_mixture.json"
+def save(curves: list[Curve], baselines: dict[int, float], path: Path) -> Path:
     path.write_text(json.dumps({"baselines": baselines,
                                 "curves": [c.__dict__ for c in curves]}, indent=1))
     return path
+
+
+def load(paths: list[Path]) -> tuple[list[Curve], dict[int, float]]:
+    """Curves and baselines merged from files written by `save`."""
+    curves, baselines = [], {}
+    for path in paths:
+        data = json.loads(path.read_text())
+        baselines.update({int(d): v for d, v in data["baselines"].items()})
+        curves += [Curve(**c) for c in data["curves"]]
+    return curves, baselines

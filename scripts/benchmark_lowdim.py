@@ -4,7 +4,7 @@
     python scripts/benchmark_lowdim.py toy2d [--steps 12000]     # + Fig. 7-style plots
     python scripts/benchmark_lowdim.py sphere [--steps 4000]     # + 3-D scatter
     python scripts/benchmark_lowdim.py speed                      # D=64, batch 1024, [512]*3
-    python scripts/benchmark_lowdim.py icnn [--dims 2 16 64] [--steps 20000] [--compare-old]
+    python scripts/benchmark_lowdim.py icnn [--dims 2 16 64] [--steps 20000] [--settings ...]
     python scripts/benchmark_lowdim.py all
 
 gaussian: L2-UV = 100 E||T(x) - T*(x)||^2 / Var_target on 10k fresh samples, the eq. 19 W2^2
@@ -21,6 +21,7 @@ Plots go to --out (default runs/benchmark_lowdim).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 
@@ -236,33 +237,67 @@ def profile_step(run, repeats: int) -> str:
     return "\n".join(lines)
 
 
-def icnn(dims: list[int], steps: int, eval_every: int, pool: int, seed: int, compare_old: bool,
-         out: Path) -> None:
+ICNN_SETTINGS = {
+    "defaults": FitConfig,
+    # The defaults before issue 16: Table 4 plus the quadratic term and standardisation.
+    "old defaults": lambda: paper_table4(quadratic=True, standardise=True),
+}
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`--set lr=3e-3 hidden=256,256` -> FitConfig fields, each value parsed as its field's type."""
+    kinds = {f.name: f.type for f in dataclasses.fields(FitConfig)}
+    changes = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or key not in kinds:
+            raise SystemExit(f"--set takes FIELD=VALUE with FIELD one of {sorted(kinds)}; "
+                             f"got {pair!r}")
+        kind = str(kinds[key])
+        if "tuple" in kind:
+            changes[key] = tuple((float if "float" in kind else int)(v) for v in text.split(","))
+        elif "bool" in kind:
+            changes[key] = {"true": True, "false": False}[text.lower()]
+        elif "int" in kind and "float" not in kind:
+            changes[key] = int(text)
+        elif "float" in kind:
+            changes[key] = float(text)
+        else:
+            changes[key] = text
+    return changes
+
+
+def icnn(dims: list[int], steps: int, eval_every: int, pool: int, seed: int, settings: list[str],
+         out: Path, overrides: dict) -> None:
     print(f"\n### ICNN mixture: Gaussian mixture -> grad psi (random ICNN), half squared L2, "
           f"bidirectional\n\nsteps {steps}, pool {pool:,} per side, L2-UV on "
           f"{icnn_mixture.EVAL_SAMPLES:,} fresh samples; {torch.get_num_threads()} torch threads\n")
-    settings = {"defaults": FitConfig()}
-    if compare_old:
-        # The defaults before issue 16: Table 4 plus the quadratic term and standardisation.
-        settings["old defaults"] = paper_table4(quadratic=True, standardise=True)
     curves, baselines = [], {}
     for d in dims:
         baselines[d] = icnn_mixture.linear_baseline(icnn_mixture.icnn_mixture_pair(d, seed=seed),
                                                     seed)
-        for label, cfg in settings.items():
-            curves.append(icnn_mixture.run(d, cfg.replace(steps=steps), label, pool, eval_every,
-                                           seed))
-    marks = sorted({s for c in curves for s in c.steps if s % 10_000 == 0 or s == steps})
-    print("\n| D | settings | " + " | ".join(f"L2-UV % at {s:,}" for s in marks)
+        for label in settings:
+            cfg = ICNN_SETTINGS[label]().replace(steps=steps, **overrides)
+            tag = label + "".join(f", {k}={v}" for k, v in overrides.items())
+            curves.append(icnn_mixture.run(d, cfg, tag, pool, eval_every, seed))
+    name = ("icnn_mixture_" + "_".join(label.replace(" ", "_") for label in settings)
+            + "".join(f"_{k}{v}" for k, v in overrides.items()).replace(" ", "")
+            + "_D" + "_".join(str(d) for d in dims))
+    icnn_mixture.save(curves, baselines, out / f"{name}.json")
+    icnn_report(curves, baselines, out / f"{name}.png")
+
+
+def icnn_report(curves: list, baselines: dict[int, float], plot_path: Path) -> None:
+    marks = sorted({s for c in curves for s in c.steps if s % 10_000 == 0 or s == c.steps[-1]})
+    print("\n| D | settings | " + " | ".join(f"L2-UV % at step {s:,}" for s in marks)
           + " | wall s | best linear map |")
     print("| --- | --- | " + " | ".join("---" for _ in marks) + " | --- | --- |")
-    for c in curves:
+    for c in sorted(curves, key=lambda c: c.dim):
         at = dict(zip(c.steps, c.l2_uv))
         cells = " | ".join(f"{at[s]:.2f}" if s in at else "-" for s in marks)
         print(f"| {c.dim} | {c.label} | {cells} | {c.seconds[-1]:.0f} | "
               f"{baselines[c.dim]:.1f} |")
-    print(f"\nplot: {icnn_mixture.plot(curves, baselines, out)}, "
-          f"data: {icnn_mixture.save(curves, baselines, out)}")
+    print(f"\nplot: {icnn_mixture.plot(curves, baselines, plot_path)}")
 
 
 def main() -> None:
@@ -281,8 +316,13 @@ def main() -> None:
                    help="speed: also profile the eager step (torch.profiler, grouped)")
     p.add_argument("--eval-every", type=int, default=2000, help="icnn: steps between L2-UV checks")
     p.add_argument("--pool", type=int, default=200_000, help="icnn: samples per side")
-    p.add_argument("--compare-old", action="store_true",
-                   help="icnn: also fit with the defaults before issue 16 (Table 4 + additions)")
+    p.add_argument("--settings", nargs="+", choices=[s.replace(" ", "_") for s in ICNN_SETTINGS], default=["defaults"],
+                   help="icnn: FitConfig() and/or the defaults before issue 16 (Table 4 + "
+                        "quadratic + standardisation)")
+    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE",
+                   help="icnn: override FitConfig fields, e.g. --set lr=3e-3 hidden=256,256")
+    p.add_argument("--replot", type=Path, nargs="+", default=None,
+                   help="icnn: merge saved icnn_mixture_*.json files into one table and plot")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark_lowdim"))
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -298,8 +338,13 @@ def main() -> None:
         elif task == "speed":
             speed(args.repeats, not args.no_compile, args.speed_dim, args.profile)
         else:
-            icnn(args.dims or [2, 16, 64], args.steps or 20_000, args.eval_every, args.pool,
-                 args.seed, args.compare_old, args.out)
+            if args.replot:
+                curves, baselines = icnn_mixture.load(args.replot)
+                icnn_report(curves, baselines, args.out / "icnn_mixture.png")
+            else:
+                icnn(args.dims or [2, 16, 64], args.steps or 20_000, args.eval_every, args.pool,
+                     args.seed, [s.replace("_", " ") for s in args.settings], args.out,
+                     parse_overrides(args.set))
     if {"toy2d", "sphere", "icnn"} & set(tasks):
         print(f"\nplots in {args.out}/")
 

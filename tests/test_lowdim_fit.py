@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import enot
+from data.icnn_mixture import icnn_mixture_pair
 from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair, standard_normal
 from enot.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim import TransportResult, fit, paper_2d
@@ -170,6 +171,25 @@ def test_gaussian_d16_bidirectional_l2uv_w2_and_inverse():
     assert 2 * res.w2_estimate(x, y) == pytest.approx(pair.w2_squared(), rel=0.02)
     back = float((res.inverse(res.transport(x)) - x).square().sum(1).mean())
     assert back < 0.01 * pair.source_variance()
+
+
+@pytest.mark.slow
+def test_icnn_mixture_d8_beats_the_best_linear_map_tenfold():
+    # A Gaussian mixture pushed through grad psi of a random ICNN: the true map is known and far
+    # from linear (the best linear map misses by 15.2% at D=8). Measured here: L2-UV 1.03%,
+    # W2 estimate 515.6 against 520.1 (-0.9%), T^-1(T x) error 2.4% of the source's variance.
+    pair = icnn_mixture_pair(8, seed=0)
+    res = fit(pair.sample_source, pair.sample_target, steps=2000, seed=0)
+    x = pair.sample_source(20_000, _gen(3))
+    uv = 100 * float((res.transport(x).double() - pair.optimal_map(x.double())).square().sum(1)
+                     .mean()) / pair.target_variance()
+    assert uv <= 1.5
+    y = pair.sample_target(20_000, _gen(4))
+    back = float((res.inverse(res.transport(x)) - x).square().sum(1).mean())
+    # T* is optimal, so the true cost is its primal cost: 1/2 E||x - T*(x)||^2.
+    true_cost = 0.5 * float((x.double() - pair.optimal_map(x.double())).square().sum(1).mean())
+    assert res.w2_estimate(x, y) == pytest.approx(true_cost, rel=0.02)
+    assert back < 0.05 * float((x - x.mean(0)).square().sum(1).mean())
 
 
 @pytest.mark.slow

@@ -46,8 +46,9 @@ def _stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
     return lambda x, y: enot_step(T, g, x, y, cost, cfg.tau, cfg.lam)
 
 
-def _optimiser(net: nn.Module, cfg: FitConfig, betas: tuple[float, float]):
-    return adamw_cosine(net.parameters(), cfg.lr, betas, 0.0, cfg.steps, cfg.final_lr_ratio)
+def _optimiser(net: nn.Module, cfg: FitConfig, betas: tuple[float, float], dim: int):
+    return adamw_cosine(net.parameters(), cfg.learning_rate(dim), betas, 0.0, cfg.steps,
+                        cfg.final_lr_ratio)
 
 
 def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirectional: bool = True,
@@ -93,8 +94,8 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         first = T
     forward = _stepper(T, g, cost, cfg)
     backward = _stepper(T_inv, f, T_inv.cost, cfg) if bidirectional else None
-    opt_first, sched_first = _optimiser(first, cfg, cfg.betas_f)
-    opt_g, sched_g = _optimiser(g, cfg, cfg.betas_g)
+    opt_first, sched_first = _optimiser(first, cfg, cfg.betas_f, dim)
+    opt_g, sched_g = _optimiser(g, cfg, cfg.betas_g, dim)
 
     history: list[dict[str, float]] = []
 
