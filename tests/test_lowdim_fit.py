@@ -15,7 +15,7 @@ import enot
 from data.icnn_mixture import icnn_mixture_pair
 from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair, standard_normal
 from enot.costs import StrictlyConvexCost, sphere_geodesic
-from enot.lowdim import TransportResult, fit, paper_2d
+from enot.lowdim import FitConfig, TransportResult, fit, paper_2d, paper_table4
 
 TINY = dict(steps=30, batch_size=64, hidden=(16, 16))
 
@@ -219,3 +219,25 @@ def test_sphere_map_stays_on_sphere_and_is_near_optimal():
     assert float(sphere_geodesic(x, tx).mean()) <= 1.1 * exact
     # ... and T(x) does reach the target: it is much closer to y than x was.
     assert _exact(tx, y, geo(tx, y)) < 0.35 * exact
+
+
+def test_default_learning_rate_follows_the_widest_layer_and_is_what_fit_uses():
+    cfg = FitConfig()
+    assert cfg.widths(16) == (128,) * 3 and cfg.learning_rate(16) == pytest.approx(3e-3)
+    assert cfg.widths(64) == (256,) * 3 and cfg.learning_rate(64) == pytest.approx(1.5e-3)
+    assert FitConfig(hidden=(32, 32)).learning_rate(8) == pytest.approx(3e-3)  # capped
+    assert FitConfig(lr=1e-4).learning_rate(64) == 1e-4
+    table4 = paper_table4()
+    assert table4.widths(64) == (512,) * 3 and table4.widths(16) == (128,) * 3
+    assert table4.learning_rate(64) == 3e-4 and (table4.tau, table4.lam) == (0.9, 0.3)
+    assert not table4.quadratic and not table4.standardise
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        FitConfig(lr=0.0)
+
+    x = np.random.default_rng(1).normal(size=(300, 3))
+    y = 2 * x + 1
+    small = dict(steps=15, batch_size=64, hidden=(16, 16), seed=0)
+    probe = x[:50]
+    rule = fit(x, y, **small).transport(probe)
+    assert np.allclose(rule, fit(x, y, lr=3e-3, **small).transport(probe))
+    assert not np.allclose(rule, fit(x, y, lr=3e-4, **small).transport(probe))

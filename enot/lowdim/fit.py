@@ -57,7 +57,7 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         **settings: Any) -> TransportResult:
     """Fit an OT map from `source` to `target` ([N, D] arrays or samplers n -> [n, D]).
 
-    `settings` override fields of `config` (default `FitConfig()`, the paper's Table 4), e.g.
+    `settings` override fields of `config` (default `FitConfig()`, see `enot.lowdim.config`), e.g.
     `fit(x, y, steps=5000, lr=1e-3)`. `callback(step, result)` runs every `log_every` steps
     with the map as it stands (to track accuracy during a fit); time spent in it is not counted
     in `result.seconds` or the history's seconds.
