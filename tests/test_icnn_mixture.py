@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from benchmarks.icnn_mixture import linear_baseline
+from benchmarks.icnn_mixture import l2_uv, linear_baseline
 from data.icnn_mixture import icnn_mixture_pair
 
 
@@ -50,8 +50,12 @@ def test_seeded_and_unpaired_samplers():
 def test_true_map_is_far_from_linear(dim):
     # A Gaussian solver's best answer must miss by a lot, or the benchmark would not test
     # anything a linear map cannot do.
-    assert linear_baseline(icnn_mixture_pair(dim), seed=0, n=50_000) > 8.0
+    pair = icnn_mixture_pair(dim)
+    assert linear_baseline(pair, seed=0, n=50_000) > 8.0
     assert linear_baseline(icnn_mixture_pair(dim, strength=0.0), seed=0, n=50_000) < 0.1
+    # ... and L2-UV cannot be won by leaving the data where it is.
+    x = pair.sample_source(20_000, torch.Generator().manual_seed(1))
+    assert l2_uv(x, pair.optimal_map(x), pair.target_variance()) > 100.0
 
 
 def test_bad_arguments_are_named():
