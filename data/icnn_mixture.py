@@ -28,7 +28,6 @@ import torch
 from torch import Tensor
 
 
-
 def softplus(z: Tensor) -> Tensor:
     """log(1 + e^z) without F.softplus's linear cut-off at z > 20, so that sigmoid is exactly
     its derivative everywhere."""
