@@ -255,16 +255,20 @@ def parse_overrides(pairs: list[str]) -> dict:
             raise SystemExit(f"--set takes FIELD=VALUE with FIELD one of {sorted(kinds)}; "
                              f"got {pair!r}")
         kind = str(kinds[key])
-        if "tuple" in kind:
-            changes[key] = tuple((float if "float" in kind else int)(v) for v in text.split(","))
-        elif "bool" in kind:
-            changes[key] = {"true": True, "false": False}[text.lower()]
-        elif "int" in kind and "float" not in kind:
-            changes[key] = int(text)
-        elif "float" in kind:
-            changes[key] = float(text)
-        else:
-            changes[key] = text
+        try:
+            if "tuple" in kind:
+                number = float if "float" in kind else int
+                changes[key] = tuple(number(v) for v in text.split(","))
+            elif "bool" in kind:
+                changes[key] = {"true": True, "false": False}[text.lower()]
+            elif "int" in kind and "float" not in kind:
+                changes[key] = int(text)
+            elif "float" in kind:
+                changes[key] = float(text)
+            else:
+                changes[key] = text
+        except (KeyError, ValueError):
+            raise SystemExit(f"--set {pair!r}: {key} takes a value of type {kind}") from None
     return changes
 
 
