@@ -14,7 +14,7 @@ each measured (README, "Low-dimensional OT"):
 - [256]*3 instead of [512]*3 from D=64: a quarter of the cost per step.
 - `quadratic` and `standardise`, this project's additions: potentials get 1/2 x^T W x and start
   at zero, and each side is standardised. Without standardisation the D=16 ICNN fit stalls near
-  30%, and the Gaussian fits stall as the peers do.
+  30%; without both, the Gaussian fits stall as the peers do.
 """
 
 from __future__ import annotations
