@@ -16,6 +16,8 @@ from typing import Any
 from PIL import Image
 
 from data import DatasetError, build_domain
+from data.attribution import attribution
+from data.normalization import Color, parse_background
 from enot.training.export import (CARD, HUB_ID, ExportError, Translator, load_translator,
                                   resolve_export)
 from .fast_map import FastMap
@@ -49,6 +51,11 @@ class Entry:
     @property
     def size(self) -> int:
         return self.translator.image_size
+
+    @property
+    def background(self) -> Color:
+        """What the map was trained to see under transparent pixels."""
+        return parse_background(self.translator.config.data.background)
 
 
 def _warn(message: str) -> None:
@@ -93,14 +100,18 @@ def held_out_examples(translator: Translator, data_roots: list[Path]) -> tuple[l
     when it lies under one of ``data_roots`` (the demo reads nothing else from disk).
     """
     d, seed = translator.config.data, translator.config.train.seed
-    if d.dataset == "folder" and not inside(d.source, data_roots):
+    if d.dataset in ("folder", "paired_folder") and not inside(d.source, data_roots):
         return [], (f"no examples: the source folder {d.source} is not under a --data-dir")
     try:
-        domain = build_domain(d.dataset, d.source, d.image_size, "test", seed=seed)
+        domain = build_domain(d.dataset, d.source, d.image_size, "test", seed=seed,
+                              background=d.background)
         images = [to_pil(domain[i]) for i in range(min(N_EXAMPLES, len(domain)))]
     except (DatasetError, OSError) as err:
         return [], f"no examples: the test split is not available here ({err})"
-    return images, f"examples: the first {len(images)} images of the {d.source} test split"
+    credit = translator.card.get("attribution", {}).get("source") or attribution(d.source)
+    licence = f" ({credit})" if credit else ""
+    return images, (f"examples: the first {len(images)} images of the {d.source} test "
+                    f"split{licence}")
 
 
 def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict[str, Entry]:

@@ -1,6 +1,7 @@
 """One image through a translator: decode, the training preprocessing, T, the geodesic, PNG.
 
-Preprocessing is the training one (``data.normalization``): RGB, the largest centred square,
+Preprocessing is the training one (``data.normalization``): RGB (transparency flattened on the
+background the export was trained with), the largest centred square,
 bilinear resize to the model's size S, then [-1, 1]. The slider shows the displacement
 interpolation x_t = (1 - t) x + t T(x), t in [0, 1]: for the quadratic cost this is the W2
 geodesic (McCann's displacement interpolation) between the input and its translation, pixel
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from data.normalization import center_crop_resize, from_model, to_model
+from data.normalization import (WHITE, Color, center_crop_resize, from_model, has_alpha,
+                                to_model)
 from .fast_map import FastMap
 
 
@@ -28,28 +30,36 @@ class Translation:
     preprocessing: str
 
 
-def describe_crop(width: int, height: int, size: int) -> str:
+def describe_crop(width: int, height: int, size: int, transparent: bool = False,
+                  background: Color = WHITE) -> str:
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
     crop = ("no crop (already square)" if width == height else
             f"center crop {side} x {side} at ({left}, {top})")
-    return (f"input {width} x {height} -> {crop} -> bilinear resize to {size} x {size}, "
+    flat = (f"transparency flattened on #{''.join(f'{c:02x}' for c in background)} (as in "
+            f"training) -> " if transparent else "")
+    return (f"input {width} x {height} -> {flat}{crop} -> bilinear resize to {size} x {size}, "
             f"RGB, scaled to [-1, 1] (the training preprocessing)")
 
 
-def preprocess(img: Image.Image, size: int) -> tuple[torch.Tensor, str]:
-    """RGB PIL image -> model input [3, size, size] in [-1, 1] and a sentence describing it."""
-    return to_model(center_crop_resize(img, size)), describe_crop(*img.size, size)
+def preprocess(img: Image.Image, size: int,
+               background: Color = WHITE) -> tuple[torch.Tensor, str]:
+    """PIL image (RGB, or RGBA flattened on ``background``, the export's) -> model input
+    [3, size, size] in [-1, 1] and a sentence describing it."""
+    note = describe_crop(*img.size, size, has_alpha(img), background)
+    return to_model(center_crop_resize(img, size, background)), note
 
 
-def translate(T: FastMap, img: Image.Image, size: int) -> Translation:
-    x, note = preprocess(img, size)
+def translate(T: FastMap, img: Image.Image, size: int,
+              background: Color = WHITE) -> Translation:
+    x, note = preprocess(img, size, background)
     return Translation(x=x, tx=T(x.unsqueeze(0))[0], preprocessing=note)
 
 
-def translate_many(T: FastMap, images: list[Image.Image], size: int) -> list[Translation]:
+def translate_many(T: FastMap, images: list[Image.Image], size: int,
+                   background: Color = WHITE) -> list[Translation]:
     """Translate a list of images in one batch."""
-    prepared = [preprocess(img, size) for img in images]
+    prepared = [preprocess(img, size, background) for img in images]
     xs = torch.stack([x for x, _ in prepared])
     txs = T(xs)
     return [Translation(x=x, tx=tx, preprocessing=note)

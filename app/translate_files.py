@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from data import CorruptImageError
 from data.image_folder import IMAGE_EXTENSIONS, walk_files
-from data.normalization import decode_image
+from data.normalization import WHITE, Color, decode_image, parse_background
 from enot.training.export import ExportError, load_translator
 
 from .fast_map import FastMap
@@ -87,14 +87,14 @@ def _save(image, target: Path) -> None:
 
 
 def run(jobs: list[Job], fast_map: FastMap, size: int, t: float, batch_size: int,
-        progress: bool = True) -> Outcome:
+        progress: bool = True, background: Color = WHITE) -> Outcome:
     outcome = Outcome()
     bar = tqdm(total=len(jobs), unit="img", disable=not progress, desc="translating")
     for start in range(0, len(jobs), batch_size):
         batch, xs = [], []
         for job in jobs[start:start + batch_size]:
             try:
-                x, _ = preprocess(decode_image(job.source), size)
+                x, _ = preprocess(decode_image(job.source, background), size)
             except (CorruptImageError, OSError) as err:
                 outcome.failed.append((job.source, str(err)))
                 bar.update(1)
@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     fast_map = FastMap(translator.T.to(device))
     outcome = run(jobs, fast_map, translator.image_size, args.t, args.batch_size,
+                  background=parse_background(translator.config.data.background),
                   progress=not args.quiet)
     print(f"{len(outcome.written)} of {len(jobs)} images translated into {args.output}")
     if outcome.failed:

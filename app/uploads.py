@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from data.normalization import to_rgb
+from data.normalization import to_rgba_or_rgb
 
 MAX_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # about 8660 x 5770: larger than any phone photo
@@ -49,10 +49,11 @@ def _read(source: bytes | str | os.PathLike, name: str) -> bytes:
 
 
 def decode_upload(source: bytes | str | os.PathLike, name: str | None = None) -> Image.Image:
-    """Fully decode an uploaded image (first frame) and return an 8-bit RGB copy.
+    """Fully decode an uploaded image (first frame) and return an 8-bit RGB or RGBA copy.
 
-    16-bit and grayscale PNGs, RGBA, palette and CMYK JPEGs become RGB through the shared
-    ``data.normalization.to_rgb``. Raises UploadError naming ``name`` for an empty file, a
+    16-bit and grayscale PNGs, palette and CMYK JPEGs become RGB, and transparent images RGBA,
+    through the shared ``data.normalization.to_rgba_or_rgb``: the alpha is flattened later, on
+    the background of the export that translates the image. Raises UploadError naming ``name`` for an empty file, a
     non-image, a truncated or corrupt image, or a declared size above MAX_PIXELS.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "the upload")
@@ -76,7 +77,7 @@ def decode_upload(source: bytes | str | os.PathLike, name: str | None = None) ->
             raise UploadError(f"{name} has no pixels ({width} x {height})")
         try:
             img.load()
-            return to_rgb(img)
+            return to_rgba_or_rgb(img)
         except Exception as err:  # decoders raise OSError, SyntaxError, ValueError, ...
             raise UploadError(f"{name} could not be decoded: it is truncated or corrupt "
                               f"({type(err).__name__}: {err})") from None

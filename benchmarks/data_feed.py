@@ -70,7 +70,9 @@ FORMAT_NAMES = tuple(f.name for f in FORMATS)
 # are larger JPEGs than this FFHQ-like folder, so their figure is an upper bound.
 KIND_FORMAT = {"folder": "ffhq_folder", "ffhq": "ffhq_folder", "comics": "ffhq_folder",
                "anime_faces": "anime_folder", "celeba_female": "celeba",
-               "igan_hdf5": "igan_hdf5", "packed": "packed"}
+               "igan_hdf5": "igan_hdf5", "packed": "packed",
+               # Small image files read whole, as the anime faces are.
+               "paired_folder": "anime_folder"}
 CELEBA_MALE_SHARE = 0.417  # 84,434 of CelebA's 202,599 images have Male == 1
 JPEG_QUALITY = 90
 

@@ -86,7 +86,8 @@ def bench_memory(args: argparse.Namespace) -> None:
             raise SystemExit(f"fake and real counts differ: {fake} vs {real}")
 
 
-PAPER_PRESETS = ("celeba2anime_64", "celeba2anime_128", "handbags2shoes_128", "ffhq2comics_128")
+PAPER_PRESETS = ("celeba2anime_64", "celeba2anime_128", "handbags2shoes_128", "ffhq2comics_128",
+                 "emoji_64")
 SETTING_OF_SIZE = {64: "paper64", 128: "paper128"}
 
 

@@ -32,12 +32,14 @@ from data import build_domain
 from benchmarks.comparison import context_for, with_method
 from enot.config import Config
 from enot.guards import cosine_lr_factor
-from enot.evaluation.map_judge import MapJudge, best_score
+from enot.evaluation.held_out import data_from_config
+from enot.evaluation.map_judge import MapJudge, best_score, rate_key
 from enot.methods import METHODS
 from enot.training.networks import build_networks
 
 KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
-        "class_rate_identity", "identity_fid")
+        "class_rate_identity", "identity_fid", "style_rate", "style_rate_ceiling",
+        "style_rate_identity", "mse_truth", "feat_truth", "retrieval")
 
 
 @dataclass
@@ -49,6 +51,7 @@ class QualityCurve:
     t_iters: int
     lr_scale: float
     guard: float
+    rate: str = "class_rate"  # the judge's rate: class_rate, or style_rate for paired folders
     seconds: list[float] = field(default_factory=list)  # training wall time at each judgement
     iterations: list[int] = field(default_factory=list)  # outer iterations done by then
     metrics: list[dict[str, float]] = field(default_factory=list)
@@ -57,7 +60,7 @@ class QualityCurve:
         return [m.get(key, float("nan")) for m in self.metrics]
 
     def score(self, i: int) -> float:
-        return best_score("class_rate", self.metrics[i], self.guard)
+        return best_score(self.rate, self.metrics[i], self.guard)
 
     @property
     def best(self) -> int:
@@ -93,7 +96,8 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
     g.train()
     d = mcfg.data
     sources, targets = (
-        _batches(build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed),
+        _batches(build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
+                              background=d.background),
                  cfg.train.batch_size, cfg.train.seed * 2 + i + 1)
         for i, spec in enumerate((d.source, d.target)))
     loop = context_for(mcfg, T, g, lambda: next(sources), lambda: next(targets))
@@ -101,7 +105,8 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
     groups = [grp for opt in (loop.opt_t, loop.opt_g) for grp in opt.param_groups]
     starts = [grp["lr"] for grp in groups]
     floor = cfg.optim.final_lr_ratio
-    curve = QualityCurve(method, t_iters, lr_scale, cfg.train.best_guard)
+    curve = QualityCurve(method, t_iters, lr_scale, cfg.train.best_guard,
+                         rate_key(data_from_config(cfg)))
 
     def evaluate(spent: float, iterations: int) -> None:
         _, metrics = judge(T)
@@ -163,15 +168,16 @@ def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
     fig, (ax_rate, ax_fid) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for c in curves:
         label = f"{c.method.upper()} (lr x{c.lr_scale:g})"
-        ax_rate.plot(c.seconds, c.series("class_rate"), marker="o", markersize=3, label=label)
+        ax_rate.plot(c.seconds, c.series(c.rate), marker="o", markersize=3, label=label)
         ax_fid.plot(c.seconds, c.series("fid"), marker="o", markersize=3, label=label)
     first = curves[0].metrics[0]
-    for key, style, name in (("class_rate_ceiling", "--", "ceiling (real targets)"),
-                             ("class_rate_identity", ":", "identity (untouched source)")):
+    rate = curves[0].rate
+    for key, style, name in ((f"{rate}_ceiling", "--", "ceiling (real targets)"),
+                             (f"{rate}_identity", ":", "identity (untouched source)")):
         if key in first:
             ax_rate.axhline(first[key], color="gray", linestyle=style, label=name)
     ax_fid.axhline(first["identity_fid"], color="gray", linestyle=":", label="identity")
-    ax_rate.set_ylabel("target-class rate of T(x), test split")
+    ax_rate.set_ylabel(f"{rate.replace('_', ' ')} of T(x), test split")
     ax_fid.set_ylabel("FID(T(x), y), test split")
     for ax in (ax_rate, ax_fid):
         ax.set_xlabel("training wall time (s), judging excluded")
@@ -186,20 +192,20 @@ def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
 def report_lines(curves: list[QualityCurve], searches: dict[str, list[QualityCurve]],
                  budget_s: float, search_s: float) -> list[str]:
     """Markdown: the search, the curves' summary, and the verdict."""
-    first = curves[0].metrics[0]
+    first, rate = curves[0].metrics[0], curves[0].rate
     lines = [f"## Time to quality: {budget_s:.0f} s of training each, every test image judged", "",
              f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
-             f"{search_s:.0f} s, scored at its end by the class rate of maps whose content ratio "
+             f"{search_s:.0f} s, scored at its end by the rate of maps whose content ratio "
              f"is at most {curves[0].guard:g}.", "",
-             "| method | lr scale | class rate at end | content ratio | FID |",
+             "| method | lr scale | rate at end | content ratio | FID |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for method, runs in searches.items():
         for c in runs:
             m = c.metrics[-1]
-            lines.append(f"| {method.upper()} | {c.lr_scale:g} | {m.get('class_rate', 0):.2f} | "
+            lines.append(f"| {method.upper()} | {c.lr_scale:g} | {m.get(rate, 0):.2f} | "
                          f"{m['content_ratio']:.3f} | {m['fid']:.1f} |")
-    lines += ["", f"Ceiling (real targets) {first.get('class_rate_ceiling', float('nan')):.2f}, "
-              f"identity {first.get('class_rate_identity', float('nan')):.2f}; identity FID "
+    lines += ["", f"Ceiling (real targets) {first.get(f'{rate}_ceiling', float('nan')):.2f}, "
+              f"identity {first.get(f'{rate}_identity', float('nan')):.2f}; identity FID "
               f"{first['identity_fid']:.1f}.", "",
               "| method | lr scale | outer iterations | T updates | best rate (guarded) | at s | "
               "FID there | final rate | final content ratio | final FID |",
@@ -209,13 +215,13 @@ def report_lines(curves: list[QualityCurve], searches: dict[str, list[QualityCur
         k = 1 if c.method == "enot" else c.t_iters
         lines.append(f"| {c.method.upper()} | {c.lr_scale:g} | {c.iterations[-1]} | "
                      f"{c.iterations[-1] * k} | {c.score(b):.2f} | {c.seconds[b]:.0f} | "
-                     f"{c.metrics[b]['fid']:.1f} | {m.get('class_rate', 0):.2f} | "
+                     f"{c.metrics[b]['fid']:.1f} | {m.get(rate, 0):.2f} | "
                      f"{m['content_ratio']:.3f} | {m['fid']:.1f} |")
     by = {c.method: c for c in curves}
     if {"enot", "not"} <= set(by):
         v = verdict(by["enot"], by["not"])
         reach = v["enot_reaches_not_best_at_s"]
-        lines += ["", f"- Best guarded class rate: ENOT {v['enot_best_rate']:.2f} at "
+        lines += ["", f"- Best guarded rate: ENOT {v['enot_best_rate']:.2f} at "
                       f"{v['enot_best_at_s']:.0f} s, NOT {v['not_best_rate']:.2f} at "
                       f"{v['not_best_at_s']:.0f} s.",
                   "- ENOT reaches NOT's best rate " + (

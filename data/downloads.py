@@ -6,6 +6,11 @@ get what is missing.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+CACHE_ENV = "ENOT_CACHE_DIR"
+
 DOWNLOADS: dict[str, str] = {
     "igan_hdf5": (
         "the iGAN HDF5 files handbag_64.hdf5 / handbag_128.hdf5 and shoes_64.hdf5 / "
@@ -24,6 +29,8 @@ DOWNLOADS: dict[str, str] = {
         "torchvision.datasets.FashionMNIST(download=True) (FashionMNIST/raw/), or the four "
         "*-ubyte.gz files from github.com/zalandoresearch/fashion-mnist"),
     "packed": "scripts/prepare_data.py pack (it writes NAME.npy and NAME.json)",
+    "paired_folder": ("`python scripts/prepare_data.py emoji` for the emoji folders "
+                      "(datasets/emoji/noto and datasets/emoji/twemoji; it needs npm)"),
 }
 
 
@@ -31,3 +38,12 @@ def where_to_get(kind: str) -> str:
     """A sentence naming where the data of dataset kind ``kind`` can be downloaded, or ''."""
     hint = DOWNLOADS.get(kind)
     return f" Get it from {hint}." if hint else ""
+
+
+def cache_root() -> Path:
+    """``$ENOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/enot``, else ``~/.cache/enot``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "enot"
+    return Path.home() / ".cache" / "enot"

@@ -11,8 +11,8 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .errors import CorruptImageError, DatasetError
-from .normalization import check_image_size, load_image
-from .split import split_range
+from .normalization import WHITE, Color, check_image_size, load_image
+from .split import split_by_name, split_range
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
 _PROGRESS_ABOVE = 2000  # header checks of smaller folders finish before a bar is worth drawing
@@ -47,8 +47,10 @@ class ImageFolder(Dataset):
     """Images under ``root`` as float tensors [3, image_size, image_size] in [-1, 1].
 
     Files with extensions in IMAGE_EXTENSIONS (any case) are taken in sorted relative-path order
-    and the split keeps the last 10% for test (``split_range``). Each item is centre-cropped and
-    resized (``center_crop_resize``); with ``flip`` it is mirrored with probability 1/2 using
+    and the split keeps the last 10% for test (``split_range``). With ``by_name`` the split is
+    by a hash of each file's relative path without its extension (``split_by_name``) instead: two
+    folders whose files correspond by name then share their test names, in the same order. Each item is centre-cropped and
+    resized (``center_crop_resize``), transparency composited on ``background``; with ``flip`` it is mirrored with probability 1/2 using
     torch's global RNG, so seeding torch makes runs reproducible.
 
     Corrupt files stop the run: construction checks every header of the split and names the
@@ -56,23 +58,28 @@ class ImageFolder(Dataset):
     raises CorruptImageError naming it when the item is read.
     """
 
-    def __init__(self, root: str | os.PathLike, image_size: int, split: str, flip: bool = False):
+    def __init__(self, root: str | os.PathLike, image_size: int, split: str, flip: bool = False,
+                 by_name: bool = False, background: Color = WHITE):
         check_image_size(image_size)
         self.root = Path(root)
         self.image_size = image_size
         self.split = split
         self.flip = flip
+        self.background = background
         if not self.root.exists():
             raise DatasetError(f"image folder {self.root} does not exist")
         if not self.root.is_dir():
             raise DatasetError(f"image folder {self.root} is not a directory")
 
         images = self._find_images()
+        self.names = [p.relative_to(self.root).with_suffix("").as_posix() for p in images]
         try:
-            indices = split_range(len(images), split)
+            indices = (split_by_name(self.names, split) if by_name
+                       else split_range(len(images), split))
         except DatasetError as err:
             raise DatasetError(f"image folder {self.root}: {err}") from err
         self.paths: list[Path] = [images[i] for i in indices]
+        self.names = [self.names[i] for i in indices]
         self._check_headers()
 
     def _find_images(self) -> list[Path]:
@@ -114,7 +121,7 @@ class ImageFolder(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        image = load_image(self.paths[index], self.image_size)
+        image = load_image(self.paths[index], self.image_size, self.background)
         if self.flip and torch.rand(()) < 0.5:
             image = image.flip(-1)
         return image

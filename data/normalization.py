@@ -20,28 +20,64 @@ from .errors import CorruptImageError
 _WIDE_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Return a new 8-bit RGB copy of ``img`` whatever its mode.
+Color = tuple[int, int, int]
+WHITE: Color = (255, 255, 255)
+_NAMED = {"white": WHITE, "black": (0, 0, 0)}
 
-    Alpha (LA, PA, RGBA) is dropped, not composited: the colour stored under transparent pixels
-    shows. 16-bit and 32-bit integer gray images are scaled from 0..65535 to 0..255.
-    """
+
+def parse_background(text: str) -> Color:
+    """``white``, ``black`` or ``#rrggbb`` -> an RGB triple; ValueError naming the forms."""
+    value = str(text).strip().lower()
+    if value in _NAMED:
+        return _NAMED[value]
+    if len(value) == 7 and value[0] == "#":
+        try:
+            return tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+        except ValueError:
+            pass
+    raise ValueError(f"background {text!r} is not a colour: use white, black or #rrggbb")
+
+
+def has_alpha(img: Image.Image) -> bool:
+    """Whether ``img`` carries transparency: an alpha band, or a palette/gray transparency key."""
+    return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+
+
+def to_rgba_or_rgb(img: Image.Image) -> Image.Image:
+    """A new 8-bit copy in RGBA where ``img`` is transparent, else RGB; alpha is kept, not
+    flattened, so that the background can be chosen later (``to_rgb``). 16-bit and 32-bit
+    integer gray images are scaled from 0..65535 to 0..255."""
     if img.mode in _WIDE_MODES:
         wide = np.asarray(img).astype(np.float64).clip(0, 65535)
         gray = np.rint(wide * (255.0 / 65535.0)).astype(np.uint8)
         return Image.fromarray(gray).convert("RGB")
-    return img.convert("RGB")
+    return img.convert("RGBA") if has_alpha(img) else img.convert("RGB")
 
 
-def to_model(x: torch.Tensor | np.ndarray | Image.Image) -> torch.Tensor:
+def to_rgb(img: Image.Image, background: Color = WHITE) -> Image.Image:
+    """Return a new 8-bit RGB copy of ``img`` whatever its mode.
+
+    Transparent pixels are composited on ``background`` (alpha blending), so the colour a file
+    happens to store under them never shows. 16-bit and 32-bit integer gray images are scaled
+    from 0..65535 to 0..255.
+    """
+    img = to_rgba_or_rgb(img)
+    if img.mode == "RGB":
+        return img
+    flat = Image.new("RGBA", img.size, (*background, 255))
+    return Image.alpha_composite(flat, img).convert("RGB")
+
+
+def to_model(x: torch.Tensor | np.ndarray | Image.Image,
+             background: Color = WHITE) -> torch.Tensor:
     """uint8 pixels (tensor or array of any shape) or a PIL image -> float32 tensor in [-1, 1].
 
-    A PIL image becomes RGB (see ``to_rgb``) and HWC is turned into CHW; arrays and tensors keep
-    their shape, so their layout is the caller's business.
+    A PIL image becomes RGB on ``background`` (see ``to_rgb``) and HWC is turned into CHW;
+    arrays and tensors keep their shape, so their layout is the caller's business.
     """
     if isinstance(x, Image.Image):
         # np.array copies, so torch gets a writable buffer and the image can be closed.
-        x = torch.from_numpy(np.array(to_rgb(x))).permute(2, 0, 1)
+        x = torch.from_numpy(np.array(to_rgb(x, background))).permute(2, 0, 1)
     elif isinstance(x, np.ndarray):
         x = torch.from_numpy(np.array(x))
     if not isinstance(x, torch.Tensor):
@@ -69,15 +105,16 @@ def check_image_size(size: int) -> None:
         raise ValueError(f"image size must be a positive int, got {size!r}")
 
 
-def center_crop_resize(img: Image.Image, size: int) -> Image.Image:
+def center_crop_resize(img: Image.Image, size: int, background: Color = WHITE) -> Image.Image:
     """Crop the largest centred square, then resize it to ``size`` x ``size`` (RGB result).
 
     This is the preprocessing for image folders and for the app's uploads. PIL's bilinear
     filter widens its support when shrinking, so downscaling is antialiased. Converting to RGB
-    first matters: PIL resizes palette images with nearest neighbour only.
+    (on ``background``) first matters: PIL resizes palette images with nearest neighbour only,
+    and a transparent image flattened before resizing equals the same image flattened by hand.
     """
     check_image_size(size)
-    img = to_rgb(img)
+    img = to_rgb(img, background)
     w, h = img.size
     side = min(w, h)
     left, top = (w - side) // 2, (h - side) // 2
@@ -85,8 +122,8 @@ def center_crop_resize(img: Image.Image, size: int) -> Image.Image:
     return square.resize((size, size), Image.Resampling.BILINEAR)
 
 
-def decode_image(path: str | os.PathLike) -> Image.Image:
-    """Decode an image file fully into an 8-bit RGB PIL image (see ``to_rgb``).
+def decode_image(path: str | os.PathLike, background: Color = WHITE) -> Image.Image:
+    """Decode an image file fully into an 8-bit RGB PIL image on ``background`` (``to_rgb``).
 
     Any decode failure (unknown format, truncated data, ...) raises CorruptImageError naming the
     file and the reason; a missing file stays a FileNotFoundError.
@@ -95,15 +132,15 @@ def decode_image(path: str | os.PathLike) -> Image.Image:
     try:
         with Image.open(path) as img:
             img.load()
-            return to_rgb(img)  # a copy, still valid after the file is closed
+            return to_rgb(img, background)  # a copy, still valid after the file is closed
     except FileNotFoundError:
         raise
     except Exception as err:  # decoders raise OSError, SyntaxError, struct.error, ...
         raise CorruptImageError(f"cannot decode image {path}: {type(err).__name__}: {err}") from err
 
 
-def load_image(path: str | os.PathLike, size: int) -> torch.Tensor:
-    """Decode an image file (``decode_image``) and return it centre-cropped and resized as a
-    [3, size, size] tensor in [-1, 1]."""
+def load_image(path: str | os.PathLike, size: int, background: Color = WHITE) -> torch.Tensor:
+    """Decode an image file (``decode_image``, transparency on ``background``) and return it
+    centre-cropped and resized as a [3, size, size] tensor in [-1, 1]."""
     check_image_size(size)
-    return to_model(center_crop_resize(decode_image(path), size))
+    return to_model(center_crop_resize(decode_image(path, background), size))

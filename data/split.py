@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from .errors import DatasetError
 
 TRAIN_FRACTION = 0.9
@@ -26,4 +28,31 @@ def split_range(n: int, split: str) -> range:
             f"split {split!r} is empty for {n} items (train takes int({n} * {TRAIN_FRACTION}) = "
             f"{n_train}, test takes the rest); add more images"
         )
+    return indices
+
+
+TEST_BUCKETS = 10  # one name in ten, by hash, goes to the test split of a by-name split
+
+
+def in_test_by_name(name: str) -> bool:
+    """Whether the item called ``name`` (a file stem such as ``1f981``) is in the test split.
+
+    For domains whose files correspond by name (the same emoji in two styles), the split must
+    put each name on the same side in both domains, and must not follow the sorted order, where
+    the newest items and runs of variants sit together. A hash of the name does both: about one
+    name in ten is test, the same one on every machine, and adding names moves no other.
+    """
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) % TEST_BUCKETS == 0
+
+
+def split_by_name(names: list[str], split: str) -> list[int]:
+    """Indices of ``split`` among ``names`` under ``in_test_by_name``, in their given order."""
+    if split not in SPLITS:
+        raise DatasetError(f"split must be one of {SPLITS}, got {split!r}")
+    want_test = split == "test"
+    indices = [i for i, n in enumerate(names) if in_test_by_name(n) == want_test]
+    if not indices:
+        raise DatasetError(f"split {split!r} is empty for {len(names)} names under the by-name "
+                           f"rule (one name in {TEST_BUCKETS} is test, by hash); add more images")
     return indices

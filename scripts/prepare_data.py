@@ -1,4 +1,4 @@
-"""Check a dataset download, or pack a domain into a fast on-disk format.
+"""Check a dataset download, pack a domain into a fast on-disk format, or build the emoji data.
 
     python scripts/prepare_data.py check --preset celeba2anime_64
     python scripts/prepare_data.py check --preset ffhq2comics_128 --source /data/ffhq
@@ -14,11 +14,18 @@ names what is missing and where to get it (exit status 1). `pack` decodes and re
 domain once, train split then test split, into a uint8 .npy memmap (read back by the `packed`
 kind) or an iGAN-layout .hdf5 (`imgs`, read by `igan_hdf5`); train on it with
 `--source packed:datasets/ffhq_128.npy`.
+
+`emoji` takes no training flags: it fetches the pinned Noto Emoji and Twemoji npm packages with
+`npm pack` (kept, verified by sha512, in --cache, default $ENOT_CACHE_DIR/npm, else
+$XDG_CACHE_HOME/enot/npm, else ~/.cache/enot/npm) and writes both sets, composited on the
+background, as datasets/emoji/noto and datasets/emoji/twemoji with the same names, a LICENSE.md
+in each and split.json (see data/emoji.py); then `python scripts/train.py --preset emoji_32`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -27,12 +34,17 @@ from torch.utils.data import ConcatDataset, DataLoader
 from tqdm import tqdm
 
 from data import DatasetError, build_domain, resolve_kind
+from data.emoji import (DEFAULT_OUT, EMOJI_PACKAGES, default_cache_dir, parse_background,
+                        prepare_emoji)
 from data.igan_hdf5 import write_hdf5
 from data.packed import write_packed
-from enot.config import ConfigError
-from enot.config.cli import parse_cli
 
 ROLES = ("source", "target")
+
+
+def _split_rule(kind: str) -> str:
+    return ("one name in ten by hash, the same in both domains" if kind == "paired_folder"
+            else "the last 10% in sorted order")
 
 
 def check(cfg) -> int:
@@ -42,14 +54,15 @@ def check(cfg) -> int:
     for role in ROLES:
         kind, spec = resolve_kind(d.dataset, getattr(d, role))
         try:
-            sizes = [len(build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed))
+            sizes = [len(build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed,
+                                      background=d.background))
                      for split in ("train", "test")]
         except DatasetError as err:
             problems += 1
             print(f"  {role}: MISSING OR BROKEN ({kind} {spec}): {err}")
             continue
         print(f"  {role}: {kind} {spec}: {sum(sizes):,} images = {sizes[0]:,} train + "
-              f"{sizes[1]:,} test (the test split is the last 10% in sorted order)")
+              f"{sizes[1]:,} test (the test split is {_split_rule(kind)})")
         need = cfg.train.batch_size
         if sizes[0] < need:
             problems += 1
@@ -62,7 +75,8 @@ def pack(cfg, role: str, out: Path, workers: int) -> Path:
     """Write one domain (train then test, unflipped) to ``out`` (.npy or .hdf5)."""
     d = cfg.data
     kind, spec = resolve_kind(d.dataset, getattr(d, role))
-    splits = [build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed)
+    splits = [build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed,
+                           background=d.background)
               for split in ("train", "test")]
     flip_train = bool(getattr(splits[0], "flip", False))
     for ds in splits:
@@ -78,7 +92,24 @@ def pack(cfg, role: str, out: Path, workers: int) -> Path:
     return write_packed(out, images, len(both), d.image_size, meta)
 
 
-def main(argv: list[str] | None = None) -> int:
+def emoji(out: Path, cache: Path | None, background: str, packages=EMOJI_PACKAGES) -> int:
+    """Build the emoji dataset (``data.emoji.prepare_emoji``) and say how to train on it."""
+    try:
+        color = parse_background(background)
+    except ValueError as err:
+        raise DatasetError(str(err)) from None
+    root = prepare_emoji(out, cache or default_cache_dir(), color, packages)
+    record = json.loads((root / "split.json").read_text(encoding="utf-8"))
+    n_train, n_test = len(record["train"]), len(record["test"])
+    print(f"emoji dataset ready in {root}:")
+    for domain in record["packages"]:
+        print(f"  {root / domain}: {n_train + n_test:,} images = {n_train:,} train + "
+              f"{n_test:,} test")
+    print("train on it with: python scripts/train.py --preset emoji_32")
+    return 0
+
+
+def main(argv: list[str] | None = None, packages=EMOJI_PACKAGES) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=(
         "Other flags are the training flags (--preset, --dataset, --source, --target, "
         "--image-size, ...)."))
@@ -88,7 +119,26 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--domain", choices=ROLES, required=True)
     s.add_argument("--out", type=Path, required=True, metavar="FILE.npy|FILE.hdf5")
     s.add_argument("--workers", type=int, default=0, help="DataLoader processes decoding images")
+    em = sub.add_parser("emoji", help="build datasets/emoji: Noto Emoji and Twemoji from npm, "
+                        "the same names in both (no training flags)")
+    em.add_argument("--out", type=Path, default=DEFAULT_OUT, help="dataset folder (%(default)s)")
+    em.add_argument("--cache", type=Path, default=None,
+                    help=f"folder keeping the npm tarballs (default {default_cache_dir()})")
+    em.add_argument("--background", default="white", metavar="white|black|#rrggbb",
+                    help="colour transparent pixels become (%(default)s)")
     args, rest = p.parse_known_args(argv)
+    if args.command == "emoji":
+        if rest:
+            p.error(f"unrecognized arguments: {' '.join(rest)}")
+        try:
+            return emoji(args.out, args.cache, args.background, packages)
+        except (DatasetError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    # Imported here: the training configuration (and what it imports) takes seconds to load.
+    from enot.config import ConfigError
+    from enot.config.cli import parse_cli
+
     try:
         cfg, _ = parse_cli(rest, description="dataset flags")
         if args.command == "check":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import fields
 from functools import partial
 
 
@@ -19,6 +20,7 @@ from enot.evaluation.held_out import data_from_config
 from enot.evaluation.split_judge import SplitJudge
 from enot.evaluation.class_judge import JudgeError
 from enot.evaluation.map_judge import MapJudge
+from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.metrics import InceptionWeightsError
 from enot.training.export import load_translator
 from enot.config import ConfigError
@@ -31,18 +33,29 @@ USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, 
                FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
 
 
-def report_on_test_split(cfg) -> None:
-    """Judge the exports on the whole held-out split (class rate, content, MSE); write JSON."""
-    judge = SplitJudge(data_from_config(cfg))
-    reports = {}
+def report_on_test_split(cfg, last_eval: dict | None) -> None:
+    """Judge the exports on the whole held-out split (class rate, content, MSE; or, for paired
+    folders, style rate, distance to the truth, retrieval, FID); write JSON.
+
+    A paired judgement costs an Inception pass, so maps the run judged already (the last
+    evaluation is of the final export's weights, export_best's is in its card) are not judged
+    again."""
+    data = data_from_config(cfg)
+    paired, judge, reports = is_paired(data), None, {}
     for name in ("export", "export_best"):
-        if (cfg.run_dir / name / "translator.json").is_file():
-            translator = load_translator(cfg.run_dir / name)
+        if not (cfg.run_dir / name / "translator.json").is_file():
+            continue
+        translator = load_translator(cfg.run_dir / name)
+        known = last_eval if name == "export" else translator.card.get("metrics")
+        if paired and known:
+            report = PairedReport(**{f.name: known[f.name] for f in fields(PairedReport)})
+        else:
+            judge = judge or (PairedJudge(data) if paired else SplitJudge(data))
             report = judge(translator.T)
-            print(f"{name} (step {translator.card.get('step')}):")
-            for line in report.lines():
-                print("  " + line)
-            reports[name] = report.__dict__
+        print(f"{name} (step {translator.card.get('step')}):")
+        for line in report.lines():
+            print("  " + line)
+        reports[name] = report.__dict__
     (cfg.run_dir / "test_split.json").write_text(json.dumps(reports, indent=2) + "\n")
 
 
@@ -66,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"same command and --resume latest")
         else:
             print(f"export:  {run / 'export'}")
-            report_on_test_split(cfg)
+            report_on_test_split(cfg, summary.get("last_eval"))
         if "last_eval" in summary:
             m = summary["last_eval"]
             print(f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "

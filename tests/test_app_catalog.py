@@ -81,3 +81,29 @@ def test_command_line_without_models_and_without_quickstart(tmp_path):
                 f"sys.exit(main([]))"], timeout=120)
     assert done.returncode == 2
     assert "no quickstart export at runs/colored_mnist/export" in done.stderr
+
+
+def test_emoji_export_lists_its_examples_and_both_licences(tmp_path):
+    from PIL import Image
+
+    from enot.training.export import write_export
+    from enot.training.networks import build_networks
+
+    data = tmp_path / "data"
+    for side, credit in (("noto", "Noto Emoji by Google, Apache License 2.0"),
+                         ("twemoji", "Twemoji by Twitter, CC BY 4.0")):
+        (data / side).mkdir(parents=True)
+        (data / side / "LICENSE.md").write_text(f"# {credit}\n\nmore text\n")
+        for i in range(40):
+            Image.new("RGBA", (64, 64), (i * 6, 0, 0, 255)).save(data / side / f"{i:04x}.png")
+    cfg = get_preset("emoji_32")
+    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.data.source, cfg.data.target = str(data / "noto"), str(data / "twemoji")
+    T, g = build_networks(cfg)
+    write_export(tmp_path / "models" / "emoji" / "export", T, g, None, cfg, step=1)
+    entry = load_catalog(tmp_path / "models", data_roots=[data])["emoji/export"]
+    test = build_domain("paired_folder", str(data / "noto"), 32, "test")
+    assert len(entry.examples) == min(8, len(test)) > 0
+    assert "Noto Emoji by Google, Apache License 2.0" in entry.examples_note
+    card = (tmp_path / "models" / "emoji" / "export" / "README.md").read_text()
+    assert "## Data" in card and "Apache License 2.0" in card and "CC BY 4.0" in card

@@ -31,10 +31,11 @@ from enot.training.networks import build_networks
 
 
 def make_export(folder: Path, image_size: int = 32, base: int = 4, seed: int = 0,
-                step: int = 7) -> Path:
+                step: int = 7, background: str = "white") -> Path:
     cfg = get_preset("colored_mnist")
     cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = base, 4
     cfg.data.image_size = image_size
+    cfg.data.background = background
     torch.manual_seed(seed)
     T, g = build_networks(cfg)
     randomise_batchnorm(T)

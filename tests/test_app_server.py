@@ -31,6 +31,7 @@ def demo(tmp_path_factory):
     models = root / "models"
     make_export(models / "digits" / "export", image_size=32)
     make_export(models / "bigger" / "export", image_size=64, seed=1)
+    make_export(models / "on_gray" / "export", image_size=32, seed=2, background="#808080")
     write_metrics(models / "digits", fid=123.45, mse=0.0678)
     (root / "uploads").mkdir()
     with running_demo(models, root / "uploads") as url:
@@ -145,6 +146,27 @@ def _sse_call(url: str, endpoint: str, data: list) -> str:
     event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
     reply = urllib.request.urlopen(f"{url}gradio_api/call/{endpoint}/{event}", timeout=60)
     return reply.read().decode()
+
+
+@pytest.mark.parametrize("name, background", [(MODEL, (255, 255, 255)),
+                                              ("on_gray/export", (128, 128, 128))])
+def test_transparent_upload_equals_the_image_flattened_on_the_exports_background(
+        demo, name, background):
+    folder = demo["root"] / f"alpha_{background[0]}"
+    folder.mkdir()
+    rgba = np.dstack([rgb_array(40, 40, 3), np.zeros((40, 40), np.uint8)])
+    rgba[:, 20:, 3] = 255  # left half transparent over stored black, right half opaque
+    rgba[:, :20, :3] = 0
+    Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
+    flat = Image.new("RGBA", (40, 40), (*background, 255))
+    Image.alpha_composite(flat, Image.open(folder / "alpha.png")).convert("RGB").save(
+        folder / "flat.png")
+    x_alpha, tx_alpha, _, note = translate(demo, folder / "alpha.png", name=name)
+    x_flat, tx_flat, _, _ = translate(demo, folder / "flat.png", name=name)
+    assert np.array_equal(pixels(x_alpha), pixels(x_flat))
+    assert np.array_equal(pixels(tx_alpha), pixels(tx_flat))
+    assert (pixels(x_alpha)[:, :8] == background).all()  # the background, not the stored black
+    assert "transparency flattened on" in note
 
 
 def test_files_outside_the_upload_folder_are_not_read(demo):

@@ -38,11 +38,12 @@ def test_bomb_message_gives_the_declared_size_and_the_limit(files):
 
 
 @pytest.mark.parametrize("case", ["png16", "rgba", "gray", "cmyk_jpeg"])
-def test_odd_modes_become_8bit_rgb(files, case):
+def test_odd_modes_become_8bit_rgb_or_keep_their_alpha(files, case):
     with Image.open(files[case]) as raw:
         size = raw.size
     img = decode_upload(files[case])
-    assert img.mode == "RGB" and img.size == size
+    # Transparency waits for the export's background (app.pipeline.preprocess).
+    assert img.mode == ("RGBA" if case == "rgba" else "RGB") and img.size == size
 
 
 def test_16bit_png_is_scaled_not_clipped(files):

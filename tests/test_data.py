@@ -60,6 +60,68 @@ def test_pil_modes_give_rgb(tmp_path, mode):
     assert x.shape == (3, 4, 4) and _in_range(x)
 
 
+def _half_transparent(path, stored=(0, 0, 0), size=8):
+    """Left half fully transparent over ``stored`` colour, right half opaque red, half-alpha
+    blue in the top-right corner."""
+    rgba = np.zeros((size, size, 4), np.uint8)
+    rgba[:, :, :3] = stored
+    rgba[:, size // 2:] = (255, 0, 0, 255)
+    rgba[0, -1] = (0, 0, 255, 128)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgba, "RGBA").save(path)
+    return path
+
+
+@pytest.mark.parametrize("background, expected", [("white", (255, 255, 255)),
+                                                  ("black", (0, 0, 0)),
+                                                  ("#336699", (0x33, 0x66, 0x99))])
+def test_transparent_pixels_show_the_background_in_training_data(tmp_path, background,
+                                                                 expected):
+    _half_transparent(tmp_path / "folder" / "a.png")
+    _half_transparent(tmp_path / "folder" / "b.png", stored=(0, 255, 0))
+    for kind in ("folder", "paired_folder"):
+        ds = build_domain(kind, str(tmp_path / "folder"), 8, "train", background=background)
+        for i in range(len(ds)):
+            px = from_model(ds[i])
+            assert px[:, :, 0].T.tolist() == [list(expected)] * 8  # not the stored colour
+            assert px[:, 4, 5].tolist() == [255, 0, 0]
+            half = [round((c + b) / 2) for c, b in zip((0, 0, 255), expected)]
+            assert px[:, 0, 7].tolist() == pytest.approx(half, abs=1)
+
+
+def test_rgba_with_opaque_alpha_equals_its_rgb(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "rgb.png")
+    Image.fromarray(np.dstack([rgb, np.full((6, 6), 255, np.uint8)]), "RGBA").save(
+        tmp_path / "rgba.png")
+    assert torch.equal(load_image(tmp_path / "rgb.png", 6), load_image(tmp_path / "rgba.png", 6))
+
+
+def test_bad_background_is_named(tmp_path):
+    _save_rgb(tmp_path / "f" / "a.png", (1, 2, 3))
+    with pytest.raises(DatasetError, match="'grey' is not a colour: use white, black or #rrggbb"):
+        build_domain("folder", str(tmp_path / "f"), 8, "train", background="grey")
+
+
+def test_paired_folders_split_by_name_alike_and_apart(tmp_path):
+    from data.split import in_test_by_name
+
+    names = [f"{i:05x}" for i in range(200)]
+    for side, value in (("a", (10, 20, 30)), ("b", (200, 100, 0))):
+        for n in names:
+            _save_rgb(tmp_path / side / f"{n}.png", value)
+    (tmp_path / "b" / "LICENSE.md").write_text("not an image")
+    splits = {(side, split): build_domain("paired_folder", str(tmp_path / side), 8, split)
+              for side in "ab" for split in ("train", "test")}
+    test_a, test_b = splits["a", "test"].names, splits["b", "test"].names
+    assert test_a == test_b == [n for n in names if in_test_by_name(n)]
+    assert 10 <= len(test_a) <= 30  # about one in ten
+    assert not set(test_a) & set(splits["a", "train"].names)
+    assert len(test_a) + len(splits["b", "train"].names) == len(names)
+    # Not the last names in sorted order, as the plain folder split would take.
+    assert test_a != names[-len(test_a):]
+
+
 def test_16_bit_gradient_uses_full_range_without_saturating(tmp_path):
     gradient = np.linspace(0, 65535, 64 * 64).round().astype(np.uint16).reshape(64, 64)
     path = tmp_path / "deep.png"

@@ -8,6 +8,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from data import resolve_kind
+from data.normalization import parse_background
 from enot.config.presets import PRESETS, get_preset
 from enot.config.sections import SECTIONS, Config, ConfigError
 from enot.evaluation.class_judge import class_task
@@ -95,6 +97,10 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     size = cfg.data.image_size
     if size & (size - 1):
         raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")
+    try:
+        parse_background(cfg.data.background)
+    except ValueError as err:
+        raise ConfigError(f"--background: {err}") from None
     _check_method(cfg, args, preset)
     _check_best_by(cfg)
     if args.stop_at is not None and not 1 <= args.stop_at <= cfg.train.steps:
@@ -112,6 +118,12 @@ def _check_best_by(cfg: Config) -> None:
         raise ConfigError(f"--best-by class_rate needs a classifier of the task, and none "
                           f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
                           f"--best-by fid or kid")
+    paired = all(resolve_kind(d.dataset, spec)[0] == "paired_folder"
+                 for spec in (d.source, d.target))
+    if tc.best_by == "style_rate" and not paired:
+        raise ConfigError("--best-by style_rate needs two folders whose files correspond by "
+                          "name (--dataset paired_folder), which the style judge compares; use "
+                          "--best-by fid or kid")
     if tc.best_by != "auto" and not tc.eval_every:
         raise ConfigError(f"--best-by {tc.best_by} picks export_best among the --eval-every "
                           f"evaluations; set --eval-every N too")

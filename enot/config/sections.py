@@ -34,6 +34,9 @@ class DataConfig:
     target: str = _opt("3", "target domain spec, as for --source")
     image_size: int = _opt(64, "side of the square images in pixels", range=(16, 1024))
     flip: bool = _opt(False, "random horizontal flips of training images")
+    # Exports keep it, so translate and the demo flatten uploads as training did.
+    background: str = _opt("white", "colour under transparent pixels of image files: white, "
+                                    "black or #rrggbb")
     num_workers: int = _opt(0, "DataLoader worker processes per domain", range=(0, 64))
 
 
@@ -68,7 +71,7 @@ class ENOTConfig:
 
 # Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.
 METHODS = tuple(METHOD_REGISTRY)  # the names of the one registry, enot.methods.METHODS
-BEST_BY = ("auto", "class_rate", "fid", "kid")
+BEST_BY = ("auto", "class_rate", "style_rate", "fid", "kid")
 AE_COSTS = ("l2", "l1", "lpips")
 
 
@@ -150,15 +153,19 @@ class TrainConfig:
     # near-identity maps first, a classifier's target-class rate does not.
     best_by: str = _opt("auto", "what picks export_best at --eval-every: class_rate (share of "
                                 "T(x) a classifier of the task reads as the target class; "
-                                "colored_mnist and fashion_mnist), fid or kid; auto = class_rate "
-                                "where the task has a classifier, else fid",
+                                "colored_mnist and fashion_mnist), style_rate (share of T(x) a "
+                                "style classifier reads as the target set; paired_folder), fid "
+                                "or kid; auto = class_rate or style_rate where the task has "
+                                "that classifier, else fid",
                         choices=BEST_BY)
     # 0.75: bag -> shoe translations lose ~0.53 of what random pairs lose in MSE, and a map
     # that ignores its input ~1.0 (README, Fashion-MNIST).
-    best_guard: float = _opt(0.75, "with --best-by class_rate, a map qualifies for export_best "
-                                  "only if it loses at most this fraction of what random pairs "
-                                  "lose: its ink-colour shift (colored_mnist) or MSE, over the "
-                                  "same measure for random source/target pairs",
+    best_guard: float = _opt(0.75, "with --best-by class_rate or style_rate, a map qualifies "
+                                  "for export_best only if it loses at most this fraction of "
+                                  "what random pairs lose: its ink-colour shift (colored_mnist), "
+                                  "its Inception-feature distance to the true counterpart "
+                                  "(paired_folder) or MSE, over the same measure for random "
+                                  "source/target pairs",
                              range=(0.0, 10.0))
     ddp_checksums: bool = _opt(False, "diagnostic for data-parallel runs: sum every batch each "
                                       "process draws, and write the per-process sums to "

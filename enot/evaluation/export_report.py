@@ -32,6 +32,7 @@ from data import from_model
 from enot.evaluation.held_out import (EvalData, EvaluationError, check_channels, data_from_card,
                             data_from_folders, data_from_preset, describe_split, eval_split)
 from enot.evaluation.class_judge import class_task, load_classifier
+from enot.evaluation.paired_judge import PairedJudge, is_paired
 from enot.evaluation.split_judge import judge_split, per_image_mse, translate_batches
 from enot.training.export import Translator, load_translator
 from enot.evaluation.metrics import (
@@ -186,7 +187,9 @@ def evaluate_export(
     mu, sigma = stats(translated)
     tgt, src = refs["target"], refs["source"]
     judged, task = None, class_task(data.kind, data.source, data.target)
-    if task is not None:
+    if split == "test" and max_images is None and is_paired(data):
+        judged = PairedJudge(data, extractor, device=dev, log=log)(translator.T).metrics()
+    elif task is not None:
         classifier = load_classifier(task, log=log)
         judged = judge_split(translator.T, source, target, classifier,
                              ink=data.kind == "colored_mnist", device=dev).__dict__

@@ -34,13 +34,15 @@ class EvalData:
     seed: int = 0
     task: str | None = None
     origin: str = ""
+    background: str = "white"  # under transparent pixels, as the map was trained
 
 
 def data_from_config(cfg: Config, origin: str = "") -> EvalData:
     """The two domains a run's config trains on."""
     d = cfg.data
     return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
-                    seed=cfg.train.seed, task=cfg.preset, origin=origin)
+                    seed=cfg.train.seed, task=cfg.preset, origin=origin,
+                    background=d.background)
 
 
 def data_from_card(translator: Translator) -> EvalData:
@@ -69,10 +71,11 @@ def data_from_preset(name: str, translator: Translator) -> EvalData:
 
 def data_from_folders(source: str | os.PathLike, target: str | os.PathLike,
                       translator: Translator) -> EvalData:
-    """Two image folders, resized to the export's image size."""
+    """Two image folders, resized to the export's image size, flattened on its background."""
     return EvalData(kind="folder", source=str(Path(source).resolve()),
                     target=str(Path(target).resolve()), image_size=translator.image_size,
-                    task=None, origin="image folders")
+                    task=None, origin="image folders",
+                    background=translator.config.data.background)
 
 
 def check_channels(translator: Translator) -> None:
@@ -96,7 +99,8 @@ def eval_split(data: EvalData, role: str, split: str, max_images: int | None,
     """The first ``max_images`` of a split, checked; FID needs ``min_images`` = 2 (a covariance),
     the classifier judge and MSE need 1."""
     spec = data.source if role == "source" else data.target
-    full = build_domain(data.kind, spec, data.image_size, split, seed=data.seed)
+    full = build_domain(data.kind, spec, data.image_size, split, seed=data.seed,
+                        background=data.background)
     n = len(full) if max_images is None else min(len(full), max_images)
     if n == 0:
         raise EvaluationError(f"the {describe_split(data, role, split)} is empty")

@@ -3,6 +3,8 @@
 The trainer's periodic evaluation and the ENOT-against-NOT comparison judge maps the same way,
 through this: the target-class rate (where the task has a classifier), the content kept (ink
 shift or MSE, and its ratio to random pairs), and FID and KID against the target test split.
+Tasks whose test images have a true answer (``paired_folder``) are judged by
+``enot.evaluation.paired_judge`` instead: style rate, distance to the truth, retrieval, FID.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from enot.evaluation.class_judge import class_task
 from enot.evaluation.fid_tracker import FIDTracker
 from enot.evaluation.split_judge import SplitJudge, SplitReport
 from enot.evaluation.held_out import EvalData, data_from_config
+from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.training.judging import Verdict
 
 
@@ -32,9 +35,11 @@ class MapJudge:
     def __init__(self, data: EvalData, fid_images: int, device: torch.device | str = "cpu",
                  log: Callable[[str], None] = print, best_by: str = "fid",
                  best_guard: float = 0.75):
-        self.split = SplitJudge(data, log=log)
-        self.fid = FIDTracker(data, fid_images, device, log=log)
-        self.has_classifier = self.split.classifier is not None
+        self.paired = PairedJudge(data, device=device, log=log) if is_paired(data) else None
+        if self.paired is None:
+            self.split = SplitJudge(data, log=log)
+            self.fid = FIDTracker(data, fid_images, device, log=log)
+        self.has_classifier = self.paired is not None or self.split.classifier is not None
         self.best_by, self.best_guard = best_by, best_guard
 
     @classmethod
@@ -45,7 +50,11 @@ class MapJudge:
                    best_by=resolve_best_by(cfg), best_guard=cfg.train.best_guard)
 
     def __call__(self, T: nn.Module, device: torch.device | str = "cpu"
-                 ) -> tuple[SplitReport, dict]:
+                 ) -> tuple[SplitReport | PairedReport, dict]:
+        if self.paired is not None:
+            report = self.paired(T, device)
+            m = report.metrics()
+            return report, {**m, "identity_fid": m["fid_identity"], "fid_images": m["images"]}
         report = self.split(T, device)
         return report, {**report.metrics(), "content_ratio": report.content_ratio(),
                         **self.fid.scores(T)}
@@ -54,25 +63,37 @@ class MapJudge:
         """The trainer's callback (``enot.training.judging.Judge``)."""
         report, metrics = self(T, device)
         metrics["best_by"] = self.best_by
-        summary = ("; ".join(report.lines()[1:]) + f"; FID {metrics['fid']:.2f} (identity "
-                   f"{metrics['identity_fid']:.2f})")
+        summary = "; ".join(report.lines()[1:])
+        if self.paired is None:  # the paired report names its FID itself
+            summary += f"; FID {metrics['fid']:.2f} (identity {metrics['identity_fid']:.2f})"
         return Verdict(metrics, best_score(self.best_by, metrics, self.best_guard), summary)
 
 
 def best_score(best_by: str, metrics: dict[str, float], guard: float) -> float:
     """The --best-by criterion, higher is better; -inf for a map that may not be exported.
 
-    class_rate: the target-class rate, for maps that keep their content (``content_ratio`` at
+    class_rate and style_rate: that rate, for maps that keep their content (``content_ratio`` at
     most ``guard``); fid and kid: their negatives.
     """
-    if best_by == "class_rate":
-        return metrics["class_rate"] if metrics["content_ratio"] <= guard else float("-inf")
+    if best_by in RATES:
+        return metrics[best_by] if metrics["content_ratio"] <= guard else float("-inf")
     return -metrics[best_by]
 
 
+RATES = ("class_rate", "style_rate")  # criteria that are rates guarded by the content kept
+
+
+def rate_key(data: EvalData) -> str:
+    """The rate that judges a task: style_rate for paired folders, else class_rate."""
+    return "style_rate" if is_paired(data) else "class_rate"
+
+
 def resolve_best_by(cfg: Config) -> str:
-    """--best-by with auto resolved: class_rate where the task has a classifier, else fid."""
+    """--best-by with auto resolved: style_rate for paired folders, class_rate where the task
+    has a classifier, else fid."""
     d = cfg.data
     if cfg.train.best_by != "auto":
         return cfg.train.best_by
+    if is_paired(data_from_config(cfg)):
+        return "style_rate"
     return "class_rate" if class_task(d.dataset, d.source, d.target) is not None else "fid"

@@ -126,6 +126,21 @@ class EvaluationResult:
                       f"{j['class_rate_ceiling']:.1%}", "–"),
                      ("target-class rate of the untouched source, identity",
                       f"{j['class_rate_identity']:.1%}", "–")]
+        if j.get("style_rate") is not None:
+            rows += [("style rate of T(x) ↑ (read as the target set)", f"{j['style_rate']:.1%}",
+                      "–"),
+                     ("style rate of real target images, ceiling",
+                      f"{j['style_rate_ceiling']:.1%}", "–"),
+                     ("style rate of the untouched source, identity",
+                      f"{j['style_rate_identity']:.1%}", "–"),
+                     ("per-pixel MSE to the true counterpart ↓ (identity; random pairs)",
+                      f"{j['mse_truth']:.4f} ({j['mse_truth_identity']:.4f}; "
+                      f"{j['mse_truth_random']:.4f})", "–"),
+                     ("Inception-feature distance to the true counterpart ↓ (identity; random)",
+                      f"{j['feat_truth']:.2f} ({j['feat_truth_identity']:.2f}; "
+                      f"{j['feat_truth_random']:.2f})", "–"),
+                     ("retrieval top-1: nearest target is the counterpart ↑ (identity)",
+                      f"{j['retrieval']:.1%} ({j['retrieval_identity']:.1%})", "–")]
         if j.get("ink_shift") is not None:
             rows += [("ink-colour shift \\|ink(x) - ink(T(x))\\| ↓", f"{j['ink_shift']:.4f}",
                       "–"),

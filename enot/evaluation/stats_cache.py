@@ -24,24 +24,15 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from data import from_model
+from data.downloads import CACHE_ENV, cache_root
 from enot.evaluation.held_out import EvalData
 from enot.evaluation.metrics import features_from_images, features_from_tensors, load_stats, stats
 
-CACHE_ENV = "ENOT_CACHE_DIR"
 CACHE_FORMAT = 1  # bump when what goes into the cached features changes
 
 
 def log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def cache_root() -> Path:
-    """``$ENOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/enot``, else ``~/.cache/enot``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "enot"
-    return Path.home() / ".cache" / "enot"
 
 
 def stats_cache_dir() -> Path:
@@ -88,8 +79,9 @@ def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[s
     if data.kind == "colored_mnist":
         key["seed"] = data.seed
         return key
-    if data.kind == "folder":
+    if data.kind in ("folder", "paired_folder"):
         key["spec"] = str(Path(spec).resolve())
+    key["background"] = data.background  # what transparent pixels became
     # Changed data at the same path must not reuse old statistics: fingerprint what is read.
     key["files"] = _files_fingerprint(dataset)
     base = dataset.dataset if isinstance(dataset, Subset) else dataset

@@ -22,6 +22,7 @@ from typing import Any
 
 from torch import nn
 
+from data.attribution import attribution
 from enot.atomic_folder import atomic_folder
 from enot.config import Config, ConfigError
 from enot.training.model_card import SAMPLES, write_card
@@ -52,7 +53,9 @@ def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | No
         card = {
             "preset": cfg.preset, "step": step, "image_size": cfg.data.image_size,
             "channels": int(T.config["out_channels"]), "cost": cfg.method.cost_name(),
-            "dataset": cfg.data.dataset,
+            "dataset": cfg.data.dataset, "background": cfg.data.background,
+            "attribution": {role: attribution(getattr(cfg.data, role))
+                            for role in ("source", "target")},
             "source": cfg.data.source, "target": cfg.data.target, "ema": T_ema is not None,
             "metrics": metrics or {},
             "samples": samples is not None and Path(samples).is_file(),

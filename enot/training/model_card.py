@@ -64,6 +64,17 @@ def _eval_results(card: dict[str, Any], evaluations: dict[str, dict[str, Any]]
             for t, v, n in found if v is not None]
 
 
+def _data_lines(card: dict[str, Any]) -> list[str]:
+    """The domains, where their images came from and under which licence."""
+    credit = card.get("attribution") or {}
+    if not any(credit.values()):
+        return []
+    lines = ["## Data", ""]
+    for role in ("source", "target"):
+        lines.append(f"- {role}: `{card[role]}`: {credit.get(role) or 'no licence file found'}")
+    return lines + ["", "Translations of these images carry the licences of their inputs.", ""]
+
+
 def render_card(card: dict[str, Any],
                 evaluations: dict[str, dict[str, Any]] | None = None) -> ModelCard:
     """``evaluations``: what scripts/evaluate.py measured, keyed by FID protocol."""
@@ -87,7 +98,7 @@ def render_card(card: dict[str, Any],
         "tx = tr.T(x)  # x: [B, 3, S, S] in [-1, 1], as data.normalization.to_model makes it",
         "```", "",
         "Or from the shell: `enot-translate --model PATH_OR_HUB_ID --input images/ --output out/`.",
-        "", "## Training", "",
+        "", *_data_lines(card), "## Training", "",
         f"- steps: {card['step']} of {cfg['train']['steps']}, batch {cfg['train']['batch_size']}"
         f" per process",
         f"- command: `{run.get('command', 'unknown')}`",

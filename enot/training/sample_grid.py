@@ -17,7 +17,8 @@ SAMPLES = 8
 class SampleGrid:
     def __init__(self, cfg: Config, accelerator: Accelerator, folder: Path):
         d = cfg.data
-        source = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed)
+        source = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed,
+                              background=d.background)
         n = min(SAMPLES, len(source))
         self.x = torch.stack([source[i] for i in range(n)]).to(accelerator.device)
         self.accelerator, self.folder = accelerator, Path(folder)

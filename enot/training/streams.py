@@ -78,7 +78,7 @@ def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
     ``accelerator.prepare``; a domain smaller than one global batch is refused by name."""
     d = cfg.data
     domains = [build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
-                            flip=d.flip) for spec in (d.source, d.target)]
+                            flip=d.flip, background=d.background) for spec in (d.source, d.target)]
     for name, ds in zip(("source", "target"), domains):
         need = cfg.train.batch_size * num_processes
         if len(ds) < need:

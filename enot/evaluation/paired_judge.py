@@ -1,0 +1,247 @@
+"""The judge of tasks with a true answer: two folders whose files correspond by name.
+
+Training on a ``paired_folder`` task is unpaired, but its test images come in pairs (the same
+emoji drawn in the Noto and in the Twemoji style), so a translation can be held against the
+truth. The judge asks whether the style changed and the content stayed:
+
+- **style rate:** the share of T(x) that a style classifier reads as the target set. The
+  classifier is a logistic regression on the Inception features that FID computes anyway,
+  fitted on the *train* splits of both domains only. Its ceiling is the real target test
+  split, its floor the identity (the source test split untouched).
+- **distance to the truth:** per-pixel MSE and Inception-feature distance between T(x) and the
+  target image of the same name, beside the identity's and random pairs'.
+- **retrieval:** the share of T(x) whose nearest target test image (in features) is its own
+  counterpart, beside the identity's.
+- **FID and KID** of T(x) against the target test split, beside the identity's and a floor:
+  as many real target *train* images (of those the classifier fits on) against the same split.
+
+The identity cannot win: it scores the style classifier's error rate, and a map that ignores
+its input loses the distance to the truth and the retrieval. Everything fixed is computed once
+(features are cached on disk with the FID statistics), so a judgement costs one pass of T and
+one Inception pass over the translated test images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+from torch.utils.data import Dataset, Subset
+
+from data import from_model, resolve_kind
+from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
+from enot.evaluation.metrics import (InceptionFeatures, features_from_images,
+                                     fid_from_features_fast, kid_with_std, stats)
+from enot.evaluation.split_judge import per_image_mse, translate_batches
+from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
+
+BATCH = 64
+FIT_IMAGES = 400  # train images per domain that fit the style classifier
+SEED = 0
+
+
+@dataclass(frozen=True)
+class PairedReport:
+    """What the test pairs say of T; ``*_identity`` is the untouched source, ``*_random``
+    pairs each source image with another name's target image (a fixed derangement)."""
+
+    images: int
+    style_rate: float
+    style_rate_ceiling: float
+    style_rate_identity: float
+    mse_truth: float
+    mse_truth_identity: float
+    mse_truth_random: float
+    feat_truth: float
+    feat_truth_identity: float
+    feat_truth_random: float
+    retrieval: float
+    retrieval_identity: float
+    fid: float
+    fid_identity: float
+    fid_floor: float
+    kid: float
+    kid_std: float
+    kid_identity: float
+    style_fit_images: int
+    style_fit_accuracy: float
+
+    def content_ratio(self) -> float:
+        """Feature distance to the truth over random pairs': 1 is a map that ignores x."""
+        return self.feat_truth / max(self.feat_truth_random, 1e-12)
+
+    def lines(self) -> list[str]:
+        return [
+            f"test split: {self.images} source images, each with its true target counterpart",
+            f"style rate (read as the target set): {self.style_rate:.1%} of T(x); ceiling (real "
+            f"target test images) {self.style_rate_ceiling:.1%}, identity "
+            f"{self.style_rate_identity:.1%} (classifier: {self.style_fit_images} train images "
+            f"per domain, {self.style_fit_accuracy:.1%} on held-out train images)",
+            f"distance to the truth, per-pixel MSE in [-1, 1]: {self.mse_truth:.4f}; identity "
+            f"{self.mse_truth_identity:.4f}, random pairs {self.mse_truth_random:.4f}",
+            f"distance to the truth, Inception features: {self.feat_truth:.2f}; identity "
+            f"{self.feat_truth_identity:.2f}, random pairs {self.feat_truth_random:.2f}",
+            f"retrieval (nearest target test image is the counterpart): {self.retrieval:.1%}; "
+            f"identity {self.retrieval_identity:.1%}",
+            f"FID against the target test split: {self.fid:.2f}; identity "
+            f"{self.fid_identity:.2f}, floor (real target train images) {self.fid_floor:.2f}; "
+            f"KID {self.kid:.4f} +- {self.kid_std:.4f} (identity {self.kid_identity:.4f})",
+        ]
+
+    def metrics(self) -> dict[str, float]:
+        return {**asdict(self), "content_ratio": self.content_ratio()}
+
+
+def is_paired(data: EvalData) -> bool:
+    """Whether both domains are folders whose files correspond by name."""
+    return all(resolve_kind(data.kind, spec)[0] == "paired_folder"
+               for spec in (data.source, data.target))
+
+
+def _names(dataset: Dataset) -> list[str]:
+    base, idx = (dataset.dataset, list(dataset.indices)) if isinstance(dataset, Subset) else (
+        dataset, range(len(dataset)))
+    names = getattr(base, "names", None)
+    if names is None:
+        raise EvaluationError("paired judging needs folders whose files correspond by name "
+                              "(--dataset paired_folder)")
+    return [names[i] for i in idx]
+
+
+def _spread(dataset: Dataset, n: int) -> Subset:
+    """``n`` items spread evenly over ``dataset``: a fixed subset, the same on every run."""
+    n = min(n, len(dataset))
+    picked = np.linspace(0, len(dataset) - 1, n).round().astype(int).tolist()
+    if isinstance(dataset, Subset):  # one level, so the stats cache fingerprints the files
+        return Subset(dataset.dataset, [dataset.indices[i] for i in picked])
+    return Subset(dataset, picked)
+
+
+def derangement(n: int) -> np.ndarray:
+    """A fixed permutation of range(n) that moves every index (a cyclic shift by n // 2)."""
+    return (np.arange(n) + max(1, n // 2)) % n
+
+
+def nearest_is_own(queries: np.ndarray, gallery: np.ndarray) -> float:
+    """Share of rows i of ``queries`` whose nearest row of ``gallery`` (Euclidean) is row i."""
+    q, g = torch.from_numpy(queries).double(), torch.from_numpy(gallery).double()
+    nearest = torch.cdist(q, g).argmin(dim=1)
+    return (nearest == torch.arange(len(q))).double().mean().item()
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(a.astype(np.float64) - b.astype(np.float64), axis=1).mean())
+
+
+class PairedJudge:
+    """Callable: T -> PairedReport on a paired task's whole test split, built once per run."""
+
+    def __init__(self, data: EvalData, extractor: InceptionFeatures | None = None,
+                 fit_images: int = FIT_IMAGES, device: torch.device | str = "cpu",
+                 log: Callable[[str], None] = log_to_stderr):
+        self.device = torch.device(device)
+        self.source = eval_split(data, "source", "test", None)
+        self.target = eval_split(data, "target", "test", None)
+        src_names, tgt_names = _names(self.source), _names(self.target)
+        if src_names != tgt_names:
+            only = sorted(set(src_names) ^ set(tgt_names))[:5]
+            raise EvaluationError(
+                f"paired judging needs folders whose files correspond by name: the test splits "
+                f"of {data.source} and {data.target} differ ({len(src_names)} and "
+                f"{len(tgt_names)} names; e.g. {', '.join(only) or 'in their order'})")
+        self.names = src_names
+        self.extractor = extractor or InceptionFeatures(device=self.device)
+
+        def features(dataset: Dataset, role: str, split: str) -> np.ndarray:
+            label = f"paired judge, {describe_split(data, role, split)}"
+            return reference_stats(dataset, stats_key(data, role, split, dataset), self.extractor,
+                                   BATCH, label, progress=False, log=log).features
+
+        x_feat = features(self.source, "source", "test")
+        self.y_feat = features(self.target, "target", "test")
+        n = len(self.names)
+        self.y_mu, self.y_sigma = stats(self.y_feat)
+
+        # The style classifier sees train images only; its held-out tenth gives its accuracy.
+        fit = [_spread(eval_split(data, role, "train", None), fit_images)
+               for role in ("source", "target")]
+        self.fit_names = set(_names(fit[0])) | set(_names(fit[1]))
+        feats = np.concatenate([features(fit[0], "source", "train"),
+                                features(fit[1], "target", "train")])
+        labels = np.r_[np.zeros(len(fit[0])), np.ones(len(fit[1]))]
+        held = np.arange(len(labels)) % 10 == 9
+        self.classifier = make_pipeline(StandardScaler(), LogisticRegression(
+            C=0.1, max_iter=2000, random_state=SEED))
+        self.classifier.fit(feats[~held], labels[~held])
+        self.fit_accuracy = float((self.classifier.predict(feats[held]) == labels[held]).mean())
+        self.classifier.fit(feats, labels)
+        self.fit_images = len(fit[0])
+        # The floor: as many real target train images as the test split, from the fitted ones.
+        target_fit = feats[len(fit[0]):]
+        floor_feat = target_fit[np.linspace(0, len(target_fit) - 1, min(n, len(target_fit)))
+                                .round().astype(int)]
+
+        # The fixed figures: the identity, random pairs, the ceiling and the floor.
+        x = torch.stack([self.source[i] for i in range(n)])
+        y = torch.stack([self.target[i] for i in range(n)])
+        perm = derangement(n)
+        mu_x, sigma_x = stats(x_feat)
+        kid_id, _ = kid_with_std(x_feat, self.y_feat)
+        self.fixed = dict(
+            images=n,
+            style_rate_ceiling=self._style(self.y_feat),
+            style_rate_identity=self._style(x_feat),
+            mse_truth_identity=per_image_mse(x, y).mean().item(),
+            mse_truth_random=per_image_mse(x, y[perm]).mean().item(),
+            feat_truth_identity=_distance(x_feat, self.y_feat),
+            feat_truth_random=_distance(x_feat, self.y_feat[perm]),
+            retrieval_identity=nearest_is_own(x_feat, self.y_feat),
+            fid_identity=self._fid(x_feat, mu_x, sigma_x),
+            fid_floor=self._fid(floor_feat, *stats(floor_feat)),
+            kid_identity=kid_id,
+            style_fit_images=self.fit_images,
+            style_fit_accuracy=self.fit_accuracy,
+        )
+        self.y = y
+
+    def _style(self, feats: np.ndarray) -> float:
+        return float(self.classifier.predict(feats).mean())
+
+    def _fid(self, feats: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
+        return fid_from_features_fast(feats, mu, sigma, self.y_feat, self.y_mu, self.y_sigma)
+
+    def __call__(self, T: nn.Module, device: torch.device | str | None = None) -> PairedReport:
+        device = self.device if device is None else device
+        tx = torch.cat([t for _, t in translate_batches(T, self.source, BATCH, device)])
+        images = (img.permute(1, 2, 0).numpy() for img in from_model(tx))
+        feats = features_from_images(_Sized(images, len(tx)), self.extractor, batch_size=BATCH,
+                                     progress=False)
+        kid, kid_std = kid_with_std(feats, self.y_feat)
+        return PairedReport(
+            **self.fixed,
+            style_rate=self._style(feats),
+            mse_truth=per_image_mse(tx, self.y).mean().item(),
+            feat_truth=_distance(feats, self.y_feat),
+            retrieval=nearest_is_own(feats, self.y_feat),
+            fid=self._fid(feats, *stats(feats)),
+            kid=kid, kid_std=kid_std,
+        )
+
+
+class _Sized:
+    """An iterator with a length, as ``features_from_images`` sizes its progress by."""
+
+    def __init__(self, items, n: int):
+        self.items, self.n = items, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        return iter(self.items)
