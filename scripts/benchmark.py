@@ -236,9 +236,9 @@ def main() -> None:
     c.add_argument("--repeats", type=int, default=0,
                    help="timed outer iterations per method (default: 10 at 32 px, 1 at 64 px)")
     c.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
-    c.add_argument("--preset", choices=("colored_mnist", "fashion_bags2shoes"),
+    c.add_argument("--preset", choices=("colored_mnist", "fashion_bags2shoes", "emoji_32"),
                    default="colored_mnist", help="task, networks and optimiser of the quality "
-                   "runs (a task with a classifier)")
+                   "runs (a task with a classifier, or emoji_32 with its style judge)")
     c.add_argument("--budget", type=float, default=1200.0,
                    help="seconds of training per method for the time-to-quality curves")
     c.add_argument("--eval-every", type=float, default=60.0,
