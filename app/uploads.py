@@ -53,8 +53,9 @@ def decode_upload(source: bytes | str | os.PathLike, name: str | None = None) ->
 
     16-bit and grayscale PNGs, palette and CMYK JPEGs become RGB, and transparent images RGBA,
     through the shared ``data.normalization.to_rgba_or_rgb``: the alpha is flattened later, on
-    the background of the export that translates the image. Raises UploadError naming ``name`` for an empty file, a
-    non-image, a truncated or corrupt image, or a declared size above MAX_PIXELS.
+    the background of the export that translates the image. Raises UploadError naming
+    ``name`` for an empty file, a non-image, a truncated or corrupt image, or a declared size
+    above MAX_PIXELS.
     """
     name = name or (Path(source).name if not isinstance(source, bytes) else "the upload")
     data = _read(source, name)

@@ -49,9 +49,10 @@ class ImageFolder(Dataset):
     Files with extensions in IMAGE_EXTENSIONS (any case) are taken in sorted relative-path order
     and the split keeps the last 10% for test (``split_range``). With ``by_name`` the split is
     by a hash of each file's relative path without its extension (``split_by_name``) instead: two
-    folders whose files correspond by name then share their test names, in the same order. Each item is centre-cropped and
-    resized (``center_crop_resize``), transparency composited on ``background``; with ``flip`` it is mirrored with probability 1/2 using
-    torch's global RNG, so seeding torch makes runs reproducible.
+    folders whose files correspond by name then share their test names, in the same order.
+    Each item is centre-cropped and resized (``center_crop_resize``), transparency composited
+    on ``background``; with ``flip`` it is mirrored with probability 1/2 using torch's global
+    RNG, so seeding torch makes runs reproducible.
 
     Corrupt files stop the run: construction checks every header of the split and names the
     first bad file and the total count; a file whose pixels fail to decode (e.g. truncated)

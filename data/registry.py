@@ -86,8 +86,9 @@ SPEC_HELP = (
     "colored_mnist: a digit; folder, anime_faces, ffhq: a folder of images (searched "
     "recursively); paired_folder: a folder of images whose names match the other domain's "
     "(the test split is one name in ten by hash, the same in both; e.g. datasets/emoji/noto "
-    "from scripts/prepare_data.py emoji); igan_hdf5: an iGAN .hdf5 file (key 'imgs'); celeba_female: the CelebA folder "
-    "(img_align_celeba/ + list_attr_celeba.txt) or IMAGES_DIR,ATTR_FILE; comics: the Kaggle "
+    "from scripts/prepare_data.py emoji); igan_hdf5: an iGAN .hdf5 file (key 'imgs'); "
+    "celeba_female: the CelebA folder (img_align_celeba/ + list_attr_celeba.txt) or "
+    "IMAGES_DIR,ATTR_FILE; comics: the Kaggle "
     "comic-faces-v2 folder or its comics/ side; fashion_mnist: bag, shoes or classes a+b, "
     "optionally @FOLDER of the IDX files; packed: a .npy from scripts/prepare_data.py. Prefix "
     "KIND: to use another kind than --dataset for this domain")
