@@ -161,6 +161,16 @@ def _disk_full(path: Path, err: OSError) -> DiskFullError:
         f"choose --out / --cache on a larger disk) and rerun: finished parts are kept")
 
 
+def _make_dir(path: Path) -> None:
+    """mkdir -p, with a full disk reported as such."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if err.errno in _FULL_ERRNOS:
+            raise _disk_full(path, err) from err
+        raise
+
+
 def _write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path``; a full disk becomes a DiskFullError naming ``path``."""
     try:
@@ -217,12 +227,7 @@ def fetch_tarball(pkg: EmojiPackage, cache: Path, log: Callable[[str], None] = p
             f"npm is not installed (not found on PATH), and it fetches {pkg.name}@{pkg.version}: "
             f"install Node.js and npm (`apt-get install npm`, or https://nodejs.org), or place "
             f"the tarball by hand at {final}{stale}")
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        if err.errno in _FULL_ERRNOS:
-            raise _disk_full(cache, err) from err
-        raise
+    _make_dir(cache)
     by_hand = (f"the npm registry must be reachable (check the network, or a proxy: `npm config "
                f"set proxy ...`), or fetch {pkg.tarball_name} by other means (`npm pack "
                f"{pkg.name}@{pkg.version}` elsewhere) and place it by hand at {final}{stale}")
@@ -470,12 +475,7 @@ def prepare_emoji(out: Path, cache: Path, background: Sequence[int] = (255, 255,
             raise DatasetError(f"the packages share no image names: "
                                f"{', '.join(p.source for p in packages)}")
         names = sorted(shared)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            if err.errno in _FULL_ERRNOS:
-                raise _disk_full(out, err) from err
-            raise
+        _make_dir(out)
         for p, tf, path, found in zip(packages, opened, tarballs, listed):
             final, manifest = out / p.domain, _manifest(p, bg, names)
             if _is_finished(final, manifest):
