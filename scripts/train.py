@@ -19,7 +19,7 @@ from enot.evaluation.export_report import EvaluationError
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.split_judge import SplitJudge
 from enot.evaluation.class_judge import JudgeError
-from enot.evaluation.map_judge import MapJudge
+from enot.evaluation.map_judge import MapJudge, resolve_best_by
 from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.metrics import InceptionWeightsError
 from enot.training.export import load_translator
@@ -62,6 +62,7 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         cfg, opts = parse_cli(argv, description=__doc__.split("\n\n")[0])
+        resolve_best_by(cfg)  # refuses a --best-by the task has no judge for
         if opts.dry_run:
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0

@@ -68,3 +68,16 @@ def test_the_cost_is_the_methods_and_older_configs_still_load(tmp_path):
     (tmp_path / "old.json").write_text(json.dumps(old))
     loaded = load_config(tmp_path / "old.json")
     assert loaded.method.cost == "pixel_mse" and loaded.enot == Config().enot
+
+
+def test_the_config_names_what_the_method_knows():
+    """The config holds names only; the method's modules map them to functions."""
+    from enot.config.sections import AE_COSTS, COSTS, METHODS
+    from enot.costs import COSTS as COST_FUNCTIONS
+    from enot.not_ae import ae_cost
+
+    assert COSTS == tuple(COST_FUNCTIONS)
+    assert all(callable(ae_cost(name)) for name in AE_COSTS if name != "lpips")
+    assert METHODS == ("enot", "not", "not_convex", "not_ae")
+    with pytest.raises(SystemExit):  # argparse's usage error: a name outside the literal
+        parse_cli(["--cost", "l1"], "t")

@@ -8,11 +8,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from data import resolve_kind
 from data.normalization import parse_background
 from enot.config.presets import PRESETS, get_preset
 from enot.config.sections import SECTIONS, Config, ConfigError
-from enot.evaluation.class_judge import class_task
 
 # ---------------------------------------------------------------------------------------------
 # CLI: one flat flag per field, defaults from the chosen preset.
@@ -29,7 +27,8 @@ def _fields() -> list[tuple[str, dataclasses.Field]]:
 
 
 def _checker(f: dataclasses.Field) -> Callable[[str], Any]:
-    lo_hi, choices, kind = f.metadata["range"], f.metadata["choices"], f.type
+    lo_hi, choices = f.metadata["range"], f.metadata["choices"]
+    kind = "str" if choices else f.type  # a Literal field is a string among its choices
 
     def check(text: str) -> Any:
         try:
@@ -109,21 +108,10 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
 
 
 def _check_best_by(cfg: Config) -> None:
-    d, tc = cfg.data, cfg.train
-    try:
-        task = class_task(d.dataset, d.source, d.target)
-    except ValueError as err:  # a malformed spec: build_domain names it when the data loads
-        task = err
-    if tc.best_by == "class_rate" and task is None:
-        raise ConfigError(f"--best-by class_rate needs a classifier of the task, and none "
-                          f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
-                          f"--best-by fid or kid")
-    paired = all(resolve_kind(d.dataset, spec)[0] == "paired_folder"
-                 for spec in (d.source, d.target))
-    if tc.best_by == "style_rate" and not paired:
-        raise ConfigError("--best-by style_rate needs two folders whose files correspond by "
-                          "name (--dataset paired_folder), which the style judge compares; use "
-                          "--best-by fid or kid")
+    """What the config alone decides; whether the task has the classifier a rate needs is
+    the judge's to say (``enot.evaluation.map_judge.resolve_best_by``, called by
+    scripts/train.py before training)."""
+    tc = cfg.train
     if tc.best_by != "auto" and not tc.eval_every:
         raise ConfigError(f"--best-by {tc.best_by} picks export_best among the --eval-every "
                           f"evaluations; set --eval-every N too")

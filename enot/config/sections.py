@@ -11,11 +11,9 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from data import DATASET_KINDS, SPEC_HELP
-from enot.costs import COSTS
-from enot.methods import METHODS as METHOD_REGISTRY
 
 
 class ConfigError(ValueError):
@@ -69,10 +67,18 @@ class ENOTConfig:
                         range=(0.0, 1e3))
 
 
-# Methods on the one trainer (enot.methods); `--steps` counts their outer iterations.
-METHODS = tuple(METHOD_REGISTRY)  # the names of the one registry, enot.methods.METHODS
-BEST_BY = ("auto", "class_rate", "style_rate", "fid", "kid")
-AE_COSTS = ("l2", "l1", "lpips")
+# The names a config may hold; the training loop matches on the method, enot.costs and
+# enot.not_ae map the cost names to functions (tests/test_config.py checks they agree).
+MethodName = Literal["enot", "not", "not_convex", "not_ae"]
+CostName = Literal["image_mse", "pixel_mse", "half_sq_l2"]
+AECostName = Literal["l2", "l1", "lpips"]
+BestBy = Literal["auto", "class_rate", "style_rate", "fid", "kid"]
+MixedPrecision = Literal["no", "fp16", "bf16"]
+METHODS: tuple[str, ...] = get_args(MethodName)
+COSTS: tuple[str, ...] = get_args(CostName)
+AE_COSTS: tuple[str, ...] = get_args(AECostName)
+BEST_BY: tuple[str, ...] = get_args(BestBy)
+MIXED_PRECISION: tuple[str, ...] = get_args(MixedPrecision)
 
 
 @dataclass
@@ -80,20 +86,20 @@ class MethodConfig:
     # NOT: Korotin et al., arXiv 2201.12220, Alg. 1 (K = 10 there); not_convex adds a Jensen
     # penalty on psi = k||y||^2 - g (enot.not_losses); not_ae is OT from the source domain to
     # itself through a bottleneck (enot.not_ae).
-    method: str = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T updates per "
+    method: MethodName = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T updates per "
                                "g update (NOT); not_convex: NOT + Jensen convexity penalty; "
                                "not_ae: NOT auto-encoder, OT from the source domain to itself "
                                "(the target is the source)", choices=METHODS)
     # The transport cost is every OT method's, so it lives here, not in ENOT's section.
-    cost: str = _opt("image_mse", "transport cost c(x, y) of enot, not and not_convex "
-                                  "(not_ae takes --ae-cost)", choices=tuple(COSTS))
+    cost: CostName = _opt("image_mse", "transport cost c(x, y) of enot, not and not_convex "
+                                  "(not_ae takes --ae-cost)", choices=COSTS)
     t_iters: int = _opt(10, "NOT methods: T updates per potential update (K)", range=(1, 10_000))
     convex_alpha: float = _opt(0.01, "not_convex: weight alpha of the Jensen penalty",
                                range=(0.0, 1e3))
     ae_bottleneck: int = _opt(128, "not_ae: numbers in T's bottleneck", range=(1, 2**20))
     ae_skips: bool = _opt(False, "not_ae: keep the U-Net skip connections (they bypass the "
                                  "bottleneck)")
-    ae_cost: str = _opt("l2", "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips "
+    ae_cost: AECostName = _opt("l2", "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips "
                               "(AlexNet; replaces --cost)", choices=AE_COSTS)
     lpips_weights: str = _opt("", "not_ae with --ae-cost lpips: torchvision AlexNet weights "
                                   "file (default: the torch hub cache)")
@@ -129,7 +135,8 @@ class TrainConfig:
     batch_size: int = _opt(64, "batch per process and domain; global = this x processes",
                            range=(1, 4096))
     seed: int = _opt(0, "random seed", range=(0, 2**31 - 1))
-    mixed_precision: str = _opt("no", "Accelerate mixed precision", choices=("no", "fp16", "bf16"))
+    mixed_precision: MixedPrecision = _opt("no", "Accelerate mixed precision",
+                                           choices=MIXED_PRECISION)
     ema_decay: float = _opt(0.0, "EMA decay of T's weights; 0 disables the EMA export",
                             range=(0.0, 0.99999))
     log_every: int = _opt(50, "log losses every N steps", range=(1, 10**8))
@@ -149,9 +156,9 @@ class TrainConfig:
     eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "
                               "export; 0 disables (needs the Inception weights)", range=(0, 10**8))
     eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
-    # The identity map must not be able to win the criterion (issue 12): FID on few images ranks
+    # The identity map must not be able to win the criterion: FID on few images ranks
     # near-identity maps first, a classifier's target-class rate does not.
-    best_by: str = _opt("auto", "what picks export_best at --eval-every: class_rate (share of "
+    best_by: BestBy = _opt("auto", "what picks export_best at --eval-every: class_rate (share of "
                                 "T(x) a classifier of the task reads as the target class; "
                                 "colored_mnist and fashion_mnist), style_rate (share of T(x) a "
                                 "style classifier reads as the target set; paired_folder), fid "

@@ -14,8 +14,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-from enot.config import Config
-from enot.evaluation.class_judge import class_task
+from enot.config import Config, ConfigError
+from enot.evaluation.class_judge import JudgeError, class_task
 from enot.evaluation.fid_tracker import FIDTracker
 from enot.evaluation.split_judge import SplitJudge, SplitReport
 from enot.evaluation.held_out import EvalData, data_from_config
@@ -90,10 +90,22 @@ def rate_key(data: EvalData) -> str:
 
 def resolve_best_by(cfg: Config) -> str:
     """--best-by with auto resolved: style_rate for paired folders, class_rate where the task
-    has a classifier, else fid."""
-    d = cfg.data
-    if cfg.train.best_by != "auto":
-        return cfg.train.best_by
-    if is_paired(data_from_config(cfg)):
-        return "style_rate"
-    return "class_rate" if class_task(d.dataset, d.source, d.target) is not None else "fid"
+    has a classifier, else fid. A rate the task cannot be judged by is refused, naming the fix:
+    scripts/train.py calls this before anything runs."""
+    d, best_by = cfg.data, cfg.train.best_by
+    paired = is_paired(data_from_config(cfg))
+    try:
+        has_classifier = class_task(d.dataset, d.source, d.target) is not None
+    except JudgeError:  # a malformed spec of a classifier's kind: the data loader names it
+        has_classifier = True
+    if best_by == "class_rate" and not has_classifier:
+        raise ConfigError(f"--best-by class_rate needs a classifier of the task, and none "
+                          f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
+                          f"--best-by fid or kid")
+    if best_by == "style_rate" and not paired:
+        raise ConfigError("--best-by style_rate needs two folders whose files correspond by "
+                          "name (--dataset paired_folder), which the style judge compares; use "
+                          "--best-by fid or kid")
+    if best_by != "auto":
+        return best_by
+    return "style_rate" if paired else "class_rate" if has_classifier else "fid"
