@@ -1,8 +1,8 @@
 """ENOT against NOT on identical networks: time per outer iteration, and the shared report.
 
-Both measurements call the trainer's own outer iterations (`enot.methods`) on networks built by
-`enot.training.networks.build_networks`, with the trainer's AdamW settings, so they differ only in the
-method. `scripts/benchmark.py compare` runs them and writes the figures.
+Both measurements call the training loop's own outer iterations (`enot.methods`) on networks
+built by `enot.training.networks.build_networks`, with the trainer's AdamW settings, so they
+differ only in the method. `scripts/benchmark.py compare` runs them and writes the figures.
 
 * Per iteration: one process builds T and g once; every method gets a copy of them and its own
   optimisers, and the methods' outer iterations alternate (paired) on one fixed batch, so load
@@ -16,45 +16,25 @@ import copy
 import json
 import statistics
 import time
-from typing import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-from torch import Tensor
 from torch.optim import AdamW
 from torch.utils.flop_counter import FlopCounterMode
 
 from enot.config import Config
-from enot.guards import NonFiniteError, adamw, find_non_finite
-from enot.methods import METHODS, MethodContext, OuterIteration
+from enot.costs import get_cost
+from enot.methods import enot_iteration, not_iteration
 from enot.training.networks import build_networks
+
+METHODS = ("enot", "not")
 
 
 def with_method(cfg: Config, method: str, t_iters: int) -> Config:
     out = copy.deepcopy(cfg)
     out.method.method, out.method.t_iters = method, t_iters
     return out
-
-
-def _optimisers(cfg: Config, T: torch.nn.Module, g: torch.nn.Module) -> tuple[AdamW, AdamW]:
-    """The trainer's optimisers; their lr is set by the caller (time-budgeted cosine)."""
-    o = cfg.optim
-    return (adamw(T.parameters(), o.lr_t, (o.beta1, o.beta2), o.weight_decay),
-            adamw(g.parameters(), o.lr_g, (o.beta1, o.beta2), o.weight_decay))
-
-
-def _check(named: dict[str, Tensor]) -> dict[str, float]:
-    bad = find_non_finite(list(named), torch.stack([v.detach().float() for v in named.values()]))
-    if bad is not None:
-        raise NonFiniteError(f"{bad[0]} = {bad[1]} in the comparison run")
-    return {k: v.item() for k, v in named.items()}
-
-
-def context_for(cfg: Config, T, g, source: Callable[[], Tensor], target: Callable[[], Tensor]) -> MethodContext:
-    opt_t, opt_g = _optimisers(cfg, T, g)
-    return MethodContext(T=T, g=g, g_unwrapped=g, opt_t=opt_t, opt_g=opt_g, next_source=source,
-                next_target=target, backward=torch.autograd.backward, check=_check)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,34 +63,42 @@ class IterationTiming:
         return self.flops["not"] / self.flops["enot"]
 
 
-def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int,
-                          methods: tuple[str, ...] = ("enot", "not")) -> IterationTiming:
-    """Median wall seconds of one outer iteration per method, paired on one batch."""
+def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) -> IterationTiming:
+    """Median wall seconds of one outer iteration of ENOT and of NOT (K = ``t_iters``), paired
+    on one batch, each from a copy of the same networks with the trainer's AdamW."""
     torch.manual_seed(0)
     T0, g0 = build_networks(cfg)
     size, batch = cfg.data.image_size, cfg.train.batch_size
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
     y = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    runs: dict[str, tuple[OuterIteration, MethodContext]] = {}
-    for m in methods:
-        mcfg = with_method(cfg, m, t_iters)
+    cost, e, o = get_cost(cfg.method.cost), cfg.enot, cfg.optim
+    nets = {}
+    for m in METHODS:
         T, g = copy.deepcopy(T0).train(), copy.deepcopy(g0).train()
-        runs[m] = (METHODS[m].build(mcfg, torch.device("cpu")),
-                   context_for(mcfg, T, g, lambda: x, lambda: y))
+        nets[m] = (T, g, AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2),
+                               weight_decay=o.weight_decay),
+                   AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2),
+                         weight_decay=o.weight_decay))
+
+    def iterate(method: str) -> None:
+        if method == "enot":
+            enot_iteration(*nets[method], x, y, cost, e.tau, e.lam, e.gauge)
+        else:
+            not_iteration(*nets[method], [x] * t_iters, x, y, cost)
+
     # One counted, untimed iteration per method; it also warms up the allocator and the oneDNN
     # primitives before the timed ones.
     flops: dict[str, int] = {}
-    for m in methods:
+    for m in METHODS:
         with FlopCounterMode(display=False) as counter:
-            runs[m][0](runs[m][1])
+            iterate(m)
         flops[m] = counter.get_total_flops()
-    times: dict[str, list[float]] = {m: [] for m in methods}
+    times: dict[str, list[float]] = {m: [] for m in METHODS}
     for _ in range(repeats):
-        for m in methods:
-            outer, loop = runs[m]
+        for m in METHODS:
             t0 = time.perf_counter()
-            outer(loop)
+            iterate(m)
             times[m].append(time.perf_counter() - t0)
     return IterationTiming(setting=name, image_size=size, batch=batch,
                            t_base=cfg.t_net.t_base_channels, g_nfilter=cfg.g_net.g_nfilter,

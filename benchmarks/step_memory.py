@@ -32,7 +32,7 @@ from torch.utils._pytree import tree_flatten
 
 from enot.config import Config
 from enot.costs import get_cost
-from enot.guards import adamw
+from torch.optim import AdamW
 from enot.step import enot_step
 from enot.training.networks import build_networks
 
@@ -118,8 +118,8 @@ def measure_step(cfg: Config, *, fake: bool = True) -> StepMemory:
     with FakeTensorMode() if fake else torch.device("cpu"):
         T, g = build_networks(cfg)
         o = cfg.optim
-        opts = [adamw(m.parameters(), lr, (o.beta1, o.beta2), o.weight_decay)
-                for m, lr in ((T, o.lr_t), (g, o.lr_g))]
+        opts = [AdamW(m.parameters(), lr=lr, betas=(o.beta1, o.beta2),
+                      weight_decay=o.weight_decay) for m, lr in ((T, o.lr_t), (g, o.lr_g))]
         x = torch.randn(batch, 3, size, size)
         y = torch.randn(batch, 3, size, size)
         cost = get_cost(cfg.method.cost)

@@ -26,15 +26,17 @@ from typing import Callable, Iterator
 
 import torch
 from torch import Tensor
+from torch.optim import AdamW
 from torch.utils.data import DataLoader
 
 from data import build_domain
-from benchmarks.comparison import context_for, with_method
+from benchmarks.comparison import with_method
 from enot.config import Config
-from enot.guards import cosine_lr_factor
+from enot.costs import get_cost
+from enot.optim import cosine_lr_factor
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.map_judge import MapJudge, best_score, rate_key
-from enot.methods import METHODS
+from enot.methods import enot_iteration, not_iteration
 from enot.training.networks import build_networks
 
 KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
@@ -100,9 +102,10 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
                               background=d.background),
                  cfg.train.batch_size, cfg.train.seed * 2 + i + 1)
         for i, spec in enumerate((d.source, d.target)))
-    loop = context_for(mcfg, T, g, lambda: next(sources), lambda: next(targets))
-    outer = METHODS[method].build(mcfg, torch.device("cpu"))
-    groups = [grp for opt in (loop.opt_t, loop.opt_g) for grp in opt.param_groups]
+    o, e, cost = mcfg.optim, mcfg.enot, get_cost(mcfg.method.cost)
+    opt_t = AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+    opt_g = AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+    groups = [grp for opt in (opt_t, opt_g) for grp in opt.param_groups]
     starts = [grp["lr"] for grp in groups]
     floor = cfg.optim.final_lr_ratio
     curve = QualityCurve(method, t_iters, lr_scale, cfg.train.best_guard,
@@ -124,7 +127,12 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
         for grp, start in zip(groups, starts):
             grp["lr"] = start * scale
         t0 = time.perf_counter()
-        outer(loop)
+        if method == "enot":
+            enot_iteration(T, g, opt_t, opt_g, next(sources), next(targets), cost, e.tau, e.lam,
+                           e.gauge)
+        else:
+            t_batches = [next(sources) for _ in range(t_iters)]
+            not_iteration(T, g, opt_t, opt_g, t_batches, next(sources), next(targets), cost)
         spent += time.perf_counter() - t0
         iterations += 1
         if spent >= next_eval or spent >= budget_s:

@@ -26,10 +26,10 @@ from enot.training.export import load_translator
 from enot.config import ConfigError
 from models.lpips import LPIPSWeightsError
 from enot.config.cli import parse_cli
-from enot.training.finite_guard import NonFiniteLossError
+from enot.finite import NonFiniteError
 from enot.training.trainer import Trainer
 
-USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteLossError,
+USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteError,
                FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
 
 

@@ -14,13 +14,18 @@ from enot.config import Config
 from enot.config.cli import parse_cli
 from enot.evaluation.split_judge import per_image_mse
 from enot.training.export import load_translator
-from enot.methods import METHODS, MethodContext, get_method, not_iteration
+from enot.methods import enot_iteration, not_iteration
 from enot.training.networks import build_networks
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (convex_psi, jensen_penalty, not_map_loss, not_potential_loss,
                              quadratic_coefficient)
-from enot.costs import image_cost, pixel_mse
+from enot.costs import get_cost, image_cost, pixel_mse
 from models import UNet
+
+# What each method's outer iteration returns (and the loop logs).
+ENOT_VALUES = {"g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_norm_t",
+               "grad_norm_g"}
+NOT_VALUES = {"g_loss", "t_loss", "w_dist", "transport_cost", "grad_norm_t", "grad_norm_g"}
 
 
 def _cfg(*flags: str) -> Config:
@@ -29,28 +34,38 @@ def _cfg(*flags: str) -> Config:
     return cfg
 
 
-def _loop(cfg: Config, batch: int = 8, draws: dict | None = None) -> MethodContext:
-    """A MethodContext on real colored-MNIST batches and real AdamW optimisers, outside Accelerate."""
-    torch.manual_seed(0)
-    T, g = build_networks(cfg)
-    d = cfg.data
-    domains = [build_domain(d.dataset, s, d.image_size, "train", seed=0) for s in (d.source, d.target)]
-    draws = draws if draws is not None else {}
+class _Run:
+    """Networks of ``cfg``, real AdamW optimisers and real colored-MNIST batches, outside
+    Accelerate; ``draws`` counts the batches each domain gave."""
 
-    def drawer(i: int, name: str):
-        def draw():
-            draws[name] = draws.get(name, 0) + 1
-            start = (draws[name] * batch) % (len(domains[i]) - batch)
-            return torch.stack([domains[i][j] for j in range(start, start + batch)])
-        return draw
+    def __init__(self, cfg: Config, batch: int = 8):
+        torch.manual_seed(0)
+        self.cfg, self.batch = cfg, batch
+        self.T, self.g = build_networks(cfg)
+        self.opt_t = AdamW(self.T.parameters(), lr=1e-3)
+        self.opt_g = AdamW(self.g.parameters(), lr=1e-3)
+        d = cfg.data
+        self.domains = [build_domain(d.dataset, s, d.image_size, "train", seed=0)
+                        for s in (d.source, d.target)]
+        self.draws = {"source": 0, "target": 0}
 
-    def check(named):
-        assert all(torch.isfinite(v) for v in named.values())
-        return {k: v.item() for k, v in named.items()}
+    def _draw(self, i: int, name: str) -> torch.Tensor:
+        self.draws[name] += 1
+        start = (self.draws[name] * self.batch) % (len(self.domains[i]) - self.batch)
+        return torch.stack([self.domains[i][j] for j in range(start, start + self.batch)])
 
-    return MethodContext(T=T, g=g, g_unwrapped=g, opt_t=AdamW(T.parameters(), lr=1e-3),
-                opt_g=AdamW(g.parameters(), lr=1e-3), next_source=drawer(0, "source"),
-                next_target=drawer(1, "target"), backward=torch.autograd.backward, check=check)
+    def enot(self) -> dict[str, float]:
+        e = self.cfg.enot
+        x, y = self._draw(0, "source"), self._draw(1, "target")
+        return enot_iteration(self.T, self.g, self.opt_t, self.opt_g, x, y,
+                              get_cost(self.cfg.method.cost), e.tau, e.lam, e.gauge)
+
+    def not_(self, k: int, cost=pixel_mse, alpha: float = 0.0) -> dict[str, float]:
+        t_batches = [self._draw(0, "source") for _ in range(k)]
+        x, y = self._draw(0, "source"), self._draw(1, "target")
+        coefficient = quadratic_coefficient(self.cfg.method.cost, y.shape) if alpha else 0.0
+        return not_iteration(self.T, self.g, self.opt_t, self.opt_g, t_batches, x, y, cost,
+                             alpha, coefficient)
 
 
 def _adam_steps(opt) -> set:
@@ -61,32 +76,26 @@ def _adam_steps(opt) -> set:
 
 @pytest.mark.parametrize("k", [1, 4])
 def test_not_runs_exactly_k_t_updates_per_potential_update(k):
-    draws = {}
-    cfg = _cfg("--method", "not", "--t-iters", str(k))
-    loop = _loop(cfg, draws=draws)
-    outer = get_method(cfg).build(cfg, torch.device("cpu"))
+    loop = _Run(_cfg("--method", "not", "--t-iters", str(k)))
     for n in range(1, 4):
-        out = outer(loop)
+        out = loop.not_(k)
         # AdamW counts its own steps per parameter: the real optimisers say how often they ran.
         assert _adam_steps(loop.opt_t) == {n * k}
         assert _adam_steps(loop.opt_g) == {n}
-        assert draws == {"source": n * (k + 1), "target": n}
-    assert set(out) == set(METHODS["not"].logged)
+        assert loop.draws == {"source": n * (k + 1), "target": n}
+    assert set(out) == NOT_VALUES
 
 
 def test_enot_iteration_is_one_to_one():
-    cfg = _cfg()
-    loop = _loop(cfg)
-    outer = get_method(cfg).build(cfg, torch.device("cpu"))
-    outer(loop)
-    outer(loop)
+    loop = _Run(_cfg())
+    loop.enot()
+    assert set(loop.enot()) == ENOT_VALUES
     assert _adam_steps(loop.opt_t) == {2} and _adam_steps(loop.opt_g) == {2}
 
 
 def test_t_updates_leave_the_potential_alone():
     """The K T-steps must not touch g: only the potential step moves it (and T stays put then)."""
-    cfg = _cfg("--method", "not", "--t-iters", "2")
-    loop = _loop(cfg)
+    loop = _Run(_cfg("--method", "not", "--t-iters", "2"))
     g0 = copy.deepcopy(loop.g.state_dict())
     stops = []
     real_step = loop.opt_g.step
@@ -97,7 +106,7 @@ def test_t_updates_leave_the_potential_alone():
         return real_step(*a, **kw)
 
     loop.opt_g.step = g_step
-    not_iteration(loop, pixel_mse, t_iters=2)
+    loop.not_(2)
     assert stops == [True]
     assert any(not torch.equal(g0[k], v) for k, v in loop.g.state_dict().items())
 
@@ -171,10 +180,12 @@ def test_convex_not_logs_and_applies_the_penalty():
     """Same networks, same batches: alpha > 0 must change g's update, alpha 0 must be NOT."""
     def g_after(method: str, alpha: str):
         cfg = _cfg("--method", method, "--t-iters", "1", "--convex-alpha", alpha)
-        ctx = _loop(cfg)
+        ctx = _Run(cfg)
         with torch.no_grad():  # a steep g, so that psi = k||y||^2 - g is not convex yet
             ctx.g.fc.weight.mul_(1e3)
-        out = get_method(cfg).build(cfg, torch.device("cpu"))(ctx)
+        # The loop's settings: the penalty's alpha for not_convex only.
+        m = cfg.method
+        out = ctx.not_(1, get_cost(m.cost), m.convex_alpha if method == "not_convex" else 0.0)
         return out, [p.detach().clone() for p in ctx.g.parameters()]
 
     penalised, g_pen = g_after("not_convex", "0.5")
@@ -215,9 +226,9 @@ def test_not_ae_config_builds_a_bottleneck_t_and_maps_source_to_itself():
 def test_not_ae_potential_weights_change_after_a_step():
     """The NOT-AE source never trains its potential; here both networks move in one iteration."""
     cfg = _cfg("--method", "not_ae", "--no-t-residual", "--t-iters", "2")
-    loop = _loop(cfg)
+    loop = _Run(cfg)
     before = [copy.deepcopy(m.state_dict()) for m in (loop.T, loop.g)]
-    get_method(cfg).build(cfg, torch.device("cpu"))(loop)
+    loop.not_(2, ae_cost(cfg.method.ae_cost))
     for old, model in zip(before, (loop.T, loop.g)):
         moved = [k for k, v in model.state_dict().items()
                  if v.is_floating_point() and not torch.equal(old[k], v)]
@@ -303,7 +314,7 @@ def test_not_trains_exports_and_loads(tmp_path, train_cmd):
     assert {int(s["step"]) for s in opt_g["state"].values()} == {4}
     log = [json.loads(s) for s in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4]
-    assert set(METHODS["not"].logged) <= set(log[-1])
+    assert NOT_VALUES <= set(log[-1])
     tr = load_translator(out / "export")
     assert tr.config.method.method == "not" and tr.card["step"] == 4
     with torch.no_grad():

@@ -17,13 +17,14 @@ from torch import nn
 
 from enot.costs import (ArrayCost, StrictlyConvexCost, check_batched_cost, cost_name,
                         euclidean, get_array_cost, sphere_geodesic)
-from enot.guards import NonFiniteError, adamw_cosine, find_non_finite
+from enot.finite import finite_means
 from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import batch_source, check_on_sphere, check_pair
 from enot.lowdim.networks import gradient_maps, map_network, one_directional_map, potential
 from enot.lowdim.result import TransportResult
 from enot.lowdim.single_backward_step import make_step
 from enot.lowdim.standardise import NONE, QUADRATIC_FACTOR, SEPARATE, SHARED, Standardiser
+from enot.optim import adamw_cosine
 from enot.step import enot_step
 
 # Samples used to estimate the standardisation from samplers.
@@ -110,11 +111,8 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         opt_first.zero_grad(set_to_none=True)
         opt_g.zero_grad(set_to_none=True)
         losses = backward(y, x) if bidirectional and step % 2 == 1 else forward(x, y)
-        bad = find_non_finite(("g_loss", "t_loss"), torch.stack([losses.g_loss.detach(),
-                                                                   losses.t_loss.detach()]))
-        if bad is not None:
-            raise NonFiniteError(f"non-finite loss at step {step} ({bad[0]} = {bad[1]}); try a "
-                                 "smaller lr or standardise=True")
+        finite_means({"g_loss": losses.g_loss, "t_loss": losses.t_loss}, where=f"at step {step}",
+                     advice="try a smaller lr or standardise=True")
         opt_first.step()
         opt_g.step()
         sched_first.step()

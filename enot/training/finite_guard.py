@@ -13,12 +13,8 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from enot.guards import NonFiniteError, find_non_finite
+from enot.finite import NonFiniteError, finite_means
 from enot.training.checkpoints import list_checkpoints
-
-
-class NonFiniteLossError(NonFiniteError):
-    """A loss became NaN or inf; the weights of that step were not updated."""
 
 
 class FiniteGuard:
@@ -29,28 +25,22 @@ class FiniteGuard:
         self.skip_grad_norms = mixed_precision == "fp16"
 
     def check(self, named: dict[str, torch.Tensor]) -> dict[str, float]:
-        """MethodContext.check: gather one update's scalars over processes; stop before its
+        """The methods' ``check``: gather one update's scalars over processes; stop before its
         optimiser step if one is not finite; return their means."""
-        names = list(named)
-        values = self.accelerator.gather(torch.stack(list(named.values()))[None])
-        checked = values
-        if self.skip_grad_norms:
-            keep = [i for i, n in enumerate(names) if not n.startswith("grad_norm")]
-            checked, names = values[:, keep], [names[i] for i in keep]
-        bad = find_non_finite(names, checked)
-        if bad is not None:
-            name, value, rank = bad
-            raise NonFiniteLossError(
-                f"{name} = {value} at step {self.next_step()} (process {rank}); the update that "
-                f"produced it was not applied and {self.last_good()}. Lower the learning rates "
-                f"or use --mixed-precision no")
-        return dict(zip(named, values.mean(0).tolist()))
+        try:
+            return finite_means(
+                named, where=f"at step {self.next_step()}", gather=self.accelerator.gather,
+                unchecked=(lambda n: n.startswith("grad_norm")) if self.skip_grad_norms else None)
+        except NonFiniteError as err:
+            raise NonFiniteError(f"{err}; the update that produced it was not applied and "
+                                 f"{self.last_good()}. Lower the learning rates or use "
+                                 f"--mixed-precision no") from None
 
     def weights(self, models: Iterable[torch.nn.Module], step: int) -> None:
         finite = torch.stack([torch.isfinite(p).all() for m in models
                               for p in m.parameters()]).all()
         if not finite.item():
-            raise NonFiniteLossError(f"the weights became non-finite at step {step}; no "
+            raise NonFiniteError(f"the weights became non-finite at step {step}; no "
                                      f"checkpoint was written for it and {self.last_good()}")
 
     def last_good(self) -> str:

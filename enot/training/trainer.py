@@ -22,8 +22,11 @@ from diffusers.training_utils import EMAModel
 from tqdm.auto import tqdm
 
 from enot.config import Config, ConfigError, save_config
-from enot.guards import adamw_cosine
-from enot.methods import MethodContext, get_method
+from enot.costs import get_cost
+from enot.methods import enot_iteration, not_iteration
+from enot.not_ae import ae_cost
+from enot.not_losses import QUADRATIC_COEFFICIENT, quadratic_coefficient
+from enot.optim import adamw_cosine
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
@@ -55,9 +58,13 @@ class Trainer:
         T, g = build_networks(cfg)
         if tc.sync_bn:
             T = sync_batchnorm(T, acc)
-        self.method = get_method(cfg)
+        m = cfg.method
         # Built before any data or step: a missing LPIPS file or a bad cost stops the run here.
-        self.outer_iteration = self.method.build(cfg, acc.device)
+        self.cost = (ae_cost(m.ae_cost, m.lpips_weights, acc.device) if m.method == "not_ae"
+                     else get_cost(m.cost))
+        if m.method == "not_convex" and m.cost not in QUADRATIC_COEFFICIENT:
+            raise ConfigError(f"--method not_convex needs a quadratic --cost (one of "
+                              f"{', '.join(QUADRATIC_COEFFICIENT)}); got {m.cost!r}")
         o = cfg.optim
         # Accelerate steps a prepared scheduler once per process per call, hence the factor.
         horizon = cfg.train.steps * acc.num_processes
@@ -74,11 +81,6 @@ class Trainer:
         self.progress = Progress()
         self.guard = FiniteGuard(acc, cfg.train.mixed_precision, self.ckpt_dir,
                                  next_step=lambda: self.progress.step + 1)
-        self.context = MethodContext(
-            T=self.T, g=self.g, g_unwrapped=self._plain(self.g), opt_t=self.opt_t,
-            opt_g=self.opt_g, next_source=lambda: self._draw(self.source),
-            next_target=lambda: self._draw(self.target), backward=acc.backward,
-            check=self.guard.check)
         self.ema = None
         if cfg.train.ema_decay > 0:
             self.ema = EMAModel(self._plain(self.T).parameters(), decay=cfg.train.ema_decay)
@@ -123,7 +125,7 @@ class Trainer:
         seconds_before = self.progress.seconds
         while self.progress.step < end:
             step = self.progress.step + 1
-            last = self.outer_iteration(self.context)
+            last = self._iteration()
             self.sched_g.step()
             self.sched_t.step()
             if self.ema is not None:
@@ -149,6 +151,26 @@ class Trainer:
         summary = self._finish(last, elapsed, self.progress.step - start_step)
         acc.end_training()
         return summary
+
+    def _iteration(self) -> dict[str, float]:
+        m, e, acc = self.cfg.method, self.cfg.enot, self.accelerator
+        match m.method:
+            case "enot":
+                x, y = self._draw(self.source), self._draw(self.target)
+                return enot_iteration(self.T, self.g, self.opt_t, self.opt_g, x, y, self.cost,
+                                      e.tau, e.lam, e.gauge, backward=acc.backward,
+                                      check=self.guard.check)
+            case "not" | "not_convex" | "not_ae":
+                # The K batches of the T updates first, then the potential's pair: the order
+                # in which NOT, Alg. 1 draws them.
+                t_batches = [self._draw(self.source) for _ in range(m.t_iters)]
+                x, y = self._draw(self.source), self._draw(self.target)
+                alpha, k = 0.0, 0.0
+                if m.method == "not_convex":
+                    alpha, k = m.convex_alpha, quadratic_coefficient(m.cost, y.shape)
+                return not_iteration(self.T, self.g, self.opt_t, self.opt_g, t_batches, x, y,
+                                     self.cost, alpha, k, g_plain=self._plain(self.g),
+                                     backward=acc.backward, check=self.guard.check)
 
     def _plain(self, model: torch.nn.Module) -> torch.nn.Module:
         """The module without its data-parallel or compiled wrapper: for samples, evaluation,

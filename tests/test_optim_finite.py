@@ -1,4 +1,4 @@
-"""enot.guards: the optimiser schedule and the non-finite guard that three loops share."""
+"""enot.optim and enot.finite: the optimiser schedule and the non-finite guard every fit shares."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from enot.guards import adamw_cosine, cosine_lr_factor, find_non_finite
+from enot.finite import NonFiniteError, find_non_finite, finite_means
+from enot.optim import adamw_cosine, cosine_lr_factor
 
 
 def test_the_time_factor_follows_the_step_schedule():
@@ -42,3 +43,15 @@ def test_the_guard_names_the_first_bad_value_and_its_process():
     assert find_non_finite(names, gathered) == ("grad_norm_t", math.inf, 1)
     name, value, row = find_non_finite(names, torch.tensor([math.nan, 0.0, 0.0]))
     assert (name, row) == ("g_loss", 0) and math.isnan(value)
+
+
+def test_finite_means_returns_the_values_or_names_the_bad_one():
+    named = {"g_loss": torch.tensor(1.5), "grad_norm_t": torch.tensor(math.inf)}
+    with pytest.raises(NonFiniteError, match=r"^grad_norm_t = inf at step 3; lower the lr$"):
+        finite_means(named, where="at step 3", advice="lower the lr")
+    # Values the caller exempts (fp16 gradients) pass; every value still comes back.
+    out = finite_means(named, unchecked=lambda n: n.startswith("grad_norm"))
+    assert out == {"g_loss": 1.5, "grad_norm_t": math.inf}
+    two = lambda t: torch.cat([t, t * 0 + torch.tensor([[2.0, math.nan]])])  # noqa: E731
+    with pytest.raises(NonFiniteError, match=r"grad_norm_t = nan \(process 1\)"):
+        finite_means({"g_loss": torch.tensor(1.0), "grad_norm_t": torch.tensor(0.0)}, gather=two)
