@@ -238,12 +238,6 @@ def needed_rate(flops: float, gpu: str, mfu: float, batch: int = BATCH) -> float
     return 2 * batch / step_seconds(flops, gpu, mfu)
 
 
-def run_hours(steps: int, flops: float, gpu: str, mfu: float, batch: int,
-              data_rate: float) -> float:
-    """steps * max(FLOPs / (mfu * peak), 2 * batch / data_rate) / 3600."""
-    return steps * max(step_seconds(flops, gpu, mfu), 2 * batch / data_rate) / 3600
-
-
 # One domain's loader with 2 workers, images/s: `scripts/benchmark.py data` (see MEASURED_ON).
 # `benchmark.py predict` uses these when no --data-rate is given; replace them with the
 # figures of the machine that feeds the GPU.

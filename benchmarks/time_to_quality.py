@@ -1,17 +1,17 @@
 """ENOT against NOT: the map's quality against training wall time, each at its best learning rate.
 
 Each method trains from the same initial weights and data order (seed ``cfg.train.seed``) for
-the same budget of training wall time, through the trainer's own outer iterations
-(`enot.methods`) and networks. The clock stops while the map is judged by `enot.evaluation.map_judge`, the
-trainer's judge: the target-class rate (with its ceiling and identity), the content kept, and
-FID on every test image. T itself is judged (no EMA). Learning rates follow the trainer's cosine
+the same budget of training wall time, in the training loop itself (``enot.training.loop``,
+``--max-seconds``). The clock stops while the map is judged by `enot.evaluation.map_judge`, the
+loop's judge: the target-class rate (with its ceiling and identity), the content kept, and
+FID on every test image. T itself is judged (no EMA). Learning rates follow the loop's cosine
 decay to ``final_lr_ratio``, over the budget instead of a step count, since how many steps fit
 is what is measured.
 
 Learning rates: every method gets the same search, ``lr_scales`` times the preset's lr_T and
 lr_g for ``search_s`` seconds each; the scale whose last judgement scores best by
-`enot.evaluation.map_judge.best_score` (the class rate of maps that keep their content) is then run for the
-full budget. The paper claims ENOT reaches NOT's quality several times sooner
+`enot.evaluation.map_judge.best_score` (the class rate of maps that keep their content) is then
+run for the full budget. The paper claims ENOT reaches NOT's quality several times sooner
 (Buzun et al. 2024, arXiv 2403.03777, Sec. 5).
 """
 
@@ -19,24 +19,19 @@ from __future__ import annotations
 
 import copy
 import math
-import time
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
-from torch import Tensor
-from torch.optim import AdamW
-from torch.utils.data import DataLoader
+from accelerate.utils import set_seed
 
-from data import build_domain
 from benchmarks.comparison import with_method
 from enot.config import Config
-from enot.costs import get_cost
-from enot.optim import cosine_lr_factor
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.map_judge import MapJudge, best_score, rate_key
-from enot.methods import enot_iteration, not_iteration
+from enot.training.loop import train
 from enot.training.networks import build_networks
 
 KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
@@ -74,13 +69,6 @@ class QualityCurve:
         return next((i for i in range(1, len(self.metrics)) if self.score(i) >= rate), None)
 
 
-def _batches(dataset, batch: int, seed: int) -> Iterator[Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    while True:
-        yield from DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True,
-                              generator=gen)
-
-
 def scaled_lr(cfg: Config, scale: float) -> Config:
     out = copy.deepcopy(cfg)
     out.optim.lr_t, out.optim.lr_g = cfg.optim.lr_t * scale, cfg.optim.lr_g * scale
@@ -90,54 +78,39 @@ def scaled_lr(cfg: Config, scale: float) -> Config:
 def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, budget_s: float,
                      eval_every_s: float, judge: MapJudge,
                      log: Callable[[str], None] = print) -> QualityCurve:
-    """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training."""
+    """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training, in
+    the training loop, judging T every ``eval_every_s`` seconds of it and at its end."""
     mcfg = scaled_lr(with_method(cfg, method, t_iters), lr_scale)
-    torch.manual_seed(cfg.train.seed)
-    T, g = build_networks(mcfg)
-    T.train()
-    g.train()
-    d = mcfg.data
-    sources, targets = (
-        _batches(build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
-                              background=d.background),
-                 cfg.train.batch_size, cfg.train.seed * 2 + i + 1)
-        for i, spec in enumerate((d.source, d.target)))
-    o, e, cost = mcfg.optim, mcfg.enot, get_cost(mcfg.method.cost)
-    opt_t = AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-    opt_g = AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-    groups = [grp for opt in (opt_t, opt_g) for grp in opt.param_groups]
-    starts = [grp["lr"] for grp in groups]
-    floor = cfg.optim.final_lr_ratio
     curve = QualityCurve(method, t_iters, lr_scale, cfg.train.best_guard,
                          rate_key(data_from_config(cfg)))
 
-    def evaluate(spent: float, iterations: int) -> None:
-        _, metrics = judge(T)
-        curve.seconds.append(spent)
-        curve.iterations.append(iterations)
+    def record(T: torch.nn.Module, step: int, seconds: float) -> tuple[dict, float, str]:
+        metrics, score, summary = judge(T)
+        curve.seconds.append(seconds)
+        curve.iterations.append(step)
         curve.metrics.append({k: float(metrics[k]) for k in KEYS if metrics.get(k) is not None})
-        log(f"{method} (lr x{lr_scale:g}): {spent:7.1f} s, {iterations:5d} outer iterations, "
+        log(f"{method} (lr x{lr_scale:g}): {seconds:7.1f} s, {step:5d} outer iterations, "
             + ", ".join(f"{k} {v:.3f}" for k, v in curve.metrics[-1].items()))
+        return metrics, score, summary
 
-    spent, iterations, next_eval = 0.0, 0, eval_every_s
-    evaluate(0.0, 0)
-    while spent < budget_s:
-        # The trainer's cosine decay to final_lr_ratio, with time in place of steps.
-        scale = cosine_lr_factor(spent / budget_s, floor)
-        for grp, start in zip(groups, starts):
-            grp["lr"] = start * scale
-        t0 = time.perf_counter()
-        if method == "enot":
-            enot_iteration(T, g, opt_t, opt_g, next(sources), next(targets), cost, e.tau, e.lam,
-                           e.gauge)
-        else:
-            t_batches = [next(sources) for _ in range(t_iters)]
-            not_iteration(T, g, opt_t, opt_g, t_batches, next(sources), next(targets), cost)
-        spent += time.perf_counter() - t0
-        iterations += 1
-        if spent >= next_eval or spent >= budget_s:
-            evaluate(spent, iterations)
-            next_eval += eval_every_s * math.ceil((spent - next_eval) / eval_every_s + 1e-9)
+    due = [eval_every_s]  # the next judgement, in seconds of training
+
+    def evaluate(T: torch.nn.Module, step: int, seconds: float) -> tuple | None:
+        if seconds < due[0] and seconds < budget_s:
+            return None
+        due[0] += eval_every_s * math.ceil((seconds - due[0]) / eval_every_s + 1e-9)
+        return record(T, step, seconds)
+
+    t = mcfg.train
+    # A budget of seconds, and the lr's cosine over it; T itself judged (no EMA), when the
+    # callback says; nothing else written before the end.
+    t.steps, t.max_seconds, t.ema_decay, t.eval_every = 10**8, budget_s, 0.0, 1
+    t.log_every = t.sample_every = t.checkpoint_every = 10**8
+    with tempfile.TemporaryDirectory() as run_dir:
+        t.output_dir = run_dir
+        set_seed(t.seed)  # the untrained map the loop starts from: the same seed, the same T
+        record(build_networks(mcfg)[0], 0, 0.0)
+        train(mcfg, evaluate=evaluate)
     return curve
 
 

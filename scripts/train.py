@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import fields
-from functools import partial
-
 
 from data import CorruptImageError, DatasetError
 from enot.training.checkpoints import CheckpointError
@@ -22,15 +20,17 @@ from enot.evaluation.class_judge import JudgeError
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
 from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.metrics import InceptionWeightsError
+from enot.training import artifacts
+from enot.training.accelerator_setup import process_state
 from enot.training.export import load_translator
 from enot.config import ConfigError
 from models.lpips import LPIPSWeightsError
 from enot.config.cli import parse_cli
 from enot.finite import NonFiniteError
-from enot.training.trainer import Trainer
+from enot.training.loop import train
 
-USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError, NonFiniteError,
-               FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
+USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError,
+               NonFiniteError, FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
 
 
 def report_on_test_split(cfg, last_eval: dict | None) -> None:
@@ -42,11 +42,11 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
     again."""
     data = data_from_config(cfg)
     paired, judge, reports = is_paired(data), None, {}
-    for name in ("export", "export_best"):
+    for name in (artifacts.EXPORT, artifacts.EXPORT_BEST):
         if not (cfg.run_dir / name / "translator.json").is_file():
             continue
         translator = load_translator(cfg.run_dir / name)
-        known = last_eval if name == "export" else translator.card.get("metrics")
+        known = last_eval if name == artifacts.EXPORT else translator.card.get("metrics")
         if paired and known:
             report = PairedReport(**{f.name: known[f.name] for f in fields(PairedReport)})
         else:
@@ -56,7 +56,7 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
         for line in report.lines():
             print("  " + line)
         reports[name] = report.__dict__
-    (cfg.run_dir / "test_split.json").write_text(json.dumps(reports, indent=2) + "\n")
+    (cfg.run_dir / artifacts.TEST_SPLIT).write_text(json.dumps(reports, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,20 +66,24 @@ def main(argv: list[str] | None = None) -> int:
         if opts.dry_run:
             print(json.dumps(cfg.to_dict(), indent=2))
             return 0
-        trainer = Trainer(cfg, resume=opts.resume, make_judge=partial(MapJudge.for_run, cfg))
-        summary = trainer.train(stop_at=opts.stop_at)
+        evaluate, state = None, process_state()
+        if cfg.train.eval_every and state.is_main_process:
+            # Built before training, so that a missing file stops the run before its first step.
+            evaluate = MapJudge.for_run(cfg, state.device, log=state.print)
+        summary = train(cfg, resume=opts.resume, stop_at=opts.stop_at, evaluate=evaluate)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if trainer.accelerator.is_main_process:
+    if state.is_main_process:
         run = cfg.run_dir
-        print(f"done: {summary['steps']} steps, {summary['steps_this_run'] / max(summary['seconds_this_run'], 1e-9):.2f} step/s")
-        print(f"samples: {run / 'samples' / 'latest.png'}")
-        if summary["steps"] < cfg.train.steps:
+        rate = summary["steps_this_run"] / max(summary["seconds_this_run"], 1e-9)
+        print(f"done: {summary['steps']} steps, {rate:.2f} step/s")
+        print(f"samples: {run / artifacts.SAMPLES / artifacts.LATEST_SAMPLES}")
+        if not summary["finished"]:
             print(f"stopped at step {summary['steps']} of {cfg.train.steps}; continue with the "
                   f"same command and --resume latest")
         else:
-            print(f"export:  {run / 'export'}")
+            print(f"export:  {run / artifacts.EXPORT}")
             report_on_test_split(cfg, summary.get("last_eval"))
         if "last_eval" in summary:
             m = summary["last_eval"]
@@ -88,12 +92,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{m['identity_fid']:.2f}")
             if summary["best_step"]:
                 print(f"best by {summary['best_by']} at step {summary['best_step']}: "
-                      f"{run / 'export_best'}")
+                      f"{run / artifacts.EXPORT_BEST}")
             else:
                 print(f"no evaluation qualified for export_best by {summary['best_by']} (see "
                       f"--best-guard)")
-        if (run / "curves.png").is_file():
-            print(f"curves:  {run / 'curves.png'}")
+        if (run / artifacts.CURVES).is_file():
+            print(f"curves:  {run / artifacts.CURVES}")
     return 0
 
 

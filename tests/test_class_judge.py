@@ -12,11 +12,11 @@ from torch import nn
 from conftest import run
 from data import build_domain
 from data.colored_mnist import labelled_digits
-from enot.config import TrainConfig
-from enot.evaluation.class_judge import JudgeError, class_task, load_classifier, require_class_task, to_gray
+from enot.config import Config, ConfigError, TrainConfig
+from enot.evaluation.class_judge import JudgeError, class_task, load_classifier, to_gray
 from enot.evaluation.held_out import EvalData
 from enot.evaluation.split_judge import SplitJudge, ink_color, ink_shift
-from enot.evaluation.map_judge import best_score
+from enot.evaluation.map_judge import best_score, resolve_best_by
 from format_fixtures import write_fashion
 
 MNIST = EvalData(kind="colored_mnist", source="2", target="3", image_size=32)
@@ -65,8 +65,15 @@ def test_fashion_classifier_reads_the_train_file_only(tmp_path):
 
 def test_tasks_without_a_classifier_say_so():
     assert class_task("folder", "a", "b") is None
-    with pytest.raises(JudgeError, match="no classifier judges 'folder'.*fid or kid"):
-        require_class_task("folder", "a", "b")
+    cfg = Config()
+    cfg.data.dataset, cfg.data.source, cfg.data.target = "folder", "a", "b"
+    cfg.train.best_by = "class_rate"
+    with pytest.raises(ConfigError, match="needs a classifier.*'folder'.*fid or kid"):
+        resolve_best_by(cfg)
+    cfg.train.best_by = "auto"
+    assert resolve_best_by(cfg) == "fid"
+    cfg.data.dataset, cfg.data.source, cfg.data.target = "colored_mnist", "2", "3"
+    assert resolve_best_by(cfg) == "class_rate"
     with pytest.raises(JudgeError, match="digits 0..9"):
         class_task("colored_mnist", "2", "x")
 

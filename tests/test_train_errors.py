@@ -29,6 +29,7 @@ def test_dry_run_prints_resolved_config(train_cmd):
     ("--batch-size", "0", "outside [1, 4096]"),
     ("--cost", "l7", "is not one of"),
     ("--steps", "ten", "not a valid int"),
+    ("--max-seconds", "-1", "outside [0.0, 1000000000.0]"),
 ])
 def test_cli_rejects_values_at_the_boundary(train_cmd, flag, value, message):
     res = run(train_cmd(flag, value, "--dry-run"))
@@ -87,10 +88,14 @@ def test_nan_stops_with_step_and_loss_named_and_keeps_last_checkpoint(tmp_path, 
     assert str(last) in msg
 
 
-def test_resume_with_other_architecture_is_refused(tmp_path, train_cmd):
+def test_resume_latest_starts_a_new_run_and_refuses_other_networks(tmp_path, train_cmd):
+    # A job requeued before its first checkpoint reruns its own command: the run starts.
     out = tmp_path / "run"
-    ok = run(train_cmd("--steps", "1", "--output-dir", str(out)))
+    ok = run(train_cmd("--steps", "1", "--output-dir", str(out), "--resume", "latest"))
     assert ok.returncode == 0, ok.stderr[-2000:]
+    said = ok.stdout + ok.stderr
+    assert f"--resume latest: no checkpoint in {out / 'checkpoints'} yet; starting" in said
+    assert (out / "checkpoints/step_00000001").is_dir() and (out / "export").is_dir()
     res = run(train_cmd("--steps", "2", "--t-base-channels", "8", "--output-dir", str(out),
                         "--resume", "latest"))
     assert res.returncode == 2
@@ -138,3 +143,17 @@ def test_a_checkpoint_that_cannot_be_deleted_is_a_visible_warning(tmp_path):
     # A folder that cannot be removed (here: already gone) is named in a warning, not hidden.
     with pytest.warns(UserWarning, match="could not delete a checkpoint, .*step_00000001"):
         _remove(stale, "a checkpoint")
+
+
+def test_max_seconds_ends_the_run_with_a_checkpoint_and_the_export(tmp_path, train_cmd):
+    out = tmp_path / "run"
+    res = run(train_cmd("--steps", "100000", "--max-seconds", "3", "--output-dir", str(out)))
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["finished"] and 1 <= summary["steps"] < 100000
+    steps = summary["steps"]
+    assert [p.name for p in (out / "checkpoints").iterdir()] == [f"step_{steps:08d}"]
+    assert load_translator(out / "export").card["step"] == steps
+    # The learning rates decayed over the seconds: the last logged one is near the floor.
+    last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == steps and last["lr_t"] < 0.2 * 6e-3

@@ -86,10 +86,11 @@ class MethodConfig:
     # NOT: Korotin et al., arXiv 2201.12220, Alg. 1 (K = 10 there); not_convex adds a Jensen
     # penalty on psi = k||y||^2 - g (enot.not_losses); not_ae is OT from the source domain to
     # itself through a bottleneck (enot.not_ae).
-    method: MethodName = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T updates per "
-                               "g update (NOT); not_convex: NOT + Jensen convexity penalty; "
-                               "not_ae: NOT auto-encoder, OT from the source domain to itself "
-                               "(the target is the source)", choices=METHODS)
+    method: MethodName = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T "
+                                      "updates per g update (NOT); not_convex: NOT + Jensen "
+                                      "convexity penalty; not_ae: NOT auto-encoder, OT from the "
+                                      "source domain to itself (the target is the source)",
+                              choices=METHODS)
     # The transport cost is every OT method's, so it lives here, not in ENOT's section.
     cost: CostName = _opt("image_mse", "transport cost c(x, y) of enot, not and not_convex "
                                   "(not_ae takes --ae-cost)", choices=COSTS)
@@ -139,6 +140,10 @@ class TrainConfig:
                                            choices=MIXED_PRECISION)
     ema_decay: float = _opt(0.0, "EMA decay of T's weights; 0 disables the EMA export",
                             range=(0.0, 0.99999))
+    max_seconds: float = _opt(0.0, "budget in seconds of training instead of --steps (evaluation "
+                                   "excluded): the run ends there, with a checkpoint and the "
+                                   "export, and the learning rates decay over the seconds; "
+                                   "0: no limit", range=(0.0, 1e9))
     log_every: int = _opt(50, "log losses every N steps", range=(1, 10**8))
     sample_every: int = _opt(1000, "save a sample grid every N steps", range=(1, 10**8))
     checkpoint_every: int = _opt(5000, "save a resumable checkpoint every N steps",

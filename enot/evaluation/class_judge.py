@@ -82,14 +82,6 @@ def class_task(kind: str, source: str, target: str) -> ClassTask | None:
     return None
 
 
-def require_class_task(kind: str, source: str, target: str) -> ClassTask:
-    task = class_task(kind, source, target)
-    if task is None:
-        raise JudgeError(f"no classifier judges {kind!r} tasks: a target-class rate exists for "
-                         f"colored_mnist and fashion_mnist only; rank {kind!r} maps by fid or kid")
-    return task
-
-
 def to_gray(images: Tensor) -> Tensor:
     """[B, 3, S, S] in [-1, 1] -> the classifier's [B, 1, 32, 32] in [0, 1] (brightest channel)."""
     gray = to_unit(images.float()).amax(dim=1, keepdim=True)

@@ -21,19 +21,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import numpy as np
 import torch
-from torch import nn
-from torch.utils.data import Dataset
 
-from data import from_model
 from enot.evaluation.held_out import (EvalData, EvaluationError, check_channels, data_from_card,
                             data_from_folders, data_from_preset, describe_split, eval_split)
 from enot.evaluation.class_judge import class_task, load_classifier
 from enot.evaluation.paired_judge import PairedJudge, is_paired
-from enot.evaluation.split_judge import judge_split, per_image_mse, translate_batches
+from enot.evaluation.split_judge import TranslatedImages, judge_split
 from enot.training.export import Translator, load_translator
 from enot.evaluation.metrics import (
     InceptionFeatures,
@@ -54,45 +50,6 @@ __all__ = ["EvalData", "EvaluationError", "EvaluationResult", "LPIPS_FROM_HUB",
            "LPIPSWeightsError", "PAPER_RESULTS", "PaperNumbers", "TranslatedImages",
            "data_from_card", "data_from_folders", "data_from_preset", "evaluate_export",
            "load_lpips", "write_reports"]
-
-
-class TranslatedImages:
-    """Sized iterable of T(x), accumulating MSE and LPIPS on the way: uint8 HWC images (the
-    clean protocol), or with ``as_float`` float batches [B, 3, S, S] (the paper protocol)."""
-
-    def __init__(self, T: nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
-                 lpips_model: nn.Module | None, as_float: bool = False):
-        self.T, self.dataset, self.batch_size = T, dataset, batch_size
-        self.device, self.lpips_model, self.as_float = device, lpips_model, as_float
-        self.count, self.squared, self.perceptual = 0, 0.0, 0.0
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for x, tx in translate_batches(self.T, self.dataset, self.batch_size, self.device):
-            if tx.shape != x.shape:
-                raise EvaluationError(f"T maps images {tuple(x.shape[1:])} to "
-                                      f"{tuple(tx.shape[1:])}; expected the same shape")
-            self.squared += per_image_mse(x, tx).sum().item()
-            if self.lpips_model is not None:
-                with torch.inference_mode():
-                    d = self.lpips_model(x.to(self.device), tx.clamp(-1, 1).to(self.device))
-                self.perceptual += d.double().sum().item()
-            self.count += len(x)
-            if self.as_float:
-                yield tx
-                continue
-            for img in from_model(tx):
-                yield img.permute(1, 2, 0).numpy()
-
-    @property
-    def mse(self) -> float:
-        return self.squared / self.count
-
-    @property
-    def lpips(self) -> float | None:
-        return None if self.lpips_model is None else self.perceptual / self.count
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

@@ -13,16 +13,17 @@ import torch
 from torch import nn
 
 from enot.evaluation.held_out import EvalData, eval_split
-from enot.evaluation.export_report import TranslatedImages
-from enot.evaluation.metrics import (InceptionFeatures, features_from_images, fid_from_features_fast,
-                          kid_with_std, stats)
+from enot.evaluation.metrics import (InceptionFeatures, features_from_images,
+                                     fid_from_features_fast, kid_with_std, stats)
+from enot.evaluation.split_judge import TranslatedImages
 from enot.evaluation.stats_cache import reference_stats, stats_key
 
 BATCH = 64
 
 
 class FIDTracker:
-    """Callable: T -> FID(T(source subset), target split); also knows the identity baseline.
+    """``scores(T)``: FID and KID of T(source subset) against the target split, with the
+    identity baseline.
 
     ``max_images`` keeps the first N images of each test split, the same N at every call, so the
     numbers are comparable along a run (FID falls as N grows).
@@ -44,9 +45,6 @@ class FIDTracker:
         self.identity_fid = fid_from_features_fast(src.features, src.mu, src.sigma,
                                                    self.ref.features, self.ref.mu, self.ref.sigma)
         self.images = len(self.source)
-
-    def __call__(self, T: nn.Module) -> float:
-        return self.scores(T)["fid"]
 
     def scores(self, T: nn.Module) -> dict[str, float]:
         """FID and KID (mean and standard deviation over its subsets) of T on the subset."""

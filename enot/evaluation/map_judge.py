@@ -17,15 +17,16 @@ from torch import nn
 from enot.config import Config, ConfigError
 from enot.evaluation.class_judge import JudgeError, class_task
 from enot.evaluation.fid_tracker import FIDTracker
-from enot.evaluation.split_judge import SplitJudge, SplitReport
+from enot.evaluation.split_judge import SplitJudge
 from enot.evaluation.held_out import EvalData, data_from_config
-from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
-from enot.training.judging import Verdict
+from enot.evaluation.paired_judge import PairedJudge, is_paired
 
 
 class MapJudge:
-    """Callable: T -> (SplitReport, flat metrics dict of floats and the classifier's name);
-    ``judge(T)``: the same as the trainer's ``Verdict``, scored by ``best_by``.
+    """The training loop's evaluation callback: T -> (metrics, score, summary).
+
+    ``metrics`` is flat (floats, the classifier's name and ``best_by``); ``score`` is the
+    ``best_by`` criterion, higher is better (``best_score``); ``summary`` is one line for the log.
 
     ``fid_images`` caps the test images scored by FID and KID; the split judge always reads
     every test image. Both load their data (and the classifier, the Inception weights) here, so
@@ -35,6 +36,7 @@ class MapJudge:
     def __init__(self, data: EvalData, fid_images: int, device: torch.device | str = "cpu",
                  log: Callable[[str], None] = print, best_by: str = "fid",
                  best_guard: float = 0.75):
+        self.device = torch.device(device)
         self.paired = PairedJudge(data, device=device, log=log) if is_paired(data) else None
         if self.paired is None:
             self.split = SplitJudge(data, log=log)
@@ -49,24 +51,22 @@ class MapJudge:
         return cls(data_from_config(cfg), cfg.train.eval_images, device, log=log,
                    best_by=resolve_best_by(cfg), best_guard=cfg.train.best_guard)
 
-    def __call__(self, T: nn.Module, device: torch.device | str = "cpu"
-                 ) -> tuple[SplitReport | PairedReport, dict]:
+    def __call__(self, T: nn.Module, step: int = 0, seconds: float = 0.0
+                 ) -> tuple[dict, float, str]:
+        """Judge T (``step`` and ``seconds`` of training are the loop's; every call judges)."""
         if self.paired is not None:
-            report = self.paired(T, device)
+            report = self.paired(T, self.device)
             m = report.metrics()
-            return report, {**m, "identity_fid": m["fid_identity"], "fid_images": m["images"]}
-        report = self.split(T, device)
-        return report, {**report.metrics(), "content_ratio": report.content_ratio(),
-                        **self.fid.scores(T)}
-
-    def judge(self, T: nn.Module, device: torch.device | str = "cpu") -> Verdict:
-        """The trainer's callback (``enot.training.judging.Judge``)."""
-        report, metrics = self(T, device)
+            metrics = {**m, "identity_fid": m["fid_identity"], "fid_images": m["images"]}
+        else:
+            report = self.split(T, self.device)
+            metrics = {**report.metrics(), "content_ratio": report.content_ratio(),
+                       **self.fid.scores(T)}
         metrics["best_by"] = self.best_by
         summary = "; ".join(report.lines()[1:])
         if self.paired is None:  # the paired report names its FID itself
             summary += f"; FID {metrics['fid']:.2f} (identity {metrics['identity_fid']:.2f})"
-        return Verdict(metrics, best_score(self.best_by, metrics, self.best_guard), summary)
+        return metrics, best_score(self.best_by, metrics, self.best_guard), summary
 
 
 def best_score(best_by: str, metrics: dict[str, float], guard: float) -> float:

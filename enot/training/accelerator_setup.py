@@ -6,10 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator, DataLoaderConfiguration
+from accelerate import Accelerator, DataLoaderConfiguration, PartialState
 from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
 
 from enot.config import ConfigError
+
+
+def cpu_only() -> bool:
+    # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process
+    # launch reports DistributedType.NO and trains alone.
+    return not torch.cuda.is_available()
+
+
+def process_state() -> PartialState:
+    """This process's place in the launch (device, main or not), before the Accelerator: for
+    what the main process must build before training, such as the evaluation callback."""
+    return PartialState(cpu=cpu_only())
 
 
 def make_accelerator(mixed_precision: str, run_dir: Path, compile: bool = False) -> Accelerator:
@@ -26,9 +38,7 @@ def make_accelerator(mixed_precision: str, run_dir: Path, compile: bool = False)
                                dynamic=False if compile else None)
     return Accelerator(
         dynamo_plugin=dynamo,
-        # Without CUDA, Accelerate must be told cpu=True, or every process of a multi-process
-        # launch reports DistributedType.NO and trains alone.
-        cpu=not torch.cuda.is_available(),
+        cpu=cpu_only(),
         mixed_precision=mixed_precision,
         log_with="tensorboard",
         project_config=ProjectConfiguration(project_dir=str(run_dir),

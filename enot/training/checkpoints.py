@@ -1,8 +1,9 @@
 """Resumable training state on disk: atomic checkpoints, "latest", and a limit on how many are kept.
 
-A checkpoint is `accelerator.save_state` (models as safetensors, optimisers, schedulers, RNG states
-of every process, stream positions, EMA) plus the resolved config.json. It is written under a
-temporary name and renamed when complete, so a crash mid-write never leaves a corrupt "latest".
+A checkpoint is `accelerator.save_state` (models as safetensors, optimisers, schedulers, RNG
+states of every process, stream positions, EMA, ``Progress``) plus the resolved config.json. It
+is written under a temporary name and renamed when complete, so a crash mid-write never leaves
+a corrupt "latest".
 """
 
 from __future__ import annotations
@@ -10,14 +11,41 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from accelerate import Accelerator
 
 from enot.atomic_folder import swap_in
 from enot.config import Config, ConfigError, load_config, save_config
+from enot.training.artifacts import CONFIG
 
 _NAME = re.compile(r"^step_(\d{8})$")
+
+
+@dataclass
+class Progress:
+    """Optimisation steps done and the best evaluation so far; saved in every checkpoint.
+
+    ``best_score`` is higher-is-better whatever --best-by ranks by (FID and KID enter negated).
+    """
+
+    step: int = 0
+    best_score: float = float("-inf")
+    best_step: int = 0
+    seconds: float = 0.0  # of training, over every resumed run
+
+    def state_dict(self) -> dict[str, float]:
+        return {"step": self.step, "best_score": self.best_score, "best_step": self.best_step,
+                "seconds": self.seconds}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.step = int(state["step"])
+        # Checkpoints written before --best-by kept the best FID.
+        old = -float(state["best_fid"]) if "best_fid" in state else float("-inf")
+        self.best_score = float(state.get("best_score", old))
+        self.best_step = int(state.get("best_step", 0))
+        self.seconds = float(state.get("seconds", 0.0))
 
 
 class CheckpointError(ValueError):
@@ -44,7 +72,7 @@ def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Conf
     accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        save_config(cfg, tmp / "config.json")
+        save_config(cfg, tmp / CONFIG)
         swap_in(tmp, final)
         for old in list_checkpoints(folder)[:-limit]:
             _remove(old, f"a checkpoint beyond --checkpoints-total-limit {limit}")
@@ -52,23 +80,24 @@ def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Conf
     return final
 
 
-def resolve_resume(arg: str, folder: Path, cfg: Config) -> tuple[Path, Config]:
+def resolve_resume(arg: str, folder: Path, cfg: Config) -> tuple[Path | None, Config | None]:
     """Turn `--resume latest|PATH` into a checkpoint folder whose networks match `cfg`, and the
-    config it was saved with."""
+    config it was saved with. `latest` with no checkpoint yet is (None, None): the run starts,
+    so that a job requeued before its first checkpoint can rerun its own command."""
     if arg == "latest":
         found = list_checkpoints(folder)
         if not found:
-            raise CheckpointError(f"--resume latest: no checkpoint in {folder}")
+            return None, None
         path = found[-1]
     else:
         path = Path(arg)
         if not path.is_dir():
             raise CheckpointError(f"--resume {arg}: no such checkpoint folder")
-    if not (path / "config.json").is_file():
+    if not (path / CONFIG).is_file():
         raise CheckpointError(f"{path} is not a checkpoint folder: it has no config.json "
                               f"(checkpoints are {folder}/step_NNNNNNNN)")
     try:
-        saved = load_config(path / "config.json")
+        saved = load_config(path / CONFIG)
     except ConfigError as e:
         raise CheckpointError(f"{path}: {e}") from None
     ours, theirs = cfg.architecture(), saved.architecture()

@@ -9,11 +9,12 @@ from pathlib import Path
 from accelerate import Accelerator
 
 from enot.config import Config
+from enot.training.artifacts import LOG
 
 
 class RunLog:
     def __init__(self, accelerator: Accelerator, run_dir: Path):
-        self.accelerator, self.path = accelerator, Path(run_dir) / "log.jsonl"
+        self.accelerator, self.path = accelerator, Path(run_dir) / LOG
 
     def start(self, cfg: Config) -> None:
         self.accelerator.init_trackers("tensorboard", config=flat(cfg.to_dict()))

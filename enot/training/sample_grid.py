@@ -10,8 +10,9 @@ from torchvision.utils import save_image
 
 from data import build_domain, to_unit
 from enot.config import Config
+from enot.training.artifacts import LATEST_SAMPLES
 
-SAMPLES = 8
+GRID_IMAGES = 8  # source test images in the grid's top row
 
 
 class SampleGrid:
@@ -19,7 +20,7 @@ class SampleGrid:
         d = cfg.data
         source = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed,
                               background=d.background)
-        n = min(SAMPLES, len(source))
+        n = min(GRID_IMAGES, len(source))
         self.x = torch.stack([source[i] for i in range(n)]).to(accelerator.device)
         self.accelerator, self.folder = accelerator, Path(folder)
 
@@ -37,5 +38,5 @@ class SampleGrid:
         if not self.accelerator.is_main_process:
             return
         grid = to_unit(torch.cat([self.x, self.translate(model)]).cpu())
-        for name in (f"step_{step:08d}.png", "latest.png"):
+        for name in (f"step_{step:08d}.png", LATEST_SAMPLES):
             save_image(grid, self.folder / name, nrow=len(self.x), padding=1)

@@ -3,12 +3,10 @@
 from enot.evaluation.metrics.features import clean_resize, features_from_folder, features_from_images
 from enot.evaluation.metrics.fid import (
     fid_from_features_fast,
-    fid_from_features,
     frechet_distance,
     kid_from_features,
     kid_with_std,
     load_stats,
-    save_stats,
     stats,
 )
 from enot.evaluation.metrics.inception import InceptionFeatures
@@ -25,12 +23,10 @@ __all__ = [
     "clean_resize",
     "features_from_folder",
     "features_from_images",
-    "fid_from_features",
     "frechet_distance",
     "kid_from_features",
     "kid_with_std",
     "load_stats",
     "locate_inception_weights",
-    "save_stats",
     "stats",
 ]

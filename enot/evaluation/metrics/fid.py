@@ -66,11 +66,6 @@ def frechet_distance(
     return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
 
 
-def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
-    """FID between two feature sets [N1, D] and [N2, D] (each needs at least 2 rows)."""
-    return frechet_distance(*stats(features1), *stats(features2))
-
-
 def kid_subsets(
     features1: np.ndarray,
     features2: np.ndarray,
@@ -113,13 +108,8 @@ def kid_with_std(features1: np.ndarray, features2: np.ndarray, seed: int | None 
     return float(values.mean()), float(values.std())
 
 
-def save_stats(path: str | os.PathLike, mu: np.ndarray, sigma: np.ndarray) -> None:
-    """Write mu and sigma as float64 to an .npz (keys 'mu', 'sigma', as clean-fid's stats files)."""
-    np.savez(path, mu=np.asarray(mu, np.float64), sigma=np.asarray(sigma, np.float64))
-
-
 def load_stats(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read (mu, sigma) as float64 from an .npz written by ``save_stats`` or clean-fid."""
+    """Read (mu, sigma) as float64 from an .npz of clean-fid's format (keys 'mu', 'sigma')."""
     with np.load(path) as data:
         if "mu" not in data or "sigma" not in data:
             raise ValueError(f"{path} has no 'mu' and 'sigma' arrays")
