@@ -67,7 +67,7 @@ def find_exports(root: Path) -> list[Path]:
     found = []
     for card in sorted(root.rglob(CARD)):
         folder = card.parent
-        if folder.name.startswith("."):  # enot.atomic_folder's temporaries, mid-write or swap
+        if folder.name.startswith("."):  # data.atomic's temporaries, mid-write or swap
             continue
         if not inside(card, [root]) or not inside(folder, [root]):
             _warn(f"skipping {folder}: it resolves outside the model folder {root}")

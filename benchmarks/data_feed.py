@@ -29,7 +29,7 @@ from data.celeba import IMAGE_SIZE as CELEBA_SIZE
 from data.celeba import IMAGES_DIR, OFFICIAL_ATTRIBUTES, write_attributes
 from data.igan_hdf5 import write_igan_array
 from data.packed import write_packed
-from enot.atomic_folder import atomic_folder
+from data.atomic import atomic_folder
 from enot.training.streams import shuffled_loaders
 
 BATCH = 64  # the paper's batch per domain

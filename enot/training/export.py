@@ -23,7 +23,7 @@ from typing import Any
 from torch import nn
 
 from data.attribution import attribution
-from enot.atomic_folder import atomic_folder
+from data.atomic import atomic_folder
 from enot.config import Config, ConfigError
 from enot.training.model_card import SAMPLES, write_card
 from models import ModelLoadError, UNet, load_model
