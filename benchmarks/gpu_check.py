@@ -149,7 +149,8 @@ def run_section(check: Check, name: str) -> dict:
         entry = {"status": "skipped", "reason": str(e)}
     except Exception as e:  # recorded, so that the sections after it still run
         missing = getattr(e, "name", None) if isinstance(e, ImportError) else None
-        reason = (f"missing module {missing}: {e}" if missing else f"{type(e).__name__}: {e}")
+        reason = (f"missing module {missing} (carry its wheel: docs/gpu.md): {e}" if missing
+                  else f"{type(e).__name__}: {e}")
         entry = {"status": "failed", "reason": reason[:2000],
                  "traceback": traceback.format_exc()[-3000:]}
     entry.update(seconds=time.monotonic() - t0, budget_s=budget)

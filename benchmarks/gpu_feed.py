@@ -17,12 +17,13 @@ GOAL = 2.0  # packed data at >= 2x what the step needs
 
 
 def step_need(speed: dict | None, px: int, batch: int) -> tuple[float | None, str]:
-    """(images/s one domain's loader must supply, where the step time comes from)."""
+    """(images/s one domain's loader must supply, where the step time comes from): the
+    measured step's batch per domain over its seconds."""
     rows = [r for r in (speed or {}).get("rows", []) if r["status"] == "ok" and r["px"] == px]
     bf16 = [r for r in rows if r["mode"].startswith("bf16")] or rows
     if bf16:
         best = min(bf16, key=lambda r: r["ms_per_step"])
-        return batch / (best["ms_per_step"] / 1e3), (
+        return best["batch"] / (best["ms_per_step"] / 1e3), (
             f"{best['ms_per_step']:.1f} ms, the {best['mode']} step measured at {px} px "
             f"(batch {best['batch']})")
     predicted = [p for p in (speed or {}).get("predict", []) if p["px"] == px

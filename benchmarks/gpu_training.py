@@ -107,6 +107,8 @@ def run(quick: bool, speed: dict | None, work: Path, out: Path, deadline: float,
     name, flags, what, needs_inception = choose_task(quick, work)
     est, est_from = step_estimate(speed)
     left = deadline - time.monotonic()
+    if left < STARTUP_S + 15 and not quick:
+        raise NoTask(f"only {left:.0f} s of the budget left: the sections before took the rest")
     if quick:
         steps, est_from = 4, "--quick"
     else:

@@ -7,8 +7,12 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from conftest import ROOT, run
 from benchmarks.gpu_report import TITLES
+
+pytestmark = pytest.mark.slow  # an accelerate launch among its sections
 
 
 def test_quick_gpu_check_writes_every_section_with_real_numbers(tmp_path):
