@@ -102,7 +102,8 @@ def bench_data(args: argparse.Namespace) -> None:
     images = args.images or 4000
     print(f"{cpu_description()}; {os.cpu_count()} cores seen; torch {torch.__version__}; "
           f"load avg (1 min) {os.getloadavg()[0]:.2f}", flush=True)
-    specs = feed.prepare(Path(args.root), images, tuple(args.sizes), args.ffhq_side)
+    specs = feed.prepare(Path(args.root), images, tuple(args.sizes), args.ffhq_side,
+                         formats=tuple(args.formats))
     gpus = ("a100", "h100")
     flops = {px: step_flops(SETTINGS[SETTING_OF_SIZE[px]]()) for px in args.sizes}
     need = {(px, gpu): feed.needed_rate(flops[px], gpu, args.mfu) for px in args.sizes

@@ -13,6 +13,8 @@
     python scripts/benchmark.py data            # images/s of each data format vs a GPU step's need
     python scripts/benchmark.py data --quick    # a smoke run: 200 images, 64 px
     python scripts/benchmark.py predict --preset handbags2shoes_128 --gpu h100 [--mfu 0.35]
+    python scripts/benchmark.py gpu             # the GPU check: correctness, speed, memory, data,
+    python scripts/benchmark.py gpu --quick     #   a short training (docs/gpu.md); --quick: CPU
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ import sys
 import time
 from pathlib import Path
 
+if __name__ == "__main__" and sys.argv[1:2] == ["gpu"]:
+    # Before the other benchmarks' imports: a GPU machine may lack the project's dependencies,
+    # and the check must still run there and name them (benchmarks.gpu_check).
+    from benchmarks.gpu_check import main as gpu_main
+
+    sys.exit(gpu_main(sys.argv[2:]))
 
 import torch
 
@@ -298,6 +306,8 @@ def main() -> None:
     tr.add_argument("--batch-size", type=int, default=32)
     tr.add_argument("--root", default="runs/translate_bench", help="folder for inputs and outputs")
     tr.set_defaults(func=bench_translate)
+    sub.add_parser("gpu", add_help=False,
+                   help="the GPU check (benchmarks.gpu_check; its own --help)")
     argv = sys.argv[1:]
     if "--compare" in argv:  # `benchmark.py --compare [flags]` is the compare subcommand
         argv = ["compare"] + [a for a in argv if a != "--compare"]

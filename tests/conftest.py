@@ -12,6 +12,27 @@ TINY = ["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4
         "--batch-size", "100", "--log-every", "1", "--sample-every", "3", "--eval-every", "0"]
 
 
+# The cuda tier runs its bodies on the CPU when this is set, to check the tests themselves
+# where there is no GPU; their figures then say nothing about CUDA.
+CUDA_TIER_ON_CPU = "ENOT_CUDA_TIER_ON_CPU"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``cuda`` where CUDA is absent, saying so."""
+    marked = [item for item in items if item.get_closest_marker("cuda")]
+    if not marked or os.environ.get(CUDA_TIER_ON_CPU):
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason=f"no CUDA device (torch {torch.__version__}, CUDA build "
+                            f"{torch.version.cuda}, torch.cuda.is_available() is False): the "
+                            f"cuda tier runs on a GPU machine, see docs/gpu.md")
+    for item in marked:
+        item.add_marker(skip)
+
+
 def subprocess_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
