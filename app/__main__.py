@@ -10,6 +10,7 @@ from pathlib import Path
 # Before gradio is imported: no usage statistics or version checks leave the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from enot.export_card import CARD_FILE  # noqa: E402
 from .catalog import QUICKSTART_EXPORT, HOW_TO_TRAIN, CatalogError, load_catalog  # noqa: E402
 from .uploads import MAX_BYTES  # noqa: E402
 
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     models = args.models
     if models is None:
-        if not (QUICKSTART_EXPORT / "translator.json").is_file():
+        if not (QUICKSTART_EXPORT / CARD_FILE).is_file():
             print(f"error: no --models folder given and no quickstart export at "
                   f"{QUICKSTART_EXPORT}; {HOW_TO_TRAIN}", file=sys.stderr)
             return 2

@@ -18,7 +18,6 @@ translated.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from data import CorruptImageError
+from data.atomic import atomic_file
 from data.image_folder import IMAGE_EXTENSIONS, walk_files
 from data.normalization import WHITE, Color, decode_image, parse_background
 from enot.training.export import ExportError, load_translator
@@ -80,10 +80,8 @@ def plan(inputs: list[Path], output: Path, overwrite: bool) -> list[Job]:
 
 
 def _save(image, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    image.save(partial, format="PNG", compress_level=1)
-    os.replace(partial, target)
+    with atomic_file(target) as partial:
+        image.save(partial, format="PNG", compress_level=1)
 
 
 def run(jobs: list[Job], fast_map: FastMap, size: int, t: float, batch_size: int,
@@ -146,14 +144,14 @@ def main(argv: list[str] | None = None) -> int:
             raise TranslateError(f"--device {args.device!r}: {err}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise TranslateError("--device cuda was asked for, but CUDA is not available here")
-        translator = load_translator(args.model, use_ema=not args.no_ema)
+        export = load_translator(args.model, use_ema=not args.no_ema)
         jobs = plan(args.input, args.output, args.overwrite)
     except (TranslateError, ExportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    fast_map = FastMap(translator.T.to(device))
-    outcome = run(jobs, fast_map, translator.image_size, args.t, args.batch_size,
-                  background=parse_background(translator.config.data.background),
+    fast_map = FastMap(export.T.to(device))
+    outcome = run(jobs, fast_map, export.image_size, args.t, args.batch_size,
+                  background=parse_background(export.config.data.background),
                   progress=not args.quiet)
     print(f"{len(outcome.written)} of {len(jobs)} images translated into {args.output}")
     if outcome.failed:
