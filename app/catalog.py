@@ -22,6 +22,7 @@ from enot.export_card import CARD_FILE
 from enot.training.export import (HUB_ID, ExportError, LoadedExport, load_translator,
                                   resolve_export)
 from .fast_map import FastMap
+from .onnx_map import OnnxLoadError, OnnxMap, build_map, describe
 from .pipeline import to_pil
 from .uploads import inside
 
@@ -43,7 +44,7 @@ class Entry:
 
     name: str
     export: LoadedExport
-    T: FastMap  # what runs the map
+    T: FastMap | OnnxMap  # what runs the map: PyTorch or onnxruntime (app.onnx_map)
     metrics: dict[str, Any] | None
     metrics_file: Path | None
     examples: list[Image.Image] = field(default_factory=list)
@@ -116,9 +117,12 @@ def held_out_examples(export: LoadedExport, data_roots: list[Path]
                     f"split{licence}")
 
 
-def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict[str, Entry]:
+def load_catalog(root: str | Path, data_roots: list[Path] | None = None,
+                 backend: str = "torch") -> dict[str, Entry]:
     """Load every export under ``root`` once; keys are paths relative to ``root``. ``root`` may
-    also be a Hugging Face Hub repo id of one export, fetched into the Hub cache."""
+    also be a Hugging Face Hub repo id of one export, fetched into the Hub cache. With
+    ``backend="onnx"`` each export runs from its T.onnx; one without a usable T.onnx is
+    skipped with a warning that says why."""
     if not Path(root).is_dir() and HUB_ID.fullmatch(str(root)):
         try:
             root = resolve_export(root)
@@ -131,14 +135,17 @@ def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict
     for folder in find_exports(root):
         try:
             export = load_translator(folder)
-            runner = FastMap(export.T)
-        except ExportError as err:
+            runner = build_map(export, backend)
+        except (ExportError, OnnxLoadError) as err:
             _warn(f"skipping {folder}: {err}")
             continue
         name = str(folder.relative_to(root)) if folder != root else folder.name
         metrics, metrics_file = read_metrics(folder, root)
         examples, note = held_out_examples(export, data_roots or [])
         entries[name] = Entry(name, export, runner, metrics, metrics_file, examples, note)
+    if not entries and backend == "onnx" and find_exports(root):
+        raise CatalogError(f"no export under {root} has a usable T.onnx (see the warnings "
+                           f"above); write one with `enot-export EXPORT --format onnx`")
     if not entries:
         raise CatalogError(f"no inference export (a folder with {CARD_FILE}) under {root}; "
                            f"{HOW_TO_TRAIN}")
@@ -159,7 +166,8 @@ def model_card(entry: Entry) -> str:
         f"- **image size:** {entry.size} × {entry.size}",
         f"- **training steps:** {card.step:,} of {cfg.train.steps:,}",
         f"- **cost:** {card.cost}; τ = {cfg.enot.tau}, λ = {cfg.enot.lam}",
-        f"- **map:** U-Net base {cfg.t_net.t_base_channels} ({weights})",
+        f"- **map:** U-Net base {cfg.t_net.t_base_channels} ({weights}), run by "
+        f"{describe(entry.T)}",
     ]
     m = entry.metrics
     if m is not None:
