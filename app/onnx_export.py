@@ -115,7 +115,7 @@ def parity_inputs(export: LoadedExport, n: int) -> tuple[torch.Tensor, str]:
             return images, f"the first {count} images of the {d.dataset} {d.source} test split"
         why = "it is empty"
     except (DatasetError, OSError) as err:
-        why = str(err).splitlines()[0][:200]
+        why = str(err).splitlines()[0].split(". ")[0][:200]
     noise = torch.rand(n, 3, d.image_size, d.image_size,
                        generator=torch.Generator().manual_seed(0)) * 2 - 1
     return noise, f"{n} images of uniform noise in [-1, 1] (the test split is not here: {why})"
