@@ -16,7 +16,7 @@ import torch
 from enot.training.export import LoadedExport
 from models.io import WEIGHTS_NAME
 from .fast_map import FastMap
-from .onnx_export import INSTALL, OnnxExportError, require_onnx, sha256
+from .onnx_export import INSTALL, ONNX_FILE, OnnxExportError, require_onnx, sha256
 
 BACKENDS = ("torch", "onnx")
 
@@ -35,12 +35,15 @@ class OnnxMap:
         except OnnxExportError as err:
             raise OnnxLoadError(str(err)) from None
         record = export.card.onnx
-        path = export.path / (record.file if record else "T.onnx")
+        path = export.path / ONNX_FILE
         how = f"write it with `enot-export {export.path} --format onnx` ({INSTALL})"
         if record is None or not path.is_file():
             what = ("the task card records no ONNX export" if path.is_file()
                     else f"there is no {path.name}")
             raise OnnxLoadError(f"{export.path}: {what}; {how}")
+        if record.file != ONNX_FILE:
+            raise OnnxLoadError(f"{export.path}: the task card names {record.file!r}; an "
+                                f"export's ONNX file is {ONNX_FILE}")
         if sha256(path) != record.sha256:
             raise OnnxLoadError(f"{path} is not the file its task card records (SHA-256 "
                                 f"differs): it was replaced or changed after export; {how}")

@@ -128,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t", type=float, default=1.0,
                    help="displacement interpolation (1 - t) x + t T(x), in [0, 1]; 1 is T(x)")
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                   help="torch device, e.g. cpu, cuda, cuda:1, mps")
+    p.add_argument("--device", default=None,
+                   help="torch device, e.g. cpu, cuda, cuda:1, mps (default: cuda where there "
+                        "is one for the torch backend, else cpu; the onnx backend runs on cpu)")
     p.add_argument("--backend", choices=BACKENDS, default="torch",
                    help="what runs T: PyTorch, or the export's T.onnx through onnxruntime "
                         "(CPU; written by enot-export EXPORT --format onnx)")
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch_size < 1:
             raise TranslateError(f"--batch-size must be >= 1, got {args.batch_size}")
         try:
-            device = torch.device(args.device)
+            device = torch.device(args.device or (
+                "cuda" if torch.cuda.is_available() and args.backend == "torch" else "cpu"))
         except RuntimeError as err:
             raise TranslateError(f"--device {args.device!r}: {err}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
