@@ -196,13 +196,17 @@ def bench_predict(args: argparse.Namespace) -> None:
 
 
 def bench_translate(args: argparse.Namespace) -> None:
-    """The translate command on 1,000 files, one corrupt: outputs, exit status, images/s."""
+    """The translate command on 1,000 files, one corrupt, with each backend: outputs, exit
+    status, images/s."""
     from benchmarks.translate_speed import time_translate
 
+    torch.set_num_threads(args.threads)
     print(f"{cpu_description()}; torch {torch.__version__}")
     for size in args.sizes:
-        r = time_translate(Path(args.root), size, args.images, args.batch_size)
-        print(f"{size} px: exit status {r['returncode']}, {r['written']} PNGs written in "
-              f"{r['seconds']:.1f} s, {r['rate']:.1f} images/s end to end (process start, model "
-              f"load, decode, translate, PNG)\n  stdout: {r['stdout']}\n  stderr: "
-              f"{r['stderr']}", flush=True)
+        for backend in args.backend:
+            r = time_translate(Path(args.root), size, args.images, args.batch_size, backend,
+                               args.threads)
+            print(f"{size} px, {backend}: exit status {r['returncode']}, {r['written']} PNGs "
+                  f"written in {r['seconds']:.1f} s, {r['rate']:.1f} images/s end to end "
+                  f"(process start, model load, decode, translate, PNG)\n  stdout: "
+                  f"{r['stdout']}\n  stderr: {r['stderr']}", flush=True)

@@ -124,15 +124,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0):
-    """Start ``python -m app --models MODELS`` on a free loopback port; yield its URL."""
+def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0, args: tuple = ()):
+    """Start ``python -m app --models MODELS [ARGS]`` on a free loopback port; yield its URL."""
     port = free_port()
     env = dict(os.environ, GRADIO_TEMP_DIR=str(upload_dir), GRADIO_ANALYTICS_ENABLED="False",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     log = upload_dir.parent / f"demo_{port}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "app", "--models", str(models),
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                 "--port", str(port), *args], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
