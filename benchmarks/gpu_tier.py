@@ -20,8 +20,11 @@ PROGRESS = re.compile(r"^\S+::(\w+) (PASSED|FAILED|SKIPPED|ERROR)", re.M)
 
 
 def command(xml: Path) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-m", "cuda", TIER, "-v", "-p", "no:cacheprovider",
-            f"--junitxml={xml}", "-o", "junit_family=xunit2"]
+    # In this process, without the project's addopts (pytest-xdist's -n may not be installed,
+    # and its workers would change the -v lines read back below).
+    return [sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:xdist", "-m", "cuda",
+            TIER, "-v", "-p", "no:cacheprovider", f"--junitxml={xml}", "-o",
+            "junit_family=xunit2"]
 
 
 def outcomes(xml: Path) -> list[dict]:

@@ -1,9 +1,15 @@
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+# Under pytest-xdist each worker takes one core: the suite's workers share the machine, and a
+# worker's torch would otherwise start a thread per core. Read by torch at its import.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "scripts" / "train.py")
@@ -55,13 +61,21 @@ def train_cmd():
     return make
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a rendezvous or a server of one test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.fixture
 def launch_cmd():
-    """`accelerate launch` of scripts/train.py with the tiny settings."""
+    """`accelerate launch` of scripts/train.py with the tiny settings. Each launch gets its own
+    rendezvous port, so that two tests' process groups never meet on the default one."""
     def make(*launch_args: str) -> callable:
         def with_args(*args: str) -> list[str]:
             return [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
-                    "--mixed_precision", "no", "--dynamo_backend", "no", *launch_args, TRAIN,
-                    *TINY, *args]
+                    "--main_process_port", str(free_port()), "--mixed_precision", "no",
+                    "--dynamo_backend", "no", *launch_args, TRAIN, *TINY, *args]
         return with_args
     return make

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import ROOT
+from conftest import ROOT, free_port
 from enot.config import get_preset
 from enot.evaluation.export_report import EvaluationResult, write_reports
 from enot.training.export import write_export
@@ -115,12 +114,6 @@ def bad_and_odd_files(folder: Path) -> dict[str, Path]:
     files["gray"] = save(Image.fromarray(rgb_array(36, 36, 3)[..., 0]), folder / "gray.png")
     files["cmyk_jpeg"] = save(Image.new("CMYK", (48, 40), (10, 200, 30, 5)), folder / "cmyk.jpg")
     return files
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
