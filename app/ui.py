@@ -103,7 +103,7 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
         entry = _entry(entries, translator)
         if not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
             raise gr.Error(f"t must be a number in [0, 1], got {t!r}")
-        result = translate(entry.fast, _decode(*_upload_source(image)), entry.size,
+        result = translate(entry.T, _decode(*_upload_source(image)), entry.size,
                            entry.background)
         blend = interpolate(result.x, result.tx, t)
         folder = _fresh_dir("enot-one-")
@@ -130,7 +130,7 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
                 problems.append(err.message)
         if problems:
             raise gr.Error("; ".join(problems), title="Upload refused")
-        results = translate_many(entry.fast, images, entry.size, entry.background)
+        results = translate_many(entry.T, images, entry.size, entry.background)
         out_dir = _fresh_dir("enot-batch-")
         zip_path = out_dir / "translations.zip"
         gallery = []

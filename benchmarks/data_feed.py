@@ -29,16 +29,13 @@ from data.celeba import IMAGE_SIZE as CELEBA_SIZE
 from data.celeba import IMAGES_DIR, OFFICIAL_ATTRIBUTES, write_attributes
 from data.igan_hdf5 import write_igan_array
 from data.packed import write_packed
-from enot.atomic_folder import atomic_folder
+from benchmarks.gpu_peaks import GPU_PEAK_BF16
+from data.atomic import atomic_folder
 from enot.training.streams import shuffled_loaders
 
 BATCH = 64  # the paper's batch per domain
 
-# Dense (no sparsity) BF16 tensor-core peaks from NVIDIA's datasheets: "NVIDIA A100 Tensor
-# Core GPU" datasheet (A100 SXM, BF16 Tensor Core 312 TFLOPS; 624 is with sparsity) and
-# "NVIDIA H100 Tensor Core GPU" datasheet (H100 SXM, BF16 Tensor Core 1,979 TFLOPS *with
-# sparsity*, so 989 dense).
-GPU_PEAK_BF16 = {"a100": 312e12, "h100": 989e12}
+# Dense bf16 peaks of the GPUs `benchmark.py predict` names, and their datasheets' names.
 GPU_NAMES = {"a100": "A100 SXM", "h100": "H100 SXM"}
 
 # Achieved fraction of that peak (model FLOPs utilisation, MFU, as defined in the PaLM paper,
@@ -136,31 +133,38 @@ def _cached(root: Path, name: str, write) -> Path:
 
 
 def prepare(root: Path, n: int, sizes: tuple[int, ...], ffhq_side: int = 256,
-            log=print) -> dict[tuple[str, int], tuple[str, str]]:
-    """Write (or find, from an earlier run) every format; {(format, px): (kind, spec)}.
+            log=print, formats: tuple[str, ...] = FORMAT_NAMES
+            ) -> dict[tuple[str, int], tuple[str, str]]:
+    """Write (or find, from an earlier run) each of ``formats``; {(format, px): (kind, spec)}.
 
     Each dataset is a folder under ``root`` named by what it holds (count, side), written whole
     or not at all, so a rerun with the same --images skips it.
     """
     t0 = time.perf_counter()
-    ffhq = _cached(root, f"ffhq_{ffhq_side}px_{n}",
-                   lambda d: write_jpeg_folder(d, n, ffhq_side, seed=1))
-    anime = _cached(root, f"anime_128px_{n}", lambda d: write_jpeg_folder(d, n, 128, seed=2))
-    celeba = _cached(root, f"celeba_{n}", lambda d: write_celeba_like(d, n, seed=3))
+    writers = {
+        "ffhq_folder": lambda px: ("folder", _cached(
+            root, f"ffhq_{ffhq_side}px_{n}", lambda d: write_jpeg_folder(d, n, ffhq_side, seed=1))),
+        "anime_folder": lambda px: ("folder", _cached(
+            root, f"anime_128px_{n}", lambda d: write_jpeg_folder(d, n, 128, seed=2))),
+        "celeba": lambda px: ("celeba_female", _cached(
+            root, f"celeba_{n}", lambda d: write_celeba_like(d, n, seed=3))),
+        "igan_hdf5": lambda px: ("igan_hdf5", _cached(
+            root, f"igan_{px}px_{n}", lambda d: write_igan_array(
+                d / f"handbag_{px}.hdf5", photo_array(n, px, seed=4))) / f"handbag_{px}.hdf5"),
+        "packed": lambda px: ("packed", _cached(
+            root, f"packed_{px}px_{n}", lambda d: write_packed(
+                d / f"ffhq_{px}.npy", (to_model(a).permute(2, 0, 1)
+                                       for a in photo_array(n, px, 5)),
+                n, px, {"kind": "folder", "spec": "photo-like benchmark images",
+                        "train": len(split_range(n, "train")),
+                        "test": len(split_range(n, "test")), "flip_train": False}))
+            / f"ffhq_{px}.npy"),
+    }
     specs = {}
-    for px in sizes:
-        hdf5 = _cached(root, f"igan_{px}px_{n}", lambda d, px=px: write_igan_array(
-            d / f"handbag_{px}.hdf5", photo_array(n, px, seed=4)))
-        packed = _cached(root, f"packed_{px}px_{n}", lambda d, px=px: write_packed(
-            d / f"ffhq_{px}.npy", (to_model(a).permute(2, 0, 1) for a in photo_array(n, px, 5)),
-            n, px, {"kind": "folder", "spec": "photo-like benchmark images",
-                    "train": len(split_range(n, "train")),
-                    "test": len(split_range(n, "test")), "flip_train": False}))
-        specs.update({("ffhq_folder", px): ("folder", str(ffhq)),
-                      ("anime_folder", px): ("folder", str(anime)),
-                      ("celeba", px): ("celeba_female", str(celeba)),
-                      ("igan_hdf5", px): ("igan_hdf5", str(hdf5 / f"handbag_{px}.hdf5")),
-                      ("packed", px): ("packed", str(packed / f"ffhq_{px}.npy"))})
+    for fmt in formats:
+        for px in sizes:
+            kind, path = writers[fmt](px)
+            specs[fmt, px] = (kind, str(path))
     log(f"data under {root} ready in {time.perf_counter() - t0:.1f} s ({n} images a format)")
     return specs
 

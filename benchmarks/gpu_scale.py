@@ -102,7 +102,8 @@ def bench_data(args: argparse.Namespace) -> None:
     images = args.images or 4000
     print(f"{cpu_description()}; {os.cpu_count()} cores seen; torch {torch.__version__}; "
           f"load avg (1 min) {os.getloadavg()[0]:.2f}", flush=True)
-    specs = feed.prepare(Path(args.root), images, tuple(args.sizes), args.ffhq_side)
+    specs = feed.prepare(Path(args.root), images, tuple(args.sizes), args.ffhq_side,
+                         formats=tuple(args.formats))
     gpus = ("a100", "h100")
     flops = {px: step_flops(SETTINGS[SETTING_OF_SIZE[px]]()) for px in args.sizes}
     need = {(px, gpu): feed.needed_rate(flops[px], gpu, args.mfu) for px in args.sizes
@@ -195,13 +196,17 @@ def bench_predict(args: argparse.Namespace) -> None:
 
 
 def bench_translate(args: argparse.Namespace) -> None:
-    """The translate command on 1,000 files, one corrupt: outputs, exit status, images/s."""
+    """The translate command on 1,000 files, one corrupt, with each backend: outputs, exit
+    status, images/s."""
     from benchmarks.translate_speed import time_translate
 
+    torch.set_num_threads(args.threads)
     print(f"{cpu_description()}; torch {torch.__version__}")
     for size in args.sizes:
-        r = time_translate(Path(args.root), size, args.images, args.batch_size)
-        print(f"{size} px: exit status {r['returncode']}, {r['written']} PNGs written in "
-              f"{r['seconds']:.1f} s, {r['rate']:.1f} images/s end to end (process start, model "
-              f"load, decode, translate, PNG)\n  stdout: {r['stdout']}\n  stderr: "
-              f"{r['stderr']}", flush=True)
+        for backend in args.backend:
+            r = time_translate(Path(args.root), size, args.images, args.batch_size, backend,
+                               args.threads)
+            print(f"{size} px, {backend}: exit status {r['returncode']}, {r['written']} PNGs "
+                  f"written in {r['seconds']:.1f} s, {r['rate']:.1f} images/s end to end "
+                  f"(process start, model load, decode, translate, PNG)\n  stdout: "
+                  f"{r['stdout']}\n  stderr: {r['stderr']}", flush=True)

@@ -106,8 +106,12 @@ HEADER = ("| setting | px | batch | precision | weights MiB | gradients MiB | Ad
           "| ---: |")
 
 
-def measure_step(cfg: Config, *, fake: bool = True) -> StepMemory:
-    """Peak bytes of the trainer's ENOT step for ``cfg``'s networks, batch and precision."""
+def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> StepMemory:
+    """Peak bytes of the trainer's ENOT step for ``cfg``'s networks, batch and precision.
+
+    ``fake=False`` runs it on real tensors on ``device``; on CUDA the allocator's own peak
+    (``torch.cuda.max_memory_allocated``) can then be read beside this count.
+    """
     cfg = Config.from_dict(cfg.to_dict())
     # Fake tensors cannot swap into channels-last weights; the layout moves no byte.
     cfg.train.channels_last = False
@@ -115,7 +119,10 @@ def measure_step(cfg: Config, *, fake: bool = True) -> StepMemory:
     if precision == "fp16":
         raise ValueError("measure fp32 ('no') or bf16; fp16 takes the bytes of bf16")
     size, batch = cfg.data.image_size, cfg.train.batch_size
-    with FakeTensorMode() if fake else torch.device("cpu"):
+    if fake and device != "cpu":
+        raise ValueError("fake tensors count on the CPU; pass fake=False for a real device")
+    device_type = torch.device(device).type
+    with FakeTensorMode() if fake else torch.device(device):
         T, g = build_networks(cfg)
         o = cfg.optim
         opts = [AdamW(m.parameters(), lr=lr, betas=(o.beta1, o.beta2),
@@ -131,7 +138,7 @@ def measure_step(cfg: Config, *, fake: bool = True) -> StepMemory:
                 saved.seen.clear()
                 saved.total = 0
                 with torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t), \
-                        torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16"):
+                        torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"):
                     enot_step(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam, gauge=cfg.enot.gauge)
                 for opt in opts:
                     opt.step()

@@ -38,26 +38,39 @@ def plain_step(T, g, x, y, cost, tau, lam):
 VARIANTS = {"naive": plain_step, "lean": enot_step}
 
 
-def time_steps(step_fn, T, g, cfg: Config, repeats: int) -> float:
+def time_steps(step_fn, T, g, cfg: Config, repeats: int, *, device: str = "cpu",
+               precision: str = "no", warmup: int = 1) -> float:
+    """Median seconds of one step with both AdamW updates, after ``warmup`` untimed steps.
+
+    T and g must be on ``device`` already. ``precision`` "bf16" runs the step under autocast,
+    as the trainer does through Accelerate. On CUDA the clock is read after a synchronize, so
+    each step's queued kernels are inside its time.
+    """
     size, batch = cfg.data.image_size, cfg.train.batch_size
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    y = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+    x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device)
+    y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device)
     cost = get_cost(cfg.method.cost)
     opts = [torch.optim.AdamW(m.parameters(), lr=1e-5) for m in (T, g)]
+    device_type = torch.device(device).type
+    sync = torch.cuda.synchronize if device_type == "cuda" else (lambda: None)
 
     def one():
         for o in opts:
             o.zero_grad(set_to_none=True)
-        step_fn(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
+        with torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"):
+            step_fn(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
         for o in opts:
             o.step()
 
-    one()  # warm-up: allocator and oneDNN primitive caches
+    for _ in range(warmup):  # allocator, kernel caches, a compile's first calls
+        one()
+    sync()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         one()
+        sync()
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[len(times) // 2]

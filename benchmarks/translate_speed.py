@@ -1,12 +1,16 @@
 """`scripts/benchmark.py translate`: the translate command on a folder of 1,000 photo-like JPEGs
-of which one is corrupt, timed end to end as a user runs it (a real subprocess).
+of which one is corrupt, timed end to end as a user runs it (a real subprocess), with either
+backend: PyTorch, or the export's T.onnx through onnxruntime.
 
 The export is an untrained map at the preset's networks (the speed does not depend on the
-weights): the quickstart's U-Net base 16 at 32 px, the paper's base 48 at 128 px.
+weights): the quickstart's U-Net base 16 at 32 px, the paper's base 48 at 128 px. Its T.onnx
+is written once by the exporter (``app.onnx_export``), outside the timing. Both backends get
+the same thread count (OMP_NUM_THREADS, which torch and the onnx backend follow).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -20,6 +24,7 @@ from benchmarks.data_feed import photo_like
 from enot.config import get_preset
 from enot.training.export import write_export
 from enot.training.networks import build_networks
+from models.io import WEIGHTS_NAME
 
 PRESET_OF_SIZE = {32: "colored_mnist", 128: "celeba2anime_128"}
 CORRUPT = "corrupt_0500.jpg"
@@ -43,18 +48,47 @@ def untrained_export(folder: Path, size: int) -> Path:
     return write_export(folder, T, g, None, cfg, step=0)
 
 
-def time_translate(root: Path, size: int, n: int, batch_size: int) -> dict:
+def onnx_export_of(export: Path) -> Path:
+    """Write the export's T.onnx once (parity checked on a few images: the map is untrained)."""
+    from app.onnx_export import export_onnx
+
+    if not (export / "T.onnx").is_file():
+        export_onnx(export, parity_images=8, log=lambda _: None)
+    return export
+
+
+def time_translate(root: Path, size: int, n: int, batch_size: int, backend: str = "torch",
+                   threads: int = 2) -> dict:
     inputs = root / f"inputs_{n}"
     if not (inputs / CORRUPT).is_file():
         write_inputs(inputs, n)
-    export = untrained_export(root / f"export_{size}", size)
-    out = root / f"out_{size}"
+    export = root / f"export_{size}"
+    if not (export / "translator.json").is_file():
+        untrained_export(export, size)
+    if backend == "onnx":
+        onnx_export_of(export)
+    out = root / f"out_{size}_{backend}"
     cmd = [sys.executable, str(Path(__file__).parents[1] / "scripts" / "translate.py"),
            "--model", str(export), "--input", str(inputs), "--output", str(out),
-           "--batch-size", str(batch_size), "--overwrite", "--quiet"]
+           "--batch-size", str(batch_size), "--overwrite", "--quiet", "--backend", backend,
+           "--device", "cpu"]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     written = len(list(out.rglob("*.png")))
-    return {"size": size, "returncode": res.returncode, "written": written, "seconds": seconds,
+    return {"size": size, "backend": backend, "threads": threads, "returncode": res.returncode, "written": written, "seconds": seconds,
             "rate": written / seconds, "stdout": res.stdout.strip(), "stderr": res.stderr.strip()}
+
+
+def onnx_figures(root: Path, size: int) -> dict:
+    """Export the preset network of ``size`` (untrained, BatchNorm statistics as initialised)
+    to ONNX: seconds, file size, and the parity on noise, every input the exporter checks."""
+    from app.onnx_export import export_onnx
+
+    export = untrained_export(root / f"onnx_{size}", size)
+    start = time.perf_counter()
+    record = export_onnx(export, parity_images=64, log=lambda _: None)
+    return {"size": size, "seconds": time.perf_counter() - start, "bytes": record.bytes,
+            "parity": record.parity["max_abs_diff"], "inputs": record.parity["inputs"],
+            "weights_bytes": (export / "T" / WEIGHTS_NAME).stat().st_size}

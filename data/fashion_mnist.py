@@ -20,12 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .downloads import where_to_get
 from .errors import DatasetError
-from .normalization import check_image_size
+from .normalization import check_image_size, pad_mnist, random_flip, to_model
 from .split import split_range
 
 CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
@@ -33,7 +32,6 @@ CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
 GROUPS = {"bag": (8,), "shoes": (7, 9, 5)}  # shoes in the issue's order: sneaker, boot, sandal
 DEFAULT_FOLDERS = ("/usr/share/datasets/fashion-mnist", "datasets/fashion-mnist")
 PARTS = ("train", "t10k")  # the domain is train then t10k, each in file order
-_SIDE, _PAD = 28, 2  # 28x28 digits padded with background to the usual 32x32
 _IDX_DTYPES = {0x08: np.uint8}
 
 
@@ -151,18 +149,13 @@ class FashionMNIST(Dataset):
         return len(self.pixels)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        image = (self.pixels[index].float() / 127.5 - 1.0).expand(3, -1, -1).contiguous()
-        if self.flip and torch.rand(()) < 0.5:
-            image = image.flip(-1)
-        return image
+        image = to_model(self.pixels[index]).expand(3, -1, -1).contiguous()
+        return random_flip(image, self.flip)
 
 
 def _pixels(gray: np.ndarray, image_size: int) -> torch.Tensor:
     """uint8 [N, 28, 28] -> uint8 [N, 1, S, S], padded with black to 32 and resized."""
-    x = F.pad(torch.from_numpy(gray.copy()).unsqueeze(1).float(), (_PAD,) * 4)
-    if image_size != _SIDE + 2 * _PAD:
-        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear",
-                          align_corners=False, antialias=True)
+    x = pad_mnist(torch.from_numpy(gray.copy()).unsqueeze(1).float(), image_size)
     return x.round().clamp(0, 255).to(torch.uint8)  # uint8 keeps 21k shoes in 22 MB
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .atomic import atomic_file
 from .array_images import ArrayImages, check_image_array
 from .downloads import where_to_get
 from .errors import DatasetError
@@ -84,16 +85,13 @@ def write_hdf5(path: str | os.PathLike, images, count: int, image_size: int) -> 
     complete. One chunk per image keeps random reads cheap.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
     shape = (count, image_size, image_size, 3)
     n = 0
-    with _h5py().File(partial, "w") as f:
-        data = f.create_dataset(KEY, shape=shape, dtype="uint8", chunks=(1, *shape[1:]))
-        for n, image in enumerate(images, start=1):
-            data[n - 1] = from_model(image).permute(1, 2, 0).numpy()
-    if n != count:
-        partial.unlink()
-        raise DatasetError(f"packing {path}: got {n} images, expected {count}")
-    os.replace(partial, path)
+    with atomic_file(path) as partial:
+        with _h5py().File(partial, "w") as f:
+            data = f.create_dataset(KEY, shape=shape, dtype="uint8", chunks=(1, *shape[1:]))
+            for n, image in enumerate(images, start=1):
+                data[n - 1] = from_model(image).permute(1, 2, 0).numpy()
+        if n != count:
+            raise DatasetError(f"packing {path}: got {n} images, expected {count}")
     return path

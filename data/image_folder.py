@@ -11,7 +11,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from .errors import CorruptImageError, DatasetError
-from .normalization import WHITE, Color, check_image_size, load_image
+from .normalization import WHITE, Color, check_image_size, load_image, random_flip
 from .split import split_by_name, split_range
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"})
@@ -123,6 +123,4 @@ class ImageFolder(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         image = load_image(self.paths[index], self.image_size, self.background)
-        if self.flip and torch.rand(()) < 0.5:
-            image = image.flip(-1)
-        return image
+        return random_flip(image, self.flip)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from .errors import CorruptImageError
@@ -97,6 +98,35 @@ def from_model(x: torch.Tensor) -> torch.Tensor:
 def to_unit(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> [0, 1], clamped; the range torchvision's save_image and make_grid expect."""
     return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+def from_unit(x: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [-1, 1]: the model's range for images computed in floats (tinted digits)."""
+    return x * 2.0 - 1.0
+
+
+def random_flip(image: torch.Tensor, enabled: bool) -> torch.Tensor:
+    """Mirror a [C, H, W] training image left-right with probability 1/2 when ``enabled``.
+
+    torch's global RNG draws the coin (only when enabled), so seeding torch makes runs
+    reproducible, in DataLoader workers too.
+    """
+    if enabled and torch.rand(()) < 0.5:
+        return image.flip(-1)
+    return image
+
+
+MNIST_SIDE, MNIST_PAD = 28, 2  # (Fashion-)MNIST images are 28x28; padding gives the usual 32x32
+
+
+def pad_mnist(x: torch.Tensor, image_size: int) -> torch.Tensor:
+    """float [N, C, 28, 28] -> [N, C, S, S]: padded with zeros (black) to 32, then resized
+    bilinearly with antialiasing if S != 32. Values are not clamped: the caller's range rules."""
+    x = F.pad(x, (MNIST_PAD,) * 4)
+    if image_size != MNIST_SIDE + 2 * MNIST_PAD:
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear",
+                          align_corners=False, antialias=True)
+    return x
 
 
 def check_image_size(size: int) -> None:

@@ -16,6 +16,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from .atomic import atomic_file
 from .array_images import ArrayImages, check_image_array
 from .downloads import where_to_get
 from .errors import DatasetError
@@ -36,21 +37,18 @@ def write_packed(path: str | os.PathLike, images: Iterable[torch.Tensor], count:
     complete.
     """
     path = Path(path).with_suffix(".npy")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.stem + ".partial.npy")
-    array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
-                                      shape=(count, image_size, image_size, 3))
     n = 0
-    for n, image in enumerate(images, start=1):
-        array[n - 1] = from_model(image).permute(1, 2, 0).numpy()
-    array.flush()
-    del array
-    if n != count:
-        partial.unlink()
-        raise DatasetError(f"packing {path}: got {n} images, expected {count}")
-    sidecar(path).write_text(json.dumps({"format": FORMAT, "count": count,
-                                         "image_size": image_size, **meta}, indent=2) + "\n")
-    os.replace(partial, path)
+    with atomic_file(path) as partial:
+        array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
+                                          shape=(count, image_size, image_size, 3))
+        for n, image in enumerate(images, start=1):
+            array[n - 1] = from_model(image).permute(1, 2, 0).numpy()
+        array.flush()
+        del array
+        if n != count:
+            raise DatasetError(f"packing {path}: got {n} images, expected {count}")
+        sidecar(path).write_text(json.dumps({"format": FORMAT, "count": count,
+                                             "image_size": image_size, **meta}, indent=2) + "\n")
     return path
 
 

@@ -8,11 +8,15 @@
     python scripts/benchmark.py compare         # ENOT vs NOT: s/outer iteration, FID vs time
     python scripts/benchmark.py compile         # --compile: speed-up and compile time
     python scripts/benchmark.py translate       # enot-translate on 1,000 files, one corrupt
+    python scripts/benchmark.py translate --backend torch onnx --threads 2
+    python scripts/benchmark.py onnx            # enot-export: seconds, file size, parity
     python scripts/benchmark.py memory          # peak memory of one paper step, fp32 and bf16
     python scripts/benchmark.py --compare --budget 120 --parts quality   # the same, shorter
     python scripts/benchmark.py data            # images/s of each data format vs a GPU step's need
     python scripts/benchmark.py data --quick    # a smoke run: 200 images, 64 px
     python scripts/benchmark.py predict --preset handbags2shoes_128 --gpu h100 [--mfu 0.35]
+    python scripts/benchmark.py gpu             # the GPU check: correctness, speed, memory, data,
+    python scripts/benchmark.py gpu --quick     #   a short training (docs/gpu.md); --quick: CPU
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ import sys
 import time
 from pathlib import Path
 
+if __name__ == "__main__" and sys.argv[1:2] == ["gpu"]:
+    # Before the other benchmarks' imports: a GPU machine may lack the project's dependencies,
+    # and the check must still run there and name them (benchmarks.gpu_check).
+    from benchmarks.gpu_check import main as gpu_main
+
+    sys.exit(gpu_main(sys.argv[2:]))
 
 import torch
 
@@ -189,6 +199,17 @@ def bench_features(args: argparse.Namespace) -> None:
           f"{r.max_abs_difference:.3g}")
 
 
+def bench_onnx(args: argparse.Namespace) -> None:
+    from benchmarks.translate_speed import onnx_figures
+
+    print(f"{cpu_description()}; torch {torch.__version__}")
+    for size in args.sizes:
+        r = onnx_figures(Path(args.root), size)
+        print(f"{size} px: exported in {r['seconds']:.1f} s; T.onnx {r['bytes'] / 2**20:.2f} MiB "
+              f"(safetensors {r['weights_bytes'] / 2**20:.2f} MiB); max |onnxruntime - PyTorch| "
+              f"{r['parity']:.2e} on {r['inputs']}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -297,7 +318,17 @@ def main() -> None:
     tr.add_argument("--images", type=int, default=1000, help="files in the folder, one corrupt")
     tr.add_argument("--batch-size", type=int, default=32)
     tr.add_argument("--root", default="runs/translate_bench", help="folder for inputs and outputs")
+    tr.add_argument("--backend", nargs="+", choices=("torch", "onnx"), default=["torch"],
+                    help="what runs T; onnx writes the export's T.onnx first, untimed")
+    tr.add_argument("--threads", type=int, default=2, help="threads of either backend")
     tr.set_defaults(func=bench_translate)
+    sub.add_parser("gpu", add_help=False,
+                   help="the GPU check (benchmarks.gpu_check; its own --help)")
+    ox = sub.add_parser("onnx", help="enot-export of the 32 and 128 px preset networks: "
+                                     "seconds, file size, parity")
+    ox.add_argument("--sizes", type=int, nargs="+", choices=(32, 128), default=[32, 128])
+    ox.add_argument("--root", default="runs/onnx_bench", help="folder for the exports")
+    ox.set_defaults(func=bench_onnx)
     argv = sys.argv[1:]
     if "--compare" in argv:  # `benchmark.py --compare [flags]` is the compare subcommand
         argv = ["compare"] + [a for a in argv if a != "--compare"]

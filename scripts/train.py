@@ -20,9 +20,10 @@ from enot.evaluation.class_judge import JudgeError
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
 from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.metrics import InceptionWeightsError
+from enot.export_card import CARD_FILE, SplitJudgement
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
-from enot.training.export import load_translator
+from enot.training.export import load_translator, record_test_split
 from enot.config import ConfigError
 from models.lpips import LPIPSWeightsError
 from enot.config.cli import parse_cli
@@ -35,27 +36,32 @@ USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, 
 
 def report_on_test_split(cfg, last_eval: dict | None) -> None:
     """Judge the exports on the whole held-out split (class rate, content, MSE; or, for paired
-    folders, style rate, distance to the truth, retrieval, FID); write JSON.
+    folders, style rate, distance to the truth, retrieval, FID); write JSON, and write each
+    export's figures into its task card and model card, with the split and the judge named.
 
     A paired judgement costs an Inception pass, so maps the run judged already (the last
     evaluation is of the final export's weights, export_best's is in its card) are not judged
     again."""
     data = data_from_config(cfg)
     paired, judge, reports = is_paired(data), None, {}
+    judge_class = PairedJudge if paired else SplitJudge
     for name in (artifacts.EXPORT, artifacts.EXPORT_BEST):
-        if not (cfg.run_dir / name / "translator.json").is_file():
+        if not (cfg.run_dir / name / CARD_FILE).is_file():
             continue
-        translator = load_translator(cfg.run_dir / name)
-        known = last_eval if name == artifacts.EXPORT else translator.card.get("metrics")
+        export = load_translator(cfg.run_dir / name)
+        known = last_eval if name == artifacts.EXPORT else export.card.metrics
         if paired and known:
             report = PairedReport(**{f.name: known[f.name] for f in fields(PairedReport)})
         else:
-            judge = judge or (PairedJudge(data) if paired else SplitJudge(data))
-            report = judge(translator.T)
-        print(f"{name} (step {translator.card.get('step')}):")
+            judge = judge or judge_class(data)
+            report = judge(export.T)
+        print(f"{name} (step {export.card.step}):")
         for line in report.lines():
             print("  " + line)
         reports[name] = report.__dict__
+        record_test_split(export.path, SplitJudgement(
+            split="test", judge=f"{judge_class.__module__}.{judge_class.__name__}",
+            images=report.images, lines=report.lines(), metrics=report.metrics()))
     (cfg.run_dir / artifacts.TEST_SPLIT).write_text(json.dumps(reports, indent=2) + "\n")
 
 
@@ -84,7 +90,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"same command and --resume latest")
         else:
             print(f"export:  {run / artifacts.EXPORT}")
-            report_on_test_split(cfg, summary.get("last_eval"))
+            try:
+                report_on_test_split(cfg, summary.get("last_eval"))
+            except USER_ERRORS as e:  # the export is written; only its judgement is missing
+                print(f"error: the test-split judgement failed, the export stands: {e}",
+                      file=sys.stderr)
+                return 2
         if "last_eval" in summary:
             m = summary["last_eval"]
             print(f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "

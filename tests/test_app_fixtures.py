@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from conftest import ROOT
+from conftest import ROOT, free_port
 from enot.config import get_preset
 from enot.evaluation.export_report import EvaluationResult, write_reports
 from enot.training.export import write_export
@@ -117,22 +116,16 @@ def bad_and_odd_files(folder: Path) -> dict[str, Path]:
     return files
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0):
-    """Start ``python -m app --models MODELS`` on a free loopback port; yield its URL."""
+def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0, args: tuple = ()):
+    """Start ``python -m app --models MODELS [ARGS]`` on a free loopback port; yield its URL."""
     port = free_port()
     env = dict(os.environ, GRADIO_TEMP_DIR=str(upload_dir), GRADIO_ANALYTICS_ENABLED="False",
                PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     log = upload_dir.parent / f"demo_{port}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "app", "--models", str(models),
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                 "--port", str(port), *args], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:

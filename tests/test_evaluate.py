@@ -301,13 +301,13 @@ def test_the_card_records_ts_channels_and_a_gray_export_is_refused(tmp_path):
     from enot.evaluation.held_out import EvaluationError, check_channels
 
     rgb = load_translator(make_export(tmp_path / "rgb"))
-    assert rgb.card["channels"] == 3
+    assert rgb.card.channels == 3
     check_channels(rgb)  # RGB -> RGB: accepted
     cfg = get_preset("colored_mnist")
     torch.manual_seed(0)
     _, g = build_networks(cfg)
     gray_t = UNet(in_channels=1, out_channels=1, base_channels=4)
     gray = load_translator(write_export(tmp_path / "gray", gray_t, g, None, cfg, step=0))
-    assert gray.card["channels"] == 1
+    assert gray.card.channels == 1
     with pytest.raises(EvaluationError, match="1-channel images"):
         check_channels(gray)

@@ -165,3 +165,9 @@ def test_no_module_imports_a_private_name_of_another():
                 bad += [f"{path.relative_to(ROOT)}: {name} from {module}" for name in names
                         if name.startswith("_") and not name.startswith("__")]
     assert bad == []
+
+
+def test_the_export_card_reads_without_the_project():
+    # Training writes the card; evaluation, the app and the exporter read it: it sits below all.
+    imported = {module.split(".")[0] for module, _ in _imports(ROOT / "enot/export_card.py")}
+    assert imported and not imported & set(PACKAGES)

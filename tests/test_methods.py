@@ -316,7 +316,7 @@ def test_not_trains_exports_and_loads(tmp_path, train_cmd):
     assert [r["step"] for r in log] == [1, 2, 3, 4]
     assert NOT_VALUES <= set(log[-1])
     tr = load_translator(out / "export")
-    assert tr.config.method.method == "not" and tr.card["step"] == 4
+    assert tr.config.method.method == "not" and tr.card.step == 4
     with torch.no_grad():
         assert tr.T(torch.zeros(2, 3, 32, 32)).shape == (2, 3, 32, 32)
 
@@ -334,8 +334,8 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
                         "--checkpoint-every", "150", "--ema-decay", "0", "--output-dir", str(out)))
     assert res.returncode == 0, res.stderr[-3000:]
     tr = load_translator(out / "export")
-    assert tr.card["source"] == tr.card["target"] == "2"
-    assert tr.card["cost"] == "l2"  # the card names the cost NOT-AE ran with, not --cost's
+    assert tr.card.source == tr.card.target == "2"
+    assert tr.card.cost == "l2"  # the card names the cost NOT-AE ran with, not --cost's
     test = build_domain("colored_mnist", "2", 32, "test", seed=0)
     x = torch.stack([test[i] for i in range(len(test))])
     noise = torch.rand_like(x) * 2 - 1

@@ -73,7 +73,7 @@ def test_bf16_tracks_fp32_on_the_same_batches_and_resumes_and_exports(tmp_path):
     saved = json.loads((bf16 / "config.json").read_text())
     assert saved["train"]["mixed_precision"] == "bf16"
     tr = load_translator(bf16 / "export")
-    assert tr.card["step"] == 3 and tr.config.train.mixed_precision == "bf16"
+    assert tr.card.step == 3 and tr.config.train.mixed_precision == "bf16"
     # The export holds fp32 weights: autocast casts on the fly and never stores bf16.
     assert all(p.dtype == torch.float32 for p in tr.T.parameters())
     with torch.no_grad():

@@ -9,7 +9,9 @@ import sys
 from huggingface_hub import ModelCard
 
 from conftest import ROOT, run, subprocess_env
-from enot.training.export import load_translator, update_card
+from enot.evaluation.split_judge import SplitReport
+from enot.export_card import SplitJudgement
+from enot.training.export import load_translator, record_test_split, update_card
 from test_app_fixtures import make_export
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -41,6 +43,31 @@ def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
     fids = {r.metric_name: r.metric_value for r in card.data.eval_results
             if r.metric_type == "fid"}
     assert fids == {"FID (clean protocol, 50 images)": 41.5, "FID (paper protocol, 50 images)": 38.0}
+
+
+def test_the_training_runs_judgement_goes_into_both_cards(tmp_path):
+    export = make_export(tmp_path / "export")
+    report = SplitReport(images=50, mse=0.1, mse_random=0.5, ink_shift=0.05,
+                         ink_shift_random=0.4,
+                         class_rate=0.94, class_rate_ceiling=0.98, class_rate_identity=0.02,
+                         classifier="mnist classifier, target digit 3")
+    record_test_split(export, SplitJudgement(
+        split="test", judge="enot.evaluation.split_judge.SplitJudge", images=report.images,
+        lines=report.lines(), metrics=report.metrics()))
+    assert load_translator(export).card.test_split.metrics["class_rate"] == 0.94
+    card = ModelCard.load(export / "README.md")
+    assert ("Judged at the end of training by `enot.evaluation.split_judge.SplitJudge` on the "
+            "whole test split (50 source images)") in card.text
+    assert "- target-class rate (mnist classifier, target digit 3): 94.0% of T(x)" in card.text
+    assert "Not evaluated yet" not in card.text
+    results = {r.metric_type: r for r in card.data.eval_results}
+    assert results["accuracy"].metric_value == 0.94
+    assert "test split" in results["accuracy"].dataset_name
+    # A later scripts/evaluate.py run adds its table and keeps the run's judgement.
+    update_card(load_translator(export), {"fid": 41.5, "kid": 0.012, "mse": 0.107,
+                                          "identity_fid": 60.6, "split": "test", "images": 50})
+    card = ModelCard.load(export / "README.md")
+    assert "| FID, clean protocol | 41.50 |" in card.text and "94.0% of T(x)" in card.text
 
 
 def _cached_snapshot(hf_home, repo_id: str, export) -> None:

@@ -49,11 +49,11 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
 
     # The export of the finished run loads with no flags and translates.
     tr = load_translator(tmp_path / "part/export")
-    assert tr.image_size == 32 and tr.card["step"] == 6
+    assert tr.image_size == 32 and tr.card.step == 6
     # Its model card says how it was made, over both runs, and shows the last sample grid.
     card = (tmp_path / "part/export/README.md").read_text()
     assert "scripts/train.py" in card and "--resume latest" in card and "CPU:" in card
-    assert tr.card["provenance"]["seconds"] > 0 and "![" in card
+    assert tr.card.provenance["seconds"] > 0 and "![" in card
     assert (tmp_path / "part/export/samples.png").is_file()
     with torch.no_grad():
         out = tr.T(torch.zeros(2, 3, 32, 32))
@@ -106,12 +106,24 @@ def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
     card = json.loads((out / "export_best/translator.json").read_text())
     assert card["step"] == best_step
     assert card["metrics"]["class_rate"] == pytest.approx(eligible[best_step])
-    assert load_translator(out / "export_best").card["metrics"]["fid_images"] == 12
+    assert load_translator(out / "export_best").card.metrics["fid_images"] == 12
     summary = json.loads((out / "summary.json").read_text())
     # The best found before the resume survived it.
     assert summary["best_step"] == best_step and summary["best_by"] == "class_rate"
     assert summary["last_eval"]["fid"] == pytest.approx(fids[4])
-    assert json.loads((out / "test_split.json").read_text()).keys() == {"export", "export_best"}
+    reports = json.loads((out / "test_split.json").read_text())
+    assert reports.keys() == {"export", "export_best"}
+    # Each export's task card and model card carry the figures the run printed, with the split
+    # and the judge named.
+    for name, report in reports.items():
+        judged = load_translator(out / name).card.test_split
+        assert judged.split == "test" and judged.judge == "enot.evaluation.split_judge.SplitJudge"
+        assert judged.images == report["images"] == 50
+        assert judged.metrics["class_rate"] == report["class_rate"]
+        readme = (out / name / "README.md").read_text()
+        rate = next(line for line in judged.lines if line.startswith("target-class rate"))
+        assert rate in res.stdout and f"- {rate}" in readme
+        assert "Not evaluated yet" not in readme and "SplitJudge` on the whole test split" in readme
     png = out / "curves.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "FID" in res.stdout and "target-class rate" in res.stdout

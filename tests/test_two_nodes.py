@@ -7,21 +7,14 @@ node reads its own copy of the data from the same path.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, TINY, TRAIN, subprocess_env
+from conftest import ROOT, TINY, TRAIN, free_port, subprocess_env
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _node(rank: int, port: int, *args: str) -> list[str]:
@@ -34,7 +27,7 @@ def _node(rank: int, port: int, *args: str) -> list[str]:
 
 
 def _run_two_nodes(*args: str) -> None:
-    port = _free_port()
+    port = free_port()
     nodes = [subprocess.Popen(_node(rank, port, *args), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=ROOT)
              for rank in (0, 1)]

@@ -120,9 +120,9 @@ def _emoji_32() -> Config:
     independently. Emoji are composited on white. Networks and optimiser are colored_mnist's
     but for --lr-g equal to --lr-t: with colored_mnist's lr g the potential stayed too flat to
     move the map at all. --flip is on (a mirrored emoji is still an emoji in its style).
-    --steps 1,500 with two judgements (--eval-every 750; each an Inception pass over the 374
-    test emoji) fit the 2-core budget, with samples and checkpoints every 250 steps
-    (--sample-every, --checkpoint-every); export_best is picked by the style rate
+    --steps 1,200 with one judgement at the end (--eval-every 1,200: an Inception pass over the
+    374 test emoji) fit the 2-core budget of ten minutes, with samples and checkpoints every 200
+    steps (--sample-every, --checkpoint-every); export_best is picked by the style rate
     (``enot.evaluation.paired_judge``). The runs that decided each value: docs/emoji.md.
     """
     cfg = _colored_mnist()
@@ -131,9 +131,8 @@ def _emoji_32() -> Config:
     cfg.data.source, cfg.data.target = f"{EMOJI_ROOT}/noto", f"{EMOJI_ROOT}/twemoji"
     cfg.data.flip = True
     cfg.optim.lr_g = cfg.optim.lr_t
-    cfg.train.steps = 1500
-    cfg.train.sample_every = cfg.train.checkpoint_every = 250
-    cfg.train.eval_every = 750
+    cfg.train.steps = cfg.train.eval_every = 1200
+    cfg.train.sample_every = cfg.train.checkpoint_every = 200
     return cfg
 
 

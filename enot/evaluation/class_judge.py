@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -32,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from data import to_unit
+from data.atomic import atomic_file
 from data.colored_mnist import labelled_digits
 from data.fashion_mnist import CLASSES as FASHION_CLASSES
 from data.fashion_mnist import labelled_train_file, parse_classes
@@ -179,10 +179,8 @@ def load_classifier(task: ClassTask, cache_dir: Path | None = None,
             log(f"cached classifier {path} is unreadable ({err}); fitting it again")
     log(f"fitting the {task.name} classifier (once; cached in {folder})")
     net, accuracy = fit_classifier(images, labels, num_classes, log)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    save_file(net.state_dict(), str(tmp))
-    path.with_suffix(".json").write_text(json.dumps({"val_accuracy": accuracy,
-                                                     "train_images": len(images)}) + "\n")
-    os.replace(tmp, path)  # the weights land last, so a present file has its metadata
+    with atomic_file(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps({"val_accuracy": accuracy, "train_images": len(images)}) + "\n")
+    with atomic_file(path) as tmp:  # the weights land last, so a present file has its metadata
+        save_file(net.state_dict(), str(tmp))
     return DomainClassifier(net, task, accuracy, path)

@@ -30,7 +30,7 @@ from enot.evaluation.held_out import (EvalData, EvaluationError, check_channels,
 from enot.evaluation.class_judge import class_task, load_classifier
 from enot.evaluation.paired_judge import PairedJudge, is_paired
 from enot.evaluation.split_judge import TranslatedImages, judge_split
-from enot.training.export import Translator, load_translator
+from enot.training.export import LoadedExport, load_translator
 from enot.evaluation.metrics import (
     InceptionFeatures,
     PROTOCOLS,
@@ -80,7 +80,7 @@ def _oracle_fid(data: EvalData, split: str, n: int, target_ref, extractor: Calla
 
 
 def evaluate_export(
-    model: str | os.PathLike | Translator,
+    model: str | os.PathLike | LoadedExport,
     data: EvalData | None = None,
     *,
     split: str = "test",
@@ -111,7 +111,7 @@ def evaluate_export(
                               f"{fid_protocol!r}")
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max images must be >= 1, got {max_images}")
-    translator = model if isinstance(model, Translator) else load_translator(model)
+    translator = model if isinstance(model, LoadedExport) else load_translator(model)
     check_channels(translator)
     data = data or data_from_card(translator)
     if data.image_size != translator.image_size:

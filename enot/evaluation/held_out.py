@@ -10,7 +10,7 @@ from torch.utils.data import Dataset, Subset
 
 from data import build_domain
 from enot.config import Config, get_preset
-from enot.training.export import Translator
+from enot.training.export import LoadedExport
 
 CHANNELS = 3
 
@@ -45,7 +45,7 @@ def data_from_config(cfg: Config, origin: str = "") -> EvalData:
                     background=d.background)
 
 
-def data_from_card(translator: Translator) -> EvalData:
+def data_from_card(translator: LoadedExport) -> EvalData:
     """The domains recorded in the export's task card (the data it was trained on)."""
     cfg = translator.config
     d = cfg.data
@@ -56,7 +56,7 @@ def data_from_card(translator: Translator) -> EvalData:
     return data_from_config(cfg, origin="the export's task card")
 
 
-def data_from_preset(name: str, translator: Translator) -> EvalData:
+def data_from_preset(name: str, translator: LoadedExport) -> EvalData:
     """The domains of preset ``name``; its image size must be the export's."""
     cfg = get_preset(name)  # ConfigError names the known presets
     d = cfg.data
@@ -70,7 +70,7 @@ def data_from_preset(name: str, translator: Translator) -> EvalData:
 
 
 def data_from_folders(source: str | os.PathLike, target: str | os.PathLike,
-                      translator: Translator) -> EvalData:
+                      translator: LoadedExport) -> EvalData:
     """Two image folders, resized to the export's image size, flattened on its background."""
     return EvalData(kind="folder", source=str(Path(source).resolve()),
                     target=str(Path(target).resolve()), image_size=translator.image_size,
@@ -78,9 +78,9 @@ def data_from_folders(source: str | os.PathLike, target: str | os.PathLike,
                     background=translator.config.data.background)
 
 
-def check_channels(translator: Translator) -> None:
+def check_channels(translator: LoadedExport) -> None:
     """The export must map RGB to RGB, as every dataset here yields RGB."""
-    card_channels = translator.card.get("channels", CHANNELS)
+    card_channels = translator.card.channels
     cfg = getattr(translator.T, "config", None) or {}
     t_in, t_out = cfg.get("in_channels", CHANNELS), cfg.get("out_channels", CHANNELS)
     if (card_channels, t_in, t_out) != (CHANNELS, CHANNELS, CHANNELS):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from data import from_model
-from data.downloads import CACHE_ENV, cache_root
+from data.atomic import atomic_file
+from data.downloads import cache_root
 from enot.evaluation.held_out import EvalData
 from enot.evaluation.metrics import features_from_images, features_from_tensors, load_stats, stats
 
@@ -113,12 +113,10 @@ def _read_cache(path: Path, n: int) -> ReferenceStats | None:
 
 def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
     """Atomic write: a reader never sees half a file, concurrent writers agree anyway."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.tmp{os.getpid()}.npz")
-    np.savez(tmp, mu=ref.mu.astype(np.float64), sigma=ref.sigma.astype(np.float64),
-             features=ref.features.astype(np.float32),
-             key=np.array(json.dumps(key, sort_keys=True)))
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        np.savez(tmp, mu=ref.mu.astype(np.float64), sigma=ref.sigma.astype(np.float64),
+                 features=ref.features.astype(np.float32),
+                 key=np.array(json.dumps(key, sort_keys=True)))
 
 
 class ImageBatches:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from enot.atomic_folder import atomic_folder
+from data.atomic import atomic_folder
 from enot.costs import ARRAY_COSTS, ArrayCost, StrictlyConvexCost, cost_name
 from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import BatchSource, as_tensor, check_finite

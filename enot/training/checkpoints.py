@@ -16,7 +16,7 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
-from enot.atomic_folder import swap_in
+from data.atomic import swap_in
 from enot.config import Config, ConfigError, load_config, save_config
 from enot.training.artifacts import CONFIG
 

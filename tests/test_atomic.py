@@ -1,10 +1,10 @@
-"""enot.atomic_folder: a folder is replaced whole or not at all."""
+"""data.atomic: a folder or a file is replaced whole or not at all."""
 
 from __future__ import annotations
 
 import pytest
 
-from enot.atomic_folder import atomic_folder
+from data.atomic import atomic_file, atomic_folder
 
 
 def test_a_finished_write_replaces_the_folder(tmp_path):
@@ -39,3 +39,28 @@ def test_leftovers_of_an_interrupted_write_are_cleared(tmp_path):
         assert list(tmp.iterdir()) == []
         (tmp / "a.txt").write_text("a")
     assert sorted(p.name for p in out.iterdir()) == ["a.txt"]
+
+
+def test_a_finished_file_write_replaces_the_file_and_keeps_the_suffix(tmp_path):
+    import numpy as np
+
+    out = tmp_path / "stats.npz"
+    out.write_bytes(b"old")
+    with atomic_file(out) as tmp:
+        assert tmp.parent == out.parent and tmp.suffix == ".npz" and tmp.name.startswith(".")
+        assert out.read_bytes() == b"old"  # untouched until the write finishes
+        np.savez(tmp, x=np.arange(3))  # adds .npz unless the name has it
+    assert np.load(out)["x"].tolist() == [0, 1, 2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.npz"]
+
+
+def test_a_failed_file_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    out = tmp_path / "sub" / "image.png"
+    out.parent.mkdir()
+    out.write_bytes(b"old")
+    with pytest.raises(OSError, match="disk full"):
+        with atomic_file(out) as tmp:
+            tmp.write_bytes(b"half")
+            raise OSError("disk full")
+    assert out.read_bytes() == b"old"
+    assert [p.name for p in out.parent.iterdir()] == ["image.png"]

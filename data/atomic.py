@@ -1,8 +1,8 @@
-"""Folders written all at once: a reader sees the old folder or the new one, never a half of one.
+"""Files and folders written all at once: a reader sees the old version or the new one, never half.
 
-The writer fills a hidden temporary sibling, then swaps it in with renames; a crash leaves the
-old folder whole (and a temporary one that the next write clears). Used for exports, training
-checkpoints and ``enot.fit`` results.
+The writer fills a hidden temporary sibling, then renames it into place; a crash leaves the old
+version whole (and a temporary that the next write clears). Used for datasets, caches, exports,
+training checkpoints, translated images and ``enot.fit`` results.
 """
 
 from __future__ import annotations
@@ -49,3 +49,22 @@ def atomic_folder(folder: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     swap_in(tmp, folder)
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """``with atomic_file(out) as tmp:`` write the file ``tmp``; on success it becomes ``out``.
+
+    ``tmp`` is hidden, carries the process id (concurrent writers, such as the ranks of one run,
+    never share it) and keeps ``out``'s suffix, so writers that add one (``np.savez``) or pick the
+    format by it still agree. On an exception it is removed and ``out`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,56 @@
+"""The typed task card of an export: what training writes, cards of older versions, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from enot.export_card import CARD_FILE, VERSION, CardError, ExportCard
+from enot.training.export import ExportError, load_translator
+from test_app_fixtures import make_export
+
+
+def test_the_written_card_reads_back_field_for_field(tmp_path):
+    export = make_export(tmp_path / "export", image_size=32, step=7, background="#808080")
+    raw = json.loads((export / CARD_FILE).read_text())
+    card = ExportCard.read(export)
+    assert raw["version"] == VERSION and card.to_dict() == raw
+    assert (card.step, card.image_size, card.channels, card.background) == (7, 32, 3, "#808080")
+    assert card.test_split is None and card.onnx is None and not card.ema
+    assert load_translator(export).card == card
+
+
+def test_a_version_1_card_loads_with_the_later_fields_at_their_defaults(tmp_path):
+    export = make_export(tmp_path / "export")
+    raw = json.loads((export / CARD_FILE).read_text())
+    for added in ("version", "test_split", "onnx", "background", "attribution", "samples",
+                  "channels", "provenance"):
+        raw.pop(added)
+    (export / CARD_FILE).write_text(json.dumps(raw))
+    card = load_translator(export).card
+    assert card.version == VERSION and card.background == "white" and card.channels == 3
+    assert card.attribution == {} and card.test_split is None and card.step == raw["step"]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"version": VERSION + 1}, f"is a version {VERSION + 1} card; this enot-i2i reads cards up "
+                               f"to version {VERSION}: upgrade enot-i2i"),
+    ({"version": "2"}, "version must be a positive integer"),
+    ({"colour_space": "lab"}, "unknown field(s) colour_space"),
+    ({"image_size": "32"}, "image_size must be int"),
+    ({"onnx": {"file": "T.onnx"}}, "OnnxExport.__init__() missing"),
+])
+def test_a_card_it_cannot_read_is_refused_by_name(tmp_path, change, message):
+    export = make_export(tmp_path / "export")
+    raw = {**json.loads((export / CARD_FILE).read_text()), **change}
+    (export / CARD_FILE).write_text(json.dumps(raw))
+    with pytest.raises(ExportError, match="is not a valid task card") as err:
+        load_translator(export)
+    assert message in str(err.value) and str(export / CARD_FILE) in str(err.value)
+
+
+def test_a_card_without_a_required_field_names_it():
+    with pytest.raises(CardError, match="the task card lacks image_size, config"):
+        ExportCard.from_dict({"preset": "p", "step": 1, "cost": "l2", "dataset": "d",
+                              "source": "a", "target": "b"})
