@@ -1,5 +1,5 @@
 """One outer iteration of each method, as a plain function of networks, optimisers, batches
-and settings. The training loop calls one per step (``enot.training.trainer``, its ``match``).
+and settings. The training loop calls one per step (``enot.training.loop``, its ``match``).
 
 An outer iteration is what ``--steps`` counts, what a checkpoint's step is, and what the two
 cosine learning-rate schedules step once; so every method's schedule spans ``--steps`` outer
