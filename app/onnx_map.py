@@ -15,6 +15,7 @@ import torch
 
 from enot.training.export import LoadedExport
 from models.io import WEIGHTS_NAME
+
 from .fast_map import FastMap
 from .onnx_export import INSTALL, ONNX_FILE, OnnxExportError, require_onnx, sha256
 
@@ -38,32 +39,45 @@ class OnnxMap:
         path = export.path / ONNX_FILE
         how = f"write it with `enot-export {export.path} --format onnx` ({INSTALL})"
         if record is None or not path.is_file():
-            what = ("the task card records no ONNX export" if path.is_file()
-                    else f"there is no {path.name}")
+            what = (
+                "the task card records no ONNX export"
+                if path.is_file()
+                else f"there is no {path.name}"
+            )
             raise OnnxLoadError(f"{export.path}: {what}; {how}")
         if record.file != ONNX_FILE:
-            raise OnnxLoadError(f"{export.path}: the task card names {record.file!r}; an "
-                                f"export's ONNX file is {ONNX_FILE}")
+            raise OnnxLoadError(
+                f"{export.path}: the task card names {record.file!r}; an "
+                f"export's ONNX file is {ONNX_FILE}"
+            )
         if sha256(path) != record.sha256:
-            raise OnnxLoadError(f"{path} is not the file its task card records (SHA-256 "
-                                f"differs): it was replaced or changed after export; {how}")
+            raise OnnxLoadError(
+                f"{path} is not the file its task card records (SHA-256 "
+                f"differs): it was replaced or changed after export; {how}"
+            )
         if record.weights != export.weights:
-            raise OnnxLoadError(f"{path} holds {record.weights} but {export.weights} was asked "
-                                f"for; export again with the same choice (--no-ema)")
+            raise OnnxLoadError(
+                f"{path} holds {record.weights} but {export.weights} was asked "
+                f"for; export again with the same choice (--no-ema)"
+            )
         weights = export.path / record.weights / WEIGHTS_NAME
         if not weights.is_file() or sha256(weights) != record.weights_sha256:
-            raise OnnxLoadError(f"{path} was made from other weights than {weights.parent}'s; "
-                                f"{how}")
+            raise OnnxLoadError(
+                f"{path} was made from other weights than {weights.parent}'s; {how}"
+            )
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(path), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
         shape = self.session.get_inputs()[0].shape
         size, channels = export.image_size, export.card.channels
         if list(shape[1:]) != [channels, size, size]:
-            raise OnnxLoadError(f"{path} takes inputs {shape}; its task card says "
-                                f"[batch, {channels}, {size}, {size}]")
+            raise OnnxLoadError(
+                f"{path} takes inputs {shape}; its task card says "
+                f"[batch, {channels}, {size}, {size}]"
+            )
         self.input, self.output = record.input_name, record.output_name
         self.path = path
 
@@ -74,8 +88,9 @@ class OnnxMap:
         return torch.from_numpy(self.session.run([self.output], {self.input: array})[0])
 
 
-def build_map(export: LoadedExport, backend: str,
-              device: torch.device | str = "cpu") -> FastMap | OnnxMap:
+def build_map(
+    export: LoadedExport, backend: str, device: torch.device | str = "cpu"
+) -> FastMap | OnnxMap:
     """The callable that runs T for ``backend``: "torch" (FastMap, on ``device``) or "onnx"
     (OnnxMap, on the CPU)."""
     if backend == "torch":

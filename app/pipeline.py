@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from data.normalization import (WHITE, Color, center_crop_resize, from_model, has_alpha,
-                                to_model)
+from data.normalization import WHITE, Color, center_crop_resize, from_model, has_alpha, to_model
+
 from .fast_map import FastMap
 
 
@@ -30,40 +30,47 @@ class Translation:
     preprocessing: str
 
 
-def describe_crop(width: int, height: int, size: int, transparent: bool = False,
-                  background: Color = WHITE) -> str:
+def describe_crop(
+    width: int, height: int, size: int, transparent: bool = False, background: Color = WHITE
+) -> str:
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
-    crop = ("no crop (already square)" if width == height else
-            f"center crop {side} x {side} at ({left}, {top})")
-    flat = (f"transparency flattened on #{''.join(f'{c:02x}' for c in background)} (as in "
-            f"training) -> " if transparent else "")
-    return (f"input {width} x {height} -> {flat}{crop} -> bilinear resize to {size} x {size}, "
-            f"RGB, scaled to [-1, 1] (the training preprocessing)")
+    crop = (
+        "no crop (already square)"
+        if width == height
+        else f"center crop {side} x {side} at ({left}, {top})"
+    )
+    flat = (
+        f"transparency flattened on #{''.join(f'{c:02x}' for c in background)} (as in training) -> "
+        if transparent
+        else ""
+    )
+    return (
+        f"input {width} x {height} -> {flat}{crop} -> bilinear resize to {size} x {size}, "
+        f"RGB, scaled to [-1, 1] (the training preprocessing)"
+    )
 
 
-def preprocess(img: Image.Image, size: int,
-               background: Color = WHITE) -> tuple[torch.Tensor, str]:
+def preprocess(img: Image.Image, size: int, background: Color = WHITE) -> tuple[torch.Tensor, str]:
     """PIL image (RGB, or RGBA flattened on ``background``, the export's) -> model input
     [3, size, size] in [-1, 1] and a sentence describing it."""
     note = describe_crop(*img.size, size, has_alpha(img), background)
     return to_model(center_crop_resize(img, size, background)), note
 
 
-def translate(T: FastMap, img: Image.Image, size: int,
-              background: Color = WHITE) -> Translation:
+def translate(T: FastMap, img: Image.Image, size: int, background: Color = WHITE) -> Translation:
     x, note = preprocess(img, size, background)
     return Translation(x=x, tx=T(x.unsqueeze(0))[0], preprocessing=note)
 
 
-def translate_many(T: FastMap, images: list[Image.Image], size: int,
-                   background: Color = WHITE) -> list[Translation]:
+def translate_many(
+    T: FastMap, images: list[Image.Image], size: int, background: Color = WHITE
+) -> list[Translation]:
     """Translate a list of images in one batch."""
     prepared = [preprocess(img, size, background) for img in images]
     xs = torch.stack([x for x, _ in prepared])
     txs = T(xs)
-    return [Translation(x=x, tx=tx, preprocessing=note)
-            for (x, note), tx in zip(prepared, txs)]
+    return [Translation(x=x, tx=tx, preprocessing=note) for (x, note), tx in zip(prepared, txs)]
 
 
 def interpolate(x: torch.Tensor, tx: torch.Tensor, t: float) -> torch.Tensor:

@@ -67,19 +67,25 @@ def plan(inputs: list[Path], output: Path, overwrite: bool) -> list[Job]:
         else:
             raise TranslateError(f"--input {item}: no such file or folder")
     if not jobs:
-        raise TranslateError(f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) under "
-                             f"{', '.join(map(str, inputs))}")
+        raise TranslateError(
+            f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) under "
+            f"{', '.join(map(str, inputs))}"
+        )
     seen: dict[Path, Path] = {}
     for job in jobs:
         if job.target in seen:
-            raise TranslateError(f"{seen[job.target]} and {job.source} would both be written to "
-                                 f"{job.target}; translate them into different --output folders")
+            raise TranslateError(
+                f"{seen[job.target]} and {job.source} would both be written to "
+                f"{job.target}; translate them into different --output folders"
+            )
         seen[job.target] = job.source
     existing = [j.target for j in jobs if j.target.exists()]
     if existing and not overwrite:
         shown = ", ".join(map(str, existing[:3])) + (" ..." if len(existing) > 3 else "")
-        raise TranslateError(f"{len(existing)} output file(s) exist already ({shown}); pass "
-                             f"--overwrite to replace them, or choose another --output")
+        raise TranslateError(
+            f"{len(existing)} output file(s) exist already ({shown}); pass "
+            f"--overwrite to replace them, or choose another --output"
+        )
     return jobs
 
 
@@ -88,13 +94,20 @@ def _save(image, target: Path) -> None:
         image.save(partial, format="PNG", compress_level=1)
 
 
-def run(jobs: list[Job], runner: FastMap | OnnxMap, size: int, t: float, batch_size: int,
-        progress: bool = True, background: Color = WHITE) -> Outcome:
+def run(
+    jobs: list[Job],
+    runner: FastMap | OnnxMap,
+    size: int,
+    t: float,
+    batch_size: int,
+    progress: bool = True,
+    background: Color = WHITE,
+) -> Outcome:
     outcome = Outcome()
     bar = tqdm(total=len(jobs), unit="img", disable=not progress, desc="translating")
     for start in range(0, len(jobs), batch_size):
         batch, xs = [], []
-        for job in jobs[start:start + batch_size]:
+        for job in jobs[start : start + batch_size]:
             try:
                 x, _ = preprocess(decode_image(job.source, background), size)
             except (CorruptImageError, OSError) as err:
@@ -116,25 +129,51 @@ def run(jobs: list[Job], runner: FastMap | OnnxMap, size: int, t: float, batch_s
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="enot-translate", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="enot-translate",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     p.add_argument("--model", required=True, help="an export folder (<run>/export)")
-    p.add_argument("--input", required=True, nargs="+", type=Path, metavar="DIR|FILE",
-                   help="image files, or folders searched recursively")
-    p.add_argument("--output", required=True, type=Path, metavar="DIR",
-                   help="folder for the PNGs; sub-folders of the input are kept")
-    p.add_argument("--t", type=float, default=1.0,
-                   help="displacement interpolation (1 - t) x + t T(x), in [0, 1]; 1 is T(x)")
+    p.add_argument(
+        "--input",
+        required=True,
+        nargs="+",
+        type=Path,
+        metavar="DIR|FILE",
+        help="image files, or folders searched recursively",
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folder for the PNGs; sub-folders of the input are kept",
+    )
+    p.add_argument(
+        "--t",
+        type=float,
+        default=1.0,
+        help="displacement interpolation (1 - t) x + t T(x), in [0, 1]; 1 is T(x)",
+    )
     p.add_argument("--batch-size", type=int, default=32, help="images per forward pass")
-    p.add_argument("--device", default=None,
-                   help="torch device, e.g. cpu, cuda, cuda:1, mps (default: cuda where there "
-                        "is one for the torch backend, else cpu; the onnx backend runs on cpu)")
-    p.add_argument("--backend", choices=BACKENDS, default="torch",
-                   help="what runs T: PyTorch, or the export's T.onnx through onnxruntime "
-                        "(CPU; written by enot-export EXPORT --format onnx)")
+    p.add_argument(
+        "--device",
+        default=None,
+        help="torch device, e.g. cpu, cuda, cuda:1, mps (default: cuda where there "
+        "is one for the torch backend, else cpu; the onnx backend runs on cpu)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="what runs T: PyTorch, or the export's T.onnx through onnxruntime "
+        "(CPU; written by enot-export EXPORT --format onnx)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--no-ema", action="store_true",
-                   help="use T rather than its EMA when the export has one")
+    p.add_argument(
+        "--no-ema", action="store_true", help="use T rather than its EMA when the export has one"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -147,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch_size < 1:
             raise TranslateError(f"--batch-size must be >= 1, got {args.batch_size}")
         try:
-            device = torch.device(args.device or (
-                "cuda" if torch.cuda.is_available() and args.backend == "torch" else "cpu"))
+            device = torch.device(
+                args.device
+                or ("cuda" if torch.cuda.is_available() and args.backend == "torch" else "cpu")
+            )
         except RuntimeError as err:
             raise TranslateError(f"--device {args.device!r}: {err}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
@@ -159,13 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     except (TranslateError, ExportError, OnnxLoadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    outcome = run(jobs, runner, export.image_size, args.t, args.batch_size,
-                  background=parse_background(export.config.data.background),
-                  progress=not args.quiet)
+    outcome = run(
+        jobs,
+        runner,
+        export.image_size,
+        args.t,
+        args.batch_size,
+        background=parse_background(export.config.data.background),
+        progress=not args.quiet,
+    )
     print(f"{len(outcome.written)} of {len(jobs)} images translated into {args.output}")
     if outcome.failed:
-        print(f"{len(outcome.failed)} file(s) could not be read and were skipped:",
-              file=sys.stderr)
+        print(f"{len(outcome.failed)} file(s) could not be read and were skipped:", file=sys.stderr)
         for path, why in outcome.failed:
             print(f"  {path}: {why}", file=sys.stderr)
         return 1

@@ -103,13 +103,16 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
         entry = _entry(entries, translator)
         if not isinstance(t, (int, float)) or not 0.0 <= t <= 1.0:
             raise gr.Error(f"t must be a number in [0, 1], got {t!r}")
-        result = translate(entry.T, _decode(*_upload_source(image)), entry.size,
-                           entry.background)
+        result = translate(entry.T, _decode(*_upload_source(image)), entry.size, entry.background)
         blend = interpolate(result.x, result.tx, t)
         folder = _fresh_dir("enot-one-")
-        return (_png(to_pil(result.x), folder, "x"), _png(to_pil(result.tx), folder, "T_x"),
-                _png(to_pil(blend), folder, f"blend_t{t:.2f}"), result.preprocessing,
-                (result.x, result.tx))
+        return (
+            _png(to_pil(result.x), folder, "x"),
+            _png(to_pil(result.tx), folder, "T_x"),
+            _png(to_pil(blend), folder, f"blend_t{t:.2f}"),
+            result.preprocessing,
+            (result.x, result.tx),
+        )
 
     def slide(pair, t: float):
         if pair is None:
@@ -159,51 +162,99 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
         return example_files[_entry(entries, translator).name][evt.index]
 
     # Uploads and outputs older than a day are removed, checked every hour.
-    with gr.Blocks(title="ENOT translation demo", analytics_enabled=False,
-                   delete_cache=(3600, 86400)) as demo:
+    with gr.Blocks(
+        title="ENOT translation demo", analytics_enabled=False, delete_cache=(3600, 86400)
+    ) as demo:
         gr.Markdown(INTRO)
         with gr.Row():
-            model = gr.Dropdown(names, value=names[0], label="translator", scale=1,
-                                elem_id="translator")
+            model = gr.Dropdown(
+                names, value=names[0], label="translator", scale=1, elem_id="translator"
+            )
             card = gr.Markdown(model_card(first), elem_id="model-card")
         with gr.Tab("One image"):
             with gr.Row():
-                image = gr.Image(sources=["upload", "webcam", "clipboard"], type="filepath",
-                                    format="png", label="input", height=DISPLAY_PX,
-                                    elem_id="input-image")
-                seen = gr.Image(label="model input x (cropped, resized)", format="png",
-                                interactive=False, height=DISPLAY_PX, elem_id="model-input",
-                                elem_classes=["pixelated", "enlarged"])
-                out = gr.Image(label="translation T(x)", format="png", interactive=False,
-                               height=DISPLAY_PX, elem_id="output-image",
-                               elem_classes=["pixelated", "enlarged"])
+                image = gr.Image(
+                    sources=["upload", "webcam", "clipboard"],
+                    type="filepath",
+                    format="png",
+                    label="input",
+                    height=DISPLAY_PX,
+                    elem_id="input-image",
+                )
+                seen = gr.Image(
+                    label="model input x (cropped, resized)",
+                    format="png",
+                    interactive=False,
+                    height=DISPLAY_PX,
+                    elem_id="model-input",
+                    elem_classes=["pixelated", "enlarged"],
+                )
+                out = gr.Image(
+                    label="translation T(x)",
+                    format="png",
+                    interactive=False,
+                    height=DISPLAY_PX,
+                    elem_id="output-image",
+                    elem_classes=["pixelated", "enlarged"],
+                )
             run = gr.Button("Translate", variant="primary", elem_id="translate-button")
             with gr.Row():
-                t = gr.Slider(0.0, 1.0, value=1.0, step=0.05, elem_id="t-slider",
-                              label="t: displacement interpolation (1 − t)·x + t·T(x)")
-                blend = gr.Image(label="(1 − t)·x + t·T(x)", format="png", interactive=False,
-                                 height=DISPLAY_PX, elem_id="blend-image",
-                                 elem_classes=["pixelated", "enlarged"])
+                t = gr.Slider(
+                    0.0,
+                    1.0,
+                    value=1.0,
+                    step=0.05,
+                    elem_id="t-slider",
+                    label="t: displacement interpolation (1 − t)·x + t·T(x)",
+                )
+                blend = gr.Image(
+                    label="(1 − t)·x + t·T(x)",
+                    format="png",
+                    interactive=False,
+                    height=DISPLAY_PX,
+                    elem_id="blend-image",
+                    elem_classes=["pixelated", "enlarged"],
+                )
             note = gr.Markdown(elem_id="preprocessing")
-            examples = gr.Gallery(example_files[names[0]], columns=8,
-                                  label="examples from the test split (click one)",
-                                  height=200, allow_preview=False,
-                                  elem_classes="pixelated", elem_id="examples")
+            examples = gr.Gallery(
+                example_files[names[0]],
+                columns=8,
+                label="examples from the test split (click one)",
+                height=200,
+                allow_preview=False,
+                elem_classes="pixelated",
+                elem_id="examples",
+            )
         with gr.Tab("Batch"):
-            files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
-                            label=f"images (up to {MAX_BATCH})")
+            files = gr.File(
+                file_count="multiple",
+                file_types=["image"],
+                type="filepath",
+                label=f"images (up to {MAX_BATCH})",
+            )
             run_batch = gr.Button("Translate all", variant="primary")
             gallery = gr.Gallery(label="translations", columns=6, elem_classes="pixelated")
             zipped = gr.File(label="all translations (zip)")
         pair = gr.State()
 
-        run.click(translate_one, [image, model, t], [seen, out, blend, note, pair],
-                  api_name="translate", concurrency_id="T", concurrency_limit=concurrency,
-                  preprocess=False)
+        run.click(
+            translate_one,
+            [image, model, t],
+            [seen, out, blend, note, pair],
+            api_name="translate",
+            concurrency_id="T",
+            concurrency_limit=concurrency,
+            preprocess=False,
+        )
         t.release(slide, [pair, t], blend, api_visibility="private")
-        run_batch.click(translate_batch, [files, model], [gallery, zipped],
-                        api_name="translate_batch", concurrency_id="T",
-                        concurrency_limit=concurrency)
+        run_batch.click(
+            translate_batch,
+            [files, model],
+            [gallery, zipped],
+            api_name="translate_batch",
+            concurrency_id="T",
+            concurrency_limit=concurrency,
+        )
         model.change(select_model, model, [card, examples], api_name="model_card")
         examples.select(pick_example, model, image, api_visibility="private")
     demo.queue(default_concurrency_limit=concurrency, max_size=256)

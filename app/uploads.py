@@ -37,14 +37,16 @@ def _read(source: bytes | str | os.PathLike, name: str) -> bytes:
     else:
         size = os.path.getsize(source)
         if size > MAX_BYTES:
-            raise UploadError(f"{name} is {size / 2**20:.1f} MB; the limit is "
-                              f"{MAX_BYTES / 2**20:.0f} MB")
+            raise UploadError(
+                f"{name} is {size / 2**20:.1f} MB; the limit is {MAX_BYTES / 2**20:.0f} MB"
+            )
         data = Path(source).read_bytes()
     if not data:
         raise UploadError(f"{name} is empty (0 bytes): upload an image file")
     if len(data) > MAX_BYTES:
-        raise UploadError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is "
-                          f"{MAX_BYTES / 2**20:.0f} MB")
+        raise UploadError(
+            f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES / 2**20:.0f} MB"
+        )
     return data
 
 
@@ -64,21 +66,28 @@ def decode_upload(source: bytes | str | os.PathLike, name: str | None = None) ->
         try:
             img = Image.open(io.BytesIO(data))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise UploadError(f"{name} declares too many pixels; refused without decoding "
-                              f"({err})") from None
+            raise UploadError(
+                f"{name} declares too many pixels; refused without decoding ({err})"
+            ) from None
         except UnidentifiedImageError:
-            raise UploadError(f"{name} is not an image (no known image format: use PNG, JPEG, "
-                              f"WebP, BMP, GIF or TIFF)") from None
+            raise UploadError(
+                f"{name} is not an image (no known image format: use PNG, JPEG, "
+                f"WebP, BMP, GIF or TIFF)"
+            ) from None
     with img:
         width, height = img.size
         if width * height > MAX_PIXELS:
-            raise UploadError(f"{name} declares {width} x {height} = {width * height:,} pixels, "
-                              f"more than the limit of {MAX_PIXELS:,}; refused without decoding")
+            raise UploadError(
+                f"{name} declares {width} x {height} = {width * height:,} pixels, "
+                f"more than the limit of {MAX_PIXELS:,}; refused without decoding"
+            )
         if width == 0 or height == 0:
             raise UploadError(f"{name} has no pixels ({width} x {height})")
         try:
             img.load()
             return to_rgba_or_rgb(img)
         except Exception as err:  # decoders raise OSError, SyntaxError, ValueError, ...
-            raise UploadError(f"{name} could not be decoded: it is truncated or corrupt "
-                              f"({type(err).__name__}: {err})") from None
+            raise UploadError(
+                f"{name} could not be decoded: it is truncated or corrupt "
+                f"({type(err).__name__}: {err})"
+            ) from None

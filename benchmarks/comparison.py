@@ -40,6 +40,7 @@ def with_method(cfg: Config, method: str, t_iters: int) -> Config:
 # ---------------------------------------------------------------------------------------------
 # Time per outer iteration.
 
+
 @dataclass
 class IterationTiming:
     setting: str
@@ -76,10 +77,12 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
     nets = {}
     for m in METHODS:
         T, g = copy.deepcopy(T0).train(), copy.deepcopy(g0).train()
-        nets[m] = (T, g, AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2),
-                               weight_decay=o.weight_decay),
-                   AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2),
-                         weight_decay=o.weight_decay))
+        nets[m] = (
+            T,
+            g,
+            AdamW(T.parameters(), lr=o.lr_t, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay),
+            AdamW(g.parameters(), lr=o.lr_g, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay),
+        )
 
     def iterate(method: str) -> None:
         if method == "enot":
@@ -100,35 +103,57 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
             t0 = time.perf_counter()
             iterate(m)
             times[m].append(time.perf_counter() - t0)
-    return IterationTiming(setting=name, image_size=size, batch=batch,
-                           t_base=cfg.t_net.t_base_channels, g_nfilter=cfg.g_net.g_nfilter,
-                           t_iters=t_iters, repeats=repeats,
-                           seconds={m: statistics.median(v) for m, v in times.items()},
-                           flops=flops)
+    return IterationTiming(
+        setting=name,
+        image_size=size,
+        batch=batch,
+        t_base=cfg.t_net.t_base_channels,
+        g_nfilter=cfg.g_net.g_nfilter,
+        t_iters=t_iters,
+        repeats=repeats,
+        seconds={m: statistics.median(v) for m, v in times.items()},
+        flops=flops,
+    )
 
 
-def write_report(out: Path, command: str, timings: list[IterationTiming],
-                 quality: dict | None = None, quality_lines: list[str] = ()) -> tuple[Path, Path]:
+def write_report(
+    out: Path,
+    command: str,
+    timings: list[IterationTiming],
+    quality: dict | None = None,
+    quality_lines: list[str] = (),
+) -> tuple[Path, Path]:
     """compare.json (everything measured) and compare.md (its tables) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    payload = {"command": command, "threads": torch.get_num_threads(),
-               "timing": [{**asdict(t), "ratio": t.ratio, "flop_ratio": t.flop_ratio}
-                          for t in timings],
-               "quality": quality}
+    payload = {
+        "command": command,
+        "threads": torch.get_num_threads(),
+        "timing": [{**asdict(t), "ratio": t.ratio, "flop_ratio": t.flop_ratio} for t in timings],
+        "quality": quality,
+    }
     json_path = out / "compare.json"
     json_path.write_text(json.dumps(payload, indent=2) + "\n")
-    lines = ["# ENOT vs NOT", "", f"Command: `{command}` ({torch.get_num_threads()} threads, CPU)",
-             ""]
+    lines = [
+        "# ENOT vs NOT",
+        "",
+        f"Command: `{command}` ({torch.get_num_threads()} threads, CPU)",
+        "",
+    ]
     if timings:
-        lines += ["## Time per outer iteration (median, paired, same networks and batch)", "",
-                  "| setting | px | batch | T base | g nfilter | ENOT s/iter | NOT (K) s/iter | "
-                  "NOT / ENOT | ENOT GFLOP/iter | NOT GFLOP/iter | FLOP ratio |",
-                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "## Time per outer iteration (median, paired, same networks and batch)",
+            "",
+            "| setting | px | batch | T base | g nfilter | ENOT s/iter | NOT (K) s/iter | "
+            "NOT / ENOT | ENOT GFLOP/iter | NOT GFLOP/iter | FLOP ratio |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for t in timings:
-            lines.append(f"| {t.setting} | {t.image_size} | {t.batch} | {t.t_base} | "
-                         f"{t.g_nfilter} | {t.seconds['enot']:.3f} | {t.seconds['not']:.3f} "
-                         f"(K={t.t_iters}) | {t.ratio:.2f}x | {t.flops['enot'] / 1e9:.1f} | "
-                         f"{t.flops['not'] / 1e9:.1f} | {t.flop_ratio:.2f}x |")
+            lines.append(
+                f"| {t.setting} | {t.image_size} | {t.batch} | {t.t_base} | "
+                f"{t.g_nfilter} | {t.seconds['enot']:.3f} | {t.seconds['not']:.3f} "
+                f"(K={t.t_iters}) | {t.ratio:.2f}x | {t.flops['enot'] / 1e9:.1f} | "
+                f"{t.flops['not'] / 1e9:.1f} | {t.flop_ratio:.2f}x |"
+            )
         lines.append("")
     lines += list(quality_lines)
     md_path = out / "compare.md"

@@ -24,13 +24,13 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
+from benchmarks.gpu_peaks import GPU_PEAK_BF16
 from data import build_domain, split_range, to_model
+from data.atomic import atomic_folder
 from data.celeba import IMAGE_SIZE as CELEBA_SIZE
 from data.celeba import IMAGES_DIR, OFFICIAL_ATTRIBUTES, write_attributes
 from data.igan_hdf5 import write_igan_array
 from data.packed import write_packed
-from benchmarks.gpu_peaks import GPU_PEAK_BF16
-from data.atomic import atomic_folder
 from enot.training.streams import shuffled_loaders
 
 BATCH = 64  # the paper's batch per domain
@@ -65,17 +65,24 @@ FORMATS = (
 FORMAT_NAMES = tuple(f.name for f in FORMATS)
 # The benchmark format that stands for each dataset kind of the paper presets. Kaggle's comics
 # are larger JPEGs than this FFHQ-like folder, so their figure is an upper bound.
-KIND_FORMAT = {"folder": "ffhq_folder", "ffhq": "ffhq_folder", "comics": "ffhq_folder",
-               "anime_faces": "anime_folder", "celeba_female": "celeba",
-               "igan_hdf5": "igan_hdf5", "packed": "packed",
-               # Small image files read whole, as the anime faces are.
-               "paired_folder": "anime_folder"}
+KIND_FORMAT = {
+    "folder": "ffhq_folder",
+    "ffhq": "ffhq_folder",
+    "comics": "ffhq_folder",
+    "anime_faces": "anime_folder",
+    "celeba_female": "celeba",
+    "igan_hdf5": "igan_hdf5",
+    "packed": "packed",
+    # Small image files read whole, as the anime faces are.
+    "paired_folder": "anime_folder",
+}
 CELEBA_MALE_SHARE = 0.417  # 84,434 of CelebA's 202,599 images have Male == 1
 JPEG_QUALITY = 90
 
 
 def photo_like(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """uint8 [height, width, 3]: a smooth random colour field, mid-frequency detail and grain."""
+
     def field(cells_y: int, cells_x: int, resample) -> np.ndarray:
         grid = rng.integers(0, 256, (cells_y, cells_x, 3), dtype=np.uint8)
         return np.asarray(Image.fromarray(grid).resize((width, height), resample), np.float32)
@@ -95,7 +102,8 @@ def write_jpeg_folder(folder: Path, n: int, side: int, seed: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
         Image.fromarray(photo_like(_rng(seed, i), side, side)).save(
-            folder / f"{i:05d}.jpg", format="JPEG", quality=JPEG_QUALITY)
+            folder / f"{i:05d}.jpg", format="JPEG", quality=JPEG_QUALITY
+        )
     return folder
 
 
@@ -109,8 +117,9 @@ def write_celeba_like(root: Path, n: int, seed: int) -> Path:
     for i in range(n):
         rng = _rng(seed, i)
         name = f"{i + 1:06d}.jpg"
-        Image.fromarray(photo_like(rng, *CELEBA_SIZE)).save(images / name, format="JPEG",
-                                                            quality=JPEG_QUALITY)
+        Image.fromarray(photo_like(rng, *CELEBA_SIZE)).save(
+            images / name, format="JPEG", quality=JPEG_QUALITY
+        )
         values = [int(v) for v in rng.choice((-1, 1), len(OFFICIAL_ATTRIBUTES))]
         values[male] = 1 if rng.random() < CELEBA_MALE_SHARE else -1
         rows.append((name, values))
@@ -132,9 +141,14 @@ def _cached(root: Path, name: str, write) -> Path:
     return folder
 
 
-def prepare(root: Path, n: int, sizes: tuple[int, ...], ffhq_side: int = 256,
-            log=print, formats: tuple[str, ...] = FORMAT_NAMES
-            ) -> dict[tuple[str, int], tuple[str, str]]:
+def prepare(
+    root: Path,
+    n: int,
+    sizes: tuple[int, ...],
+    ffhq_side: int = 256,
+    log=print,
+    formats: tuple[str, ...] = FORMAT_NAMES,
+) -> dict[tuple[str, int], tuple[str, str]]:
     """Write (or find, from an earlier run) each of ``formats``; {(format, px): (kind, spec)}.
 
     Each dataset is a folder under ``root`` named by what it holds (count, side), written whole
@@ -142,23 +156,52 @@ def prepare(root: Path, n: int, sizes: tuple[int, ...], ffhq_side: int = 256,
     """
     t0 = time.perf_counter()
     writers = {
-        "ffhq_folder": lambda px: ("folder", _cached(
-            root, f"ffhq_{ffhq_side}px_{n}", lambda d: write_jpeg_folder(d, n, ffhq_side, seed=1))),
-        "anime_folder": lambda px: ("folder", _cached(
-            root, f"anime_128px_{n}", lambda d: write_jpeg_folder(d, n, 128, seed=2))),
-        "celeba": lambda px: ("celeba_female", _cached(
-            root, f"celeba_{n}", lambda d: write_celeba_like(d, n, seed=3))),
-        "igan_hdf5": lambda px: ("igan_hdf5", _cached(
-            root, f"igan_{px}px_{n}", lambda d: write_igan_array(
-                d / f"handbag_{px}.hdf5", photo_array(n, px, seed=4))) / f"handbag_{px}.hdf5"),
-        "packed": lambda px: ("packed", _cached(
-            root, f"packed_{px}px_{n}", lambda d: write_packed(
-                d / f"ffhq_{px}.npy", (to_model(a).permute(2, 0, 1)
-                                       for a in photo_array(n, px, 5)),
-                n, px, {"kind": "folder", "spec": "photo-like benchmark images",
+        "ffhq_folder": lambda px: (
+            "folder",
+            _cached(
+                root,
+                f"ffhq_{ffhq_side}px_{n}",
+                lambda d: write_jpeg_folder(d, n, ffhq_side, seed=1),
+            ),
+        ),
+        "anime_folder": lambda px: (
+            "folder",
+            _cached(root, f"anime_128px_{n}", lambda d: write_jpeg_folder(d, n, 128, seed=2)),
+        ),
+        "celeba": lambda px: (
+            "celeba_female",
+            _cached(root, f"celeba_{n}", lambda d: write_celeba_like(d, n, seed=3)),
+        ),
+        "igan_hdf5": lambda px: (
+            "igan_hdf5",
+            _cached(
+                root,
+                f"igan_{px}px_{n}",
+                lambda d: write_igan_array(d / f"handbag_{px}.hdf5", photo_array(n, px, seed=4)),
+            )
+            / f"handbag_{px}.hdf5",
+        ),
+        "packed": lambda px: (
+            "packed",
+            _cached(
+                root,
+                f"packed_{px}px_{n}",
+                lambda d: write_packed(
+                    d / f"ffhq_{px}.npy",
+                    (to_model(a).permute(2, 0, 1) for a in photo_array(n, px, 5)),
+                    n,
+                    px,
+                    {
+                        "kind": "folder",
+                        "spec": "photo-like benchmark images",
                         "train": len(split_range(n, "train")),
-                        "test": len(split_range(n, "test")), "flip_train": False}))
-            / f"ffhq_{px}.npy"),
+                        "test": len(split_range(n, "test")),
+                        "flip_train": False,
+                    },
+                ),
+            )
+            / f"ffhq_{px}.npy",
+        ),
     }
     specs = {}
     for fmt in formats:
@@ -172,6 +215,7 @@ def prepare(root: Path, n: int, sizes: tuple[int, ...], ffhq_side: int = 256,
 @dataclass(frozen=True)
 class Feed:
     """One loader's measurement: ``rate`` images/s in steady state."""
+
     format: str
     px: int
     workers: int
@@ -191,8 +235,17 @@ def _endless(loader) -> Iterator:
         yield from loader
 
 
-def measure(fmt: str, kind: str, spec: str, px: int, workers: int, *, batch: int = BATCH,
-            min_batches: int = 30, min_seconds: float = 10.0) -> Feed:
+def measure(
+    fmt: str,
+    kind: str,
+    spec: str,
+    px: int,
+    workers: int,
+    *,
+    batch: int = BATCH,
+    min_batches: int = 30,
+    min_seconds: float = 10.0,
+) -> Feed:
     """Images/s of one domain's training loader, built as the trainer builds it.
 
     After the first batch, ``2 * workers + 1`` more are drawn untimed, so the prefetched
@@ -246,14 +299,21 @@ def needed_rate(flops: float, gpu: str, mfu: float, batch: int = BATCH) -> float
 # `benchmark.py predict` uses these when no --data-rate is given; replace them with the
 # figures of the machine that feeds the GPU.
 MEASURED_WORKERS = 2
-MEASURED_ON = ("with `benchmark.py data` (4,000 images a format; celeba rerun with "
-               "`--formats celeba`) on a 2-core AMD EPYC (AVX2), 2 cores for 2 workers")
+MEASURED_ON = (
+    "with `benchmark.py data` (4,000 images a format; celeba rerun with "
+    "`--formats celeba`) on a 2-core AMD EPYC (AVX2), 2 cores for 2 workers"
+)
 MEASURED_RATES: dict[tuple[str, int], float] = {
-    ("ffhq_folder", 64): 1743, ("ffhq_folder", 128): 1275,
-    ("anime_folder", 64): 3394, ("anime_folder", 128): 1997,
-    ("celeba", 64): 2016, ("celeba", 128): 1396,
-    ("igan_hdf5", 64): 12534, ("igan_hdf5", 128): 5386,
-    ("packed", 64): 14293, ("packed", 128): 5755,
+    ("ffhq_folder", 64): 1743,
+    ("ffhq_folder", 128): 1275,
+    ("anime_folder", 64): 3394,
+    ("anime_folder", 128): 1997,
+    ("celeba", 64): 2016,
+    ("celeba", 128): 1396,
+    ("igan_hdf5", 64): 12534,
+    ("igan_hdf5", 128): 5386,
+    ("packed", 64): 14293,
+    ("packed", 128): 5755,
 }
 
 
@@ -265,6 +325,8 @@ def default_data_rate(kinds: list[str], px: int) -> tuple[float, str]:
     """
     rates = {k: MEASURED_RATES[KIND_FORMAT[k], px] for k in kinds}
     slow = min(rates, key=rates.get)
-    return 2 * rates[slow], (f"default: 2 x {rates[slow]:,.0f}/s, the slower domain's loader "
-                             f"({KIND_FORMAT[slow]}, {px} px, {MEASURED_WORKERS} workers) as "
-                             f"measured {MEASURED_ON}; pass --data-rate for yours")
+    return 2 * rates[slow], (
+        f"default: 2 x {rates[slow]:,.0f}/s, the slower domain's loader "
+        f"({KIND_FORMAT[slow]}, {px} px, {MEASURED_WORKERS} workers) as "
+        f"measured {MEASURED_ON}; pass --data-rate for yours"
+    )

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.cleanfid_reference import cleanfid_extractor
 from enot.evaluation.metrics.features import features_from_folder
 from enot.evaluation.metrics.inception import InceptionFeatures
-from benchmarks.cleanfid_reference import cleanfid_extractor
 
 
 def write_digits(folder: Path, n: int, seed: int = 0) -> None:
@@ -51,9 +51,14 @@ class FeatureSpeed:
         return self.images / self.ours_seconds
 
 
-def compare_feature_paths(folder: Path | None = None, n: int = 128, batch_size: int = 32,
-                          workers: int = 2, chunk: int = 8,
-                          weights: str | None = None) -> FeatureSpeed:
+def compare_feature_paths(
+    folder: Path | None = None,
+    n: int = 128,
+    batch_size: int = 32,
+    workers: int = 2,
+    chunk: int = 8,
+    weights: str | None = None,
+) -> FeatureSpeed:
     """Time both paths on ``folder`` (default: N digits written to a temporary folder)."""
     from cleanfid.fid import get_folder_features
 
@@ -70,11 +75,18 @@ def compare_feature_paths(folder: Path | None = None, n: int = 128, batch_size: 
                 theirs(warm)
                 ours(warm)
         start = time.perf_counter()
-        ref = get_folder_features(str(folder), theirs, num_workers=0, batch_size=batch_size,
-                                  device=torch.device("cpu"), mode="clean", verbose=False)
+        ref = get_folder_features(
+            str(folder),
+            theirs,
+            num_workers=0,
+            batch_size=batch_size,
+            device=torch.device("cpu"),
+            mode="clean",
+            verbose=False,
+        )
         middle = time.perf_counter()
-        feats = features_from_folder(folder, ours, batch_size=batch_size, progress=False,
-                                     workers=workers)
+        feats = features_from_folder(
+            folder, ours, batch_size=batch_size, progress=False, workers=workers
+        )
         end = time.perf_counter()
-    return FeatureSpeed(len(feats), middle - start, end - middle,
-                        float(np.abs(feats - ref).max()))
+    return FeatureSpeed(len(feats), middle - start, end - middle, float(np.abs(feats - ref).max()))

@@ -88,13 +88,29 @@ class Check:
 
         name = torch.cuda.get_device_name(0) if self.device == "cuda" else ""
         peak = peak_of(name) if name else None
-        r = measure(_settings(self.quick), self.device, peak, deadline,
-                    repeats=2 if self.quick else 20, warmup=1 if self.quick else 3)
-        r["peak"] = None if peak is None else {"card": peak.card, "bf16_tflops": peak.bf16 / 1e12,
-                                               "tf32_tflops": peak.tf32 / 1e12,
-                                               "fp32_tflops": peak.fp32 / 1e12}
-        r["peak_reason"] = None if peak else (
-            f"unknown: no datasheet peak for {name}" if name else "unknown: no GPU")
+        r = measure(
+            _settings(self.quick),
+            self.device,
+            peak,
+            deadline,
+            repeats=2 if self.quick else 20,
+            warmup=1 if self.quick else 3,
+        )
+        r["peak"] = (
+            None
+            if peak is None
+            else {
+                "card": peak.card,
+                "bf16_tflops": peak.bf16 / 1e12,
+                "tf32_tflops": peak.tf32 / 1e12,
+                "fp32_tflops": peak.fp32 / 1e12,
+            }
+        )
+        r["peak_reason"] = (
+            None
+            if peak
+            else (f"unknown: no datasheet peak for {name}" if name else "unknown: no GPU")
+        )
         return r
 
     def memory(self, deadline: float) -> dict:
@@ -103,10 +119,10 @@ class Check:
         from enot.config import get_preset
 
         if self.quick:  # counting on fake tensors costs seconds whatever the size
-            return measure({"tiny16": _settings(True)["tiny16"]}, ("bf16",), self.device,
-                           deadline)
-        return measure({p: get_preset(p) for p in PAPER_PRESETS}, ("no", "bf16"), self.device,
-                       deadline)
+            return measure({"tiny16": _settings(True)["tiny16"]}, ("bf16",), self.device, deadline)
+        return measure(
+            {p: get_preset(p) for p in PAPER_PRESETS}, ("no", "bf16"), self.device, deadline
+        )
 
     def data(self, deadline: float) -> dict:
         from benchmarks.gpu_feed import measure, step_need
@@ -115,9 +131,19 @@ class Check:
         need, source = step_need(self.ok("speed"), px, batch)
         cores = os.cpu_count() or 1
         workers = (1,) if self.quick else tuple(sorted({min(w, cores) for w in (4, 8, 16)}))
-        r = measure(self.work / "data", 128 if self.quick else 1500, px, workers, batch,
-                    64 if self.quick else 256, 3 if self.quick else 20,
-                    0.0 if self.quick else 3.0, need, deadline, log=lambda s: None)
+        r = measure(
+            self.work / "data",
+            128 if self.quick else 1500,
+            px,
+            workers,
+            batch,
+            64 if self.quick else 256,
+            3 if self.quick else 20,
+            0.0 if self.quick else 3.0,
+            need,
+            deadline,
+            log=lambda s: None,
+        )
         r["need_from"] = source
         return r
 
@@ -127,8 +153,9 @@ class Check:
         machine = self.ok("machine") or {}
         found = machine.get("inception_weights", {}).get("found", False)
         try:
-            return run(self.quick, self.ok("speed"), self.work, self.out, deadline, found,
-                       self.device)
+            return run(
+                self.quick, self.ok("speed"), self.work, self.out, deadline, found, self.device
+            )
         except NoTask as e:
             raise SectionSkipped(str(e)) from None
 
@@ -142,36 +169,66 @@ def run_section(check: Check, name: str) -> dict:
     try:
         result = getattr(check, name)(t0 + budget)
         rows = result.get("rows", []) + result.get("tests", [])
-        status = "partial" if any(r.get("status") == "skipped" and "budget" in
-                                  r.get("reason", "") for r in rows) else "ok"
+        status = (
+            "partial"
+            if any(r.get("status") == "skipped" and "budget" in r.get("reason", "") for r in rows)
+            else "ok"
+        )
         entry = {"status": status, "result": result}
     except SectionSkipped as e:
         entry = {"status": "skipped", "reason": str(e)}
     except Exception as e:  # recorded, so that the sections after it still run
         missing = getattr(e, "name", None) if isinstance(e, ImportError) else None
-        reason = (f"missing module {missing} (carry its wheel: docs/gpu.md): {e}" if missing
-                  else f"{type(e).__name__}: {e}")
-        entry = {"status": "failed", "reason": reason[:2000],
-                 "traceback": traceback.format_exc()[-3000:]}
+        reason = (
+            f"missing module {missing} (carry its wheel: docs/gpu.md): {e}"
+            if missing
+            else f"{type(e).__name__}: {e}"
+        )
+        entry = {
+            "status": "failed",
+            "reason": reason[:2000],
+            "traceback": traceback.format_exc()[-3000:],
+        }
     entry.update(seconds=time.monotonic() - t0, budget_s=budget)
     check.results[name] = entry
-    print(f"{name}: {entry['status']} in {entry['seconds']:.0f} s (budget {budget:.0f} s)"
-          + (f": {entry['reason']}" if "reason" in entry else ""), flush=True)
+    print(
+        f"{name}: {entry['status']} in {entry['seconds']:.0f} s (budget {budget:.0f} s)"
+        + (f": {entry['reason']}" if "reason" in entry else ""),
+        flush=True,
+    )
     return entry
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="benchmark.py gpu", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default="runs/gpu_check", help="folder for gpu_check.json, "
-                   "gpu_check.md and the export's parts (on a device machine: $OUT)")
-    p.add_argument("--work", help="folder for generated data and the training run "
-                   "(default: a new temporary folder)")
-    p.add_argument("--budget", type=float, default=450.0,
-                   help="seconds for the whole check; each section gets its share")
-    p.add_argument("--sections", nargs="+", choices=SECTIONS[1:], default=list(SECTIONS[1:]),
-                   help="the sections to run (the machine is always described)")
-    p.add_argument("--quick", action="store_true",
-                   help="every section on the CPU with tiny shapes (about a minute)")
+    p.add_argument(
+        "--out",
+        default="runs/gpu_check",
+        help="folder for gpu_check.json, "
+        "gpu_check.md and the export's parts (on a device machine: $OUT)",
+    )
+    p.add_argument(
+        "--work",
+        help="folder for generated data and the training run (default: a new temporary folder)",
+    )
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=450.0,
+        help="seconds for the whole check; each section gets its share",
+    )
+    p.add_argument(
+        "--sections",
+        nargs="+",
+        choices=SECTIONS[1:],
+        default=list(SECTIONS[1:]),
+        help="the sections to run (the machine is always described)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="every section on the CPU with tiny shapes (about a minute)",
+    )
     args = p.parse_args(argv)
     check = Check(args)
     check.out.mkdir(parents=True, exist_ok=True)
@@ -180,19 +237,29 @@ def main(argv: list[str] | None = None) -> int:
         if name == "machine" or name in args.sections:
             run_section(check, name)
         else:
-            check.results[name] = {"status": "skipped", "reason": "not in --sections",
-                                   "seconds": 0.0, "budget_s": 0.0}
+            check.results[name] = {
+                "status": "skipped",
+                "reason": "not in --sections",
+                "seconds": 0.0,
+                "budget_s": 0.0,
+            }
     from benchmarks.gpu_report import markdown
 
     argv = sys.argv[1:] if argv is None else argv
-    report = {"command": "python scripts/benchmark.py gpu " + " ".join(argv),
-              "quick": args.quick, "device": check.device, "budget_s": args.budget,
-              "seconds": time.monotonic() - check.start, "sections": check.results}
+    report = {
+        "command": "python scripts/benchmark.py gpu " + " ".join(argv),
+        "quick": args.quick,
+        "device": check.device,
+        "budget_s": args.budget,
+        "seconds": time.monotonic() - check.start,
+        "sections": check.results,
+    }
     (check.out / "gpu_check.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     (check.out / "gpu_check.md").write_text(markdown(report))
-    print(f"written: {check.out / 'gpu_check.json'}, {check.out / 'gpu_check.md'} "
-          f"({report['seconds']:.0f} s)")
+    print(
+        f"written: {check.out / 'gpu_check.json'}, {check.out / 'gpu_check.md'} "
+        f"({report['seconds']:.0f} s)"
+    )
     tier = check.ok("correctness") or {}
-    failed = tier.get("failed", 0) or any(r["status"] == "failed"
-                                          for r in check.results.values())
+    failed = tier.get("failed", 0) or any(r["status"] == "failed" for r in check.results.values())
     return 1 if failed else 0

@@ -25,18 +25,28 @@ def step_need(speed: dict | None, px: int, batch: int) -> tuple[float | None, st
         best = min(bf16, key=lambda r: r["ms_per_step"])
         return best["batch"] / (best["ms_per_step"] / 1e3), (
             f"{best['ms_per_step']:.1f} ms, the {best['mode']} step measured at {px} px "
-            f"(batch {best['batch']})")
-    predicted = [p for p in (speed or {}).get("predict", []) if p["px"] == px
-                 and p["predicted_ms"]]
+            f"(batch {best['batch']})"
+        )
+    predicted = [p for p in (speed or {}).get("predict", []) if p["px"] == px and p["predicted_ms"]]
     if predicted:
         ms = predicted[0]["predicted_ms"]
         return batch / (ms / 1e3), f"{ms:.1f} ms, predict's step at {px} px (none measured)"
     return None, f"unknown: no step was measured or predicted at {px} px"
 
 
-def measure(root: Path, images: int, px: int, workers: tuple[int, ...], batch: int,
-            ffhq_side: int, min_batches: int, min_seconds: float, need: float | None,
-            deadline: float, log=print) -> dict:
+def measure(
+    root: Path,
+    images: int,
+    px: int,
+    workers: tuple[int, ...],
+    batch: int,
+    ffhq_side: int,
+    min_batches: int,
+    min_seconds: float,
+    need: float | None,
+    deadline: float,
+    log=print,
+) -> dict:
     """Images/s of one domain's training loader per format and worker count."""
     from benchmarks import data_feed as feed
 
@@ -49,11 +59,31 @@ def measure(root: Path, images: int, px: int, workers: tuple[int, ...], batch: i
                 rows.append({**r, "status": "skipped", "reason": "over the section's budget"})
                 continue
             kind, spec = specs[fmt, px]
-            f = feed.measure(fmt, kind, spec, px, n, batch=batch, min_batches=min_batches,
-                             min_seconds=min_seconds)
-            rows.append({**r, "status": "ok", "images_per_s": f.rate,
-                         "first_batch_s": f.first_batch_s, "timed_batches": f.batches,
-                         "over_need": f.rate / need if need else None})
+            f = feed.measure(
+                fmt,
+                kind,
+                spec,
+                px,
+                n,
+                batch=batch,
+                min_batches=min_batches,
+                min_seconds=min_seconds,
+            )
+            rows.append(
+                {
+                    **r,
+                    "status": "ok",
+                    "images_per_s": f.rate,
+                    "first_batch_s": f.first_batch_s,
+                    "timed_batches": f.batches,
+                    "over_need": f.rate / need if need else None,
+                }
+            )
     packed = [r["over_need"] for r in rows if r["format"] == "packed" and r.get("over_need")]
-    return {"rows": rows, "need_per_domain": need, "images": images, "goal": GOAL,
-            "packed_best_over_need": max(packed) if packed else None}
+    return {
+        "rows": rows,
+        "need_per_domain": need,
+        "images": images,
+        "goal": GOAL,
+        "packed_best_over_need": max(packed) if packed else None,
+    }

@@ -19,8 +19,10 @@ import torch
 # Import name -> (distribution name, what needs it). The GPU machines lent to sessions carry
 # their own Python; these are the project's dependencies that such a machine may lack.
 PACKAGES = {
-    "diffusers": ("diffusers", "the networks (models/) and the trainer's EMA: every section "
-                               "but this one"),
+    "diffusers": (
+        "diffusers",
+        "the networks (models/) and the trainer's EMA: every section but this one",
+    ),
     "accelerate": ("accelerate", "the trainer"),
     "safetensors": ("safetensors", "checkpoints and exports"),
     "huggingface_hub": ("huggingface_hub", "exports and their model cards"),
@@ -66,8 +68,12 @@ def _driver_version() -> str | None:
     if smi is None:
         return None
     try:
-        out = subprocess.run([smi, "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [smi, "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout else None
@@ -87,10 +93,13 @@ def describe() -> dict:
     gpu = None
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
-        gpu = {"name": torch.cuda.get_device_name(0), "count": torch.cuda.device_count(),
-               "memory_gib": props.total_memory / 2**30,
-               "compute_capability": f"{props.major}.{props.minor}",
-               "multiprocessors": props.multi_processor_count}
+        gpu = {
+            "name": torch.cuda.get_device_name(0),
+            "count": torch.cuda.device_count(),
+            "memory_gib": props.total_memory / 2**30,
+            "compute_capability": f"{props.major}.{props.minor}",
+            "multiprocessors": props.multi_processor_count,
+        }
     cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
     pkgs = packages()
     return {

@@ -19,8 +19,14 @@ MiB = 2**20
 
 def _key(cfg) -> tuple:
     """Presets that build the same networks at the same batch and precision peak alike."""
-    return (cfg.data.image_size, cfg.train.batch_size, cfg.t_net.t_base_channels,
-            cfg.g_net.g_nfilter, cfg.g_net.g_nfilter_max, cfg.train.mixed_precision)
+    return (
+        cfg.data.image_size,
+        cfg.train.batch_size,
+        cfg.t_net.t_base_channels,
+        cfg.g_net.g_nfilter,
+        cfg.g_net.g_nfilter_max,
+        cfg.train.mixed_precision,
+    )
 
 
 def measured_peak(cfg, device: str) -> tuple[int, str]:
@@ -54,8 +60,12 @@ def measure(configs: dict, precisions: tuple[str, ...], device: str, deadline: f
             groups.setdefault(_key(cfg), ([], cfg))[0].append(name)
     rows = []
     for names, cfg in groups.values():
-        r = {"presets": names, "px": cfg.data.image_size, "batch": cfg.train.batch_size,
-             "precision": "fp32" if cfg.train.mixed_precision == "no" else "bf16"}
+        r = {
+            "presets": names,
+            "px": cfg.data.image_size,
+            "batch": cfg.train.batch_size,
+            "precision": "fp32" if cfg.train.mixed_precision == "no" else "bf16",
+        }
         if time.monotonic() > deadline:
             rows.append({**r, "status": "skipped", "reason": "over the section's budget"})
             continue
@@ -63,11 +73,24 @@ def measure(configs: dict, precisions: tuple[str, ...], device: str, deadline: f
         try:
             measured, how = measured_peak(cfg, device)
         except torch.cuda.OutOfMemoryError as e:
-            rows.append({**r, "status": "failed", "reason": f"out of memory: {e}"[:300],
-                         "predicted_mib": predicted.peak / MiB})
+            rows.append(
+                {
+                    **r,
+                    "status": "failed",
+                    "reason": f"out of memory: {e}"[:300],
+                    "predicted_mib": predicted.peak / MiB,
+                }
+            )
             continue
-        rows.append({**r, "status": "ok", "predicted_mib": predicted.peak / MiB,
-                     "measured_mib": measured / MiB, "measured_by": how,
-                     "measured_over_predicted": measured / predicted.peak,
-                     "activations_mib": predicted.activations / MiB})
+        rows.append(
+            {
+                **r,
+                "status": "ok",
+                "predicted_mib": predicted.peak / MiB,
+                "measured_mib": measured / MiB,
+                "measured_by": how,
+                "measured_over_predicted": measured / predicted.peak,
+                "activations_mib": predicted.activations / MiB,
+            }
+        )
     return {"rows": rows}

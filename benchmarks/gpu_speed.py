@@ -38,15 +38,40 @@ class Mode:
 
 
 MODES = (
-    Mode("fp32", "float32, TF32 off (IEEE matmuls and convolutions)", "ieee", False, False,
-         False, False, 5.0),
+    Mode(
+        "fp32",
+        "float32, TF32 off (IEEE matmuls and convolutions)",
+        "ieee",
+        False,
+        False,
+        False,
+        False,
+        5.0,
+    ),
     Mode("tf32", "float32 on TF32 tensor cores", "tf32", False, False, False, True, 5.0),
-    Mode("bf16", "bf16 autocast, TF32 for what stays float32", "tf32", True, False, False,
-         False, 5.0),
-    Mode("bf16_cl", "bf16 + channels-last weights (the trainer's default)", "tf32", True, True,
-         False, False, 5.0),
-    Mode("bf16_compile", "bf16 + channels-last + torch.compile (inductor, static shapes)",
-         "tf32", True, True, True, True, 45.0),
+    Mode(
+        "bf16", "bf16 autocast, TF32 for what stays float32", "tf32", True, False, False, False, 5.0
+    ),
+    Mode(
+        "bf16_cl",
+        "bf16 + channels-last weights (the trainer's default)",
+        "tf32",
+        True,
+        True,
+        False,
+        False,
+        5.0,
+    ),
+    Mode(
+        "bf16_compile",
+        "bf16 + channels-last + torch.compile (inductor, static shapes)",
+        "tf32",
+        True,
+        True,
+        True,
+        True,
+        45.0,
+    ),
 )
 
 
@@ -65,9 +90,16 @@ def time_mode(cfg, mode: Mode, device: str, repeats: int, warmup: int) -> float:
         T, g = (torch.compile(m, dynamic=False) for m in (T, g))
     try:
         with fp32_mode(mode.fp32):
-            return time_steps(enot_step, T, g, cfg, repeats, device=device,
-                              precision="bf16" if mode.bf16 else "no",
-                              warmup=max(warmup, 3) if mode.compile else warmup)
+            return time_steps(
+                enot_step,
+                T,
+                g,
+                cfg,
+                repeats,
+                device=device,
+                precision="bf16" if mode.bf16 else "no",
+                warmup=max(warmup, 3) if mode.compile else warmup,
+            )
     finally:
         del T, g
         if mode.compile:
@@ -80,12 +112,20 @@ def time_mode(cfg, mode: Mode, device: str, repeats: int, warmup: int) -> float:
 def row(setting: str, cfg, mode: Mode, flops: int, seconds: float, peak: Peak | None) -> dict:
     batch = cfg.train.batch_size
     achieved = flops / seconds
-    return {"setting": setting, "px": cfg.data.image_size, "batch": batch, "mode": mode.name,
-            "what": mode.what, "status": "ok", "ms_per_step": seconds * 1e3,
-            "images_per_s": 2 * batch / seconds, "tflops": achieved / 1e12,
-            "mfu_bf16_peak": achieved / peak.bf16 if peak else None,
-            "mfu_own_peak": achieved / peak.of(mode.peak_mode) if peak else None,
-            "own_peak": mode.peak_mode}
+    return {
+        "setting": setting,
+        "px": cfg.data.image_size,
+        "batch": batch,
+        "mode": mode.name,
+        "what": mode.what,
+        "status": "ok",
+        "ms_per_step": seconds * 1e3,
+        "images_per_s": 2 * batch / seconds,
+        "tflops": achieved / 1e12,
+        "mfu_bf16_peak": achieved / peak.bf16 if peak else None,
+        "mfu_own_peak": achieved / peak.of(mode.peak_mode) if peak else None,
+        "own_peak": mode.peak_mode,
+    }
 
 
 def prediction(setting: str, cfg, flops: int, peak: Peak | None, rows: list[dict]) -> dict:
@@ -98,8 +138,11 @@ def prediction(setting: str, cfg, flops: int, peak: Peak | None, rows: list[dict
     best_bf16 = max((r["mfu_bf16_peak"] or 0 for r in bf16), default=None) if peak else None
     predicted_ms = flops / (DEFAULT_MFU * peak.bf16) * 1e3 if peak else None
     return {
-        "setting": setting, "px": cfg.data.image_size, "gflop_per_step": flops / 1e9,
-        "assumed_mfu": DEFAULT_MFU, "predicted_ms": predicted_ms,
+        "setting": setting,
+        "px": cfg.data.image_size,
+        "gflop_per_step": flops / 1e9,
+        "assumed_mfu": DEFAULT_MFU,
+        "predicted_ms": predicted_ms,
         "predicted_hours": predicted_ms * PAPER_STEPS / 3.6e6 if predicted_ms else None,
         "best_mode": best["mode"] if best else None,
         "best_ms": best["ms_per_step"] if best else None,
@@ -108,8 +151,9 @@ def prediction(setting: str, cfg, flops: int, peak: Peak | None, rows: list[dict
     }
 
 
-def measure(settings: dict, device: str, peak: Peak | None, deadline: float, repeats: int,
-            warmup: int) -> dict:
+def measure(
+    settings: dict, device: str, peak: Peak | None, deadline: float, repeats: int, warmup: int
+) -> dict:
     """Every mode of every setting that fits before ``deadline`` (time.monotonic()).
 
     Eager modes of all settings first, the compiled ones last: a compile costs the most, and
@@ -122,15 +166,26 @@ def measure(settings: dict, device: str, peak: Peak | None, deadline: float, rep
     rows = []
     for setting, mode in order:
         cfg = settings[setting]
-        skip = {"setting": setting, "px": cfg.data.image_size, "batch": cfg.train.batch_size,
-                "mode": mode.name, "what": mode.what}
+        skip = {
+            "setting": setting,
+            "px": cfg.data.image_size,
+            "batch": cfg.train.batch_size,
+            "mode": mode.name,
+            "what": mode.what,
+        }
         if mode.cuda_only and device != "cuda":
             rows.append({**skip, "status": "skipped", "reason": "no CUDA"})
             continue
         left = deadline - time.monotonic()
         if left < mode.min_seconds:
-            rows.append({**skip, "status": "skipped", "reason": f"over the section's budget "
-                         f"({left:.0f} s left, needs about {mode.min_seconds:.0f} s)"})
+            rows.append(
+                {
+                    **skip,
+                    "status": "skipped",
+                    "reason": f"over the section's budget "
+                    f"({left:.0f} s left, needs about {mode.min_seconds:.0f} s)",
+                }
+            )
             continue
         try:
             seconds = time_mode(cfg, mode, device, repeats, warmup)
@@ -138,7 +193,12 @@ def measure(settings: dict, device: str, peak: Peak | None, deadline: float, rep
             rows.append({**skip, "status": "failed", "reason": f"{type(e).__name__}: {e}"[:500]})
             continue
         rows.append(row(setting, cfg, mode, flops[setting], seconds, peak))
-    rows.sort(key=lambda r: (list(settings).index(r["setting"]),
-                             [m.name for m in MODES].index(r["mode"])))
-    return {"rows": rows, "repeats": repeats, "warmup": warmup,
-            "predict": [prediction(s, settings[s], flops[s], peak, rows) for s in settings]}
+    rows.sort(
+        key=lambda r: (list(settings).index(r["setting"]), [m.name for m in MODES].index(r["mode"]))
+    )
+    return {
+        "rows": rows,
+        "repeats": repeats,
+        "warmup": warmup,
+        "predict": [prediction(s, settings[s], flops[s], peak, rows) for s in settings],
+    }

@@ -32,8 +32,15 @@ def project_env() -> dict:
 
 def run_bounded(cmd: list[str], seconds: float) -> Finished:
     """Run ``cmd`` in the repository root for at most ``seconds``; output as text."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=project_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=max(seconds, 1.0))
         return Finished(proc.returncode, out, err)

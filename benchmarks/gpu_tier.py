@@ -22,9 +22,24 @@ PROGRESS = re.compile(r"^\S+::(\w+) (PASSED|FAILED|SKIPPED|ERROR)", re.M)
 def command(xml: Path) -> list[str]:
     # In this process, without the project's addopts (pytest-xdist's -n may not be installed,
     # and its workers would change the -v lines read back below).
-    return [sys.executable, "-m", "pytest", "-o", "addopts=", "-p", "no:xdist", "-m", "cuda",
-            TIER, "-v", "-p", "no:cacheprovider", f"--junitxml={xml}", "-o",
-            "junit_family=xunit2"]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-o",
+        "addopts=",
+        "-p",
+        "no:xdist",
+        "-m",
+        "cuda",
+        TIER,
+        "-v",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={xml}",
+        "-o",
+        "junit_family=xunit2",
+    ]
 
 
 def outcomes(xml: Path) -> list[dict]:
@@ -37,18 +52,36 @@ def outcomes(xml: Path) -> list[dict]:
             if found is not None:
                 status = "skipped" if tag == "skipped" else "failed"
                 reason = (found.get("message") or found.text or tag).strip()[:1500]
-        tests.append({"name": case.get("name"), "status": status, "reason": reason,
-                      "seconds": float(case.get("time") or 0.0)})
+        tests.append(
+            {
+                "name": case.get("name"),
+                "status": status,
+                "reason": reason,
+                "seconds": float(case.get("time") or 0.0),
+            }
+        )
     return tests
 
 
 def _partial(stdout: str, seconds: float) -> list[dict]:
     """The tests a run killed at its time limit had finished, from pytest -v's lines."""
-    tests = [{"name": name, "status": "failed" if word in ("FAILED", "ERROR") else
-              word.lower(), "reason": None, "seconds": 0.0}
-             for name, word in PROGRESS.findall(stdout)]
-    return tests + [{"name": "(the rest of the tier)", "status": "skipped", "reason":
-                     f"over the section's budget ({seconds:.0f} s)", "seconds": 0.0}]
+    tests = [
+        {
+            "name": name,
+            "status": "failed" if word in ("FAILED", "ERROR") else word.lower(),
+            "reason": None,
+            "seconds": 0.0,
+        }
+        for name, word in PROGRESS.findall(stdout)
+    ]
+    return tests + [
+        {
+            "name": "(the rest of the tier)",
+            "status": "skipped",
+            "reason": f"over the section's budget ({seconds:.0f} s)",
+            "seconds": 0.0,
+        }
+    ]
 
 
 def run_tier(xml: Path, seconds: float) -> dict:
@@ -60,9 +93,14 @@ def run_tier(xml: Path, seconds: float) -> dict:
     elif xml.is_file():
         tests = outcomes(xml)
     else:
-        raise RuntimeError(f"pytest exited {res.returncode} without a report: "
-                           f"{(res.stdout + res.stderr)[-1500:]}")
+        raise RuntimeError(
+            f"pytest exited {res.returncode} without a report: {(res.stdout + res.stderr)[-1500:]}"
+        )
     counts = {s: sum(t["status"] == s for t in tests) for s in ("passed", "failed", "skipped")}
-    return {"command": "python " + " ".join(cmd[1:]).replace(str(xml), xml.name),
-            "returncode": res.returncode, "tests": tests, **counts,
-            "output_tail": "\n".join(res.stdout.splitlines()[-15:])}
+    return {
+        "command": "python " + " ".join(cmd[1:]).replace(str(xml), xml.name),
+        "returncode": res.returncode,
+        "tests": tests,
+        **counts,
+        "output_tail": "\n".join(res.stdout.splitlines()[-15:]),
+    }

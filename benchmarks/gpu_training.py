@@ -28,8 +28,16 @@ class NoTask(Exception):
 
 
 def _paper_nets() -> list[str]:
-    return ["--image-size", "64", "--t-base-channels", "48", "--g-nfilter", "64",
-            "--batch-size", "64"]
+    return [
+        "--image-size",
+        "64",
+        "--t-base-channels",
+        "48",
+        "--g-nfilter",
+        "64",
+        "--batch-size",
+        "64",
+    ]
 
 
 def choose_task(quick: bool, work: Path) -> tuple[str, list[str], str, bool]:
@@ -39,26 +47,54 @@ def choose_task(quick: bool, work: Path) -> tuple[str, list[str], str, bool]:
 
         src = write_jpeg_folder(work / "quick_source", 40, 32, seed=11)
         tgt = write_jpeg_folder(work / "quick_target", 40, 32, seed=12)
-        return ("quick_folders", ["--preset", "colored_mnist", "--dataset", "folder",
-                                  "--source", str(src), "--target", str(tgt),
-                                  "--image-size", "32", "--t-base-channels", "4",
-                                  "--g-nfilter", "4", "--batch-size", "8"],
-                "tiny networks on two folders of 40 photo-like 32 px JPEGs (--quick)", False)
+        return (
+            "quick_folders",
+            [
+                "--preset",
+                "colored_mnist",
+                "--dataset",
+                "folder",
+                "--source",
+                str(src),
+                "--target",
+                str(tgt),
+                "--image-size",
+                "32",
+                "--t-base-channels",
+                "4",
+                "--g-nfilter",
+                "4",
+                "--batch-size",
+                "8",
+            ],
+            "tiny networks on two folders of 40 photo-like 32 px JPEGs (--quick)",
+            False,
+        )
     from enot.config.presets import EMOJI_ROOT
 
     if all((ROOT / EMOJI_ROOT / d).is_dir() for d in ("noto", "twemoji")):
-        return ("emoji_64", ["--preset", "emoji_64"],
-                "emoji_64: Noto Emoji -> Twemoji at 64 px, the paper's networks", True)
+        return (
+            "emoji_64",
+            ["--preset", "emoji_64"],
+            "emoji_64: Noto Emoji -> Twemoji at 64 px, the paper's networks",
+            True,
+        )
     from data import DatasetError
     from data.fashion_mnist import find_idx_files
 
     try:
         find_idx_files(None)
     except DatasetError as e:
-        raise NoTask(f"no real images: {EMOJI_ROOT} is missing (scripts/"
-                                f"prepare_data.py emoji) and so is Fashion-MNIST ({e})") from None
-    return ("fashion_64", ["--preset", "fashion_bags2shoes", *_paper_nets()],
-            "Fashion-MNIST bag -> shoes at 64 px with the paper's networks", False)
+        raise NoTask(
+            f"no real images: {EMOJI_ROOT} is missing (scripts/"
+            f"prepare_data.py emoji) and so is Fashion-MNIST ({e})"
+        ) from None
+    return (
+        "fashion_64",
+        ["--preset", "fashion_bags2shoes", *_paper_nets()],
+        "Fashion-MNIST bag -> shoes at 64 px with the paper's networks",
+        False,
+    )
 
 
 def step_estimate(speed: dict | None) -> tuple[float | None, str]:
@@ -72,14 +108,38 @@ def step_estimate(speed: dict | None) -> tuple[float | None, str]:
     return None, "no 64 px step was measured"
 
 
-def launch(flags: list[str], precision: str, steps: int, judge_mid_run: bool,
-           run_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
-            "--num_processes", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
-            str(ROOT / "scripts" / "train.py"), *flags, "--mixed-precision", precision,
-            "--steps", str(steps), "--log-every", str(max(1, steps // 20)),
-            "--sample-every", str(steps), "--checkpoint-every", str(steps),
-            "--eval-every", str(steps if judge_mid_run else 0), "--output-dir", str(run_dir)]
+def launch(
+    flags: list[str], precision: str, steps: int, judge_mid_run: bool, run_dir: Path
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_machines",
+        "1",
+        "--num_processes",
+        "1",
+        "--mixed_precision",
+        precision,
+        "--dynamo_backend",
+        "no",
+        str(ROOT / "scripts" / "train.py"),
+        *flags,
+        "--mixed-precision",
+        precision,
+        "--steps",
+        str(steps),
+        "--log-every",
+        str(max(1, steps // 20)),
+        "--sample-every",
+        str(steps),
+        "--checkpoint-every",
+        str(steps),
+        "--eval-every",
+        str(steps if judge_mid_run else 0),
+        "--output-dir",
+        str(run_dir),
+    ]
 
 
 def pack_export(export: Path, out: Path) -> list[str]:
@@ -93,7 +153,7 @@ def pack_export(export: Path, out: Path) -> list[str]:
     tar.unlink()
     for i in range(0, len(data), PART_BYTES):
         part = out / f"export.tar.{i // PART_BYTES:02d}"
-        part.write_bytes(data[i:i + PART_BYTES])
+        part.write_bytes(data[i : i + PART_BYTES])
         names.append(part.name)
     return names
 
@@ -102,8 +162,15 @@ def _tail(text: str, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run(quick: bool, speed: dict | None, work: Path, out: Path, deadline: float,
-        inception_found: bool, device: str) -> dict:
+def run(
+    quick: bool,
+    speed: dict | None,
+    work: Path,
+    out: Path,
+    deadline: float,
+    inception_found: bool,
+    device: str,
+) -> dict:
     name, flags, what, needs_inception = choose_task(quick, work)
     est, est_from = step_estimate(speed)
     left = deadline - time.monotonic()
@@ -124,29 +191,44 @@ def run(quick: bool, speed: dict | None, work: Path, out: Path, deadline: float,
     res = run_bounded(cmd, max(left, 30.0))
     wall = time.monotonic() - t0
     if res.timed_out:
-        raise TimeoutError(f"train.py ran past the section's {left:.0f} s: "
-                           f"{_tail(res.stderr, 5)}")
+        raise TimeoutError(f"train.py ran past the section's {left:.0f} s: {_tail(res.stderr, 5)}")
     (work / f"train_{name}.log").write_text(res.stdout + "\n--- stderr ---\n" + res.stderr)
-    result = {"task": name, "what": what, "command": " ".join(cmd), "steps": steps,
-              "steps_from": est_from, "precision": precision, "returncode": res.returncode,
-              "wall_s": wall, "stdout_tail": _tail(res.stdout), "stderr_tail": _tail(res.stderr)}
+    result = {
+        "task": name,
+        "what": what,
+        "command": " ".join(cmd),
+        "steps": steps,
+        "steps_from": est_from,
+        "precision": precision,
+        "returncode": res.returncode,
+        "wall_s": wall,
+        "stdout_tail": _tail(res.stdout),
+        "stderr_tail": _tail(res.stderr),
+    }
     summary_file = run_dir / "summary.json"
     if summary_file.is_file():
         s = json.loads(summary_file.read_text())
         batch = json.loads((run_dir / "config.json").read_text())["train"]["batch_size"]
-        result.update(trained_steps=s["steps"], train_s=s["seconds_this_run"],
-                      steps_per_s=s["steps_this_run"] / s["seconds_this_run"],
-                      images_per_s=2 * batch * s["steps_this_run"] / s["seconds_this_run"],
-                      final_losses=s["final"])
+        result.update(
+            trained_steps=s["steps"],
+            train_s=s["seconds_this_run"],
+            steps_per_s=s["steps_this_run"] / s["seconds_this_run"],
+            images_per_s=2 * batch * s["steps_this_run"] / s["seconds_this_run"],
+            final_losses=s["final"],
+        )
     judged = run_dir / "test_split.json"
     if judged.is_file():
         result["judge"] = json.loads(judged.read_text()).get("export")
     else:
         errors = [line for line in res.stderr.splitlines() if line.startswith("error:")]
         result["judge"] = None
-        result["judge_reason"] = (errors[-1] if errors else "train.py wrote no test_split.json"
-                                  if judge_here else "no Inception weights on this machine; "
-                                  "emoji's judge needs them (docs/gpu.md)")
+        result["judge_reason"] = (
+            errors[-1]
+            if errors
+            else "train.py wrote no test_split.json"
+            if judge_here
+            else "no Inception weights on this machine; emoji's judge needs them (docs/gpu.md)"
+        )
     if (run_dir / "export").is_dir():
         result["export_parts"] = pack_export(run_dir / "export", out)
     if res.returncode != 0 and "trained_steps" not in result:

@@ -47,8 +47,12 @@ def linear_baseline(pair: IcnnMixturePair, seed: int, n: int = 100_000) -> float
     """L2-UV of the W2 map between Gaussian approximations of P and Q."""
     x = pair.sample_source(n, _gen(seed + 11)).double()
     y = pair.sample_target(n, _gen(seed + 12)).double()
-    gauss = GaussianPair(x.mean(0), torch.cov(x.T).reshape(pair.dim, pair.dim),
-                         y.mean(0), torch.cov(y.T).reshape(pair.dim, pair.dim))
+    gauss = GaussianPair(
+        x.mean(0),
+        torch.cov(x.T).reshape(pair.dim, pair.dim),
+        y.mean(0),
+        torch.cov(y.T).reshape(pair.dim, pair.dim),
+    )
     probe = pair.sample_source(EVAL_SAMPLES, _gen(seed + 13)).double()
     return l2_uv(gauss.optimal_map(probe), pair.optimal_map(probe), pair.target_variance())
 
@@ -65,11 +69,19 @@ def run(dim: int, config: FitConfig, label: str, pool: int, eval_every: int, see
         curve.steps.append(step)
         curve.seconds.append(res.seconds)
         curve.l2_uv.append(l2_uv(res.transport(probe), truth, variance))
-        print(f"  D={dim} {label}: step {step}, {res.seconds:.0f} s, L2-UV {curve.l2_uv[-1]:.3f}%",
-              flush=True)
+        print(
+            f"  D={dim} {label}: step {step}, {res.seconds:.0f} s, L2-UV {curve.l2_uv[-1]:.3f}%",
+            flush=True,
+        )
 
-    fit(xs, ys, cost="half_sq_l2", bidirectional=True,
-        config=config.replace(log_every=eval_every, seed=seed), callback=track)
+    fit(
+        xs,
+        ys,
+        cost="half_sq_l2",
+        bidirectional=True,
+        config=config.replace(log_every=eval_every, seed=seed),
+        callback=track,
+    )
     return curve
 
 
@@ -96,8 +108,9 @@ def plot(curves: list[Curve], baselines: dict[int, float], path: Path) -> Path:
 
 
 def save(curves: list[Curve], baselines: dict[int, float], path: Path) -> Path:
-    path.write_text(json.dumps({"baselines": baselines,
-                                "curves": [c.__dict__ for c in curves]}, indent=1))
+    path.write_text(
+        json.dumps({"baselines": baselines, "curves": [c.__dict__ for c in curves]}, indent=1)
+    )
     return path
 
 

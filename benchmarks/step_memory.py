@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.optim import AdamW
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from enot.config import Config
 from enot.costs import get_cost
-from torch.optim import AdamW
 from enot.step import enot_step
 from enot.training.networks import build_networks
 
@@ -97,13 +97,18 @@ class StepMemory:
 
     def row(self, name: str) -> str:
         cells = [self.params, self.grads, self.optimizer_state, self.activations, self.peak]
-        return (f"| {name} | {self.image_size} | {self.batch} | {self.precision} | "
-                + " | ".join(f"{c / MiB:,.0f}" for c in cells) + " |")
+        return (
+            f"| {name} | {self.image_size} | {self.batch} | {self.precision} | "
+            + " | ".join(f"{c / MiB:,.0f}" for c in cells)
+            + " |"
+        )
 
 
-HEADER = ("| setting | px | batch | precision | weights MiB | gradients MiB | AdamW state MiB | "
-          "activations MiB | peak MiB |\n| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: "
-          "| ---: |")
+HEADER = (
+    "| setting | px | batch | precision | weights MiB | gradients MiB | AdamW state MiB | "
+    "activations MiB | peak MiB |\n| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: "
+    "| ---: |"
+)
 
 
 def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> StepMemory:
@@ -125,8 +130,10 @@ def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> Step
     with FakeTensorMode() if fake else torch.device(device):
         T, g = build_networks(cfg)
         o = cfg.optim
-        opts = [AdamW(m.parameters(), lr=lr, betas=(o.beta1, o.beta2),
-                      weight_decay=o.weight_decay) for m, lr in ((T, o.lr_t), (g, o.lr_g))]
+        opts = [
+            AdamW(m.parameters(), lr=lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
+            for m, lr in ((T, o.lr_t), (g, o.lr_g))
+        ]
         x = torch.randn(batch, 3, size, size)
         y = torch.randn(batch, 3, size, size)
         cost = get_cost(cfg.method.cost)
@@ -137,15 +144,23 @@ def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> Step
                     opt.zero_grad(set_to_none=True)
                 saved.seen.clear()
                 saved.total = 0
-                with torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t), \
-                        torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"):
+                with (
+                    torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t),
+                    torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"),
+                ):
                     enot_step(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam, gauge=cfg.enot.gauge)
                 for opt in opts:
                     opt.step()
         params = sum(p.nbytes for m in (T, g) for p in m.parameters())
         grads = sum(p.grad.nbytes for m in (T, g) for p in m.parameters() if p.grad is not None)
-        state = sum(v.nbytes for opt in opts for s in opt.state.values() for v in s.values()
-                    if torch.is_tensor(v))
+        state = sum(
+            v.nbytes
+            for opt in opts
+            for s in opt.state.values()
+            for v in s.values()
+            if torch.is_tensor(v)
+        )
         inputs = x.nbytes + y.nbytes
-    return StepMemory(size, batch, precision, params, grads, state, saved.total,
-                      live.peak + params + inputs)
+    return StepMemory(
+        size, batch, precision, params, grads, state, saved.total, live.peak + params + inputs
+    )

@@ -38,8 +38,17 @@ def plain_step(T, g, x, y, cost, tau, lam):
 VARIANTS = {"naive": plain_step, "lean": enot_step}
 
 
-def time_steps(step_fn, T, g, cfg: Config, repeats: int, *, device: str = "cpu",
-               precision: str = "no", warmup: int = 1) -> float:
+def time_steps(
+    step_fn,
+    T,
+    g,
+    cfg: Config,
+    repeats: int,
+    *,
+    device: str = "cpu",
+    precision: str = "no",
+    warmup: int = 1,
+) -> float:
     """Median seconds of one step with both AdamW updates, after ``warmup`` untimed steps.
 
     T and g must be on ``device`` already. ``precision`` "bf16" runs the step under autocast,
@@ -98,8 +107,10 @@ def step_flops(cfg: Config) -> int:
 
 
 def cpu_description() -> str:
-    """The CPU model, whether it has AVX-512, and the kernels torch picked: speed figures need it."""
+    """The CPU model, whether it has AVX-512, and the kernels torch picked (for speed figures)."""
     model, flags = cpu_model_and_flags()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
-    return (f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
-            f"{torch.get_num_threads()} threads")
+    return (
+        f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
+        f"{torch.get_num_threads()} threads"
+    )

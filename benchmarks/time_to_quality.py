@@ -34,9 +34,23 @@ from enot.evaluation.map_judge import MapJudge, best_score, rate_key
 from enot.training.loop import train
 from enot.training.networks import build_networks
 
-KEYS = ("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "class_rate_ceiling",
-        "class_rate_identity", "identity_fid", "style_rate", "style_rate_ceiling",
-        "style_rate_identity", "mse_truth", "feat_truth", "retrieval")
+KEYS = (
+    "class_rate",
+    "content_ratio",
+    "ink_shift",
+    "mse",
+    "fid",
+    "kid",
+    "class_rate_ceiling",
+    "class_rate_identity",
+    "identity_fid",
+    "style_rate",
+    "style_rate_ceiling",
+    "style_rate_identity",
+    "mse_truth",
+    "feat_truth",
+    "retrieval",
+)
 
 
 @dataclass
@@ -75,22 +89,32 @@ def scaled_lr(cfg: Config, scale: float) -> Config:
     return out
 
 
-def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, budget_s: float,
-                     eval_every_s: float, judge: MapJudge,
-                     log: Callable[[str], None] = print) -> QualityCurve:
+def train_for_budget(
+    cfg: Config,
+    method: str,
+    t_iters: int,
+    lr_scale: float,
+    budget_s: float,
+    eval_every_s: float,
+    judge: MapJudge,
+    log: Callable[[str], None] = print,
+) -> QualityCurve:
     """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training, in
     the training loop, judging T every ``eval_every_s`` seconds of it and at its end."""
     mcfg = scaled_lr(with_method(cfg, method, t_iters), lr_scale)
-    curve = QualityCurve(method, t_iters, lr_scale, cfg.train.best_guard,
-                         rate_key(data_from_config(cfg)))
+    curve = QualityCurve(
+        method, t_iters, lr_scale, cfg.train.best_guard, rate_key(data_from_config(cfg))
+    )
 
     def record(T: torch.nn.Module, step: int, seconds: float) -> tuple[dict, float, str]:
         metrics, score, summary = judge(T)
         curve.seconds.append(seconds)
         curve.iterations.append(step)
         curve.metrics.append({k: float(metrics[k]) for k in KEYS if metrics.get(k) is not None})
-        log(f"{method} (lr x{lr_scale:g}): {seconds:7.1f} s, {step:5d} outer iterations, "
-            + ", ".join(f"{k} {v:.3f}" for k, v in curve.metrics[-1].items()))
+        log(
+            f"{method} (lr x{lr_scale:g}): {seconds:7.1f} s, {step:5d} outer iterations, "
+            + ", ".join(f"{k} {v:.3f}" for k, v in curve.metrics[-1].items())
+        )
         return metrics, score, summary
 
     due = [eval_every_s]  # the next judgement, in seconds of training
@@ -114,13 +138,20 @@ def train_for_budget(cfg: Config, method: str, t_iters: int, lr_scale: float, bu
     return curve
 
 
-def search_lr(cfg: Config, method: str, t_iters: int, scales: list[float], search_s: float,
-              judge: MapJudge, log: Callable[[str], None] = print
-              ) -> tuple[float, list[QualityCurve]]:
+def search_lr(
+    cfg: Config,
+    method: str,
+    t_iters: int,
+    scales: list[float],
+    search_s: float,
+    judge: MapJudge,
+    log: Callable[[str], None] = print,
+) -> tuple[float, list[QualityCurve]]:
     """The same search for every method: each scale for ``search_s`` seconds, judged at the end;
     returns the scale whose last judgement scores best (the first such on ties)."""
-    runs = [train_for_budget(cfg, method, t_iters, s, search_s, search_s, judge, log)
-            for s in scales]
+    runs = [
+        train_for_budget(cfg, method, t_iters, s, search_s, search_s, judge, log) for s in scales
+    ]
     best = max(runs, key=lambda c: c.score(len(c.metrics) - 1))
     return best.lr_scale, runs
 
@@ -131,9 +162,12 @@ def verdict(enot: QualityCurve, not_: QualityCurve) -> dict:
     e, n = enot.best, not_.best
     reach = enot.first_reaching(not_.score(n))
     return {
-        "enot_best_rate": enot.score(e), "enot_best_at_s": enot.seconds[e],
-        "not_best_rate": not_.score(n), "not_best_at_s": not_.seconds[n],
-        "enot_best_fid": min(enot.series("fid")[1:]), "not_best_fid": min(not_.series("fid")[1:]),
+        "enot_best_rate": enot.score(e),
+        "enot_best_at_s": enot.seconds[e],
+        "not_best_rate": not_.score(n),
+        "not_best_at_s": not_.seconds[n],
+        "enot_best_fid": min(enot.series("fid")[1:]),
+        "not_best_fid": min(not_.series("fid")[1:]),
         "enot_reaches_not_best_at_s": None if reach is None else enot.seconds[reach],
         "speedup": None if reach is None else not_.seconds[n] / max(enot.seconds[reach], 1e-9),
     }
@@ -153,8 +187,10 @@ def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
         ax_fid.plot(c.seconds, c.series("fid"), marker="o", markersize=3, label=label)
     first = curves[0].metrics[0]
     rate = curves[0].rate
-    for key, style, name in ((f"{rate}_ceiling", "--", "ceiling (real targets)"),
-                             (f"{rate}_identity", ":", "identity (untouched source)")):
+    for key, style, name in (
+        (f"{rate}_ceiling", "--", "ceiling (real targets)"),
+        (f"{rate}_identity", ":", "identity (untouched source)"),
+    ):
         if key in first:
             ax_rate.axhline(first[key], color="gray", linestyle=style, label=name)
     ax_fid.axhline(first["identity_fid"], color="gray", linestyle=":", label="identity")
@@ -170,43 +206,65 @@ def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
     return path
 
 
-def report_lines(curves: list[QualityCurve], searches: dict[str, list[QualityCurve]],
-                 budget_s: float, search_s: float) -> list[str]:
+def report_lines(
+    curves: list[QualityCurve],
+    searches: dict[str, list[QualityCurve]],
+    budget_s: float,
+    search_s: float,
+) -> list[str]:
     """Markdown: the search, the curves' summary, and the verdict."""
     first, rate = curves[0].metrics[0], curves[0].rate
-    lines = [f"## Time to quality: {budget_s:.0f} s of training each, every test image judged", "",
-             f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
-             f"{search_s:.0f} s, scored at its end by the rate of maps whose content ratio "
-             f"is at most {curves[0].guard:g}.", "",
-             "| method | lr scale | rate at end | content ratio | FID |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"## Time to quality: {budget_s:.0f} s of training each, every test image judged",
+        "",
+        f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
+        f"{search_s:.0f} s, scored at its end by the rate of maps whose content ratio "
+        f"is at most {curves[0].guard:g}.",
+        "",
+        "| method | lr scale | rate at end | content ratio | FID |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for method, runs in searches.items():
         for c in runs:
             m = c.metrics[-1]
-            lines.append(f"| {method.upper()} | {c.lr_scale:g} | {m.get(rate, 0):.2f} | "
-                         f"{m['content_ratio']:.3f} | {m['fid']:.1f} |")
-    lines += ["", f"Ceiling (real targets) {first.get(f'{rate}_ceiling', float('nan')):.2f}, "
-              f"identity {first.get(f'{rate}_identity', float('nan')):.2f}; identity FID "
-              f"{first['identity_fid']:.1f}.", "",
-              "| method | lr scale | outer iterations | T updates | best rate (guarded) | at s | "
-              "FID there | final rate | final content ratio | final FID |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+            lines.append(
+                f"| {method.upper()} | {c.lr_scale:g} | {m.get(rate, 0):.2f} | "
+                f"{m['content_ratio']:.3f} | {m['fid']:.1f} |"
+            )
+    lines += [
+        "",
+        f"Ceiling (real targets) {first.get(f'{rate}_ceiling', float('nan')):.2f}, "
+        f"identity {first.get(f'{rate}_identity', float('nan')):.2f}; identity FID "
+        f"{first['identity_fid']:.1f}.",
+        "",
+        "| method | lr scale | outer iterations | T updates | best rate (guarded) | at s | "
+        "FID there | final rate | final content ratio | final FID |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for c in curves:
         b, m = c.best, c.metrics[-1]
         k = 1 if c.method == "enot" else c.t_iters
-        lines.append(f"| {c.method.upper()} | {c.lr_scale:g} | {c.iterations[-1]} | "
-                     f"{c.iterations[-1] * k} | {c.score(b):.2f} | {c.seconds[b]:.0f} | "
-                     f"{c.metrics[b]['fid']:.1f} | {m.get(rate, 0):.2f} | "
-                     f"{m['content_ratio']:.3f} | {m['fid']:.1f} |")
+        lines.append(
+            f"| {c.method.upper()} | {c.lr_scale:g} | {c.iterations[-1]} | "
+            f"{c.iterations[-1] * k} | {c.score(b):.2f} | {c.seconds[b]:.0f} | "
+            f"{c.metrics[b]['fid']:.1f} | {m.get(rate, 0):.2f} | "
+            f"{m['content_ratio']:.3f} | {m['fid']:.1f} |"
+        )
     by = {c.method: c for c in curves}
     if {"enot", "not"} <= set(by):
         v = verdict(by["enot"], by["not"])
         reach = v["enot_reaches_not_best_at_s"]
-        lines += ["", f"- Best guarded rate: ENOT {v['enot_best_rate']:.2f} at "
-                      f"{v['enot_best_at_s']:.0f} s, NOT {v['not_best_rate']:.2f} at "
-                      f"{v['not_best_at_s']:.0f} s.",
-                  "- ENOT reaches NOT's best rate " + (
-                      "never in its budget." if reach is None else
-                      f"at {reach:.0f} s: {v['speedup']:.2f}x NOT's time to it."),
-                  f"- Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}."]
+        lines += [
+            "",
+            f"- Best guarded rate: ENOT {v['enot_best_rate']:.2f} at "
+            f"{v['enot_best_at_s']:.0f} s, NOT {v['not_best_rate']:.2f} at "
+            f"{v['not_best_at_s']:.0f} s.",
+            "- ENOT reaches NOT's best rate "
+            + (
+                "never in its budget."
+                if reach is None
+                else f"at {reach:.0f} s: {v['speedup']:.2f}x NOT's time to it."
+            ),
+            f"- Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}.",
+        ]
     return lines

@@ -57,8 +57,9 @@ def onnx_export_of(export: Path) -> Path:
     return export
 
 
-def time_translate(root: Path, size: int, n: int, batch_size: int, backend: str = "torch",
-                   threads: int = 2) -> dict:
+def time_translate(
+    root: Path, size: int, n: int, batch_size: int, backend: str = "torch", threads: int = 2
+) -> dict:
     inputs = root / f"inputs_{n}"
     if not (inputs / CORRUPT).is_file():
         write_inputs(inputs, n)
@@ -68,17 +69,40 @@ def time_translate(root: Path, size: int, n: int, batch_size: int, backend: str 
     if backend == "onnx":
         onnx_export_of(export)
     out = root / f"out_{size}_{backend}"
-    cmd = [sys.executable, str(Path(__file__).parents[1] / "scripts" / "translate.py"),
-           "--model", str(export), "--input", str(inputs), "--output", str(out),
-           "--batch-size", str(batch_size), "--overwrite", "--quiet", "--backend", backend,
-           "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).parents[1] / "scripts" / "translate.py"),
+        "--model",
+        str(export),
+        "--input",
+        str(inputs),
+        "--output",
+        str(out),
+        "--batch-size",
+        str(batch_size),
+        "--overwrite",
+        "--quiet",
+        "--backend",
+        backend,
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     written = len(list(out.rglob("*.png")))
-    return {"size": size, "backend": backend, "threads": threads, "returncode": res.returncode, "written": written, "seconds": seconds,
-            "rate": written / seconds, "stdout": res.stdout.strip(), "stderr": res.stderr.strip()}
+    return {
+        "size": size,
+        "backend": backend,
+        "threads": threads,
+        "returncode": res.returncode,
+        "written": written,
+        "seconds": seconds,
+        "rate": written / seconds,
+        "stdout": res.stdout.strip(),
+        "stderr": res.stderr.strip(),
+    }
 
 
 def onnx_figures(root: Path, size: int) -> dict:
@@ -89,6 +113,11 @@ def onnx_figures(root: Path, size: int) -> dict:
     export = untrained_export(root / f"onnx_{size}", size)
     start = time.perf_counter()
     record = export_onnx(export, parity_images=64, log=lambda _: None)
-    return {"size": size, "seconds": time.perf_counter() - start, "bytes": record.bytes,
-            "parity": record.parity["max_abs_diff"], "inputs": record.parity["inputs"],
-            "weights_bytes": (export / "T" / WEIGHTS_NAME).stat().st_size}
+    return {
+        "size": size,
+        "seconds": time.perf_counter() - start,
+        "bytes": record.bytes,
+        "parity": record.parity["max_abs_diff"],
+        "inputs": record.parity["inputs"],
+        "weights_bytes": (export / "T" / WEIGHTS_NAME).stat().st_size,
+    }

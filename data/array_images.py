@@ -17,8 +17,10 @@ from .split import split_range
 def check_image_array(shape: tuple[int, ...], dtype: Any, where: str) -> None:
     """Refuse anything but uint8 [N, H, W, 3] (the iGAN layout), naming ``where``."""
     if len(shape) != 4 or shape[-1] != 3 or np.dtype(dtype) != np.uint8:
-        raise DatasetError(f"{where} holds {np.dtype(dtype)} {tuple(shape)}; expected uint8 "
-                           f"images [N, H, W, 3] (HWC, RGB)")
+        raise DatasetError(
+            f"{where} holds {np.dtype(dtype)} {tuple(shape)}; expected uint8 "
+            f"images [N, H, W, 3] (HWC, RGB)"
+        )
 
 
 def resize_chw(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -29,8 +31,9 @@ def resize_chw(x: torch.Tensor, size: int) -> torch.Tensor:
     """
     if x.shape[-2:] == (size, size):
         return x
-    out = F.interpolate(x[None], size=(size, size), mode="bilinear", align_corners=False,
-                        antialias=True)[0]
+    out = F.interpolate(
+        x[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True
+    )[0]
     return out.clamp(-1.0, 1.0)
 
 

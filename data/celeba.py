@@ -35,7 +35,8 @@ OFFICIAL_ATTRIBUTES = (
     "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes "
     "No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling "
     "Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace "
-    "Wearing_Necktie Young").split()
+    "Wearing_Necktie Young"
+).split()
 IMAGE_SIZE = (178, 218)  # aligned CelebA images are 178 wide, 218 high
 
 
@@ -47,8 +48,9 @@ def read_attributes(path: str | os.PathLike) -> tuple[list[str], dict[str, list[
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"CelebA attribute file {path} does not exist."
-                           f"{where_to_get('celeba_female')}")
+        raise DatasetError(
+            f"CelebA attribute file {path} does not exist.{where_to_get('celeba_female')}"
+        )
     text = path.read_text(encoding="utf-8", errors="replace").splitlines()
     if path.suffix.lower() == ".csv":
         rows = list(csv.reader(text))
@@ -57,19 +59,24 @@ def read_attributes(path: str | os.PathLike) -> tuple[list[str], dict[str, list[
         names, body, first_line = rows[0][1:], rows[1:], 2
     else:
         if len(text) < 2 or not text[0].strip().isdigit():
-            raise DatasetError(f"{path} is not a CelebA attribute file: line 1 must be the image "
-                               f"count and line 2 the attribute names")
+            raise DatasetError(
+                f"{path} is not a CelebA attribute file: line 1 must be the image "
+                f"count and line 2 the attribute names"
+            )
         names, body, first_line = text[1].split(), [line.split() for line in text[2:]], 3
         if int(text[0]) != sum(1 for row in body if row):
-            raise DatasetError(f"{path} says {int(text[0])} images on line 1 but lists "
-                               f"{sum(1 for row in body if row)}; the file is truncated or edited")
+            raise DatasetError(
+                f"{path} says {int(text[0])} images on line 1 but lists "
+                f"{sum(1 for row in body if row)}; the file is truncated or edited"
+            )
     table: dict[str, list[int]] = {}
     for lineno, row in enumerate(body, start=first_line):
         if not row:
             continue
         if len(row) != len(names) + 1:
-            raise DatasetError(f"{path} line {lineno}: {len(row) - 1} values for "
-                               f"{len(names)} attribute names")
+            raise DatasetError(
+                f"{path} line {lineno}: {len(row) - 1} values for {len(names)} attribute names"
+            )
         try:
             table[row[0]] = [int(v) for v in row[1:]]
         except ValueError:
@@ -77,8 +84,11 @@ def read_attributes(path: str | os.PathLike) -> tuple[list[str], dict[str, list[
     return names, table
 
 
-def write_attributes(path: str | os.PathLike, rows: Iterable[tuple[str, Sequence[int]]],
-                     columns: Sequence[str] = tuple(OFFICIAL_ATTRIBUTES)) -> Path:
+def write_attributes(
+    path: str | os.PathLike,
+    rows: Iterable[tuple[str, Sequence[int]]],
+    columns: Sequence[str] = tuple(OFFICIAL_ATTRIBUTES),
+) -> Path:
     """Write ``rows`` of (image file name, -1/1 values) as a CelebA attribute file.
 
     The layout ``read_attributes`` reads: for a .txt path the official one (count line, the
@@ -101,9 +111,11 @@ def female_names(attr_file: str | os.PathLike) -> list[str]:
     """Sorted file names of the images whose ``Male`` attribute is -1."""
     names, table = read_attributes(attr_file)
     if ATTRIBUTE not in names:
-        raise DatasetError(f"{attr_file} has no {ATTRIBUTE!r} column (its {len(names)} columns "
-                           f"are {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}); "
-                           f"CelebA's female domain is {ATTRIBUTE} == {FEMALE}")
+        raise DatasetError(
+            f"{attr_file} has no {ATTRIBUTE!r} column (its {len(names)} columns "
+            f"are {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}); "
+            f"CelebA's female domain is {ATTRIBUTE} == {FEMALE}"
+        )
     col = names.index(ATTRIBUTE)
     return sorted(name for name, values in table.items() if values[col] == FEMALE)
 
@@ -132,8 +144,9 @@ class CelebAFemale(ImageFolder):
     def __init__(self, spec: str, image_size: int, split: str, flip: bool = False):
         images, self.attr_file = resolve_spec(spec)
         if not images.is_dir():
-            raise DatasetError(f"CelebA image folder {images} does not exist."
-                               f"{where_to_get('celeba_female')}")
+            raise DatasetError(
+                f"CelebA image folder {images} does not exist.{where_to_get('celeba_female')}"
+            )
         super().__init__(images, image_size, split, flip=flip)
 
     def _find_images(self) -> list[Path]:
@@ -145,13 +158,15 @@ class CelebAFemale(ImageFolder):
             raise DatasetError(
                 f"{len(missing)} of the {len(wanted)} female images listed in {self.attr_file} "
                 f"are not under {self.root} (first: {missing[0]}); extract img_align_celeba.zip "
-                f"completely")
+                f"completely"
+            )
         if not wanted:
             raise DatasetError(f"{self.attr_file} lists no image with {ATTRIBUTE} == {FEMALE}")
         return [on_disk[n] for n in wanted]
 
     def __getitem__(self, index: int) -> torch.Tensor:
         size = self.image_size
-        image = to_model(decode_image(self.paths[index]).resize((size, size),
-                                                                Image.Resampling.BILINEAR))
+        image = to_model(
+            decode_image(self.paths[index]).resize((size, size), Image.Resampling.BILINEAR)
+        )
         return random_flip(image, self.flip)

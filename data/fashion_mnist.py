@@ -27,8 +27,18 @@ from .errors import DatasetError
 from .normalization import check_image_size, pad_mnist, random_flip, to_model
 from .split import split_range
 
-CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
-           "bag", "ankle_boot")
+CLASSES = (
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle_boot",
+)
 GROUPS = {"bag": (8,), "shoes": (7, 9, 5)}  # shoes in the issue's order: sneaker, boot, sandal
 DEFAULT_FOLDERS = ("/usr/share/datasets/fashion-mnist", "datasets/fashion-mnist")
 PARTS = ("train", "t10k")  # the domain is train then t10k, each in file order
@@ -65,8 +75,10 @@ def _read_idx(name: str, size: int, mtime_ns: int) -> np.ndarray:
     header = 4 + 4 * ndim
     shape = tuple(int(s) for s in np.frombuffer(raw[4:header], dtype=">u4"))
     if len(raw) - header != int(np.prod(shape)):
-        raise DatasetError(f"{path}: header says {shape} = {int(np.prod(shape))} bytes, the "
-                           f"file holds {len(raw) - header}; it is truncated")
+        raise DatasetError(
+            f"{path}: header says {shape} = {int(np.prod(shape))} bytes, the "
+            f"file holds {len(raw) - header}; it is truncated"
+        )
     return np.frombuffer(raw, dtype=_IDX_DTYPES[raw[2]], offset=header).reshape(shape)
 
 
@@ -85,16 +97,20 @@ def find_idx_files(folder: str | os.PathLike | None) -> dict[str, tuple[Path, Pa
     for base in folders:
         found = {}
         for part in PARTS:
-            images, labels = _idx_file(base, part, "images-idx3"), _idx_file(base, part,
-                                                                            "labels-idx1")
+            images, labels = (
+                _idx_file(base, part, "images-idx3"),
+                _idx_file(base, part, "labels-idx1"),
+            )
             if images and labels:
                 found[part] = (images, labels)
         if found:
             return found
     looked = ", ".join(str(f) for f in folders)
-    raise DatasetError(f"no Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz] and "
-                       f"train-labels-idx1-ubyte[.gz], or the t10k pair) in {looked}."
-                       f"{where_to_get('fashion_mnist')}")
+    raise DatasetError(
+        f"no Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz] and "
+        f"train-labels-idx1-ubyte[.gz], or the t10k pair) in {looked}."
+        f"{where_to_get('fashion_mnist')}"
+    )
 
 
 def parse_classes(text: str) -> tuple[int, ...]:
@@ -109,8 +125,10 @@ def parse_classes(text: str) -> tuple[int, ...]:
         elif item in CLASSES:
             out.append(CLASSES.index(item))
         else:
-            raise DatasetError(f"unknown Fashion-MNIST class {item!r} in {text!r}; use "
-                               f"{', '.join(GROUPS)}, 0..9 or {', '.join(CLASSES)}")
+            raise DatasetError(
+                f"unknown Fashion-MNIST class {item!r} in {text!r}; use "
+                f"{', '.join(GROUPS)}, 0..9 or {', '.join(CLASSES)}"
+            )
     return tuple(out)
 
 
@@ -120,8 +138,10 @@ def load_classes(classes: tuple[int, ...], folder: str | os.PathLike | None) -> 
     for part, (images_path, labels_path) in find_idx_files(folder).items():
         images, labels = read_idx(images_path), read_idx(labels_path)
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DatasetError(f"{images_path} {images.shape} and {labels_path} {labels.shape} "
-                               f"are not matching image and label files")
+            raise DatasetError(
+                f"{images_path} {images.shape} and {labels_path} {labels.shape} "
+                f"are not matching image and label files"
+            )
         chosen.append(images[np.isin(labels, classes)])
     return np.concatenate(chosen)
 
@@ -143,7 +163,7 @@ class FashionMNIST(Dataset):
             keep = split_range(len(gray), split)
         except DatasetError as err:
             raise DatasetError(f"fashion_mnist {spec!r}: {err}") from err
-        self.pixels = _pixels(gray[keep.start:keep.stop], image_size)
+        self.pixels = _pixels(gray[keep.start : keep.stop], image_size)
 
     def __len__(self) -> int:
         return len(self.pixels)
@@ -159,8 +179,9 @@ def _pixels(gray: np.ndarray, image_size: int) -> torch.Tensor:
     return x.round().clamp(0, 255).to(torch.uint8)  # uint8 keeps 21k shoes in 22 MB
 
 
-def labelled_train_file(folder: str | os.PathLike | None,
-                        image_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+def labelled_train_file(
+    folder: str | os.PathLike | None, image_size: int = 32
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The train file's images and labels: (gray float [N, 1, S, S] in [0, 1], labels int64).
 
     Only the train file: every domain's test split (the last 10% of train + t10k) lies in t10k
@@ -169,13 +190,16 @@ def labelled_train_file(folder: str | os.PathLike | None,
     check_image_size(image_size)
     parts = find_idx_files(folder)
     if "train" not in parts:
-        raise DatasetError(f"the Fashion-MNIST classifier is fitted on the train file, but only "
-                           f"{', '.join(str(p) for p in parts['t10k'])} was found"
-                           f"{where_to_get('fashion_mnist')}")
+        raise DatasetError(
+            f"the Fashion-MNIST classifier is fitted on the train file, but only "
+            f"{', '.join(str(p) for p in parts['t10k'])} was found"
+            f"{where_to_get('fashion_mnist')}"
+        )
     images_path, labels_path = parts["train"]
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DatasetError(f"{images_path} {images.shape} and {labels_path} {labels.shape} "
-                           f"are not matching image and label files")
-    return (_pixels(images, image_size).float() / 255.0,
-            torch.from_numpy(labels.astype(np.int64)))
+        raise DatasetError(
+            f"{images_path} {images.shape} and {labels_path} {labels.shape} "
+            f"are not matching image and label files"
+        )
+    return (_pixels(images, image_size).float() / 255.0, torch.from_numpy(labels.astype(np.int64)))

@@ -52,8 +52,10 @@ class ConvexPotential:
 
     def value(self, x: Tensor) -> Tensor:
         x = x.double()
-        return 0.5 * self.alpha * x.square().sum(1) + softplus(self._preactivations(x)[-1]) \
-            @ self.output_weight
+        return (
+            0.5 * self.alpha * x.square().sum(1)
+            + softplus(self._preactivations(x)[-1]) @ self.output_weight
+        )
 
     def gradient(self, x: Tensor) -> Tensor:
         """grad psi(x) = T*(x), float64."""
@@ -104,10 +106,18 @@ def _nonneg(shape: tuple[int, ...], gen: torch.Generator, fan_in: int) -> Tensor
     return torch.randn(*shape, generator=gen, dtype=torch.float64).abs() / math.sqrt(fan_in)
 
 
-def icnn_mixture_pair(dim: int, seed: int = 0, components: int = 3, hidden: int = 8,
-                      layers: int = 2, strength: float = 5.0, sharpness: float = 8.0,
-                      alpha: float = 1.0, separation: float = 1.0,
-                      std: float = 1.0) -> IcnnMixturePair:
+def icnn_mixture_pair(
+    dim: int,
+    seed: int = 0,
+    components: int = 3,
+    hidden: int = 8,
+    layers: int = 2,
+    strength: float = 5.0,
+    sharpness: float = 8.0,
+    alpha: float = 1.0,
+    separation: float = 1.0,
+    std: float = 1.0,
+) -> IcnnMixturePair:
     """A seeded pair: `components` Gaussians (means N(0, separation^2 I), std `std`) pushed
     through grad psi of a `layers`-deep ICNN of width `hidden`.
 
@@ -120,16 +130,22 @@ def icnn_mixture_pair(dim: int, seed: int = 0, components: int = 3, hidden: int 
     icnn`): far from linear, as in the paper's Table 2.
     """
     if dim < 1 or components < 1 or hidden < 1 or layers < 1:
-        raise ValueError(f"dim, components, hidden and layers must be >= 1; got {dim}, "
-                         f"{components}, {hidden}, {layers}")
+        raise ValueError(
+            f"dim, components, hidden and layers must be >= 1; got {dim}, "
+            f"{components}, {hidden}, {layers}"
+        )
     if alpha <= 0 or strength < 0 or std <= 0:
-        raise ValueError(f"need alpha > 0, strength >= 0 and std > 0; got {alpha}, {strength}, "
-                         f"{std}")
+        raise ValueError(
+            f"need alpha > 0, strength >= 0 and std > 0; got {alpha}, {strength}, {std}"
+        )
     gen = torch.Generator().manual_seed(seed)
     means = separation * torch.randn(components, dim, generator=gen, dtype=torch.float64)
-    scale_x = math.sqrt(separation ** 2 + std ** 2)  # per-coordinate RMS of x
-    inputs = tuple(torch.randn(hidden, dim, generator=gen, dtype=torch.float64)
-                   * (sharpness / (scale_x * math.sqrt(dim))) for _ in range(layers))
+    scale_x = math.sqrt(separation**2 + std**2)  # per-coordinate RMS of x
+    inputs = tuple(
+        torch.randn(hidden, dim, generator=gen, dtype=torch.float64)
+        * (sharpness / (scale_x * math.sqrt(dim)))
+        for _ in range(layers)
+    )
     biases = tuple(torch.randn(hidden, generator=gen, dtype=torch.float64) for _ in range(layers))
     hiddens = tuple(_nonneg((hidden, hidden), gen, hidden) for _ in range(layers - 1))
     out = _nonneg((hidden,), gen, hidden)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .atomic import atomic_file
 from .array_images import ArrayImages, check_image_array
+from .atomic import atomic_file
 from .downloads import where_to_get
 from .errors import DatasetError
 from .normalization import from_model
@@ -45,8 +45,10 @@ def hdf5_shape(path: str | os.PathLike, key: str = KEY) -> tuple[int, ...]:
     with f:
         if key not in f:
             present = ", ".join(repr(k) for k in f.keys()) or "none"
-            raise DatasetError(f"{path} has no dataset {key!r}; the keys present are {present}. "
-                               f"iGAN files keep the images under {KEY!r}")
+            raise DatasetError(
+                f"{path} has no dataset {key!r}; the keys present are {present}. "
+                f"iGAN files keep the images under {KEY!r}"
+            )
         data = f[key]
         if not isinstance(data, h5py.Dataset):
             raise DatasetError(f"{path}: {key!r} is a group, not a dataset of images")
@@ -57,8 +59,14 @@ def hdf5_shape(path: str | os.PathLike, key: str = KEY) -> tuple[int, ...]:
 class HDF5Images(ArrayImages):
     """An iGAN-style HDF5 file as one domain: [3, image_size, image_size] in [-1, 1]."""
 
-    def __init__(self, path: str | os.PathLike, image_size: int, split: str,
-                 flip: bool = False, key: str = KEY):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        image_size: int,
+        split: str,
+        flip: bool = False,
+        key: str = KEY,
+    ):
         self.path, self.key = Path(path), key
         shape = hdf5_shape(self.path, key)
         super().__init__(str(self.path), shape[0], image_size, split, flip)

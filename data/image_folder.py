@@ -59,8 +59,15 @@ class ImageFolder(Dataset):
     raises CorruptImageError naming it when the item is read.
     """
 
-    def __init__(self, root: str | os.PathLike, image_size: int, split: str, flip: bool = False,
-                 by_name: bool = False, background: Color = WHITE):
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        image_size: int,
+        split: str,
+        flip: bool = False,
+        by_name: bool = False,
+        background: Color = WHITE,
+    ):
         check_image_size(image_size)
         self.root = Path(root)
         self.image_size = image_size
@@ -75,8 +82,9 @@ class ImageFolder(Dataset):
         images = self._find_images()
         self.names = [p.relative_to(self.root).with_suffix("").as_posix() for p in images]
         try:
-            indices = (split_by_name(self.names, split) if by_name
-                       else split_range(len(images), split))
+            indices = (
+                split_by_name(self.names, split) if by_name else split_range(len(images), split)
+            )
         except DatasetError as err:
             raise DatasetError(f"image folder {self.root}: {err}") from err
         self.paths: list[Path] = [images[i] for i in indices]
@@ -92,9 +100,7 @@ class ImageFolder(Dataset):
         return images
 
     def _no_images_message(self, files: list[Path]) -> str:
-        message = (
-            f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under {self.root}"
-        )
+        message = f"no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) found under {self.root}"
         if not files:
             return message + "; the folder is empty"
         names = ", ".join(p.relative_to(self.root).as_posix() for p in files[:_SHOWN])
@@ -103,8 +109,12 @@ class ImageFolder(Dataset):
 
     def _check_headers(self) -> None:
         bad = []
-        bar = tqdm(self.paths, desc=f"checking {self.root}", unit="img",
-                   disable=len(self.paths) <= _PROGRESS_ABOVE)
+        bar = tqdm(
+            self.paths,
+            desc=f"checking {self.root}",
+            unit="img",
+            disable=len(self.paths) <= _PROGRESS_ABOVE,
+        )
         for path in bar:
             problem = _header_problem(path)
             if problem is not None:

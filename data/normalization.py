@@ -33,7 +33,7 @@ def parse_background(text: str) -> Color:
         return _NAMED[value]
     if len(value) == 7 and value[0] == "#":
         try:
-            return tuple(int(value[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+            return tuple(int(value[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
         except ValueError:
             pass
     raise ValueError(f"background {text!r} is not a colour: use white, black or #rrggbb")
@@ -69,8 +69,7 @@ def to_rgb(img: Image.Image, background: Color = WHITE) -> Image.Image:
     return Image.alpha_composite(flat, img).convert("RGB")
 
 
-def to_model(x: torch.Tensor | np.ndarray | Image.Image,
-             background: Color = WHITE) -> torch.Tensor:
+def to_model(x: torch.Tensor | np.ndarray | Image.Image, background: Color = WHITE) -> torch.Tensor:
     """uint8 pixels (tensor or array of any shape) or a PIL image -> float32 tensor in [-1, 1].
 
     A PIL image becomes RGB on ``background`` (see ``to_rgb``) and HWC is turned into CHW;
@@ -82,14 +81,16 @@ def to_model(x: torch.Tensor | np.ndarray | Image.Image,
     elif isinstance(x, np.ndarray):
         x = torch.from_numpy(np.array(x))
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"to_model expects a uint8 tensor/array or a PIL image, got {type(x).__name__}")
+        raise TypeError(
+            f"to_model expects a uint8 tensor/array or a PIL image, got {type(x).__name__}"
+        )
     if x.dtype != torch.uint8:
         raise TypeError(f"to_model expects uint8 pixels 0..255, got dtype {x.dtype}")
     return x.to(torch.float32) / 127.5 - 1.0
 
 
 def from_model(x: torch.Tensor) -> torch.Tensor:
-    """Float tensor in [-1, 1], CHW or BCHW -> uint8 tensor of the same shape, clamped and rounded."""
+    """Float tensor in [-1, 1], CHW or BCHW -> uint8 tensor of the same shape, clamped, rounded."""
     if x.dim() not in (3, 4):
         raise ValueError(f"from_model expects a CHW or BCHW tensor, got shape {tuple(x.shape)}")
     return ((x.detach() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
@@ -124,8 +125,9 @@ def pad_mnist(x: torch.Tensor, image_size: int) -> torch.Tensor:
     bilinearly with antialiasing if S != 32. Values are not clamped: the caller's range rules."""
     x = F.pad(x, (MNIST_PAD,) * 4)
     if image_size != MNIST_SIDE + 2 * MNIST_PAD:
-        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear",
-                          align_corners=False, antialias=True)
+        x = F.interpolate(
+            x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True
+        )
     return x
 
 

@@ -16,8 +16,8 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from .atomic import atomic_file
 from .array_images import ArrayImages, check_image_array
+from .atomic import atomic_file
 from .downloads import where_to_get
 from .errors import DatasetError
 from .normalization import from_model
@@ -29,8 +29,9 @@ def sidecar(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def write_packed(path: str | os.PathLike, images: Iterable[torch.Tensor], count: int,
-                 image_size: int, meta: dict) -> Path:
+def write_packed(
+    path: str | os.PathLike, images: Iterable[torch.Tensor], count: int, image_size: int, meta: dict
+) -> Path:
     """Write ``count`` [3, S, S] images in [-1, 1] to ``path`` (.npy) and its sidecar.
 
     Written under a temporary name and renamed at the end, so an interrupted pack never looks
@@ -39,16 +40,21 @@ def write_packed(path: str | os.PathLike, images: Iterable[torch.Tensor], count:
     path = Path(path).with_suffix(".npy")
     n = 0
     with atomic_file(path) as partial:
-        array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
-                                          shape=(count, image_size, image_size, 3))
+        array = np.lib.format.open_memmap(
+            partial, mode="w+", dtype=np.uint8, shape=(count, image_size, image_size, 3)
+        )
         for n, image in enumerate(images, start=1):
             array[n - 1] = from_model(image).permute(1, 2, 0).numpy()
         array.flush()
         del array
         if n != count:
             raise DatasetError(f"packing {path}: got {n} images, expected {count}")
-        sidecar(path).write_text(json.dumps({"format": FORMAT, "count": count,
-                                             "image_size": image_size, **meta}, indent=2) + "\n")
+        sidecar(path).write_text(
+            json.dumps(
+                {"format": FORMAT, "count": count, "image_size": image_size, **meta}, indent=2
+            )
+            + "\n"
+        )
     return path
 
 
@@ -79,8 +85,7 @@ class PackedImages(ArrayImages):
         except json.JSONDecodeError as err:
             raise DatasetError(f"{side} is not valid JSON: {err}") from err
         if meta.get("format") != FORMAT:
-            raise DatasetError(f"{side} is not a {FORMAT} sidecar (format "
-                               f"{meta.get('format')!r})")
+            raise DatasetError(f"{side} is not a {FORMAT} sidecar (format {meta.get('format')!r})")
         return meta
 
     def _open(self) -> np.ndarray:

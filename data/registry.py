@@ -25,8 +25,9 @@ from .normalization import Color, parse_background
 from .packed import PackedImages
 
 
-def _colored_mnist(spec: str, image_size: int, split: str, seed: int, flip: bool,
-                   background: Color) -> Dataset:
+def _colored_mnist(
+    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+) -> Dataset:
     # flip and background are ignored: mirrored digits are not digits, so it would change the task.
     try:
         digit = int(spec)
@@ -35,14 +36,16 @@ def _colored_mnist(spec: str, image_size: int, split: str, seed: int, flip: bool
     return ColoredMNIST(digit, split, image_size=image_size, seed=seed)
 
 
-def _folder(spec: str, image_size: int, split: str, seed: int, flip: bool,
-            background: Color) -> Dataset:
+def _folder(
+    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+) -> Dataset:
     # seed is unused: the folder order is sorted and flips draw from torch's global RNG.
     return ImageFolder(spec, image_size, split, flip=flip, background=background)
 
 
-def _paired_folder(spec: str, image_size: int, split: str, seed: int, flip: bool,
-                   background: Color) -> Dataset:
+def _paired_folder(
+    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+) -> Dataset:
     # Files correspond by name across the two domains: the split is by name, the same in both.
     if not Path(spec).is_dir():
         raise DatasetError(f"paired_folder {spec} does not exist.{where_to_get('paired_folder')}")
@@ -51,20 +54,25 @@ def _paired_folder(spec: str, image_size: int, split: str, seed: int, flip: bool
 
 def _named_folder(kind: str) -> Callable[..., Dataset]:
     """An image folder of a known download, whose absence is reported with where to get it."""
-    def build(spec: str, image_size: int, split: str, seed: int, flip: bool,
-              background: Color) -> Dataset:
+
+    def build(
+        spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+    ) -> Dataset:
         if not Path(spec).is_dir():
             raise DatasetError(f"{kind} folder {spec} does not exist.{where_to_get(kind)}")
         return ImageFolder(spec, image_size, split, flip=flip, background=background)
+
     return build
 
 
 def _plain(cls: type) -> Callable[..., Dataset]:
     # Array formats (HDF5, packed, IDX) hold opaque RGB or gray; photo kinds (CelebA, comics)
     # are JPEG folders without transparency.
-    def build(spec: str, image_size: int, split: str, seed: int, flip: bool,
-              background: Color) -> Dataset:
+    def build(
+        spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+    ) -> Dataset:
         return cls(spec, image_size, split, flip=flip)
+
     return build
 
 
@@ -91,7 +99,8 @@ SPEC_HELP = (
     "IMAGES_DIR,ATTR_FILE; comics: the Kaggle "
     "comic-faces-v2 folder or its comics/ side; fashion_mnist: bag, shoes or classes a+b, "
     "optionally @FOLDER of the IDX files; packed: a .npy from scripts/prepare_data.py. Prefix "
-    "KIND: to use another kind than --dataset for this domain")
+    "KIND: to use another kind than --dataset for this domain"
+)
 
 
 def resolve_kind(kind: str, spec: str) -> tuple[str, str]:
@@ -102,8 +111,16 @@ def resolve_kind(kind: str, spec: str) -> tuple[str, str]:
     return kind, spec
 
 
-def build_domain(kind: str, spec: str, image_size: int, split: str, *,
-                 seed: int = 0, flip: bool = False, background: str = "white") -> Dataset:
+def build_domain(
+    kind: str,
+    spec: str,
+    image_size: int,
+    split: str,
+    *,
+    seed: int = 0,
+    flip: bool = False,
+    background: str = "white",
+) -> Dataset:
     """Dataset of [3, image_size, image_size] tensors in [-1, 1] for one domain.
 
     ``kind`` is one of DATASET_KINDS (see SPEC_HELP for each spec); a ``KIND:`` prefix on
@@ -114,7 +131,9 @@ def build_domain(kind: str, spec: str, image_size: int, split: str, *,
     kind, spec = resolve_kind(kind, spec)
     builder = _BUILDERS.get(kind)
     if builder is None:
-        raise DatasetError(f"unknown dataset kind {kind!r}; choose one of {', '.join(DATASET_KINDS)}")
+        raise DatasetError(
+            f"unknown dataset kind {kind!r}; choose one of {', '.join(DATASET_KINDS)}"
+        )
     try:
         color = parse_background(background)
     except ValueError as err:

@@ -53,6 +53,8 @@ def split_by_name(names: list[str], split: str) -> list[int]:
     want_test = split == "test"
     indices = [i for i, n in enumerate(names) if in_test_by_name(n) == want_test]
     if not indices:
-        raise DatasetError(f"split {split!r} is empty for {len(names)} names under the by-name "
-                           f"rule (one name in {TEST_BUCKETS} is test, by hash); add more images")
+        raise DatasetError(
+            f"split {split!r} is empty for {len(names)} names under the by-name "
+            f"rule (one name in {TEST_BUCKETS} is test, by hash); add more images"
+        )
     return indices

@@ -49,8 +49,11 @@ def moons(n: int, generator: torch.Generator | None = None) -> Tensor:
     """Two interleaving half circles (noise 0.1), scaled by 2 and shifted by (-1, -0.2)."""
     upper = torch.rand(n, generator=generator) < 0.5
     t = math.pi * _rand(n, generator)
-    pts = torch.where(upper[:, None], torch.stack([t.cos(), t.sin()], 1),
-                      torch.stack([1 - t.cos(), 0.5 - t.sin()], 1))
+    pts = torch.where(
+        upper[:, None],
+        torch.stack([t.cos(), t.sin()], 1),
+        torch.stack([1 - t.cos(), 0.5 - t.sin()], 1),
+    )
     pts = pts + 0.1 * _randn(n, 2, generator)
     return (2 * pts + torch.tensor([-1.0, -0.2], dtype=torch.float64)).float()
 
@@ -74,8 +77,10 @@ def circles(n: int, generator: torch.Generator | None = None) -> Tensor:
 
 def standard_normal(dim: int) -> Sampler:
     """N(0, I_dim), the usual source of the 2-D benchmarks."""
+
     def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
         return _randn(n, dim, generator).float()
+
     return sample
 
 
@@ -137,8 +142,9 @@ class GaussianPair:
     def w2_squared(self) -> float:
         root1 = _sqrtm(self.cov1)
         cross = _sqrtm(root1 @ self.cov2 @ root1)
-        return float((self.m1 - self.m2).square().sum()
-                     + torch.trace(self.cov1 + self.cov2 - 2 * cross))
+        return float(
+            (self.m1 - self.m2).square().sum() + torch.trace(self.cov1 + self.cov2 - 2 * cross)
+        )
 
     def target_variance(self) -> float:
         """Var_target = tr(S2), the denominator of the L2-UV metric."""
@@ -150,13 +156,16 @@ class GaussianPair:
 
 def _random_cov(dim: int, gen: torch.Generator, lo: float, hi: float) -> Tensor:
     q, _ = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))
-    eig = torch.exp(math.log(lo) + (math.log(hi) - math.log(lo))
-                    * torch.rand(dim, generator=gen, dtype=torch.float64))
+    eig = torch.exp(
+        math.log(lo)
+        + (math.log(hi) - math.log(lo)) * torch.rand(dim, generator=gen, dtype=torch.float64)
+    )
     return (q * eig) @ q.T
 
 
-def random_gaussian_pair(dim: int, seed: int = 0, eig_range: tuple[float, float] = (0.25, 4.0),
-                         mean_scale: float = 1.0) -> GaussianPair:
+def random_gaussian_pair(
+    dim: int, seed: int = 0, eig_range: tuple[float, float] = (0.25, 4.0), mean_scale: float = 1.0
+) -> GaussianPair:
     """Two Gaussians with random means (N(0, mean_scale^2 I)) and random covariances whose
     eigenvalues are log-uniform in eig_range, under random rotations."""
     if dim < 1:
@@ -164,7 +173,9 @@ def random_gaussian_pair(dim: int, seed: int = 0, eig_range: tuple[float, float]
     gen = torch.Generator().manual_seed(seed)
     m1 = mean_scale * torch.randn(dim, generator=gen, dtype=torch.float64)
     m2 = mean_scale * torch.randn(dim, generator=gen, dtype=torch.float64)
-    return GaussianPair(m1, _random_cov(dim, gen, *eig_range), m2, _random_cov(dim, gen, *eig_range))
+    return GaussianPair(
+        m1, _random_cov(dim, gen, *eig_range), m2, _random_cov(dim, gen, *eig_range)
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,5 +10,6 @@ __all__ = ["TransportResult", "fit"]
 def __getattr__(name: str):
     if name in __all__:
         from enot import lowdim
+
         return getattr(lowdim, name)
     raise AttributeError(f"module 'enot' has no attribute {name!r}")

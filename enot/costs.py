@@ -57,6 +57,7 @@ def get_cost(name: str) -> Cost:
 # Costs on arrays [B, D] for the low-dimensional solver (`enot.lowdim`). Kept apart from COSTS
 # so that the image CLI's choices stay the image costs.
 
+
 def euclidean(x: Tensor, y: Tensor) -> Tensor:
     """Euclidean distance ||x - y|| (the W1 cost).
 
@@ -100,8 +101,9 @@ class StrictlyConvexCost:
         """The cost seen from the target: c~(y, x) = c(x, y) = h~(y - x) with h~(z) = h(-z),
         so grad h~*(p) = -grad h*(-p)."""
         h, grad = self.h, self.grad_h_star
-        return StrictlyConvexCost(name=self.name + " (swapped)", h=lambda z: h(-z),
-                                  grad_h_star=lambda p: -grad(-p))
+        return StrictlyConvexCost(
+            name=self.name + " (swapped)", h=lambda z: h(-z), grad_h_star=lambda p: -grad(-p)
+        )
 
 
 def _identity(p: Tensor) -> Tensor:
@@ -114,10 +116,12 @@ def _half(p: Tensor) -> Tensor:
 
 # h(z) = 1/2 ||z||^2 is its own conjugate, so grad h* = id and T(x) = x - grad f(x) (Brenier);
 # for h(z) = ||z||^2, h*(p) = ||p||^2 / 4 and grad h* = p / 2.
-HALF_SQ_L2 = StrictlyConvexCost("half_sq_l2", h=lambda z: 0.5 * z.square().sum(dim=1),
-                                grad_h_star=_identity)
-SQ_EUCLIDEAN = StrictlyConvexCost("sq_euclidean", h=lambda z: z.square().sum(dim=1),
-                                  grad_h_star=_half)
+HALF_SQ_L2 = StrictlyConvexCost(
+    "half_sq_l2", h=lambda z: 0.5 * z.square().sum(dim=1), grad_h_star=_identity
+)
+SQ_EUCLIDEAN = StrictlyConvexCost(
+    "sq_euclidean", h=lambda z: z.square().sum(dim=1), grad_h_star=_half
+)
 
 ArrayCost = Union[StrictlyConvexCost, Cost]
 
@@ -145,8 +149,10 @@ def get_array_cost(cost: str | ArrayCost) -> ArrayCost:
         try:
             return ARRAY_COSTS[cost]
         except KeyError:
-            raise ValueError(f"unknown cost {cost!r}; choose one of {sorted(ARRAY_COSTS)} "
-                             "or pass a callable c(x, y)") from None
+            raise ValueError(
+                f"unknown cost {cost!r}; choose one of {sorted(ARRAY_COSTS)} "
+                "or pass a callable c(x, y)"
+            ) from None
     if not callable(cost):
         raise TypeError(f"cost must be a name or a callable c(x, y); got {type(cost).__name__}")
     return cost
@@ -165,19 +171,27 @@ def check_batched_cost(cost: ArrayCost, x: Tensor, y: Tensor) -> None:
         try:
             out = cost(x, y)
         except Exception as err:  # any failure of user code on a batch means "not batched"
-            raise ValueError(f"cost {name!r} failed on batched inputs of shape {tuple(x.shape)}: "
-                             f"{type(err).__name__}: {err}. A cost must take [B, D] arrays and "
-                             "return [B]") from err
+            raise ValueError(
+                f"cost {name!r} failed on batched inputs of shape {tuple(x.shape)}: "
+                f"{type(err).__name__}: {err}. A cost must take [B, D] arrays and "
+                "return [B]"
+            ) from err
         if not isinstance(out, Tensor) or out.shape != (b,):
             shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            raise ValueError(f"cost {name!r} is not batched: on inputs [{b}, {x.shape[1]}] it "
-                             f"returned {shape}, expected one value per row, shape ({b},)")
+            raise ValueError(
+                f"cost {name!r} is not batched: on inputs [{b}, {x.shape[1]}] it "
+                f"returned {shape}, expected one value per row, shape ({b},)"
+            )
         if not torch.isfinite(out).all():
             raise ValueError(f"cost {name!r} returned non-finite values on the data")
         if not out.requires_grad:
-            raise ValueError(f"cost {name!r} is not differentiable in y: its output has no "
-                             "autograd graph (use torch operations, not numpy or .item())")
+            raise ValueError(
+                f"cost {name!r} is not differentiable in y: its output has no "
+                "autograd graph (use torch operations, not numpy or .item())"
+            )
     single = cost(x[:1], y[:1].detach())
     if single.shape != (1,) or not torch.allclose(single, out[:1].detach(), rtol=1e-4, atol=1e-6):
-        raise ValueError(f"cost {name!r} is not row-wise: c(x[:1], y[:1]) differs from the first "
-                         "entry of c(x, y), so rows of the batch influence each other")
+        raise ValueError(
+            f"cost {name!r} is not row-wise: c(x[:1], y[:1]) differs from the first "
+            "entry of c(x, y), so rows of the batch influence each other"
+        )

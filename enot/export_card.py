@@ -99,16 +99,19 @@ class ExportCard:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise CardError(f"{where}: version must be a positive integer, got {version!r}")
         if version > VERSION:
-            raise CardError(f"{where} is a version {version} card; this enot-i2i reads cards "
-                            f"up to version {VERSION}: upgrade enot-i2i to load this export")
+            raise CardError(
+                f"{where} is a version {version} card; this enot-i2i reads cards "
+                f"up to version {VERSION}: upgrade enot-i2i to load this export"
+            )
         missing = [name for name in REQUIRED if name not in data]
         if missing:
             raise CardError(f"{where} lacks {', '.join(missing)}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise CardError(f"{where} has unknown field(s) {', '.join(unknown)} for a version "
-                            f"{version} card")
+            raise CardError(
+                f"{where} has unknown field(s) {', '.join(unknown)} for a version {version} card"
+            )
         values = {**data, "version": VERSION}
         try:
             if values.get("test_split") is not None:
@@ -118,8 +121,7 @@ class ExportCard:
         except TypeError as err:
             raise CardError(f"{where}: {err}") from None
         card = cls(**values)
-        for name, kind in (("step", int), ("image_size", int), ("channels", int),
-                           ("config", dict)):
+        for name, kind in (("step", int), ("image_size", int), ("channels", int), ("config", dict)):
             value = getattr(card, name)
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise CardError(f"{where}: {name} must be {kind.__name__}, got {value!r}")

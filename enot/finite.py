@@ -28,9 +28,13 @@ def find_non_finite(names: Sequence[str], values: Tensor) -> tuple[str, float, i
     return names[col], values[row, col].item(), row
 
 
-def finite_means(named: dict[str, Tensor], where: str = "", advice: str = "",
-                 gather: Callable[[Tensor], Tensor] | None = None,
-                 unchecked: Callable[[str], bool] | None = None) -> dict[str, float]:
+def finite_means(
+    named: dict[str, Tensor],
+    where: str = "",
+    advice: str = "",
+    gather: Callable[[Tensor], Tensor] | None = None,
+    unchecked: Callable[[str], bool] | None = None,
+) -> dict[str, float]:
     """Check one update's named scalars and return them as floats (their means over processes).
 
     ``gather`` collects a [1, n] tensor from every process into [processes, n] (one host sync;
@@ -47,6 +51,8 @@ def finite_means(named: dict[str, Tensor], where: str = "", advice: str = "",
     if bad is not None:
         name, value, row = bad
         process = f" (process {row})" if gather is not None else ""
-        raise NonFiniteError(f"{name} = {value}{' ' + where if where else ''}{process}"
-                             f"{'; ' + advice if advice else ''}")
+        raise NonFiniteError(
+            f"{name} = {value}{' ' + where if where else ''}{process}"
+            f"{'; ' + advice if advice else ''}"
+        )
     return dict(zip(names, values.mean(0).tolist()))

@@ -39,16 +39,29 @@ def grad_norm(model: nn.Module) -> Tensor:
     return torch.nn.utils.get_total_norm(grads).float()
 
 
-def enot_iteration(T: nn.Module, g: nn.Module, opt_t: Optimizer, opt_g: Optimizer, x: Tensor,
-                   y: Tensor, cost: Cost, tau: float, lam: float, gauge: float = 0.0, *,
-                   backward: Backward = torch.autograd.backward,
-                   check: Check = finite_means) -> dict[str, float]:
+def enot_iteration(
+    T: nn.Module,
+    g: nn.Module,
+    opt_t: Optimizer,
+    opt_g: Optimizer,
+    x: Tensor,
+    y: Tensor,
+    cost: Cost,
+    tau: float,
+    lam: float,
+    gauge: float = 0.0,
+    *,
+    backward: Backward = torch.autograd.backward,
+    check: Check = finite_means,
+) -> dict[str, float]:
     """ENOT: g and T updated 1:1 on the batch pair (x, y); returns the checked values."""
     opt_t.zero_grad(set_to_none=True)
     opt_g.zero_grad(set_to_none=True)
     losses = enot_step(T, g, x, y, cost, tau, lam, backward=backward, gauge=gauge)
-    values = {k: getattr(losses, k).detach().float()
-              for k in ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost")}
+    values = {
+        k: getattr(losses, k).detach().float()
+        for k in ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost")
+    }
     values.update(grad_norm_t=grad_norm(T), grad_norm_g=grad_norm(g))
     out = check(values)
     opt_g.step()
@@ -56,11 +69,22 @@ def enot_iteration(T: nn.Module, g: nn.Module, opt_t: Optimizer, opt_g: Optimize
     return out
 
 
-def not_iteration(T: nn.Module, g: nn.Module, opt_t: Optimizer, opt_g: Optimizer,
-                  t_batches: Sequence[Tensor], x: Tensor, y: Tensor, cost: Cost,
-                  alpha: float = 0.0, k: float = 0.0, *, g_plain: nn.Module | None = None,
-                  backward: Backward = torch.autograd.backward,
-                  check: Check = finite_means) -> dict[str, float]:
+def not_iteration(
+    T: nn.Module,
+    g: nn.Module,
+    opt_t: Optimizer,
+    opt_g: Optimizer,
+    t_batches: Sequence[Tensor],
+    x: Tensor,
+    y: Tensor,
+    cost: Cost,
+    alpha: float = 0.0,
+    k: float = 0.0,
+    *,
+    g_plain: nn.Module | None = None,
+    backward: Backward = torch.autograd.backward,
+    check: Check = finite_means,
+) -> dict[str, float]:
     """NOT, Alg. 1: one T update per source batch of ``t_batches`` (K of them), then one g
     update on (x, y).
 
@@ -76,8 +100,13 @@ def not_iteration(T: nn.Module, g: nn.Module, opt_t: Optimizer, opt_g: Optimizer
         tx = T(xt)
         m = not_map_loss(cost(xt, as_float32(tx)), as_float32(g_plain(tx)))
         backward(m.t_loss, inputs=trainable_params(T))
-        step = check({"t_loss": m.t_loss.detach().float(),
-                      "transport_cost": m.transport_cost.float(), "grad_norm_t": grad_norm(T)})
+        step = check(
+            {
+                "t_loss": m.t_loss.detach().float(),
+                "transport_cost": m.transport_cost.float(),
+                "grad_norm_t": grad_norm(T),
+            }
+        )
         opt_t.step()
         for name, v in step.items():
             sums[name] = sums.get(name, 0.0) + v / len(t_batches)
@@ -90,11 +119,14 @@ def not_iteration(T: nn.Module, g: nn.Module, opt_t: Optimizer, opt_g: Optimizer
         half = y.shape[0] // 2
         t = torch.rand(half, device=y.device)
         psi = convex_psi(lambda z: as_float32(g(z)), k)
-        jensen = jensen_penalty(psi, y[:half], y[half:2 * half], t)
+        jensen = jensen_penalty(psi, y[:half], y[half : 2 * half], t)
     p = not_potential_loss(as_float32(g(tx)), as_float32(g(y)), cost(x, tx), jensen, alpha)
     backward(p.g_loss, inputs=trainable_params(g))
-    values = {"g_loss": p.g_loss.detach().float(), "w_dist": p.w_dist.float(),
-              "grad_norm_g": grad_norm(g)}
+    values = {
+        "g_loss": p.g_loss.detach().float(),
+        "w_dist": p.w_dist.float(),
+        "grad_norm_g": grad_norm(g),
+    }
     if alpha > 0:
         values["jensen"] = p.jensen.float()
     out = check(values)

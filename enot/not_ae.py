@@ -38,8 +38,10 @@ def ae_cost(name: str, lpips_weights: str = "", device: torch.device | str = "cp
         try:
             model = load_lpips(lpips_weights or LPIPS_FROM_HUB, device)
         except LPIPSWeightsError as err:
-            raise LPIPSWeightsError(f"--ae-cost lpips: {err}. (Training needs the file for "
-                                    f"this cost; --ae-cost l2 or l1 need none.)") from None
+            raise LPIPSWeightsError(
+                f"--ae-cost lpips: {err}. (Training needs the file for "
+                f"this cost; --ae-cost l2 or l1 need none.)"
+            ) from None
         model.requires_grad_(False)  # a fixed metric: gradients flow to T(x) only
 
         def lpips_cost(x: Tensor, y: Tensor) -> Tensor:

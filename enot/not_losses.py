@@ -64,8 +64,10 @@ def quadratic_coefficient(cost_name: str, shape: torch.Size) -> float:
     try:
         return QUADRATIC_COEFFICIENT[cost_name](shape)
     except KeyError:
-        raise ValueError(f"the convexity penalty needs a quadratic cost c = k||x - y||^2; "
-                         f"{cost_name!r} is not one of {sorted(QUADRATIC_COEFFICIENT)}") from None
+        raise ValueError(
+            f"the convexity penalty needs a quadratic cost c = k||x - y||^2; "
+            f"{cost_name!r} is not one of {sorted(QUADRATIC_COEFFICIENT)}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -90,22 +92,28 @@ def not_map_loss(cost_x_tx: Tensor, f_tx: Tensor) -> NOTMapLoss:
     return NOTMapLoss(t_loss=(cost_x_tx - f_tx).mean(), transport_cost=cost_x_tx.detach().mean())
 
 
-def not_potential_loss(f_tx: Tensor, f_y: Tensor, cost_x_tx: Tensor,
-                       jensen: Tensor | None = None, alpha: float = 0.0) -> NOTPotentialLoss:
+def not_potential_loss(
+    f_tx: Tensor, f_y: Tensor, cost_x_tx: Tensor, jensen: Tensor | None = None, alpha: float = 0.0
+) -> NOTPotentialLoss:
     """L_f = mean f(T(x)) - mean f(y) + alpha * jensen, T(x) detached by the caller.
 
     cost_x_tx (detached) only enters the logged estimate W = mean c - L_f (without the penalty).
     """
     fit = f_tx.mean() - f_y.mean()
     penalty = jensen if jensen is not None else torch.zeros((), device=fit.device)
-    return NOTPotentialLoss(g_loss=fit + alpha * penalty, jensen=penalty.detach(),
-                            w_dist=(cost_x_tx.detach().mean() - fit).detach())
+    return NOTPotentialLoss(
+        g_loss=fit + alpha * penalty,
+        jensen=penalty.detach(),
+        w_dist=(cost_x_tx.detach().mean() - fit).detach(),
+    )
 
 
 def convex_psi(f: Potential, k: float) -> Potential:
     """psi(y) = k ||y||^2 - f(y), per sample; convex exactly when f is c-concave for k||x-y||^2."""
+
     def psi(y: Tensor) -> Tensor:
         return k * y.flatten(1).square().sum(dim=1) - f(y)
+
     return psi
 
 
@@ -115,8 +123,10 @@ def jensen_penalty(psi: Potential, y1: Tensor, y2: Tensor, t: Tensor) -> Tensor:
     Zero when psi is convex along every segment [y1_i, y2_i], positive where it is not.
     """
     if y1.shape != y2.shape or t.shape != y1.shape[:1]:
-        raise ValueError(f"jensen_penalty needs y1, y2 of one shape and one t per pair; got "
-                         f"{tuple(y1.shape)}, {tuple(y2.shape)}, t {tuple(t.shape)}")
+        raise ValueError(
+            f"jensen_penalty needs y1, y2 of one shape and one t per pair; got "
+            f"{tuple(y1.shape)}, {tuple(y2.shape)}, t {tuple(t.shape)}"
+        )
     tb = t.view(-1, *([1] * (y1.dim() - 1)))
     gap = psi(tb * y1 + (1 - tb) * y2) - t * psi(y1) - (1 - t) * psi(y2)
     return torch.relu(gap).mean()

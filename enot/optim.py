@@ -14,9 +14,14 @@ from torch.optim import AdamW
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 
-def adamw_cosine(params: Iterable[Tensor], lr: float, betas: tuple[float, float],
-                 weight_decay: float, horizon: int, final_lr_ratio: float
-                 ) -> tuple[AdamW, CosineAnnealingLR]:
+def adamw_cosine(
+    params: Iterable[Tensor],
+    lr: float,
+    betas: tuple[float, float],
+    weight_decay: float,
+    horizon: int,
+    final_lr_ratio: float,
+) -> tuple[AdamW, CosineAnnealingLR]:
     """AdamW whose lr decays along a half cosine to ``final_lr_ratio * lr`` over ``horizon``
     scheduler steps (ENOT paper, App. C: betas (0.5, 0.5), decay to 1e-2). With
     ``weight_decay=0`` AdamW is Adam."""

@@ -1,12 +1,14 @@
-"""One ENOT optimisation step's forward and backward passes (arXiv 2403.03777, Alg. 1, one direction).
+"""One ENOT optimisation step's forward and backward passes (arXiv 2403.03777, Alg. 1, one
+direction).
 
 A plain step evaluates g three times: on y and on sg(T(x)) for the g loss, and on T(x) with g
 frozen for the T loss. g(sg(T(x))) and g(T(x)) have the same value, so here g runs on y and on
 T(x) once each, and the two losses are backpropagated separately: the g loss into g's parameters
 only, the T loss into T's parameters only (through g's activations on T(x), never into g's
 weights). The gradients equal those of ``enot_step_loss``, whose losses carry their own
-stop-gradients (tests/test_losses.py checks this), with one fewer forward pass of g. (One call of g on the concatenation [y, T(x)] would save the same
-forward but send the T loss's backward through the y half too, which costs it back.)
+stop-gradients (tests/test_losses.py checks this), with one fewer forward pass of g. (One call
+of g on the concatenation [y, T(x)] would save the same forward but send the T loss's
+backward through the y half too, which costs it back.)
 """
 
 from __future__ import annotations
@@ -61,8 +63,16 @@ def enot_step(
     return losses
 
 
-def enot_step_loss(T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost, tau: float,
-                   lam: float, gauge: float = 0.0) -> ENOTLosses:
+def enot_step_loss(
+    T: nn.Module,
+    g: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cost: Cost,
+    tau: float,
+    lam: float,
+    gauge: float = 0.0,
+) -> ENOTLosses:
     """The step as losses with their own stop-gradients: ``(l.g_loss + l.t_loss).backward()``
     gives g exactly L_g's gradient and T exactly L_T's.
 
@@ -73,5 +83,13 @@ def enot_step_loss(T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost,
     tx = T(x)
     frozen = {name: p.detach() for name, p in g.named_parameters()}
     g_tx_frozen = as_float32(functional_call(g, frozen, (tx,)))
-    return enot_losses(cost(x, as_float32(tx)), cost(x, y), as_float32(g(y)),
-                       as_float32(g(tx.detach())), g_tx_frozen, tau, lam, gauge)
+    return enot_losses(
+        cost(x, as_float32(tx)),
+        cost(x, y),
+        as_float32(g(y)),
+        as_float32(g(tx.detach())),
+        g_tx_frozen,
+        tau,
+        lam,
+        gauge,
+    )

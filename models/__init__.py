@@ -6,4 +6,12 @@ from .mlp import MLP
 from .resnet_d import ResNetD
 from .unet import UNet
 
-__all__ = ["MLP", "MODEL_CLASSES", "ModelLoadError", "ResNetD", "SmallClassifier", "UNet", "load_model"]
+__all__ = [
+    "MLP",
+    "MODEL_CLASSES",
+    "ModelLoadError",
+    "ResNetD",
+    "SmallClassifier",
+    "UNet",
+    "load_model",
+]

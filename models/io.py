@@ -61,7 +61,8 @@ def load_model(path: str | Path, expected: type | None = None) -> torch.nn.Modul
     cls = MODEL_CLASSES.get(class_name) if isinstance(class_name, str) else None
     if cls is None:
         raise ModelLoadError(
-            f"{config_file}: unknown model class {class_name!r}; known classes: {sorted(MODEL_CLASSES)}"
+            f"{config_file}: unknown model class {class_name!r}; "
+            f"known classes: {sorted(MODEL_CLASSES)}"
         )
     if expected is not None and not issubclass(cls, expected):
         raise ModelLoadError(f"{folder} holds a {class_name}, expected a {expected.__name__}")
@@ -95,7 +96,9 @@ def _check_weights_match_config(
         with torch.device("meta"):
             reference = cls.from_config(config)
     except (TypeError, ValueError) as err:
-        raise ModelLoadError(f"{folder}/{CONFIG_NAME} does not describe a valid {cls.__name__}: {err}") from err
+        raise ModelLoadError(
+            f"{folder}/{CONFIG_NAME} does not describe a valid {cls.__name__}: {err}"
+        ) from err
     wanted = {name: tuple(t.shape) for name, t in reference.state_dict().items()}
 
     try:

@@ -34,11 +34,20 @@ class MLP(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, in_dim: int, hidden: Sequence[int], out_dim: int, activation: str = "elu",
-                 quadratic: bool = False, zero_init_output: bool = False):
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: Sequence[int],
+        out_dim: int,
+        activation: str = "elu",
+        quadratic: bool = False,
+        zero_init_output: bool = False,
+    ):
         super().__init__()
         if activation not in ACTIVATIONS:
-            raise ValueError(f"MLP activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+            raise ValueError(
+                f"MLP activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}"
+            )
         hidden = [int(h) for h in hidden]
         # A tuple would come back from config.json as a list; store the list
         # form now so a saved and a fresh config compare equal.
@@ -59,7 +68,9 @@ class MLP(ModelMixin, ConfigMixin):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.config.in_dim:
-            raise ValueError(f"MLP expects [B, {self.config.in_dim}] inputs; got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"MLP expects [B, {self.config.in_dim}] inputs; got shape {tuple(x.shape)}"
+            )
         out = self.net(x)
         if self.config.out_dim != 1:
             return out

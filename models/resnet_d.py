@@ -35,7 +35,9 @@ class ResNetBlock(nn.Module):
         self.conv_1 = nn.Conv2d(fhidden, fout, 3, stride=1, padding=1)
         # Only a width change needs a projection; otherwise the identity path
         # keeps the block close to identity at init (small res_ratio).
-        self.conv_s = nn.Conv2d(fin, fout, 1, stride=1, padding=0, bias=False) if fin != fout else None
+        self.conv_s = (
+            nn.Conv2d(fin, fout, 1, stride=1, padding=0, bias=False) if fin != fout else None
+        )
         self.relu = nn.LeakyReLU(_LRELU_SLOPE)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -58,8 +58,9 @@ class Up(nn.Module):
     the upsampled half.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, bilinear: bool = True,
-                 skip: bool = True):
+    def __init__(
+        self, in_channels: int, out_channels: int, bilinear: bool = True, skip: bool = True
+    ):
         super().__init__()
         conv_in = in_channels if skip else in_channels // 2
         if bilinear:
@@ -134,18 +135,31 @@ class UNet(ModelMixin, ConfigMixin):
     """
 
     @register_to_config
-    def __init__(self, in_channels: int, out_channels: int, base_channels: int,
-                 bilinear: bool = True, residual: bool = False, skips: bool = True,
-                 bottleneck_dim: int = 0, image_size: int = 0, gray_output: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        base_channels: int,
+        bilinear: bool = True,
+        residual: bool = False,
+        skips: bool = True,
+        bottleneck_dim: int = 0,
+        image_size: int = 0,
+        gray_output: bool = False,
+    ):
         super().__init__()
         if residual and in_channels != out_channels:
-            raise ValueError(f"a residual UNet maps images to images of the same channels; got "
-                             f"{in_channels} in and {out_channels} out")
+            raise ValueError(
+                f"a residual UNet maps images to images of the same channels; got "
+                f"{in_channels} in and {out_channels} out"
+            )
         if bottleneck_dim < 0:
             raise ValueError(f"bottleneck_dim must be >= 0 (0: none); got {bottleneck_dim}")
         if bottleneck_dim and (image_size <= 0 or image_size % _DOWNSAMPLE_FACTOR):
-            raise ValueError(f"a UNet bottleneck needs image_size, a positive multiple of "
-                             f"{_DOWNSAMPLE_FACTOR}; got {image_size}")
+            raise ValueError(
+                f"a UNet bottleneck needs image_size, a positive multiple of "
+                f"{_DOWNSAMPLE_FACTOR}; got {image_size}"
+            )
         b = base_channels
         factor = 2 if bilinear else 1
         self.inc = DoubleConv(in_channels, b)
@@ -153,8 +167,11 @@ class UNet(ModelMixin, ConfigMixin):
         self.down2 = Down(2 * b, 4 * b)
         self.down3 = Down(4 * b, 8 * b)
         self.down4 = Down(8 * b, 16 * b // factor)
-        self.bottleneck = (Bottleneck(16 * b // factor, image_size // _DOWNSAMPLE_FACTOR,
-                                      bottleneck_dim) if bottleneck_dim else None)
+        self.bottleneck = (
+            Bottleneck(16 * b // factor, image_size // _DOWNSAMPLE_FACTOR, bottleneck_dim)
+            if bottleneck_dim
+            else None
+        )
         self.up1 = Up(16 * b, 8 * b // factor, bilinear, skips)
         self.up2 = Up(8 * b, 4 * b // factor, bilinear, skips)
         self.up3 = Up(4 * b, 2 * b // factor, bilinear, skips)
@@ -174,8 +191,9 @@ class UNet(ModelMixin, ConfigMixin):
             )
         side = self.config.image_size
         if self.bottleneck is not None and (height, width) != (side, side):
-            raise ValueError(f"this UNet's bottleneck was sized for {side}x{side} inputs; got "
-                             f"{height}x{width}")
+            raise ValueError(
+                f"this UNet's bottleneck was sized for {side}x{side} inputs; got {height}x{width}"
+            )
         inputs = x
         x1 = self.inc(x)
         x2 = self.down1(x1)

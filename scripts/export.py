@@ -1,7 +1,7 @@
 """Write an export as ONNX, parity proven; the same command as the console script ``enot-export``.
 
-    python scripts/export.py runs/colored_mnist/export --format onnx
-    python scripts/export.py --help
+python scripts/export.py runs/colored_mnist/export --format onnx
+python scripts/export.py --help
 """
 
 import sys

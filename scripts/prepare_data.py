@@ -29,13 +29,17 @@ import json
 import sys
 from pathlib import Path
 
-
 from torch.utils.data import ConcatDataset, DataLoader
 from tqdm import tqdm
 
 from data import DatasetError, build_domain, resolve_kind
-from data.emoji import (DEFAULT_OUT, EMOJI_PACKAGES, default_cache_dir, parse_background,
-                        prepare_emoji)
+from data.emoji import (
+    DEFAULT_OUT,
+    EMOJI_PACKAGES,
+    default_cache_dir,
+    parse_background,
+    prepare_emoji,
+)
 from data.igan_hdf5 import write_hdf5
 from data.packed import write_packed
 
@@ -43,8 +47,11 @@ ROLES = ("source", "target")
 
 
 def _split_rule(kind: str) -> str:
-    return ("one name in ten by hash, the same in both domains" if kind == "paired_folder"
-            else "the last 10% in sorted order")
+    return (
+        "one name in ten by hash, the same in both domains"
+        if kind == "paired_folder"
+        else "the last 10% in sorted order"
+    )
 
 
 def check(cfg) -> int:
@@ -54,15 +61,27 @@ def check(cfg) -> int:
     for role in ROLES:
         kind, spec = resolve_kind(d.dataset, getattr(d, role))
         try:
-            sizes = [len(build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed,
-                                      background=d.background))
-                     for split in ("train", "test")]
+            sizes = [
+                len(
+                    build_domain(
+                        kind,
+                        spec,
+                        d.image_size,
+                        split,
+                        seed=cfg.train.seed,
+                        background=d.background,
+                    )
+                )
+                for split in ("train", "test")
+            ]
         except DatasetError as err:
             problems += 1
             print(f"  {role}: MISSING OR BROKEN ({kind} {spec}): {err}")
             continue
-        print(f"  {role}: {kind} {spec}: {sum(sizes):,} images = {sizes[0]:,} train + "
-              f"{sizes[1]:,} test (the test split is {_split_rule(kind)})")
+        print(
+            f"  {role}: {kind} {spec}: {sum(sizes):,} images = {sizes[0]:,} train + "
+            f"{sizes[1]:,} test (the test split is {_split_rule(kind)})"
+        )
         need = cfg.train.batch_size
         if sizes[0] < need:
             problems += 1
@@ -75,9 +94,10 @@ def pack(cfg, role: str, out: Path, workers: int) -> Path:
     """Write one domain (train then test, unflipped) to ``out`` (.npy or .hdf5)."""
     d = cfg.data
     kind, spec = resolve_kind(d.dataset, getattr(d, role))
-    splits = [build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed,
-                           background=d.background)
-              for split in ("train", "test")]
+    splits = [
+        build_domain(kind, spec, d.image_size, split, seed=cfg.train.seed, background=d.background)
+        for split in ("train", "test")
+    ]
     flip_train = bool(getattr(splits[0], "flip", False))
     for ds in splits:
         if hasattr(ds, "flip"):
@@ -87,8 +107,13 @@ def pack(cfg, role: str, out: Path, workers: int) -> Path:
     images = tqdm(loader, total=len(both), desc=f"packing {role} -> {out}", unit="img")
     if out.suffix in (".h5", ".hdf5"):
         return write_hdf5(out, images, len(both), d.image_size)
-    meta = {"kind": kind, "spec": spec, "train": len(splits[0]), "test": len(splits[1]),
-            "flip_train": flip_train}
+    meta = {
+        "kind": kind,
+        "spec": spec,
+        "train": len(splits[0]),
+        "test": len(splits[1]),
+        "flip_train": flip_train,
+    }
     return write_packed(out, images, len(both), d.image_size, meta)
 
 
@@ -103,29 +128,45 @@ def emoji(out: Path, cache: Path | None, background: str, packages=EMOJI_PACKAGE
     n_train, n_test = len(record["train"]), len(record["test"])
     print(f"emoji dataset ready in {root}:")
     for domain in record["packages"]:
-        print(f"  {root / domain}: {n_train + n_test:,} images = {n_train:,} train + "
-              f"{n_test:,} test")
+        print(
+            f"  {root / domain}: {n_train + n_test:,} images = {n_train:,} train + {n_test:,} test"
+        )
     print("train on it with: python scripts/train.py --preset emoji_32")
     return 0
 
 
 def main(argv: list[str] | None = None, packages=EMOJI_PACKAGES) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=(
-        "Other flags are the training flags (--preset, --dataset, --source, --target, "
-        "--image-size, ...)."))
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=(
+            "Other flags are the training flags (--preset, --dataset, --source, --target, "
+            "--image-size, ...)."
+        ),
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="find, count and split both domains; name what is missing")
     s = sub.add_parser("pack", help="write one domain to a .npy memmap or an .hdf5 file")
     s.add_argument("--domain", choices=ROLES, required=True)
     s.add_argument("--out", type=Path, required=True, metavar="FILE.npy|FILE.hdf5")
     s.add_argument("--workers", type=int, default=0, help="DataLoader processes decoding images")
-    em = sub.add_parser("emoji", help="build datasets/emoji: Noto Emoji and Twemoji from npm, "
-                        "the same names in both (no training flags)")
+    em = sub.add_parser(
+        "emoji",
+        help="build datasets/emoji: Noto Emoji and Twemoji from npm, "
+        "the same names in both (no training flags)",
+    )
     em.add_argument("--out", type=Path, default=DEFAULT_OUT, help="dataset folder (%(default)s)")
-    em.add_argument("--cache", type=Path, default=None,
-                    help=f"folder keeping the npm tarballs (default {default_cache_dir()})")
-    em.add_argument("--background", default="white", metavar="white|black|#rrggbb",
-                    help="colour transparent pixels become (%(default)s)")
+    em.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help=f"folder keeping the npm tarballs (default {default_cache_dir()})",
+    )
+    em.add_argument(
+        "--background",
+        default="white",
+        metavar="white|black|#rrggbb",
+        help="colour transparent pixels become (%(default)s)",
+    )
     args, rest = p.parse_known_args(argv)
     if args.command == "emoji":
         if rest:
@@ -147,9 +188,11 @@ def main(argv: list[str] | None = None, packages=EMOJI_PACKAGES) -> int:
     except (ConfigError, DatasetError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {path}; train on it with --{args.domain} packed:{path}"
-          if path.suffix == ".npy" else
-          f"wrote {path}; train on it with --{args.domain} igan_hdf5:{path}")
+    print(
+        f"wrote {path}; train on it with --{args.domain} packed:{path}"
+        if path.suffix == ".npy"
+        else f"wrote {path}; train on it with --{args.domain} igan_hdf5:{path}"
+    )
     return 0
 
 

@@ -1,8 +1,8 @@
 """Train an ENOT translator.
 
-    accelerate launch scripts/train.py --preset colored_mnist [--field value ...]
-    python scripts/train.py --preset colored_mnist --steps 200
-    python scripts/train.py --help      # every field, its default under the preset, its range
+accelerate launch scripts/train.py --preset colored_mnist [--field value ...]
+python scripts/train.py --preset colored_mnist --steps 200
+python scripts/train.py --help      # every field, its default under the preset, its range
 """
 
 from __future__ import annotations
@@ -12,26 +12,36 @@ import sys
 from dataclasses import fields
 
 from data import CorruptImageError, DatasetError
-from enot.training.checkpoints import CheckpointError
+from enot.config import ConfigError
+from enot.config.cli import parse_cli
+from enot.evaluation.class_judge import JudgeError
 from enot.evaluation.export_report import EvaluationError
 from enot.evaluation.held_out import data_from_config
-from enot.evaluation.split_judge import SplitJudge
-from enot.evaluation.class_judge import JudgeError
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
-from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.metrics import InceptionWeightsError
+from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
+from enot.evaluation.split_judge import SplitJudge
 from enot.export_card import CARD_FILE, SplitJudgement
+from enot.finite import NonFiniteError
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
+from enot.training.checkpoints import CheckpointError
 from enot.training.export import load_translator, record_test_split
-from enot.config import ConfigError
-from models.lpips import LPIPSWeightsError
-from enot.config.cli import parse_cli
-from enot.finite import NonFiniteError
 from enot.training.loop import train
+from models.lpips import LPIPSWeightsError
 
-USER_ERRORS = (LPIPSWeightsError, ConfigError, DatasetError, CorruptImageError, CheckpointError,
-               NonFiniteError, FileExistsError, InceptionWeightsError, EvaluationError, JudgeError)
+USER_ERRORS = (
+    LPIPSWeightsError,
+    ConfigError,
+    DatasetError,
+    CorruptImageError,
+    CheckpointError,
+    NonFiniteError,
+    FileExistsError,
+    InceptionWeightsError,
+    EvaluationError,
+    JudgeError,
+)
 
 
 def report_on_test_split(cfg, last_eval: dict | None) -> None:
@@ -59,9 +69,16 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
         for line in report.lines():
             print("  " + line)
         reports[name] = report.__dict__
-        record_test_split(export.path, SplitJudgement(
-            split="test", judge=f"{judge_class.__module__}.{judge_class.__name__}",
-            images=report.images, lines=report.lines(), metrics=report.metrics()))
+        record_test_split(
+            export.path,
+            SplitJudgement(
+                split="test",
+                judge=f"{judge_class.__module__}.{judge_class.__name__}",
+                images=report.images,
+                lines=report.lines(),
+                metrics=report.metrics(),
+            ),
+        )
     (cfg.run_dir / artifacts.TEST_SPLIT).write_text(json.dumps(reports, indent=2) + "\n")
 
 
@@ -86,27 +103,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"done: {summary['steps']} steps, {rate:.2f} step/s")
         print(f"samples: {run / artifacts.SAMPLES / artifacts.LATEST_SAMPLES}")
         if not summary["finished"]:
-            print(f"stopped at step {summary['steps']} of {cfg.train.steps}; continue with the "
-                  f"same command and --resume latest")
+            print(
+                f"stopped at step {summary['steps']} of {cfg.train.steps}; continue with the "
+                f"same command and --resume latest"
+            )
         else:
             print(f"export:  {run / artifacts.EXPORT}")
             try:
                 report_on_test_split(cfg, summary.get("last_eval"))
             except USER_ERRORS as e:  # the export is written; only its judgement is missing
-                print(f"error: the test-split judgement failed, the export stands: {e}",
-                      file=sys.stderr)
+                print(
+                    f"error: the test-split judgement failed, the export stands: {e}",
+                    file=sys.stderr,
+                )
                 return 2
         if "last_eval" in summary:
             m = summary["last_eval"]
-            print(f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "
-                  f"{m['kid']:.4f} +- {m['kid_std']:.4f}); identity baseline FID(x, y): "
-                  f"{m['identity_fid']:.2f}")
+            print(
+                f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "
+                f"{m['kid']:.4f} +- {m['kid_std']:.4f}); identity baseline FID(x, y): "
+                f"{m['identity_fid']:.2f}"
+            )
             if summary["best_step"]:
-                print(f"best by {summary['best_by']} at step {summary['best_step']}: "
-                      f"{run / artifacts.EXPORT_BEST}")
+                print(
+                    f"best by {summary['best_by']} at step {summary['best_step']}: "
+                    f"{run / artifacts.EXPORT_BEST}"
+                )
             else:
-                print(f"no evaluation qualified for export_best by {summary['best_by']} (see "
-                      f"--best-guard)")
+                print(
+                    f"no evaluation qualified for export_best by {summary['best_by']} (see "
+                    f"--best-guard)"
+                )
         if (run / artifacts.CURVES).is_file():
             print(f"curves:  {run / artifacts.CURVES}")
     return 0

@@ -14,8 +14,22 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "scripts" / "train.py")
 # Small networks and batches so that an end-to-end run takes seconds on 2 CPU cores.
-TINY = ["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4",
-        "--batch-size", "100", "--log-every", "1", "--sample-every", "3", "--eval-every", "0"]
+TINY = [
+    "--preset",
+    "colored_mnist",
+    "--t-base-channels",
+    "4",
+    "--g-nfilter",
+    "4",
+    "--batch-size",
+    "100",
+    "--log-every",
+    "1",
+    "--sample-every",
+    "3",
+    "--eval-every",
+    "0",
+]
 
 
 # The cuda tier runs its bodies on the CPU when this is set, to check the tests themselves
@@ -32,9 +46,11 @@ def pytest_collection_modifyitems(config, items):
 
     if torch.cuda.is_available():
         return
-    skip = pytest.mark.skip(reason=f"no CUDA device (torch {torch.__version__}, CUDA build "
-                            f"{torch.version.cuda}, torch.cuda.is_available() is False): the "
-                            f"cuda tier runs on a GPU machine, see docs/gpu.md")
+    skip = pytest.mark.skip(
+        reason=f"no CUDA device (torch {torch.__version__}, CUDA build "
+        f"{torch.version.cuda}, torch.cuda.is_available() is False): the "
+        f"cuda tier runs on a GPU machine, see docs/gpu.md"
+    )
     for item in marked:
         item.add_marker(skip)
 
@@ -47,17 +63,19 @@ def subprocess_env() -> dict:
     return env
 
 
-def run(cmd: list[str], timeout: int = 600,
-        env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env=env or subprocess_env(), cwd=ROOT)
+def run(cmd: list[str], timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout, env=env or subprocess_env(), cwd=ROOT
+    )
 
 
 @pytest.fixture
 def train_cmd():
     """`python scripts/train.py` with the tiny settings; extra flags are appended."""
+
     def make(*args: str) -> list[str]:
         return [sys.executable, TRAIN, *TINY, *args]
+
     return make
 
 
@@ -72,10 +90,27 @@ def free_port() -> int:
 def launch_cmd():
     """`accelerate launch` of scripts/train.py with the tiny settings. Each launch gets its own
     rendezvous port, so that two tests' process groups never meet on the default one."""
+
     def make(*launch_args: str) -> callable:
         def with_args(*args: str) -> list[str]:
-            return [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
-                    "--main_process_port", str(free_port()), "--mixed_precision", "no",
-                    "--dynamo_backend", "no", *launch_args, TRAIN, *TINY, *args]
+            return [
+                sys.executable,
+                "-m",
+                "accelerate.commands.launch",
+                "--num_machines",
+                "1",
+                "--main_process_port",
+                str(free_port()),
+                "--mixed_precision",
+                "no",
+                "--dynamo_backend",
+                "no",
+                *launch_args,
+                TRAIN,
+                *TINY,
+                *args,
+            ]
+
         return with_args
+
     return make

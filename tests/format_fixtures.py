@@ -43,8 +43,14 @@ def write_igan_hdf5(path: Path, n: int, side: int, key: str = "imgs") -> Path:
     return write_igan_array(path, imgs, key)
 
 
-def write_celeba(root: Path, n: int, male: set[int], *, kaggle: bool = False,
-                 columns: tuple[str, ...] = tuple(CELEBA_ATTRIBUTES)) -> Path:
+def write_celeba(
+    root: Path,
+    n: int,
+    male: set[int],
+    *,
+    kaggle: bool = False,
+    columns: tuple[str, ...] = tuple(CELEBA_ATTRIBUTES),
+) -> Path:
     """CelebA: img_align_celeba/000001.jpg... and list_attr_celeba.txt (or Kaggle's .csv).
 
     Official .txt: count line, header line of names (trailing space), rows of ``name`` then
@@ -57,8 +63,10 @@ def write_celeba(root: Path, n: int, male: set[int], *, kaggle: bool = False,
     for i in range(n):
         name = f"{i + 1:06d}.jpg"
         save_image(images / name, i, CELEBA_SIZE)
-        vals = [(1 if i in male else -1) if c == "Male" else (1 if (i + k) % 3 == 0 else -1)
-                for k, c in enumerate(columns)]
+        vals = [
+            (1 if i in male else -1) if c == "Male" else (1 if (i + k) % 3 == 0 else -1)
+            for k, c in enumerate(columns)
+        ]
         rows.append((name, vals))
     attr_file = "list_attr_celeba.csv" if kaggle else "list_attr_celeba.txt"
     write_attributes(root / attr_file, rows, columns)
@@ -81,8 +89,9 @@ def fashion_part(n: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-def write_fashion(folder: Path, *, gz: bool = True, n_train: int = 60,
-                  n_test: int = 20) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def write_fashion(
+    folder: Path, *, gz: bool = True, n_train: int = 60, n_test: int = 20
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The four Fashion-MNIST IDX files in ``folder`` (gzipped like Debian's, or raw)."""
     ext = ".gz" if gz else ""
     parts = {"train": fashion_part(n_train, 0), "t10k": fashion_part(n_test, n_train)}
@@ -103,8 +112,11 @@ def paper_task_flags(name: str, root: Path) -> list[str]:
     if name.startswith("ffhq"):
         for i in range(10):
             save_image(root / "ffhq" / f"{i // 5:05d}" / f"{i:05d}.png", i, (size * 2, size * 2))
-            save_image(root / "kaggle" / "face2comics_v2.0.0_by_Sxela" / "comics" / f"{i}.jpg",
-                       i, (size * 4, size * 4))
+            save_image(
+                root / "kaggle" / "face2comics_v2.0.0_by_Sxela" / "comics" / f"{i}.jpg",
+                i,
+                (size * 4, size * 4),
+            )
         return ["--source", str(root / "ffhq"), "--target", f"comics:{root / 'kaggle'}"]
     write_celeba(root / "celeba", 14, male={0, 5, 9, 13})
     for i in range(10):

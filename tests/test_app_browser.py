@@ -9,7 +9,6 @@ from urllib.parse import urlparse
 
 import pytest
 from PIL import Image
-
 from test_app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,8 +36,11 @@ def page(tmp_path_factory):
     make_export(root / "models" / "digits" / "export", image_size=32)
     (root / "uploads").mkdir()
     with running_demo(root / "models", root / "uploads") as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         blocked = []
 
@@ -76,7 +78,9 @@ def test_upload_translate_and_see_the_output(page):
     output.wait_for(timeout=60_000)
     page.wait_for_function(
         "() => { const i = document.querySelector('#output-image img');"
-        " return i && i.complete && i.naturalWidth > 0; }", timeout=60_000)
+        " return i && i.complete && i.naturalWidth > 0; }",
+        timeout=60_000,
+    )
     size = output.evaluate("i => [i.naturalWidth, i.naturalHeight]")
     assert size == [32, 32]
     # Shown enlarged to fill its box (object-fit: contain), at a readable size.
@@ -101,4 +105,6 @@ def test_bad_upload_shows_a_message_and_the_page_keeps_working(page):
     _upload_and_translate(page, files["cmyk_jpeg"])
     page.wait_for_function(
         "() => { const p = document.querySelector('#preprocessing');"
-        " return p && p.innerText.includes('input 48 x 40'); }", timeout=60_000)
+        " return p && p.innerText.includes('input 48 x 40'); }",
+        timeout=60_000,
+    )

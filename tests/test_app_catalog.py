@@ -5,12 +5,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, run
+from test_app_fixtures import make_export, write_metrics
+
 from app.catalog import CatalogError, find_exports, load_catalog, model_card
 from data import build_domain, from_model
 from enot.config import get_preset
-from test_app_fixtures import make_export, write_metrics
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +31,17 @@ def test_every_export_is_found_and_loaded_once(models):
 def test_card_shows_task_size_steps_cost_and_metrics(models):
     card = model_card(load_catalog(models)["digits/export"])
     steps = get_preset("colored_mnist").train.steps
-    for text in ("colored_mnist 2 → 3", "32 × 32", f"7 of {steps:,}", "image_mse", "FID",
-                 "123.45", "MSE", "0.0678", "50 test images"):
+    for text in (
+        "colored_mnist 2 → 3",
+        "32 × 32",
+        f"7 of {steps:,}",
+        "image_mse",
+        "FID",
+        "123.45",
+        "MSE",
+        "0.0678",
+        "50 test images",
+    ):
         assert text in card, text
 
 
@@ -76,9 +85,16 @@ def test_command_line_without_exports_exits_with_the_how_to(tmp_path):
 
 
 def test_command_line_without_models_and_without_quickstart(tmp_path):
-    done = run([sys.executable, "-c", f"import os, sys; os.chdir({str(tmp_path)!r}); "
-                f"sys.path.insert(0, {str(ROOT)!r}); from app.__main__ import main; "
-                f"sys.exit(main([]))"], timeout=120)
+    done = run(
+        [
+            sys.executable,
+            "-c",
+            f"import os, sys; os.chdir({str(tmp_path)!r}); "
+            f"sys.path.insert(0, {str(ROOT)!r}); from app.__main__ import main; "
+            f"sys.exit(main([]))",
+        ],
+        timeout=120,
+    )
     assert done.returncode == 2
     assert "no quickstart export at runs/colored_mnist/export" in done.stderr
 
@@ -90,8 +106,10 @@ def test_emoji_export_lists_its_examples_and_both_licences(tmp_path):
     from enot.training.networks import build_networks
 
     data = tmp_path / "data"
-    for side, credit in (("noto", "Noto Emoji by Google, Apache License 2.0"),
-                         ("twemoji", "Twemoji by Twitter, CC BY 4.0")):
+    for side, credit in (
+        ("noto", "Noto Emoji by Google, Apache License 2.0"),
+        ("twemoji", "Twemoji by Twitter, CC BY 4.0"),
+    ):
         (data / side).mkdir(parents=True)
         (data / side / "LICENSE.md").write_text(f"# {credit}\n\nmore text\n")
         for i in range(40):

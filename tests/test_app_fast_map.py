@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from test_app_fixtures import randomise_batchnorm
 from torch import nn
 
 from app.fast_map import FastMap, fold_batchnorm
 from models import UNet
-from test_app_fixtures import randomise_batchnorm
 
 
 @pytest.mark.parametrize("base, size", [(4, 32), (48, 128)])  # tiny, and the paper's 128 px

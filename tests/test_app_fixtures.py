@@ -19,18 +19,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from conftest import ROOT, free_port
 from PIL import Image
 from torch import nn
 
-from conftest import ROOT, free_port
 from enot.config import get_preset
 from enot.evaluation.export_report import EvaluationResult, write_reports
 from enot.training.export import write_export
 from enot.training.networks import build_networks
 
 
-def make_export(folder: Path, image_size: int = 32, base: int = 4, seed: int = 0,
-                step: int = 7, background: str = "white") -> Path:
+def make_export(
+    folder: Path,
+    image_size: int = 32,
+    base: int = 4,
+    seed: int = 0,
+    step: int = 7,
+    background: str = "white",
+) -> Path:
     cfg = get_preset("colored_mnist")
     cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = base, 4
     cfg.data.image_size = image_size
@@ -55,10 +61,23 @@ def randomise_batchnorm(model: nn.Module) -> None:
 def write_metrics(run_dir: Path, fid: float, mse: float) -> Path:
     """metrics.json as scripts/evaluate.py writes it (through its own writer)."""
     result = EvaluationResult(
-        model=str(run_dir / "export"), task="colored_mnist", dataset="colored_mnist",
-        source="2", target="3", image_size=32, split="test", images=50, target_images=50,
-        fid=fid, kid=0.01, mse=mse, lpips=None, identity_fid=fid * 2, identity_kid=0.02,
-        seconds=1.0)
+        model=str(run_dir / "export"),
+        task="colored_mnist",
+        dataset="colored_mnist",
+        source="2",
+        target="3",
+        image_size=32,
+        split="test",
+        images=50,
+        target_images=50,
+        fid=fid,
+        kid=0.01,
+        mse=mse,
+        lpips=None,
+        identity_fid=fid * 2,
+        identity_kid=0.02,
+        seconds=1.0,
+    )
     json_path, _ = write_reports(result, run_dir)
     return json_path
 
@@ -74,12 +93,19 @@ def save(img: Image.Image, path: Path, **kwargs) -> Path:
 
 def png_bytes(width: int, height: int, idat: bytes, color_type: int = 0) -> bytes:
     """A PNG with the given header and IDAT payload (8-bit; colour type 0 gray, 2 RGB)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
 
 
 def zero_bomb(path: Path, side: int) -> Path:
@@ -120,13 +146,21 @@ def bad_and_odd_files(folder: Path) -> dict[str, Path]:
 def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0, args: tuple = ()):
     """Start ``python -m app --models MODELS [ARGS]`` on a free loopback port; yield its URL."""
     port = free_port()
-    env = dict(os.environ, GRADIO_TEMP_DIR=str(upload_dir), GRADIO_ANALYTICS_ENABLED="False",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(
+        os.environ,
+        GRADIO_TEMP_DIR=str(upload_dir),
+        GRADIO_ANALYTICS_ENABLED="False",
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
     log = upload_dir.parent / f"demo_{port}.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app", "--models", str(models),
-                                 "--port", str(port), *args], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "--models", str(models), "--port", str(port), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout

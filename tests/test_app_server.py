@@ -17,10 +17,10 @@ import torch
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from test_app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo, write_metrics
 
 from data import center_crop_resize, from_model, to_model
 from enot.training.export import load_translator
-from test_app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo, write_metrics
 
 MODEL = "digits/export"
 
@@ -35,8 +35,12 @@ def demo(tmp_path_factory):
     write_metrics(models / "digits", fid=123.45, mse=0.0678)
     (root / "uploads").mkdir()
     with running_demo(models, root / "uploads") as url:
-        yield {"url": url, "models": models, "root": root,
-               "client": Client(url, verbose=False, download_files=str(root / "downloads"))}
+        yield {
+            "url": url,
+            "models": models,
+            "root": root,
+            "client": Client(url, verbose=False, download_files=str(root / "downloads")),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +105,9 @@ def test_second_model_and_its_card(demo, inputs):
 
 def test_batch_gives_a_gallery_and_a_zip(demo, inputs):
     paths = [inputs["photo"], inputs["rgba"], inputs["gray"]]
-    gallery, zip_path = demo["client"].predict([handle_file(str(p)) for p in paths], MODEL,
-                                               api_name="/translate_batch")
+    gallery, zip_path = demo["client"].predict(
+        [handle_file(str(p)) for p in paths], MODEL, api_name="/translate_batch"
+    )
     assert [item["caption"] for item in gallery] == [p.name for p in paths]
     with zipfile.ZipFile(zip_path) as zf:
         assert zf.namelist() == ["photo_T.png", "rgba_T.png", "gray_T.png"]
@@ -111,15 +116,17 @@ def test_batch_gives_a_gallery_and_a_zip(demo, inputs):
     assert np.array_equal(pixels(demo["root"] / "photo_T.png"), single)
 
 
-@pytest.mark.parametrize("case, message", [
-    ("not_an_image", "notes.txt is not an image"),
-    ("truncated_jpeg", "truncated.jpg could not be decoded: it is truncated or corrupt"),
-    ("empty", "is empty (0 bytes)"),
-    ("bomb", "bomb.png declares 8000 x 8000"),
-    ("huge_header", "huge_header.png declares too many pixels"),
-])
-def test_bad_upload_gets_a_clear_message_and_the_server_keeps_serving(demo, inputs, case,
-                                                                      message):
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("not_an_image", "notes.txt is not an image"),
+        ("truncated_jpeg", "truncated.jpg could not be decoded: it is truncated or corrupt"),
+        ("empty", "is empty (0 bytes)"),
+        ("bomb", "bomb.png declares 8000 x 8000"),
+        ("huge_header", "huge_header.png declares too many pixels"),
+    ],
+)
+def test_bad_upload_gets_a_clear_message_and_the_server_keeps_serving(demo, inputs, case, message):
     with pytest.raises(AppError, match=message.replace("(", r"\(").replace(")", r"\)")):
         translate(demo, inputs[case])
     assert pixels(translate(demo, inputs["photo"])[1]).shape == (32, 32, 3)
@@ -127,9 +134,11 @@ def test_bad_upload_gets_a_clear_message_and_the_server_keeps_serving(demo, inpu
 
 def test_bad_file_in_a_batch_is_named(demo, inputs):
     with pytest.raises(AppError, match="truncated.jpg could not be decoded"):
-        demo["client"].predict([handle_file(str(inputs["photo"])),
-                                handle_file(str(inputs["truncated_jpeg"]))], MODEL,
-                               api_name="/translate_batch")
+        demo["client"].predict(
+            [handle_file(str(inputs["photo"])), handle_file(str(inputs["truncated_jpeg"]))],
+            MODEL,
+            api_name="/translate_batch",
+        )
 
 
 @pytest.mark.parametrize("case", ["png16", "rgba", "gray", "cmyk_jpeg"])
@@ -140,18 +149,22 @@ def test_odd_modes_just_work(demo, inputs, case):
 
 
 def _sse_call(url: str, endpoint: str, data: list) -> str:
-    request = urllib.request.Request(f"{url}gradio_api/call/{endpoint}",
-                                     data=json.dumps({"data": data}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}gradio_api/call/{endpoint}",
+        data=json.dumps({"data": data}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
     reply = urllib.request.urlopen(f"{url}gradio_api/call/{endpoint}/{event}", timeout=60)
     return reply.read().decode()
 
 
-@pytest.mark.parametrize("name, background", [(MODEL, (255, 255, 255)),
-                                              ("on_gray/export", (128, 128, 128))])
+@pytest.mark.parametrize(
+    "name, background", [(MODEL, (255, 255, 255)), ("on_gray/export", (128, 128, 128))]
+)
 def test_transparent_upload_equals_the_image_flattened_on_the_exports_background(
-        demo, name, background):
+    demo, name, background
+):
     folder = demo["root"] / f"alpha_{background[0]}"
     folder.mkdir()
     rgba = np.dstack([rgb_array(40, 40, 3), np.zeros((40, 40), np.uint8)])
@@ -160,7 +173,8 @@ def test_transparent_upload_equals_the_image_flattened_on_the_exports_background
     Image.fromarray(rgba, "RGBA").save(folder / "alpha.png")
     flat = Image.new("RGBA", (40, 40), (*background, 255))
     Image.alpha_composite(flat, Image.open(folder / "alpha.png")).convert("RGB").save(
-        folder / "flat.png")
+        folder / "flat.png"
+    )
     x_alpha, tx_alpha, _, note = translate(demo, folder / "alpha.png", name=name)
     x_flat, tx_flat, _, _ = translate(demo, folder / "flat.png", name=name)
     assert np.array_equal(pixels(x_alpha), pixels(x_flat))
@@ -172,8 +186,11 @@ def test_transparent_upload_equals_the_image_flattened_on_the_exports_background
 def test_files_outside_the_upload_folder_are_not_read(demo):
     secret = demo["models"] / "digits" / "export" / "T" / "config.json"
     for path in ("/etc/passwd", str(secret)):
-        reply = _sse_call(demo["url"], "translate",
-                          [{"path": path, "meta": {"_type": "gradio.FileData"}}, MODEL, 1.0])
+        reply = _sse_call(
+            demo["url"],
+            "translate",
+            [{"path": path, "meta": {"_type": "gradio.FileData"}}, MODEL, 1.0],
+        )
         assert "event: error" in reply and "event: complete" not in reply
         assert "root:" not in reply and "UNet" not in reply
 
@@ -206,5 +223,7 @@ def test_fifty_concurrent_requests_all_complete_correctly(demo):
         assert np.abs(pixels(tx) - expected_translation(demo["models"], path)).max() <= 1
     latency = sorted(seconds for seconds, _ in results)
     p50, p95 = statistics.median(latency), latency[int(0.95 * len(latency)) - 1]
-    print(f"\n50 concurrent /translate requests: p50 {p50 * 1e3:.0f} ms, p95 {p95 * 1e3:.0f} ms, "
-          f"max {latency[-1] * 1e3:.0f} ms")
+    print(
+        f"\n50 concurrent /translate requests: p50 {p50 * 1e3:.0f} ms, p95 {p95 * 1e3:.0f} ms, "
+        f"max {latency[-1] * 1e3:.0f} ms"
+    )

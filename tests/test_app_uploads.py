@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import ROOT
-from app.uploads import MAX_PIXELS, UploadError, decode_upload, inside
+from PIL import Image
 from test_app_fixtures import bad_and_odd_files
+
+from app.uploads import MAX_PIXELS, UploadError, decode_upload, inside
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +18,16 @@ def files(tmp_path_factory):
     return bad_and_odd_files(tmp_path_factory.mktemp("uploads"))
 
 
-@pytest.mark.parametrize("case, message", [
-    ("not_an_image", "is not an image"),
-    ("empty", "is empty (0 bytes)"),
-    ("truncated_jpeg", "truncated or corrupt"),
-    ("huge_header", "refused without decoding"),
-    ("bomb", "refused without decoding"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("not_an_image", "is not an image"),
+        ("empty", "is empty (0 bytes)"),
+        ("truncated_jpeg", "truncated or corrupt"),
+        ("huge_header", "refused without decoding"),
+        ("bomb", "refused without decoding"),
+    ],
+)
 def test_bad_uploads_are_refused_with_the_file_named(files, case, message):
     with pytest.raises(UploadError) as err:
         decode_upload(files[case])
@@ -101,8 +104,13 @@ print((peak_kib() - before) // 1024)
 
 
 def _peak_growth_mb(path, how):
-    done = subprocess.run([sys.executable, "-c", PEAK, str(path), how], capture_output=True,
-                          text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, str(path), how],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     outcome, grown = done.stdout.split()
     return outcome, int(grown)

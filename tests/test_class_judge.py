@@ -7,17 +7,17 @@ import hashlib
 import numpy as np
 import pytest
 import torch
+from conftest import run
+from format_fixtures import write_fashion
 from torch import nn
 
-from conftest import run
 from data import build_domain
 from data.colored_mnist import labelled_digits
 from enot.config import Config, ConfigError, TrainConfig
 from enot.evaluation.class_judge import JudgeError, class_task, load_classifier, to_gray
 from enot.evaluation.held_out import EvalData
-from enot.evaluation.split_judge import SplitJudge, ink_color, ink_shift
 from enot.evaluation.map_judge import best_score, resolve_best_by
-from format_fixtures import write_fashion
+from enot.evaluation.split_judge import SplitJudge, ink_color, ink_shift
 
 MNIST = EvalData(kind="colored_mnist", source="2", target="3", image_size=32)
 
@@ -123,8 +123,11 @@ class RandomThree(PasteTrainingThree):
 
 def test_best_by_class_rate_prefers_the_translation_over_the_identity(judge):
     scores = {}
-    for name, T in (("identity", nn.Identity()), ("paste", PasteTrainingThree()),
-                    ("random", RandomThree())):
+    for name, T in (
+        ("identity", nn.Identity()),
+        ("paste", PasteTrainingThree()),
+        ("random", RandomThree()),
+    ):
         report = judge(T)
         metrics = {**report.metrics(), "content_ratio": report.content_ratio()}
         scores[name] = best_score("class_rate", metrics, guard=TrainConfig().best_guard)
@@ -149,7 +152,9 @@ def test_ink_shift_follows_the_tint_not_the_stroke():
 
 def test_best_by_bad_input_is_refused_at_the_cli(tmp_path, train_cmd):
     res = run(train_cmd("--best-by", "beauty", "--dry-run"))
-    assert res.returncode == 2 and "--best-by: 'beauty' is not one of auto, class_rate" in res.stderr
+    assert (
+        res.returncode == 2 and "--best-by: 'beauty' is not one of auto, class_rate" in res.stderr
+    )
     folder = ["--dataset", "folder", "--source", str(tmp_path), "--target", str(tmp_path)]
     res = run(train_cmd(*folder, "--eval-every", "10", "--best-by", "class_rate", "--dry-run"))
     assert res.returncode == 2

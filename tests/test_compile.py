@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import run
 
 pytestmark = pytest.mark.slow
@@ -44,16 +43,19 @@ def test_compiled_training_matches_eager_and_resumes_eagerly(tmp_path, launch_cm
     eager, compiled = tmp_path / "eager", tmp_path / "compiled"
     res = run(cmd(*COMMON, "--output-dir", str(eager)))
     assert res.returncode == 0, res.stderr[-3000:]
-    res = run(cmd(*COMMON, "--compile", "--stop-at", "2", "--output-dir", str(compiled)),
-              timeout=900)
+    res = run(
+        cmd(*COMMON, "--compile", "--stop-at", "2", "--output-dir", str(compiled)), timeout=900
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     # The checkpoint of a compiled run holds the plain networks' weights: an eager run resumes it.
     res = run(cmd(*COMMON, "--resume", "latest", "--output-dir", str(compiled)))
     assert res.returncode == 0, res.stderr[-3000:]
     assert "resumed from" in res.stdout + res.stderr
     got = _losses(compiled)
-    assert got[1]["g_loss"] != _losses(eager)[1]["g_loss"] or \
-        got[1]["t_loss"] != _losses(eager)[1]["t_loss"], "compiled losses equal eager bit for bit"
+    assert (
+        got[1]["g_loss"] != _losses(eager)[1]["g_loss"]
+        or got[1]["t_loss"] != _losses(eager)[1]["t_loss"]
+    ), "compiled losses equal eager bit for bit"
     _close(_losses(eager), got)
     assert (compiled / "export/translator.json").is_file()
 
@@ -61,8 +63,12 @@ def test_compiled_training_matches_eager_and_resumes_eagerly(tmp_path, launch_cm
 def test_compiled_data_parallel_training_keeps_the_ranks_in_step(tmp_path, launch_cmd):
     cmd = launch_cmd("--multi_gpu", "--num_processes", "2")
     out = tmp_path / "ddp"
-    res = run(cmd(*COMMON, "--batch-size", "50", "--compile", "--ddp-checksums",
-                  "--output-dir", str(out)), timeout=1200)
+    res = run(
+        cmd(
+            *COMMON, "--batch-size", "50", "--compile", "--ddp-checksums", "--output-dir", str(out)
+        ),
+        timeout=1200,
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["num_processes"] == 2 and summary["steps"] == 4

@@ -15,9 +15,9 @@ import sys
 
 import pytest
 import torch
+from conftest import CUDA_TIER_ON_CPU, TRAIN, run
 
 from benchmarks.gpu_precision import fp32_mode
-from conftest import CUDA_TIER_ON_CPU, TRAIN, run
 
 # The project's modules are imported in the tests: where the tier is skipped, collecting it
 # costs no more than torch.
@@ -52,8 +52,16 @@ def _step(T, g, x, y, cfg, autocast: bool = False):
 
     device = next(T.parameters()).device
     with torch.autocast(device.type, torch.bfloat16, enabled=autocast):
-        losses = enot_step(T, g, x.to(device), y.to(device), get_cost(cfg.method.cost),
-                           cfg.enot.tau, cfg.enot.lam, gauge=cfg.enot.gauge)
+        losses = enot_step(
+            T,
+            g,
+            x.to(device),
+            y.to(device),
+            get_cost(cfg.method.cost),
+            cfg.enot.tau,
+            cfg.enot.lam,
+            gauge=cfg.enot.gauge,
+        )
     return {k: getattr(losses, k).item() for k in LOGGED}
 
 
@@ -89,9 +97,10 @@ def test_enot_step_on_the_device_matches_the_cpu_float64_step():
 
 
 def test_bf16_autocast_on_the_device_stays_within_the_cpu_measured_tolerance():
+    from test_mixed_precision import REL_SAME_WEIGHTS
+
     from enot.config import get_preset
     from enot.training.networks import build_networks
-    from test_mixed_precision import REL_SAME_WEIGHTS
 
     cfg = get_preset("celeba2anime_64")  # the paper's 64 px networks
     cfg.train.batch_size = 4
@@ -108,8 +117,9 @@ def test_bf16_autocast_on_the_device_stays_within_the_cpu_measured_tolerance():
 
 
 def test_compiled_step_equals_the_eager_step():
-    from enot.training.networks import build_networks
     from test_compile import REL_FIRST
+
+    from enot.training.networks import build_networks
 
     cfg = _tiny()
     torch.manual_seed(0)
@@ -127,9 +137,10 @@ def test_compiled_step_equals_the_eager_step():
 
 
 def test_fast_map_on_the_device_equals_the_module():
+    from test_app_fixtures import randomise_batchnorm
+
     from app.fast_map import FastMap
     from models import UNet
-    from test_app_fixtures import randomise_batchnorm
 
     torch.manual_seed(0)
     T = UNet(3, 3, 48)  # the paper's map, at 128 px as the demo serves it
@@ -145,10 +156,30 @@ def test_fast_map_on_the_device_equals_the_module():
 
 # --- accelerate launch on the device: 6 steps, and 3 + a resume for 3 more ----------------------
 
-COMMON = ["--preset", "colored_mnist", "--dataset", "folder", "--image-size", "32",
-          "--t-base-channels", "4", "--g-nfilter", "4", "--batch-size", "16", "--steps", "6",
-          "--checkpoint-every", "3", "--log-every", "1", "--sample-every", "3",
-          "--eval-every", "0"]
+COMMON = [
+    "--preset",
+    "colored_mnist",
+    "--dataset",
+    "folder",
+    "--image-size",
+    "32",
+    "--t-base-channels",
+    "4",
+    "--g-nfilter",
+    "4",
+    "--batch-size",
+    "16",
+    "--steps",
+    "6",
+    "--checkpoint-every",
+    "3",
+    "--log-every",
+    "1",
+    "--sample-every",
+    "3",
+    "--eval-every",
+    "0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -159,13 +190,33 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cuda_runs")
     # 90 images a domain, 81 in train: 5 batches an epoch, so the resume at step 3 is mid-epoch
     # and the run crosses an epoch boundary after it.
-    data = ["--source", str(write_jpeg_folder(root / "a", 90, 32, seed=1)),
-            "--target", str(write_jpeg_folder(root / "b", 90, 32, seed=2))]
+    data = [
+        "--source",
+        str(write_jpeg_folder(root / "a", 90, 32, seed=1)),
+        "--target",
+        str(write_jpeg_folder(root / "b", 90, 32, seed=2)),
+    ]
 
     def launch(out, *extra):
-        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
-               "--num_processes", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               TRAIN, *COMMON, *data, "--output-dir", str(out), *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--num_machines",
+            "1",
+            "--num_processes",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            TRAIN,
+            *COMMON,
+            *data,
+            "--output-dir",
+            str(out),
+            *extra,
+        ]
         res = run(cmd, timeout=600)
         assert res.returncode == 0, res.stderr[-3000:]
         return res
@@ -197,8 +248,13 @@ def test_export_of_a_device_run_loads_and_translates_on_the_cpu(runs):
 def _weights(ckpt) -> torch.Tensor:
     from safetensors.torch import load_file
 
-    return torch.cat([t.double().flatten() for name in ("model", "model_1")
-                      for _, t in sorted(load_file(ckpt / f"{name}.safetensors").items())])
+    return torch.cat(
+        [
+            t.double().flatten()
+            for name in ("model", "model_1")
+            for _, t in sorted(load_file(ckpt / f"{name}.safetensors").items())
+        ]
+    )
 
 
 def test_a_device_run_stopped_and_resumed_equals_an_uninterrupted_one(runs):
@@ -213,8 +269,11 @@ def test_a_device_run_stopped_and_resumed_equals_an_uninterrupted_one(runs):
     # 5% of how far steps 4-6 moved the weights bounds that, while a resume that lost the
     # optimiser state or the data order misses by the size of the movement itself.
     assert (resumed - full).norm().item() <= 0.05 * moved
-    log = lambda p: {r["step"]: r for r in map(json.loads, (p / "log.jsonl").read_text()
-                                               .splitlines()) if "w_dist" in r}
+
+    def log(p):
+        lines = (p / "log.jsonl").read_text().splitlines()
+        return {r["step"]: r for r in map(json.loads, lines) if "w_dist" in r}
+
     a, b = log(runs / "full"), log(runs / "part")
     assert sorted(a) == sorted(b) == [1, 2, 3, 4, 5, 6]
     scale = max(abs(r["w_dist"]) for r in a.values())

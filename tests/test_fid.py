@@ -16,6 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
+from benchmarks.cleanfid_reference import cleanfid_extractor
 from enot.evaluation.metrics import (
     InceptionFeatures,
     InceptionWeightsError,
@@ -28,7 +29,6 @@ from enot.evaluation.metrics import (
     locate_inception_weights,
     stats,
 )
-from benchmarks.cleanfid_reference import cleanfid_extractor
 from enot.evaluation.metrics.weights import ENV_VAR
 
 N_PER_DIGIT = 100
@@ -91,9 +91,14 @@ def cleanfid_run(digit_dirs, tmp_path_factory):
         # clean-fid passes scipy's deprecated sqrtm(disp=False); not ours to fix.
         warnings.simplefilter("ignore", DeprecationWarning)
         score = cfid.compute_fid(
-            str(digit_dirs[0]), str(digit_dirs[1]), mode="clean",
-            custom_feat_extractor=recording_model, num_workers=0, batch_size=32,
-            device=torch.device("cpu"), verbose=False,
+            str(digit_dirs[0]),
+            str(digit_dirs[1]),
+            mode="clean",
+            custom_feat_extractor=recording_model,
+            num_workers=0,
+            batch_size=32,
+            device=torch.device("cpu"),
+            verbose=False,
         )
     feats = np.concatenate(seen)
     return score, feats[:N_PER_DIGIT], feats[N_PER_DIGIT:]
@@ -228,16 +233,21 @@ def test_paper_resize_is_nots_float_bilinear_path():
 
 
 @pytest.mark.slow
-def test_paper_protocol_fid_on_real_digits_differs_from_clean_but_ranks_alike(digit_dirs,
-                                                                              extractor,
-                                                                              our_features):
+def test_paper_protocol_fid_on_real_digits_differs_from_clean_but_ranks_alike(
+    digit_dirs, extractor, our_features
+):
     """The same digits, the same network: only the preprocessing differs between protocols."""
     from enot.evaluation.metrics import features_from_tensors
 
     def floats(folder):
         files = sorted(folder.glob("*.png"))
-        x = torch.stack([torch.from_numpy(np.array(Image.open(f))).permute(2, 0, 1)
-                         for f in files]).float() / 127.5 - 1
+        x = (
+            torch.stack(
+                [torch.from_numpy(np.array(Image.open(f))).permute(2, 0, 1) for f in files]
+            ).float()
+            / 127.5
+            - 1
+        )
         return torch.split(x, 32)
 
     paper = [features_from_tensors(floats(d), extractor, progress=False) for d in digit_dirs]

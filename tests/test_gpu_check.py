@@ -8,8 +8,8 @@ import json
 import sys
 
 import pytest
-
 from conftest import ROOT, run
+
 from benchmarks.gpu_report import TITLES
 
 pytestmark = pytest.mark.slow  # an accelerate launch among its sections
@@ -17,8 +17,19 @@ pytestmark = pytest.mark.slow  # an accelerate launch among its sections
 
 def test_quick_gpu_check_writes_every_section_with_real_numbers(tmp_path):
     out = tmp_path / "out"
-    res = run([sys.executable, str(ROOT / "scripts/benchmark.py"), "gpu", "--quick",
-               "--out", str(out), "--work", str(tmp_path / "work")], timeout=600)
+    res = run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/benchmark.py"),
+            "gpu",
+            "--quick",
+            "--out",
+            str(out),
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     report = json.loads((out / "gpu_check.json").read_text())
     sections = report["sections"]
@@ -56,8 +67,7 @@ def test_quick_gpu_check_writes_every_section_with_real_numbers(tmp_path):
 
     train = got["training"]
     assert train["returncode"] == 0 and train["trained_steps"] == train["steps"] == 4
-    assert train["images_per_s"] > 0 and all(map(lambda v: v == v, train["final_losses"]
-                                                 .values()))
+    assert train["images_per_s"] > 0 and all(map(lambda v: v == v, train["final_losses"].values()))
     assert train["judge"]["images"] > 0 and train["judge"]["mse"] >= 0
     assert train["export_parts"] == ["export.tar.00"] and (out / "export.tar.00").is_file()
 

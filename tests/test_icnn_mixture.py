@@ -38,8 +38,12 @@ def test_seeded_and_unpaired_samplers():
     a, b = icnn_mixture_pair(8, seed=0), icnn_mixture_pair(8, seed=0)
     gen = lambda: torch.Generator().manual_seed(9)  # noqa: E731
     assert torch.equal(a.sample_target(100, gen()), b.sample_target(100, gen()))
-    assert torch.allclose(a.sample_target(100, gen()), a.optimal_map(a.sample_source(100, gen())),
-                          rtol=1e-5, atol=1e-5)
+    assert torch.allclose(
+        a.sample_target(100, gen()),
+        a.optimal_map(a.sample_source(100, gen())),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     other = icnn_mixture_pair(8, seed=1)
     assert not torch.allclose(a.sample_target(100, gen()), other.sample_target(100, gen()))
     x = a.sample_source(10, gen())

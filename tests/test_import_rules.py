@@ -28,8 +28,9 @@ def _module_name(path: Path) -> str:
 def _imports(path: Path) -> list[tuple[str, list[str]]]:
     """(imported module, imported names) of every import statement, relative ones resolved."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" \
-        else _module_name(path)
+    package = (
+        _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+    )
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -71,12 +72,19 @@ def test_the_parser_sees_the_imports_it_judges():
     assert "enot.evaluation.map_judge" in graph["scripts.train"]
 
 
-@pytest.mark.parametrize("folders, forbidden", [
-    (("models", "data"), ("enot", "app", "scripts", "benchmarks")),
-    (("app",), ("scripts", "benchmarks")),
-    (("enot/training",), ("enot.evaluation", "enot.config.cli", "app", "scripts", "benchmarks")),
-    (("enot/evaluation",), ("app", "scripts", "benchmarks")),
-], ids=["models-data", "app", "training", "evaluation"])
+@pytest.mark.parametrize(
+    "folders, forbidden",
+    [
+        (("models", "data"), ("enot", "app", "scripts", "benchmarks")),
+        (("app",), ("scripts", "benchmarks")),
+        (
+            ("enot/training",),
+            ("enot.evaluation", "enot.config.cli", "app", "scripts", "benchmarks"),
+        ),
+        (("enot/evaluation",), ("app", "scripts", "benchmarks")),
+    ],
+    ids=["models-data", "app", "training", "evaluation"],
+)
 def test_layers_import_only_downwards(folders, forbidden):
     assert _violations(_sources(*folders), forbidden) == []
 
@@ -84,8 +92,7 @@ def test_layers_import_only_downwards(folders, forbidden):
 def test_the_method_imports_no_machinery():
     files = _method_files()
     assert ROOT / "enot/losses.py" in files and ROOT / "enot/lowdim/fit.py" in files
-    forbidden = ("enot.config", "enot.training", "enot.evaluation", "app", "scripts",
-                 "benchmarks")
+    forbidden = ("enot.config", "enot.training", "enot.evaluation", "app", "scripts", "benchmarks")
     assert _violations(files, forbidden) == []
 
 
@@ -94,11 +101,19 @@ def test_config_imports_nothing_of_the_method_training_or_evaluation():
     assert ROOT / "enot/config/cli.py" in files  # the command line too: no exemption
     others = sorted({_module_name(p) for p in _sources("enot")} - {"enot"})
     forbidden = tuple(m for m in others if not m.startswith("enot.config")) + (
-        "enot", "models", "app", "scripts", "benchmarks")
-    bad = [f"{path.relative_to(ROOT)} imports {module}" for path in files
-           for module, names in _imports(path)
-           if any(module == f or module.startswith(f + ".") for f in forbidden)
-           and not module.startswith("enot.config")]
+        "enot",
+        "models",
+        "app",
+        "scripts",
+        "benchmarks",
+    )
+    bad = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in files
+        for module, names in _imports(path)
+        if any(module == f or module.startswith(f + ".") for f in forbidden)
+        and not module.startswith("enot.config")
+    ]
     assert bad == []
 
 
@@ -139,8 +154,15 @@ def _cycle(graph: dict[str, set[str]]) -> list[str]:
 
 def test_the_module_import_graph_is_a_dag():
     graph = _module_graph()
-    assert {"enot.config.cli", "enot.methods", "models", "data", "app", "scripts.train",
-            "benchmarks.time_to_quality"} <= graph.keys()
+    assert {
+        "enot.config.cli",
+        "enot.methods",
+        "models",
+        "data",
+        "app",
+        "scripts.train",
+        "benchmarks.time_to_quality",
+    } <= graph.keys()
     assert _cycle(graph) == []
 
 
@@ -150,8 +172,18 @@ def test_the_package_import_graph_is_a_dag():
         node = _package(module)
         packages.setdefault(node, set()).update(_package(e) for e in edges)
         packages[node].discard(node)
-    assert {"enot.config", "enot.core", "enot.training", "enot.evaluation", "enot.lowdim",
-            "models", "data", "app", "scripts", "benchmarks"} <= packages.keys()
+    assert {
+        "enot.config",
+        "enot.core",
+        "enot.training",
+        "enot.evaluation",
+        "enot.lowdim",
+        "models",
+        "data",
+        "app",
+        "scripts",
+        "benchmarks",
+    } <= packages.keys()
     assert _cycle(packages) == []
     # The reader finds a cycle where there is one.
     assert _cycle({**packages, "enot.config": packages["enot.config"] | {"enot.training"}})
@@ -162,8 +194,11 @@ def test_no_module_imports_a_private_name_of_another():
     for path in _sources(*PACKAGES):
         for module, names in _imports(path):
             if module.split(".")[0] in PACKAGES:
-                bad += [f"{path.relative_to(ROOT)}: {name} from {module}" for name in names
-                        if name.startswith("_") and not name.startswith("__")]
+                bad += [
+                    f"{path.relative_to(ROOT)}: {name} from {module}"
+                    for name in names
+                    if name.startswith("_") and not name.startswith("__")
+                ]
     assert bad == []
 
 

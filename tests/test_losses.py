@@ -69,17 +69,21 @@ def test_the_potential_level_is_free_and_the_gauge_holds_it():
     shifted = enot_losses(c_x_tx, c_xy, g_y + 5, g_tx + 5, g_tx + 5, 0.98, 1.0)
     assert shifted.g_loss.item() == pytest.approx(plain.item(), abs=1e-5)
     assert shifted.w_dist.item() == pytest.approx(
-        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5)
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5
+    )
     # ...but the logged T loss moves with it, one for one.
     assert shifted.t_loss.item() == pytest.approx(
-        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).t_loss.item() - 5, abs=1e-5)
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).t_loss.item() - 5, abs=1e-5
+    )
     held = g_loss(0.1)
     (grad_held,) = torch.autograd.grad(held, a)
     assert held.item() == pytest.approx(plain.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
     assert grad_held.item() == pytest.approx(2 * 0.1 * g_y.mean().item(), rel=1e-4)
     # T's loss does not depend on the gauge.
-    assert enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0, 0.1).t_loss.item() == \
-        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).t_loss.item()
+    assert (
+        enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0, 0.1).t_loss.item()
+        == enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).t_loss.item()
+    )
 
 
 class TinyT(nn.Module):
@@ -94,8 +98,9 @@ class TinyT(nn.Module):
 class TinyG(nn.Module):
     def __init__(self):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.LeakyReLU(0.2),
-                                 nn.Flatten(), nn.Linear(4 * 8 * 8, 1))
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(4 * 8 * 8, 1)
+        )
 
     def forward(self, x):
         return self.net(x).squeeze(-1)
@@ -108,8 +113,10 @@ def _pair():
 
 def _data():
     g = torch.Generator().manual_seed(1)
-    return (torch.randn(6, 3, 8, 8, generator=g, dtype=torch.float64),
-            torch.randn(6, 3, 8, 8, generator=g, dtype=torch.float64))
+    return (
+        torch.randn(6, 3, 8, 8, generator=g, dtype=torch.float64),
+        torch.randn(6, 3, 8, 8, generator=g, dtype=torch.float64),
+    )
 
 
 def _grads(m):
@@ -184,8 +191,12 @@ def test_summed_losses_with_a_frozen_g_leave_g_untouched_by_the_map_loss():
     T, g = _pair()
     x, y = _data()
     losses = enot_step_loss(T, g, x, y, image_cost, tau=0.98, lam=1.0)
-    t_grads = torch.autograd.grad(losses.t_loss, list(g.parameters()) + list(T.parameters()),
-                                  retain_graph=True, allow_unused=True)
+    t_grads = torch.autograd.grad(
+        losses.t_loss,
+        list(g.parameters()) + list(T.parameters()),
+        retain_graph=True,
+        allow_unused=True,
+    )
     n_g = len(list(g.parameters()))
     assert all(d is None or not d.any() for d in t_grads[:n_g])
     assert any(d is not None and d.abs().sum() > 0 for d in t_grads[n_g:])

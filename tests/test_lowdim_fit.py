@@ -45,6 +45,7 @@ def test_nans_are_refused_with_the_row():
 
     def bad_sampler(n):
         return torch.full((n, 2), float("inf"))
+
     with pytest.raises(ValueError, match="target sampler output contains NaN or inf"):
         fit(np.random.randn(100, 2), bad_sampler, **TINY)
 
@@ -52,29 +53,40 @@ def test_nans_are_refused_with_the_row():
 def test_non_batched_cost_is_refused():
     def summed(x, y):
         return ((x - y) ** 2).sum()
+
     with pytest.raises(ValueError, match="cost 'summed' is not batched"):
-        fit(np.random.randn(100, 2), np.random.randn(100, 2), cost=summed, bidirectional=False,
-            **TINY)
+        fit(
+            np.random.randn(100, 2),
+            np.random.randn(100, 2),
+            cost=summed,
+            bidirectional=False,
+            **TINY,
+        )
 
 
 @pytest.mark.parametrize("cost", ["euclidean", "sphere_geodesic"])
 def test_bidirectional_needs_strict_convexity_and_names_the_cost(cost):
     with pytest.raises(ValueError, match=f"cost '{cost}' is not one"):
-        fit(np.random.randn(100, 3), np.random.randn(100, 3), cost=cost, bidirectional=True,
-            **TINY)
+        fit(np.random.randn(100, 3), np.random.randn(100, 3), cost=cost, bidirectional=True, **TINY)
 
 
 def test_bidirectional_with_a_plain_callable_names_it():
     def my_l1(x, y):
         return (x - y).abs().sum(1)
+
     with pytest.raises(ValueError, match="cost 'my_l1' is not one.*bidirectional=False"):
         fit(np.random.randn(100, 2), np.random.randn(100, 2), cost=my_l1, **TINY)
 
 
 def test_sphere_cost_needs_unit_vectors_and_settings_are_checked():
     with pytest.raises(ValueError, match="source points on the unit sphere"):
-        fit(np.random.randn(100, 3) * 2, sphere_pair()[1], cost="sphere_geodesic",
-            bidirectional=False, **TINY)
+        fit(
+            np.random.randn(100, 3) * 2,
+            sphere_pair()[1],
+            cost="sphere_geodesic",
+            bidirectional=False,
+            **TINY,
+        )
     with pytest.raises(TypeError, match=r"unknown fit settings \['stepz'\]"):
         fit(np.random.randn(10, 2), np.random.randn(10, 2), stepz=3)
     with pytest.raises(ValueError, match="tau must lie in"):
@@ -106,6 +118,7 @@ def test_save_load_round_trip_bidirectional(tmp_path):
 def test_one_directional_user_cost_round_trip(tmp_path):
     def l1(x, y):
         return (x - y).abs().sum(1)
+
     x, y = torch.randn(300, 2), torch.randn(300, 2) + 3
     res = fit(x, y, cost=l1, bidirectional=False, **TINY)
     with pytest.raises(ValueError, match="needs a bidirectional fit"):
@@ -120,8 +133,10 @@ def test_one_directional_user_cost_round_trip(tmp_path):
 def test_strictly_convex_user_cost_trains_bidirectionally():
     # h(z) = 1/4 ||z||^4 is strictly convex; h*(p) = 3/4 ||p||^(4/3), grad h*(p) = p / ||p||^(2/3).
     quartic = StrictlyConvexCost(
-        "quartic", h=lambda z: 0.25 * z.square().sum(1).square(),
-        grad_h_star=lambda p: p / p.norm(dim=1, keepdim=True).clamp_min(1e-12) ** (2 / 3))
+        "quartic",
+        h=lambda z: 0.25 * z.square().sum(1).square(),
+        grad_h_star=lambda p: p / p.norm(dim=1, keepdim=True).clamp_min(1e-12) ** (2 / 3),
+    )
     x, y = np.random.randn(300, 2), np.random.randn(300, 2) + 1
     res = fit(x, y, cost=quartic, **TINY)
     assert np.isfinite(res.transport(x)).all() and np.isfinite(res.inverse(y)).all()
@@ -131,8 +146,16 @@ def test_euclidean_moves_a_shifted_cloud():
     # W1 between N(0, I) and N(m, I) is ||m||: the translation is optimal.
     x = standard_normal(2)
     y = lambda n: standard_normal(2)(n) + torch.tensor([3.0, 0.0])  # noqa: E731
-    res = fit(x, y, cost="euclidean", bidirectional=False, steps=400, batch_size=256,
-              hidden=(32, 32), lr=1e-3)
+    res = fit(
+        x,
+        y,
+        cost="euclidean",
+        bidirectional=False,
+        steps=400,
+        batch_size=256,
+        hidden=(32, 32),
+        lr=1e-3,
+    )
     assert res.w2_estimate(n=4000) == pytest.approx(3.0, rel=0.1)
 
 
@@ -148,8 +171,7 @@ def test_callback_sees_the_map_as_it_trains_and_its_time_is_not_counted():
         seen.append((step, res.seconds, float(np.abs(res.transport(x) - y).mean())))
         time.sleep(0.2)
 
-    res = fit(x, y, steps=60, batch_size=64, hidden=(16, 16), lr=1e-2, log_every=20,
-              callback=track)
+    res = fit(x, y, steps=60, batch_size=64, hidden=(16, 16), lr=1e-2, log_every=20, callback=track)
     assert [s for s, _, _ in seen] == [20, 40, 60]
     assert [h["step"] for h in res.history] == [20, 40, 60]
     assert seen[0][1] < seen[1][1] < seen[2][1] < 0.5 + res.seconds
@@ -164,8 +186,11 @@ def test_gaussian_d16_bidirectional_l2uv_w2_and_inverse():
     res = fit(pair.sample_source, pair.sample_target, steps=2000)
     wall = time.perf_counter() - start
     x, y = pair.sample_source(10_000, _gen(1)), pair.sample_target(10_000, _gen(2))
-    uv = 100 * float((res.transport(x) - pair.optimal_map(x)).square().sum(1).mean()) \
+    uv = (
+        100
+        * float((res.transport(x) - pair.optimal_map(x)).square().sum(1).mean())
         / pair.target_variance()
+    )
     assert uv <= 1.0
     assert wall < 180
     assert 2 * res.w2_estimate(x, y) == pytest.approx(pair.w2_squared(), rel=0.02)
@@ -181,8 +206,11 @@ def test_icnn_mixture_d8_beats_the_best_linear_map_tenfold():
     pair = icnn_mixture_pair(8, seed=0)
     res = fit(pair.sample_source, pair.sample_target, steps=2000, seed=0)
     x = pair.sample_source(20_000, _gen(3))
-    uv = 100 * float((res.transport(x).double() - pair.optimal_map(x.double())).square().sum(1)
-                     .mean()) / pair.target_variance()
+    uv = (
+        100
+        * float((res.transport(x).double() - pair.optimal_map(x.double())).square().sum(1).mean())
+        / pair.target_variance()
+    )
     assert uv <= 1.5
     y = pair.sample_target(20_000, _gen(4))
     back = float((res.inverse(res.transport(x)) - x).square().sum(1).mean())

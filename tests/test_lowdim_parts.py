@@ -4,8 +4,15 @@ import pytest
 import torch
 
 from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair
-from enot.costs import (HALF_SQ_L2, SQ_EUCLIDEAN, StrictlyConvexCost, check_batched_cost,
-                        euclidean, get_array_cost, sphere_geodesic)
+from enot.costs import (
+    HALF_SQ_L2,
+    SQ_EUCLIDEAN,
+    StrictlyConvexCost,
+    check_batched_cost,
+    euclidean,
+    get_array_cost,
+    sphere_geodesic,
+)
 from enot.lowdim.maps import GradientMap, potential_gradient
 from enot.lowdim.mlp_gradient import mlp_gradient, supports
 from enot.lowdim.standardise import SEPARATE, SHARED, Standardiser
@@ -19,8 +26,9 @@ def test_array_costs_values():
     assert torch.allclose(euclidean(x, y), (x - y).norm(dim=1))
     u, v = x / x.norm(dim=1, keepdim=True), y / y.norm(dim=1, keepdim=True)
     assert torch.allclose(sphere_geodesic(u, v), torch.arccos((u * v).sum(1)), atol=1e-5)
-    assert torch.isfinite(torch.autograd.functional.jacobian(
-        lambda t: sphere_geodesic(u, t).sum(), u)).all()  # finite gradient at x = y
+    assert torch.isfinite(
+        torch.autograd.functional.jacobian(lambda t: sphere_geodesic(u, t).sum(), u)
+    ).all()  # finite gradient at x = y
 
 
 def test_grad_h_star_inverts_grad_h():
@@ -32,7 +40,7 @@ def test_grad_h_star_inverts_grad_h():
 
 
 def test_swapped_cost_reads_arguments_the_other_way():
-    h = StrictlyConvexCost("skew", h=lambda z: (z ** 4).sum(1) + z[:, 0], grad_h_star=lambda p: p)
+    h = StrictlyConvexCost("skew", h=lambda z: (z**4).sum(1) + z[:, 0], grad_h_star=lambda p: p)
     x, y = torch.randn(4, 2), torch.randn(4, 2)
     assert torch.allclose(h.swapped()(y, x), h(x, y))
 
@@ -43,21 +51,25 @@ def test_check_batched_cost_refuses_reducing_mixing_and_numpy_costs():
 
     def total(a, b):
         return ((a - b) ** 2).sum()
+
     with pytest.raises(ValueError, match=r"'total' is not batched.*shape \(8,\)"):
         check_batched_cost(total, x, y)
 
     def mixes_rows(a, b):
         return ((a - b) ** 2).sum(1) / ((a - b) ** 2).sum()
+
     with pytest.raises(ValueError, match="'mixes_rows' is not row-wise"):
         check_batched_cost(mixes_rows, x, y)
 
     def through_numpy(a, b):
         return torch.from_numpy(((a - b) ** 2).sum(1).detach().numpy())
+
     with pytest.raises(ValueError, match="'through_numpy' is not differentiable"):
         check_batched_cost(through_numpy, x, y)
 
     def vector_only(a, b):
         return torch.dot(a, b)
+
     with pytest.raises(ValueError, match="'vector_only' failed on batched inputs"):
         check_batched_cost(vector_only, x, y)
     with pytest.raises(ValueError, match="unknown cost 'l3'"):
@@ -98,10 +110,12 @@ def test_hand_written_gradient_equals_autograd(activation):
     assert torch.allclose(mlp_gradient(m, x), potential_gradient(m, x, False), atol=1e-12)
     # ... and so are its parameter gradients, which training differentiates.
     w = torch.randn(9, 5, dtype=torch.double)
-    fused = torch.autograd.grad((mlp_gradient(m, x) * w).sum(), list(m.parameters()),
-                                materialize_grads=True)
-    auto = torch.autograd.grad((potential_gradient(m, x, True) * w).sum(), list(m.parameters()),
-                                materialize_grads=True)
+    fused = torch.autograd.grad(
+        (mlp_gradient(m, x) * w).sum(), list(m.parameters()), materialize_grads=True
+    )
+    auto = torch.autograd.grad(
+        (potential_gradient(m, x, True) * w).sum(), list(m.parameters()), materialize_grads=True
+    )
     for a, b in zip(fused, auto):
         assert torch.allclose(a, b, atol=1e-10)
 
@@ -114,8 +128,9 @@ def test_gradient_map_of_a_quadratic_potential():
         m.quadratic_form.copy_(w)
     x = torch.randn(6, 3, dtype=torch.double)
     assert torch.allclose(GradientMap(m, HALF_SQ_L2)(x), x @ (torch.eye(3) - w).T.double())
-    assert torch.allclose(GradientMap(m, SQ_EUCLIDEAN, fused=False)(x),
-                          x @ (torch.eye(3) - w / 2).T.double())
+    assert torch.allclose(
+        GradientMap(m, SQ_EUCLIDEAN, fused=False)(x), x @ (torch.eye(3) - w / 2).T.double()
+    )
 
 
 def test_standardised_cost_equals_original_row_by_row():
@@ -126,7 +141,9 @@ def test_standardised_cost_equals_original_row_by_row():
         std = Standardiser.from_samples(SEPARATE, x, y, factor)
         w_std = float(cost(std.x_in(x), std.y_in(y)).mean())
         assert std.cost_out(w_std, x, y) == pytest.approx(float(cost(x, y).mean()), rel=1e-9)
-        assert torch.allclose(std.x_out(std.x_in(x)), x) and torch.allclose(std.y_out(std.y_in(y)), y)
+        assert torch.allclose(std.x_out(std.x_in(x)), x) and torch.allclose(
+            std.y_out(std.y_in(y)), y
+        )
     std = Standardiser.from_samples(SHARED, x, y)
     w_std = float(euclidean(std.x_in(x), std.y_in(y)).mean())
     assert std.cost_out(w_std, x, y) == pytest.approx(float(euclidean(x, y).mean()), rel=1e-6)
@@ -135,6 +152,7 @@ def test_standardised_cost_equals_original_row_by_row():
 def test_single_backward_step_routes_gradients_like_the_lean_step():
     from enot.lowdim.single_backward_step import make_step
     from enot.step import enot_step
+
     torch.manual_seed(0)
     f = MLP(in_dim=3, hidden=[8, 8], out_dim=1, quadratic=True).double()
     g = MLP(in_dim=3, hidden=[8, 8], out_dim=1, quadratic=True).double()
@@ -144,10 +162,14 @@ def test_single_backward_step_routes_gradients_like_the_lean_step():
     T = GradientMap(f, HALF_SQ_L2)
     x, y = torch.randn(16, 3, dtype=torch.double), torch.randn(16, 3, dtype=torch.double) + 1
     lean = enot_step(T, g, x, y, HALF_SQ_L2, 0.9, 0.3)
+
     # f's output bias never reaches grad f, so its .grad stays None: compare it as zeros.
     def grads():
-        return [torch.zeros_like(p) if p.grad is None else p.grad.clone()
-                for p in (*f.parameters(), *g.parameters())]
+        return [
+            torch.zeros_like(p) if p.grad is None else p.grad.clone()
+            for p in (*f.parameters(), *g.parameters())
+        ]
+
     before = grads()
     for p in (*f.parameters(), *g.parameters()):
         p.grad = None

@@ -1,36 +1,60 @@
 """NOT, convex NOT and NOT auto-encoders on the one trainer (enot.methods, enot.not_losses)."""
 
 import copy
-import sys
 import json
+import sys
 
 import pytest
 import torch
+from conftest import run
 from torch.optim import AdamW
 
-from conftest import run
 from data import build_domain
 from enot.config import Config
 from enot.config.cli import parse_cli
-from enot.evaluation.split_judge import per_image_mse
-from enot.training.export import load_translator
-from enot.methods import enot_iteration, not_iteration
-from enot.training.networks import build_networks
-from enot.not_ae import ae_cost, pixel_l1
-from enot.not_losses import (convex_psi, jensen_penalty, not_map_loss, not_potential_loss,
-                             quadratic_coefficient)
 from enot.costs import get_cost, image_cost, pixel_mse
+from enot.evaluation.split_judge import per_image_mse
+from enot.methods import enot_iteration, not_iteration
+from enot.not_ae import ae_cost, pixel_l1
+from enot.not_losses import (
+    convex_psi,
+    jensen_penalty,
+    not_map_loss,
+    not_potential_loss,
+    quadratic_coefficient,
+)
+from enot.training.export import load_translator
+from enot.training.networks import build_networks
 from models import UNet
 
 # What each method's outer iteration returns (and the loop logs).
-ENOT_VALUES = {"g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_norm_t",
-               "grad_norm_g"}
+ENOT_VALUES = {
+    "g_loss",
+    "t_loss",
+    "expectile",
+    "w_dist",
+    "transport_cost",
+    "grad_norm_t",
+    "grad_norm_g",
+}
 NOT_VALUES = {"g_loss", "t_loss", "w_dist", "transport_cost", "grad_norm_t", "grad_norm_g"}
 
 
 def _cfg(*flags: str) -> Config:
-    cfg, _ = parse_cli(["--preset", "colored_mnist", "--t-base-channels", "4", "--g-nfilter", "4",
-                        "--image-size", "16", *flags], "test")
+    cfg, _ = parse_cli(
+        [
+            "--preset",
+            "colored_mnist",
+            "--t-base-channels",
+            "4",
+            "--g-nfilter",
+            "4",
+            "--image-size",
+            "16",
+            *flags,
+        ],
+        "test",
+    )
     return cfg
 
 
@@ -45,8 +69,9 @@ class _Run:
         self.opt_t = AdamW(self.T.parameters(), lr=1e-3)
         self.opt_g = AdamW(self.g.parameters(), lr=1e-3)
         d = cfg.data
-        self.domains = [build_domain(d.dataset, s, d.image_size, "train", seed=0)
-                        for s in (d.source, d.target)]
+        self.domains = [
+            build_domain(d.dataset, s, d.image_size, "train", seed=0) for s in (d.source, d.target)
+        ]
         self.draws = {"source": 0, "target": 0}
 
     def _draw(self, i: int, name: str) -> torch.Tensor:
@@ -57,15 +82,26 @@ class _Run:
     def enot(self) -> dict[str, float]:
         e = self.cfg.enot
         x, y = self._draw(0, "source"), self._draw(1, "target")
-        return enot_iteration(self.T, self.g, self.opt_t, self.opt_g, x, y,
-                              get_cost(self.cfg.method.cost), e.tau, e.lam, e.gauge)
+        return enot_iteration(
+            self.T,
+            self.g,
+            self.opt_t,
+            self.opt_g,
+            x,
+            y,
+            get_cost(self.cfg.method.cost),
+            e.tau,
+            e.lam,
+            e.gauge,
+        )
 
     def not_(self, k: int, cost=pixel_mse, alpha: float = 0.0) -> dict[str, float]:
         t_batches = [self._draw(0, "source") for _ in range(k)]
         x, y = self._draw(0, "source"), self._draw(1, "target")
         coefficient = quadratic_coefficient(self.cfg.method.cost, y.shape) if alpha else 0.0
-        return not_iteration(self.T, self.g, self.opt_t, self.opt_g, t_batches, x, y, cost,
-                             alpha, coefficient)
+        return not_iteration(
+            self.T, self.g, self.opt_t, self.opt_g, t_batches, x, y, cost, alpha, coefficient
+        )
 
 
 def _adam_steps(opt) -> set:
@@ -73,6 +109,7 @@ def _adam_steps(opt) -> set:
 
 
 # --- NOT: K T-updates per potential update ---------------------------------------------------
+
 
 @pytest.mark.parametrize("k", [1, 4])
 def test_not_runs_exactly_k_t_updates_per_potential_update(k):
@@ -112,6 +149,7 @@ def test_t_updates_leave_the_potential_alone():
 
 
 # --- losses on hand-made numbers --------------------------------------------------------------
+
 
 def test_not_losses_on_hand_made_tensors():
     c = torch.tensor([1.0, 3.0])
@@ -171,13 +209,15 @@ def test_psi_is_scaled_by_the_cost():
     steep = convex_psi(lambda y: 2 * k * y.flatten(1).square().sum(1), k)
     gap = jensen_penalty(steep, y1, y2, t)
     assert gap.item() == pytest.approx(
-        (k * t * (1 - t) * (y1 - y2).flatten(1).square().sum(1)).mean().item(), rel=1e-10)
+        (k * t * (1 - t) * (y1 - y2).flatten(1).square().sum(1)).mean().item(), rel=1e-10
+    )
     with pytest.raises(ValueError, match="quadratic cost"):
         quadratic_coefficient("lpips", y1.shape)
 
 
 def test_convex_not_logs_and_applies_the_penalty():
     """Same networks, same batches: alpha > 0 must change g's update, alpha 0 must be NOT."""
+
     def g_after(method: str, alpha: str):
         cfg = _cfg("--method", method, "--t-iters", "1", "--convex-alpha", alpha)
         ctx = _Run(cfg)
@@ -197,6 +237,7 @@ def test_convex_not_logs_and_applies_the_penalty():
 
 
 # --- NOT-AE ----------------------------------------------------------------------------------
+
 
 def test_bottleneck_limits_the_rank_of_the_map():
     """Without skips every output depends on the input through `dim` numbers: rank J <= dim."""
@@ -230,8 +271,11 @@ def test_not_ae_potential_weights_change_after_a_step():
     before = [copy.deepcopy(m.state_dict()) for m in (loop.T, loop.g)]
     loop.not_(2, ae_cost(cfg.method.ae_cost))
     for old, model in zip(before, (loop.T, loop.g)):
-        moved = [k for k, v in model.state_dict().items()
-                 if v.is_floating_point() and not torch.equal(old[k], v)]
+        moved = [
+            k
+            for k, v in model.state_dict().items()
+            if v.is_floating_point() and not torch.equal(old[k], v)
+        ]
         assert len(moved) > 5, type(model).__name__
     # Every weight got a gradient (the head's bias gets exactly 0: it cancels in L_f).
     assert all(p.grad is not None for p in loop.g.parameters())
@@ -263,14 +307,21 @@ def test_lpips_cost_with_local_alexnet_weights(tmp_path):
 
 # --- the CLI boundary -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("flags,message", [
-    (["--method", "nope"], "'nope' is not one of enot, not, not_convex, not_ae"),
-    (["--t-iters", "0"], "--t-iters: 0 is outside [1, 10000]"),
-    (["--convex-alpha", "-1"], "--convex-alpha: -1.0 is outside"),
-    (["--ae-cost", "l3"], "'l3' is not one of l2, l1, lpips"),
-    (["--method", "not_ae"], "--method not_ae needs --no-t-residual"),
-    (["--method", "not_ae", "--no-t-residual", "--target", "5"], "maps the source domain to itself"),
-])
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--method", "nope"], "'nope' is not one of enot, not, not_convex, not_ae"),
+        (["--t-iters", "0"], "--t-iters: 0 is outside [1, 10000]"),
+        (["--convex-alpha", "-1"], "--convex-alpha: -1.0 is outside"),
+        (["--ae-cost", "l3"], "'l3' is not one of l2, l1, lpips"),
+        (["--method", "not_ae"], "--method not_ae needs --no-t-residual"),
+        (
+            ["--method", "not_ae", "--no-t-residual", "--target", "5"],
+            "maps the source domain to itself",
+        ),
+    ],
+)
 def test_cli_rejects_bad_method_settings(train_cmd, flags, message):
     res = run(train_cmd(*flags, "--dry-run"))
     assert res.returncode == 2
@@ -293,19 +344,43 @@ def test_configs_saved_before_the_method_section_still_load():
 
 def test_missing_lpips_weights_stop_the_run_with_the_fix(tmp_path, train_cmd):
     missing = tmp_path / "alexnet.pth"
-    res = run(train_cmd("--method", "not_ae", "--no-t-residual", "--ae-cost", "lpips",
-                        "--lpips-weights", str(missing), "--output-dir", str(tmp_path / "r")))
+    res = run(
+        train_cmd(
+            "--method",
+            "not_ae",
+            "--no-t-residual",
+            "--ae-cost",
+            "lpips",
+            "--lpips-weights",
+            str(missing),
+            "--output-dir",
+            str(tmp_path / "r"),
+        )
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert str(missing) in res.stderr and "--lpips-weights" in res.stderr
 
 
 # --- end to end -------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_not_trains_exports_and_loads(tmp_path, train_cmd):
     out = tmp_path / "not"
-    res = run(train_cmd("--method", "not", "--t-iters", "3", "--steps", "4",
-                        "--checkpoint-every", "4", "--output-dir", str(out)))
+    res = run(
+        train_cmd(
+            "--method",
+            "not",
+            "--t-iters",
+            "3",
+            "--steps",
+            "4",
+            "--checkpoint-every",
+            "4",
+            "--output-dir",
+            str(out),
+        )
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     ckpt = out / "checkpoints/step_00000004"
     opt_t = torch.load(ckpt / "optimizer.bin", weights_only=False)
@@ -327,11 +402,37 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
     numbers for 3072) leaves no room for an image it was not trained on. scripts/evaluate.py
     scores the export against the source test split (target = source)."""
     out = tmp_path / "ae"
-    res = run(train_cmd("--method", "not_ae", "--no-t-residual", "--ae-bottleneck", "16",
-                        "--t-base-channels", "8", "--batch-size", "32", "--t-iters", "3",
-                        "--lr-t", "1e-3", "--lr-g", "1e-3", "--steps", "150",
-                        "--log-every", "50", "--sample-every", "150",
-                        "--checkpoint-every", "150", "--ema-decay", "0", "--output-dir", str(out)))
+    res = run(
+        train_cmd(
+            "--method",
+            "not_ae",
+            "--no-t-residual",
+            "--ae-bottleneck",
+            "16",
+            "--t-base-channels",
+            "8",
+            "--batch-size",
+            "32",
+            "--t-iters",
+            "3",
+            "--lr-t",
+            "1e-3",
+            "--lr-g",
+            "1e-3",
+            "--steps",
+            "150",
+            "--log-every",
+            "50",
+            "--sample-every",
+            "150",
+            "--checkpoint-every",
+            "150",
+            "--ema-decay",
+            "0",
+            "--output-dir",
+            str(out),
+        )
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     tr = load_translator(out / "export")
     assert tr.card.source == tr.card.target == "2"
@@ -344,18 +445,30 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
         noise_err = per_image_mse(noise, tr.T(noise)).mean().item()
     assert noise_err > 2 * digits_err, (digits_err, noise_err)
 
-    ev = run([sys.executable, "scripts/evaluate.py", "--model", str(out / "export"), "--max-images",
-              "20", "--out", str(tmp_path / "eval")])
+    ev = run(
+        [
+            sys.executable,
+            "scripts/evaluate.py",
+            "--model",
+            str(out / "export"),
+            "--max-images",
+            "20",
+            "--out",
+            str(tmp_path / "eval"),
+        ]
+    )
     assert ev.returncode == 0, ev.stderr[-3000:]
     metrics = json.loads((tmp_path / "eval/metrics.json").read_text())
     assert metrics["source"] == metrics["target"] == "2"
-    assert metrics["mse"] == pytest.approx(per_image_mse(x[:20], tr.T(x[:20]).detach()).mean().item(),
-                                           rel=1e-4)
+    assert metrics["mse"] == pytest.approx(
+        per_image_mse(x[:20], tr.T(x[:20]).detach()).mean().item(), rel=1e-4
+    )
     assert metrics["fid"] > 0 and abs(metrics["identity_fid"]) < 1e-3  # a split against itself
 
 
 def test_comparison_counts_the_flops_of_each_outer_iteration():
     from benchmarks.comparison import time_outer_iterations
+
     cfg = Config()
     cfg.data.image_size, cfg.train.batch_size = 16, 4
     cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
@@ -370,15 +483,18 @@ def test_comparison_counts_the_flops_of_each_outer_iteration():
 
 def _curve(method, seconds, rates, ratios):
     from benchmarks.time_to_quality import QualityCurve
+
     c = QualityCurve(method, 1 if method == "enot" else 10, 1.0, guard=0.75)
     c.seconds, c.iterations = list(seconds), list(range(len(seconds)))
-    c.metrics = [{"class_rate": r, "content_ratio": q, "fid": 100.0 - 50 * r}
-                 for r, q in zip(rates, ratios)]
+    c.metrics = [
+        {"class_rate": r, "content_ratio": q, "fid": 100.0 - 50 * r} for r, q in zip(rates, ratios)
+    ]
     return c
 
 
 def test_time_to_quality_verdict_scores_only_maps_that_keep_their_content():
     from benchmarks.time_to_quality import verdict
+
     # NOT's 0.9 at 300 s lost its content (ratio 0.9 > 0.75): its best kept map is 0.7 at 200 s.
     not_ = _curve("not", [0, 100, 200, 300], [0.02, 0.5, 0.7, 0.9], [0, 0.1, 0.2, 0.9])
     # ENOT's untrained map (index 0) may not count, even though its score is defined.

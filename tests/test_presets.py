@@ -11,15 +11,19 @@ import sys
 
 import pytest
 import torch
-
 from conftest import TRAIN, run
+from format_fixtures import paper_task_flags, write_fashion
+
 from enot.config import PRESETS, get_preset
 from enot.training.export import load_translator
 from enot.training.networks import build_networks
-from format_fixtures import paper_task_flags, write_fashion
 
-PAPER = {"handbags2shoes_128": 128, "ffhq2comics_128": 128, "celeba2anime_64": 64,
-         "celeba2anime_128": 128}
+PAPER = {
+    "handbags2shoes_128": 128,
+    "ffhq2comics_128": 128,
+    "celeba2anime_64": 64,
+    "celeba2anime_128": 128,
+}
 
 # ENOT (arXiv 2403.03777) App. C, as listed in issue 4.
 PAPER_VALUES = {
@@ -27,8 +31,14 @@ PAPER_VALUES = {
     "g_net": {"g_nfilter": 64, "g_nfilter_max": 512},
     "enot": {"tau": 0.98, "lam": 1.0},
     "method": {"cost": "image_mse"},
-    "optim": {"lr_t": 1e-4, "lr_g": 5e-5, "beta1": 0.5, "beta2": 0.5, "weight_decay": 1e-4,
-              "final_lr_ratio": 1e-2},
+    "optim": {
+        "lr_t": 1e-4,
+        "lr_g": 5e-5,
+        "beta1": 0.5,
+        "beta2": 0.5,
+        "weight_decay": 1e-4,
+        "final_lr_ratio": 1e-2,
+    },
 }
 PAPER_TRAIN = {"steps": 120_000, "batch_size": 64, "mixed_precision": "bf16"}
 
@@ -68,8 +78,7 @@ def test_every_preset_names_where_its_values_come_from():
     docstrings it rests on: its own, and the one it builds on (_paper, _colored_mnist)."""
     from dataclasses import fields
 
-    from enot.config import Config
-    from enot.config import presets
+    from enot.config import Config, presets
 
     base = Config()
     for name, make in PRESETS.items():
@@ -84,11 +93,15 @@ def test_every_preset_names_where_its_values_come_from():
             for f in fields(getattr(cfg, section)):
                 value = getattr(getattr(cfg, section), f.name)
                 if value == getattr(getattr(base, section), f.name) or f.name in (
-                        "dataset", "source", "target"):
+                    "dataset",
+                    "source",
+                    "target",
+                ):
                     continue
                 flag = "--" + f.name.replace("_", "-")
-                assert flag in doc or any(s in doc for s in _spellings(value)), \
+                assert flag in doc or any(s in doc for s in _spellings(value)), (
                     f"preset {name} sets {flag} {value} without saying so"
+                )
 
 
 def test_fashion_preset_is_cpu_sized():
@@ -114,10 +127,24 @@ def test_fashion_preset_is_cpu_sized():
 @pytest.mark.parametrize("name", sorted(PAPER))
 def test_two_steps_at_the_real_network_sizes(tmp_path, name):
     out = tmp_path / "run"
-    result = run([sys.executable, TRAIN, "--preset", name, *paper_task_flags(name, tmp_path),
-                  "--steps", "2", "--batch-size", "2", "--mixed-precision", "no",
-                  "--output-dir", str(out)],
-                 timeout=900)
+    result = run(
+        [
+            sys.executable,
+            TRAIN,
+            "--preset",
+            name,
+            *paper_task_flags(name, tmp_path),
+            "--steps",
+            "2",
+            "--batch-size",
+            "2",
+            "--mixed-precision",
+            "no",
+            "--output-dir",
+            str(out),
+        ],
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 2 and all(map(math.isfinite, summary["final"].values()))
@@ -133,14 +160,32 @@ def test_two_steps_at_the_real_network_sizes(tmp_path, name):
 def test_fashion_preset_runs_on_generated_idx_files(tmp_path):
     write_fashion(tmp_path / "fm", n_train=600, n_test=100)
     out = tmp_path / "run"
-    result = run([sys.executable, TRAIN, "--preset", "fashion_bags2shoes", "--source",
-                  f"bag@{tmp_path / 'fm'}", "--target", f"shoes@{tmp_path / 'fm'}",
-                  "--steps", "3", "--eval-every", "0", "--output-dir", str(out)], timeout=300)
+    result = run(
+        [
+            sys.executable,
+            TRAIN,
+            "--preset",
+            "fashion_bags2shoes",
+            "--source",
+            f"bag@{tmp_path / 'fm'}",
+            "--target",
+            f"shoes@{tmp_path / 'fm'}",
+            "--steps",
+            "3",
+            "--eval-every",
+            "0",
+            "--output-dir",
+            str(out),
+        ],
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test split: 7 source images" in result.stdout  # 70 bags: the last 10%
     # The shoe classifier judged the export: fitted on the 600-image train file.
-    assert "target-class rate (fashion_mnist classifier, target class sneaker+ankle_boot+sandal)" \
+    assert (
+        "target-class rate (fashion_mnist classifier, target class sneaker+ankle_boot+sandal)"
         in result.stdout
+    )
     # The export draws gray shoes: the three channels of T(x) agree, even for a coloured input.
     T = load_translator(out / "export").T
     with torch.no_grad():

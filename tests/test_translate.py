@@ -7,12 +7,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from conftest import ROOT, run
+from PIL import Image
+from test_app_fixtures import make_export
+
 from data.normalization import load_image
 from enot.training.export import load_translator
-from test_app_fixtures import make_export
 
 TRANSLATE = str(ROOT / "scripts" / "translate.py")
 
@@ -34,12 +34,25 @@ def test_a_folder_with_a_corrupt_file_loses_nothing(tmp_path, export):
         _photo(src / f"{'deep/' if i % 3 == 0 else ''}img{i}.jpg", i)
     (src / "notes.txt").write_text("not an image, not an image extension: ignored")
     (src / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    res = run([sys.executable, TRANSLATE, "--model", str(export), "--input", str(src),
-               "--output", str(tmp_path / "out"), "--batch-size", "5"])
+    res = run(
+        [
+            sys.executable,
+            TRANSLATE,
+            "--model",
+            str(export),
+            "--input",
+            str(src),
+            "--output",
+            str(tmp_path / "out"),
+            "--batch-size",
+            "5",
+        ]
+    )
     assert res.returncode == 1, res.stderr
     assert "broken.png" in res.stderr and "12 of 13 images translated" in res.stdout
-    written = sorted(p.relative_to(tmp_path / "out").as_posix()
-                     for p in (tmp_path / "out").rglob("*.png"))
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")
+    )
     assert written == sorted(f"{'deep/' if i % 3 == 0 else ''}img{i}.png" for i in range(12))
     assert not list((tmp_path / "out").rglob("*.partial"))
 
@@ -56,8 +69,16 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, export):
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.png").write_bytes(b"keep me")
-    cmd = [sys.executable, TRANSLATE, "--model", str(export), "--input", str(tmp_path / "a.png"),
-           "--output", str(out)]
+    cmd = [
+        sys.executable,
+        TRANSLATE,
+        "--model",
+        str(export),
+        "--input",
+        str(tmp_path / "a.png"),
+        "--output",
+        str(out),
+    ]
     res = run(cmd)
     assert res.returncode == 2 and "--overwrite" in res.stderr
     assert (out / "a.png").read_bytes() == b"keep me"
@@ -67,14 +88,28 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, export):
     assert (load_image(out / "a.png", 32) - load_image(tmp_path / "a.png", 32)).abs().max() < 1e-6
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--t", "1.5"], "--t must lie in [0, 1]"),
-    (["--batch-size", "0"], "--batch-size must be >= 1"),
-    (["--model", "/no/such/export"], "no such export folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--t", "1.5"], "--t must lie in [0, 1]"),
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--model", "/no/such/export"], "no such export folder"),
+    ],
+)
 def test_bad_arguments_are_named(tmp_path, export, args, message):
     _photo(tmp_path / "a.png", 0)
-    res = run([sys.executable, TRANSLATE, "--model", str(export), "--input",
-               str(tmp_path / "a.png"), "--output", str(tmp_path / "out"), *args])
+    res = run(
+        [
+            sys.executable,
+            TRANSLATE,
+            "--model",
+            str(export),
+            "--input",
+            str(tmp_path / "a.png"),
+            "--output",
+            str(tmp_path / "out"),
+            *args,
+        ]
+    )
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "out").exists()

@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, TINY, TRAIN, free_port, subprocess_env
 
 pytestmark = pytest.mark.slow
@@ -19,18 +18,46 @@ pytestmark = pytest.mark.slow
 
 def _node(rank: int, port: int, *args: str) -> list[str]:
     # README, "Several machines": the same command on every node but for --machine_rank.
-    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-            "--num_machines", "2", "--num_processes", "2", "--machine_rank", str(rank),
-            "--main_process_ip", "127.0.0.1", "--main_process_port", str(port),
-            "--mixed_precision", "no", "--dynamo_backend", "no", TRAIN, *TINY,
-            "--batch-size", "50", *args]
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_machines",
+        "2",
+        "--num_processes",
+        "2",
+        "--machine_rank",
+        str(rank),
+        "--main_process_ip",
+        "127.0.0.1",
+        "--main_process_port",
+        str(port),
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        TRAIN,
+        *TINY,
+        "--batch-size",
+        "50",
+        *args,
+    ]
 
 
 def _run_two_nodes(*args: str) -> None:
     port = free_port()
-    nodes = [subprocess.Popen(_node(rank, port, *args), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=subprocess_env(), cwd=ROOT)
-             for rank in (0, 1)]
+    nodes = [
+        subprocess.Popen(
+            _node(rank, port, *args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=subprocess_env(),
+            cwd=ROOT,
+        )
+        for rank in (0, 1)
+    ]
     outputs = [p.communicate(timeout=600) for p in nodes]
     for rank, (p, (_, err)) in enumerate(zip(nodes, outputs)):
         assert p.returncode == 0, f"node {rank}:\n{err[-3000:]}"
@@ -38,8 +65,15 @@ def _run_two_nodes(*args: str) -> None:
 
 def test_two_nodes_train_one_model_and_resume(tmp_path):
     out = tmp_path / "run"
-    common = ["--steps", "4", "--checkpoint-every", "2", "--ddp-checksums",
-              "--output-dir", str(out)]
+    common = [
+        "--steps",
+        "4",
+        "--checkpoint-every",
+        "2",
+        "--ddp-checksums",
+        "--output-dir",
+        str(out),
+    ]
     _run_two_nodes(*common, "--stop-at", "2")
     ckpt = out / "checkpoints/step_00000002"
     # One RNG state per process, written by the node that owns it.

@@ -2,10 +2,39 @@
 command line (``cli``, imported on its own: it is the boundary, the rest is data)."""
 
 from enot.config.presets import DATA_ROOT, PRESETS, get_preset
-from enot.config.sections import (AE_COSTS, BEST_BY, METHODS, Config, ConfigError, DataConfig,
-                                  ENOTConfig, GNetConfig, MethodConfig, OptimConfig, TNetConfig,
-                                  TrainConfig, load_config, save_config)
+from enot.config.sections import (
+    AE_COSTS,
+    BEST_BY,
+    METHODS,
+    Config,
+    ConfigError,
+    DataConfig,
+    ENOTConfig,
+    GNetConfig,
+    MethodConfig,
+    OptimConfig,
+    TNetConfig,
+    TrainConfig,
+    load_config,
+    save_config,
+)
 
-__all__ = ["AE_COSTS", "BEST_BY", "DATA_ROOT", "METHODS", "PRESETS", "Config", "ConfigError",
-           "DataConfig", "ENOTConfig", "GNetConfig", "MethodConfig", "OptimConfig", "TNetConfig",
-           "TrainConfig", "get_preset", "load_config", "save_config"]
+__all__ = [
+    "AE_COSTS",
+    "BEST_BY",
+    "DATA_ROOT",
+    "METHODS",
+    "PRESETS",
+    "Config",
+    "ConfigError",
+    "DataConfig",
+    "ENOTConfig",
+    "GNetConfig",
+    "MethodConfig",
+    "OptimConfig",
+    "TNetConfig",
+    "TrainConfig",
+    "get_preset",
+    "load_config",
+    "save_config",
+]

@@ -15,6 +15,7 @@ from enot.config.sections import SECTIONS, Config, ConfigError
 # ---------------------------------------------------------------------------------------------
 # CLI: one flat flag per field, defaults from the chosen preset.
 
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -45,15 +46,29 @@ def _checker(f: dataclasses.Field) -> Callable[[str], Any]:
 
 
 def build_parser(preset: Config, description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--preset", default=preset.preset, choices=sorted(PRESETS),
-                   help="named configuration; the flags below override it")
-    p.add_argument("--resume", default=None, metavar="latest|PATH",
-                   help="continue from the newest checkpoint of the run folder, or from PATH")
-    p.add_argument("--stop-at", type=int, default=None, metavar="STEP",
-                   help="end this invocation after STEP with a checkpoint, keeping the schedule "
-                        "of --steps (for job time limits); continue with --resume latest")
+    p = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument(
+        "--preset",
+        default=preset.preset,
+        choices=sorted(PRESETS),
+        help="named configuration; the flags below override it",
+    )
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="latest|PATH",
+        help="continue from the newest checkpoint of the run folder, or from PATH",
+    )
+    p.add_argument(
+        "--stop-at",
+        type=int,
+        default=None,
+        metavar="STEP",
+        help="end this invocation after STEP with a checkpoint, keeping the schedule "
+        "of --steps (for job time limits); continue with --resume latest",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     groups = {name: p.add_argument_group(name) for name in SECTIONS}
     for section, f in _fields():
@@ -62,14 +77,23 @@ def build_parser(preset: Config, description: str) -> argparse.ArgumentParser:
         if f.metadata["range"] is not None:
             extra = f" [range {f.metadata['range'][0]:g}..{f.metadata['range'][1]:g}]"
         if f.type == "bool":
-            groups[section].add_argument(_flag(f.name), dest=f.name, default=default,
-                                         action=argparse.BooleanOptionalAction,
-                                         help=f.metadata["help"])
+            groups[section].add_argument(
+                _flag(f.name),
+                dest=f.name,
+                default=default,
+                action=argparse.BooleanOptionalAction,
+                help=f.metadata["help"],
+            )
         else:
-            groups[section].add_argument(_flag(f.name), dest=f.name, default=default,
-                                         type=_checker(f), choices=f.metadata["choices"],
-                                         metavar=None if f.metadata["choices"] else f.type.upper(),
-                                         help=f.metadata["help"] + extra)
+            groups[section].add_argument(
+                _flag(f.name),
+                dest=f.name,
+                default=default,
+                type=_checker(f),
+                choices=f.metadata["choices"],
+                metavar=None if f.metadata["choices"] else f.type.upper(),
+                help=f.metadata["help"] + extra,
+            )
     return p
 
 
@@ -91,8 +115,9 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     for section, f in _fields():
         setattr(getattr(cfg, section), f.name, getattr(args, f.name))
     if cfg.g_net.g_nfilter > cfg.g_net.g_nfilter_max:
-        raise ConfigError(f"--g-nfilter {cfg.g_net.g_nfilter} exceeds --g-nfilter-max "
-                          f"{cfg.g_net.g_nfilter_max}")
+        raise ConfigError(
+            f"--g-nfilter {cfg.g_net.g_nfilter} exceeds --g-nfilter-max {cfg.g_net.g_nfilter_max}"
+        )
     size = cfg.data.image_size
     if size & (size - 1):
         raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")
@@ -113,8 +138,10 @@ def _check_best_by(cfg: Config) -> None:
     scripts/train.py before training)."""
     tc = cfg.train
     if tc.best_by != "auto" and not tc.eval_every:
-        raise ConfigError(f"--best-by {tc.best_by} picks export_best among the --eval-every "
-                          f"evaluations; set --eval-every N too")
+        raise ConfigError(
+            f"--best-by {tc.best_by} picks export_best among the --eval-every "
+            f"evaluations; set --eval-every N too"
+        )
 
 
 def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None:
@@ -122,12 +149,14 @@ def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None
     if cfg.method.method != "not_ae":
         return
     if cfg.t_net.t_residual:
-        raise ConfigError("--method not_ae needs --no-t-residual: T(x) = x + U-Net(x) would "
-                          "pass x around the bottleneck")
+        raise ConfigError(
+            "--method not_ae needs --no-t-residual: T(x) = x + U-Net(x) would "
+            "pass x around the bottleneck"
+        )
     if args.target != preset.data.target and args.target != cfg.data.source:
-        raise ConfigError(f"--method not_ae maps the source domain to itself; --target "
-                          f"{args.target!r} differs from --source {cfg.data.source!r} (leave "
-                          f"--target out)")
+        raise ConfigError(
+            f"--method not_ae maps the source domain to itself; --target "
+            f"{args.target!r} differs from --source {cfg.data.source!r} (leave "
+            f"--target out)"
+        )
     cfg.data.target = cfg.data.source
-
-

@@ -10,6 +10,7 @@ from typing import Callable
 
 from enot.config.sections import Config, ConfigError
 
+
 def _colored_mnist() -> Config:
     """The embedded default: colored MNIST 2 -> 3 at 32 px, sized to train on 2 CPU cores.
 
@@ -69,21 +70,31 @@ def _paper(name: str, image_size: int, dataset: str, source: str, target: str) -
 
 def _handbags2shoes_128() -> Config:
     """Handbags -> shoes at 128 px from the iGAN HDF5 files (a NOT task the ENOT paper repeats)."""
-    return _paper("handbags2shoes_128", 128, "igan_hdf5", f"{DATA_ROOT}/handbag_128.hdf5",
-                  f"{DATA_ROOT}/shoes_128.hdf5")
+    return _paper(
+        "handbags2shoes_128",
+        128,
+        "igan_hdf5",
+        f"{DATA_ROOT}/handbag_128.hdf5",
+        f"{DATA_ROOT}/shoes_128.hdf5",
+    )
 
 
 def _ffhq2comics_128() -> Config:
     """FFHQ -> comics at 128 px; comics (Kaggle comic faces v2) flip in training only."""
-    return _paper("ffhq2comics_128", 128, "ffhq", f"{DATA_ROOT}/ffhq",
-                  f"comics:{DATA_ROOT}/comics")
+    return _paper("ffhq2comics_128", 128, "ffhq", f"{DATA_ROOT}/ffhq", f"comics:{DATA_ROOT}/comics")
 
 
 def _celeba2anime(image_size: int) -> Callable[[], Config]:
     def make() -> Config:
         """CelebA female (Male == -1) -> aligned anime faces, as in NOT and ENOT."""
-        return _paper(f"celeba2anime_{image_size}", image_size, "celeba_female",
-                      f"{DATA_ROOT}/celeba", f"anime_faces:{DATA_ROOT}/anime")
+        return _paper(
+            f"celeba2anime_{image_size}",
+            image_size,
+            "celeba_female",
+            f"{DATA_ROOT}/celeba",
+            f"anime_faces:{DATA_ROOT}/anime",
+        )
+
     return make
 
 
@@ -161,4 +172,3 @@ def get_preset(name: str) -> Config:
         return PRESETS[name]()
     except KeyError:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
-

@@ -20,8 +20,13 @@ class ConfigError(ValueError):
     """A configuration value is outside its range, or a config file does not fit."""
 
 
-def _opt(default: Any, help: str, *, range: tuple[float, float] | None = None,
-         choices: tuple[str, ...] | None = None) -> Any:
+def _opt(
+    default: Any,
+    help: str,
+    *,
+    range: tuple[float, float] | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
     return field(default=default, metadata={"help": help, "range": range, "choices": choices})
 
 
@@ -33,8 +38,9 @@ class DataConfig:
     image_size: int = _opt(64, "side of the square images in pixels", range=(16, 1024))
     flip: bool = _opt(False, "random horizontal flips of training images")
     # Exports keep it, so translate and the demo flatten uploads as training did.
-    background: str = _opt("white", "colour under transparent pixels of image files: white, "
-                                    "black or #rrggbb")
+    background: str = _opt(
+        "white", "colour under transparent pixels of image files: white, black or #rrggbb"
+    )
     num_workers: int = _opt(0, "DataLoader worker processes per domain", range=(0, 64))
 
 
@@ -45,8 +51,11 @@ class TNetConfig:
     # Not in the paper: T(x) = x + U-Net(x), starting near the identity (see _colored_mnist).
     t_residual: bool = _opt(False, "T(x) = x + U-Net(x), starting near the identity map")
     # Not in the paper: for grayscale domains held as RGB (see _fashion_bags2shoes).
-    t_gray: bool = _opt(False, "T draws one gray channel, repeated to RGB: for grayscale "
-                               "domains, so the map cannot add colour")
+    t_gray: bool = _opt(
+        False,
+        "T draws one gray channel, repeated to RGB: for grayscale "
+        "domains, so the map cannot add colour",
+    )
 
 
 @dataclass
@@ -62,9 +71,12 @@ class ENOTConfig:
     tau: float = _opt(0.98, "expectile tau (paper: 0.98-0.99 for images)", range=(0.5, 1.0))
     lam: float = _opt(1.0, "expectile regulariser weight lambda", range=(0.0, 1e3))
     # Not in the paper: fixes the free constant of the potential (enot.losses.enot_losses).
-    gauge: float = _opt(0.0, "weight of (mean g(y))^2 in g's loss: holds the level of the "
-                             "potential, which the dual leaves free (0: the paper)",
-                        range=(0.0, 1e3))
+    gauge: float = _opt(
+        0.0,
+        "weight of (mean g(y))^2 in g's loss: holds the level of the "
+        "potential, which the dual leaves free (0: the paper)",
+        range=(0.0, 1e3),
+    )
 
 
 # The names a config may hold; the training loop matches on the method, enot.costs and
@@ -86,24 +98,38 @@ class MethodConfig:
     # NOT: Korotin et al., arXiv 2201.12220, Alg. 1 (K = 10 there); not_convex adds a Jensen
     # penalty on psi = k||y||^2 - g (enot.not_losses); not_ae is OT from the source domain to
     # itself through a bottleneck (enot.not_ae).
-    method: MethodName = _opt("enot", "enot: T and g updated 1:1 (ENOT); not: --t-iters T "
-                                      "updates per g update (NOT); not_convex: NOT + Jensen "
-                                      "convexity penalty; not_ae: NOT auto-encoder, OT from the "
-                                      "source domain to itself (the target is the source)",
-                              choices=METHODS)
+    method: MethodName = _opt(
+        "enot",
+        "enot: T and g updated 1:1 (ENOT); not: --t-iters T "
+        "updates per g update (NOT); not_convex: NOT + Jensen "
+        "convexity penalty; not_ae: NOT auto-encoder, OT from the "
+        "source domain to itself (the target is the source)",
+        choices=METHODS,
+    )
     # The transport cost is every OT method's, so it lives here, not in ENOT's section.
-    cost: CostName = _opt("image_mse", "transport cost c(x, y) of enot, not and not_convex "
-                                  "(not_ae takes --ae-cost)", choices=COSTS)
+    cost: CostName = _opt(
+        "image_mse",
+        "transport cost c(x, y) of enot, not and not_convex (not_ae takes --ae-cost)",
+        choices=COSTS,
+    )
     t_iters: int = _opt(10, "NOT methods: T updates per potential update (K)", range=(1, 10_000))
-    convex_alpha: float = _opt(0.01, "not_convex: weight alpha of the Jensen penalty",
-                               range=(0.0, 1e3))
+    convex_alpha: float = _opt(
+        0.01, "not_convex: weight alpha of the Jensen penalty", range=(0.0, 1e3)
+    )
     ae_bottleneck: int = _opt(128, "not_ae: numbers in T's bottleneck", range=(1, 2**20))
-    ae_skips: bool = _opt(False, "not_ae: keep the U-Net skip connections (they bypass the "
-                                 "bottleneck)")
-    ae_cost: AECostName = _opt("l2", "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips "
-                              "(AlexNet; replaces --cost)", choices=AE_COSTS)
-    lpips_weights: str = _opt("", "not_ae with --ae-cost lpips: torchvision AlexNet weights "
-                                  "file (default: the torch hub cache)")
+    ae_skips: bool = _opt(
+        False, "not_ae: keep the U-Net skip connections (they bypass the bottleneck)"
+    )
+    ae_cost: AECostName = _opt(
+        "l2",
+        "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips (AlexNet; replaces --cost)",
+        choices=AE_COSTS,
+    )
+    lpips_weights: str = _opt(
+        "",
+        "not_ae with --ae-cost lpips: torchvision AlexNet weights "
+        "file (default: the torch hub cache)",
+    )
 
     def cost_name(self) -> str:
         """The cost this method transports by: --ae-cost for not_ae, --cost for the others."""
@@ -112,8 +138,10 @@ class MethodConfig:
     def t_architecture(self) -> dict[str, Any]:
         """What the method changes in T's shape: only not_ae drops skips and adds a bottleneck."""
         ae = self.method == "not_ae"
-        return {"t_skips": self.ae_skips if ae else True,
-                "t_bottleneck": self.ae_bottleneck if ae else 0}
+        return {
+            "t_skips": self.ae_skips if ae else True,
+            "t_bottleneck": self.ae_bottleneck if ae else 0,
+        }
 
 
 @dataclass
@@ -124,67 +152,102 @@ class OptimConfig:
     beta1: float = _opt(0.5, "AdamW beta1", range=(0.0, 0.9999))
     beta2: float = _opt(0.5, "AdamW beta2", range=(0.0, 0.9999))
     weight_decay: float = _opt(1e-4, "AdamW weight decay", range=(0.0, 1.0))
-    final_lr_ratio: float = _opt(1e-2, "cosine schedule ends at this fraction of the start lr",
-                                 range=(0.0, 1.0))
+    final_lr_ratio: float = _opt(
+        1e-2, "cosine schedule ends at this fraction of the start lr", range=(0.0, 1.0)
+    )
 
 
 @dataclass
 class TrainConfig:
-    steps: int = _opt(120_000, "outer iterations: one g update and one T update (enot) or "
-                               "--t-iters T updates (NOT methods) each",
-                      range=(1, 10**8))
-    batch_size: int = _opt(64, "batch per process and domain; global = this x processes",
-                           range=(1, 4096))
+    steps: int = _opt(
+        120_000,
+        "outer iterations: one g update and one T update (enot) or "
+        "--t-iters T updates (NOT methods) each",
+        range=(1, 10**8),
+    )
+    batch_size: int = _opt(
+        64, "batch per process and domain; global = this x processes", range=(1, 4096)
+    )
     seed: int = _opt(0, "random seed", range=(0, 2**31 - 1))
-    mixed_precision: MixedPrecision = _opt("no", "Accelerate mixed precision",
-                                           choices=MIXED_PRECISION)
-    ema_decay: float = _opt(0.0, "EMA decay of T's weights; 0 disables the EMA export",
-                            range=(0.0, 0.99999))
-    max_seconds: float = _opt(0.0, "budget in seconds of training instead of --steps (evaluation "
-                                   "excluded): the run ends there, with a checkpoint and the "
-                                   "export, and the learning rates decay over the seconds; "
-                                   "0: no limit", range=(0.0, 1e9))
+    mixed_precision: MixedPrecision = _opt(
+        "no", "Accelerate mixed precision", choices=MIXED_PRECISION
+    )
+    ema_decay: float = _opt(
+        0.0, "EMA decay of T's weights; 0 disables the EMA export", range=(0.0, 0.99999)
+    )
+    max_seconds: float = _opt(
+        0.0,
+        "budget in seconds of training instead of --steps (evaluation "
+        "excluded): the run ends there, with a checkpoint and the "
+        "export, and the learning rates decay over the seconds; "
+        "0: no limit",
+        range=(0.0, 1e9),
+    )
     log_every: int = _opt(50, "log losses every N steps", range=(1, 10**8))
     sample_every: int = _opt(1000, "save a sample grid every N steps", range=(1, 10**8))
-    checkpoint_every: int = _opt(5000, "save a resumable checkpoint every N steps",
-                                 range=(1, 10**8))
+    checkpoint_every: int = _opt(
+        5000, "save a resumable checkpoint every N steps", range=(1, 10**8)
+    )
     # NHWC activations: oneDNN's CPU convolutions run ~20% faster on the CPU preset
     # (`python scripts/benchmark.py step --settings cpu_preset`), as do tensor-core GPUs under AMP.
-    channels_last: bool = _opt(True, "store both networks' weights, and so their activations, "
-                                     "in channels-last (NHWC) memory format: the same maths, "
-                                     "faster")
-    compile: bool = _opt(False, "torch.compile both networks (inductor, static shapes): the "
-                                "same losses as eager to float rounding, faster after a "
-                                "one-off compile of a minute or more")
-    sync_bn: bool = _opt(False, "SyncBatchNorm in T across processes: for multi-GPU runs with "
-                               "small per-device batches; needs CUDA")
-    eval_every: int = _opt(0, "FID of T on a fixed test subset every N steps, keeping the best "
-                              "export; 0 disables (needs the Inception weights)", range=(0, 10**8))
+    channels_last: bool = _opt(
+        True,
+        "store both networks' weights, and so their activations, "
+        "in channels-last (NHWC) memory format: the same maths, "
+        "faster",
+    )
+    compile: bool = _opt(
+        False,
+        "torch.compile both networks (inductor, static shapes): the "
+        "same losses as eager to float rounding, faster after a "
+        "one-off compile of a minute or more",
+    )
+    sync_bn: bool = _opt(
+        False,
+        "SyncBatchNorm in T across processes: for multi-GPU runs with "
+        "small per-device batches; needs CUDA",
+    )
+    eval_every: int = _opt(
+        0,
+        "FID of T on a fixed test subset every N steps, keeping the best "
+        "export; 0 disables (needs the Inception weights)",
+        range=(0, 10**8),
+    )
     eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
     # The identity map must not be able to win the criterion: FID on few images ranks
     # near-identity maps first, a classifier's target-class rate does not.
-    best_by: BestBy = _opt("auto", "what picks export_best at --eval-every: class_rate (share of "
-                                "T(x) a classifier of the task reads as the target class; "
-                                "colored_mnist and fashion_mnist), style_rate (share of T(x) a "
-                                "style classifier reads as the target set; paired_folder), fid "
-                                "or kid; auto = class_rate or style_rate where the task has "
-                                "that classifier, else fid",
-                        choices=BEST_BY)
+    best_by: BestBy = _opt(
+        "auto",
+        "what picks export_best at --eval-every: class_rate (share of "
+        "T(x) a classifier of the task reads as the target class; "
+        "colored_mnist and fashion_mnist), style_rate (share of T(x) a "
+        "style classifier reads as the target set; paired_folder), fid "
+        "or kid; auto = class_rate or style_rate where the task has "
+        "that classifier, else fid",
+        choices=BEST_BY,
+    )
     # 0.75: bag -> shoe translations lose ~0.53 of what random pairs lose in MSE, and a map
     # that ignores its input ~1.0 (README, Fashion-MNIST).
-    best_guard: float = _opt(0.75, "with --best-by class_rate or style_rate, a map qualifies "
-                                  "for export_best only if it loses at most this fraction of "
-                                  "what random pairs lose: its ink-colour shift (colored_mnist), "
-                                  "its Inception-feature distance to the true counterpart "
-                                  "(paired_folder) or MSE, over the same measure for random "
-                                  "source/target pairs",
-                             range=(0.0, 10.0))
-    ddp_checksums: bool = _opt(False, "diagnostic for data-parallel runs: sum every batch each "
-                                      "process draws, and write the per-process sums to "
-                                      "summary.json (they must differ: each process sees its own "
-                                      "data)")
-    checkpoints_total_limit: int = _opt(3, "checkpoints kept; older ones are deleted",
-                                        range=(1, 1000))
+    best_guard: float = _opt(
+        0.75,
+        "with --best-by class_rate or style_rate, a map qualifies "
+        "for export_best only if it loses at most this fraction of "
+        "what random pairs lose: its ink-colour shift (colored_mnist), "
+        "its Inception-feature distance to the true counterpart "
+        "(paired_folder) or MSE, over the same measure for random "
+        "source/target pairs",
+        range=(0.0, 10.0),
+    )
+    ddp_checksums: bool = _opt(
+        False,
+        "diagnostic for data-parallel runs: sum every batch each "
+        "process draws, and write the per-process sums to "
+        "summary.json (they must differ: each process sees its own "
+        "data)",
+    )
+    checkpoints_total_limit: int = _opt(
+        3, "checkpoints kept; older ones are deleted", range=(1, 1000)
+    )
     output_dir: str = _opt("", "run folder (default: runs/<preset>)")
 
 
@@ -214,22 +277,32 @@ class Config:
             sections = [f.name for f in dataclasses.fields(cls) if f.name != "preset"]
             # Configs saved before a section existed lack it: its defaults are what ran.
             d = _moved_cost(d)
-            kwargs = {name: SECTIONS[name](**(d.get(name, {}) if name in LATER_SECTIONS
-                                               else d[name])) for name in sections}
+            kwargs = {
+                name: SECTIONS[name](**(d.get(name, {}) if name in LATER_SECTIONS else d[name]))
+                for name in sections
+            }
             return cls(preset=d["preset"], **kwargs)
         except (KeyError, TypeError) as e:
             raise ConfigError(f"config does not match this version of the code: {e}") from None
 
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the networks' shapes; a checkpoint must agree on all of them."""
-        return {"image_size": self.data.image_size, **dataclasses.asdict(self.t_net),
-                **dataclasses.asdict(self.g_net), **self.method.t_architecture()}
+        return {
+            "image_size": self.data.image_size,
+            **dataclasses.asdict(self.t_net),
+            **dataclasses.asdict(self.g_net),
+            **self.method.t_architecture(),
+        }
 
 
 SECTIONS: dict[str, type] = {
-    "data": DataConfig, "t_net": TNetConfig, "g_net": GNetConfig, "enot": ENOTConfig,
+    "data": DataConfig,
+    "t_net": TNetConfig,
+    "g_net": GNetConfig,
+    "enot": ENOTConfig,
     "method": MethodConfig,
-    "optim": OptimConfig, "train": TrainConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
 }
 LATER_SECTIONS = {"method"}  # added after exports existed; absent means the defaults
 

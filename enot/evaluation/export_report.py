@@ -25,15 +25,20 @@ from collections.abc import Callable
 
 import torch
 
-from enot.evaluation.held_out import (EvalData, EvaluationError, check_channels, data_from_card,
-                            data_from_folders, data_from_preset, describe_split, eval_split)
 from enot.evaluation.class_judge import class_task, load_classifier
-from enot.evaluation.paired_judge import PairedJudge, is_paired
-from enot.evaluation.split_judge import TranslatedImages, judge_split
-from enot.training.export import LoadedExport, load_translator
+from enot.evaluation.held_out import (
+    EvalData,
+    EvaluationError,
+    check_channels,
+    data_from_card,
+    data_from_folders,
+    data_from_preset,
+    describe_split,
+    eval_split,
+)
 from enot.evaluation.metrics import (
-    InceptionFeatures,
     PROTOCOLS,
+    InceptionFeatures,
     features_from_images,
     features_from_tensors,
     fid_from_features_fast,
@@ -42,27 +47,52 @@ from enot.evaluation.metrics import (
     locate_inception_weights,
     stats,
 )
-from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
+from enot.evaluation.paired_judge import PairedJudge, is_paired
 from enot.evaluation.result import PAPER_RESULTS, EvaluationResult, PaperNumbers, write_reports
+from enot.evaluation.split_judge import TranslatedImages, judge_split
 from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
+from enot.training.export import LoadedExport, load_translator
+from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
 
-__all__ = ["EvalData", "EvaluationError", "EvaluationResult", "LPIPS_FROM_HUB",
-           "LPIPSWeightsError", "PAPER_RESULTS", "PaperNumbers", "TranslatedImages",
-           "data_from_card", "data_from_folders", "data_from_preset", "evaluate_export",
-           "load_lpips", "write_reports"]
+__all__ = [
+    "EvalData",
+    "EvaluationError",
+    "EvaluationResult",
+    "LPIPS_FROM_HUB",
+    "LPIPSWeightsError",
+    "PAPER_RESULTS",
+    "PaperNumbers",
+    "TranslatedImages",
+    "data_from_card",
+    "data_from_folders",
+    "data_from_preset",
+    "evaluate_export",
+    "load_lpips",
+    "write_reports",
+]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise EvaluationError("--device cuda was asked for, but CUDA is not available here; "
-                              "use --device cpu")
+        raise EvaluationError(
+            "--device cuda was asked for, but CUDA is not available here; use --device cpu"
+        )
     return dev
 
 
-def _oracle_fid(data: EvalData, split: str, n: int, target_ref, extractor: Callable,
-                batch_size: int, progress: bool, log: Callable[[str], None],
-                cache: bool, protocol: str) -> float | None:
+def _oracle_fid(
+    data: EvalData,
+    split: str,
+    n: int,
+    target_ref,
+    extractor: Callable,
+    batch_size: int,
+    progress: bool,
+    log: Callable[[str], None],
+    cache: bool,
+    protocol: str,
+) -> float | None:
     """FID of N real target training images against the target split (see EvaluationResult)."""
     if split != "test":
         return None
@@ -72,11 +102,20 @@ def _oracle_fid(data: EvalData, split: str, n: int, target_ref, extractor: Calla
         return None
     if len(real) < n:
         return None
-    ref = reference_stats(real, stats_key(data, "target", "train", real), extractor, batch_size,
-                          describe_split(data, "target", "train"), progress, log, cache,
-                          protocol=protocol)
-    return fid_from_features_fast(ref.features, ref.mu, ref.sigma, target_ref.features,
-                                  target_ref.mu, target_ref.sigma)
+    ref = reference_stats(
+        real,
+        stats_key(data, "target", "train", real),
+        extractor,
+        batch_size,
+        describe_split(data, "target", "train"),
+        progress,
+        log,
+        cache,
+        protocol=protocol,
+    )
+    return fid_from_features_fast(
+        ref.features, ref.mu, ref.sigma, target_ref.features, target_ref.mu, target_ref.sigma
+    )
 
 
 def evaluate_export(
@@ -107,16 +146,19 @@ def evaluate_export(
     if batch_size < 1:
         raise EvaluationError(f"batch size must be >= 1, got {batch_size}")
     if fid_protocol not in PROTOCOLS:
-        raise EvaluationError(f"FID protocol must be one of {', '.join(PROTOCOLS)}, got "
-                              f"{fid_protocol!r}")
+        raise EvaluationError(
+            f"FID protocol must be one of {', '.join(PROTOCOLS)}, got {fid_protocol!r}"
+        )
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max images must be >= 1, got {max_images}")
     translator = model if isinstance(model, LoadedExport) else load_translator(model)
     check_channels(translator)
     data = data or data_from_card(translator)
     if data.image_size != translator.image_size:
-        raise EvaluationError(f"the data is {data.image_size}x{data.image_size} but the export "
-                              f"was trained at {translator.image_size}x{translator.image_size}")
+        raise EvaluationError(
+            f"the data is {data.image_size}x{data.image_size} but the export "
+            f"was trained at {translator.image_size}x{translator.image_size}"
+        )
     dev = resolve_device(device)
     source = eval_split(data, "source", split, max_images)
     target = eval_split(data, "target", split, max_images)
@@ -127,20 +169,40 @@ def evaluate_export(
     refs = {}
     for role, dataset in (("target", target), ("source", source)):
         key = stats_key(data, role, split, dataset)
-        refs[role] = reference_stats(dataset, key, extractor, batch_size,
-                                     describe_split(data, role, split), progress, log, cache,
-                                     protocol=fid_protocol)
+        refs[role] = reference_stats(
+            dataset,
+            key,
+            extractor,
+            batch_size,
+            describe_split(data, role, split),
+            progress,
+            log,
+            cache,
+            protocol=fid_protocol,
+        )
 
-    oracle = _oracle_fid(data, split, len(source), refs["target"], extractor, batch_size,
-                         progress, log, cache, fid_protocol)
+    oracle = _oracle_fid(
+        data,
+        split,
+        len(source),
+        refs["target"],
+        extractor,
+        batch_size,
+        progress,
+        log,
+        cache,
+        fid_protocol,
+    )
     log(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
-    stream = TranslatedImages(translator.T, source, batch_size, dev, lpips_model,
-                              as_float=fid_protocol == "paper")
+    stream = TranslatedImages(
+        translator.T, source, batch_size, dev, lpips_model, as_float=fid_protocol == "paper"
+    )
     if fid_protocol == "paper":
         translated = features_from_tensors(stream, extractor, len(source), progress)
     else:
-        translated = features_from_images(stream, extractor, batch_size=batch_size,
-                                          progress=progress)
+        translated = features_from_images(
+            stream, extractor, batch_size=batch_size, progress=progress
+        )
     mu, sigma = stats(translated)
     tgt, src = refs["target"], refs["source"]
     judged, task = None, class_task(data.kind, data.source, data.target)
@@ -148,8 +210,9 @@ def evaluate_export(
         judged = PairedJudge(data, extractor, device=dev, log=log)(translator.T).metrics()
     elif task is not None:
         classifier = load_classifier(task, log=log)
-        judged = judge_split(translator.T, source, target, classifier,
-                             ink=data.kind == "colored_mnist", device=dev).__dict__
+        judged = judge_split(
+            translator.T, source, target, classifier, ink=data.kind == "colored_mnist", device=dev
+        ).__dict__
     kid, kid_std = kid_with_std(translated, tgt.features)
     return EvaluationResult(
         model=str(translator.path.resolve()),
@@ -167,8 +230,9 @@ def evaluate_export(
         judge=judged,
         mse=stream.mse,
         lpips=stream.lpips,
-        identity_fid=fid_from_features_fast(src.features, src.mu, src.sigma,
-                                            tgt.features, tgt.mu, tgt.sigma),
+        identity_fid=fid_from_features_fast(
+            src.features, src.mu, src.sigma, tgt.features, tgt.mu, tgt.sigma
+        ),
         identity_kid=kid_from_features(src.features, tgt.features),
         oracle_fid=oracle,
         fid_protocol=fid_protocol,

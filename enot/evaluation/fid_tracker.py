@@ -13,8 +13,13 @@ import torch
 from torch import nn
 
 from enot.evaluation.held_out import EvalData, eval_split
-from enot.evaluation.metrics import (InceptionFeatures, features_from_images,
-                                     fid_from_features_fast, kid_with_std, stats)
+from enot.evaluation.metrics import (
+    InceptionFeatures,
+    features_from_images,
+    fid_from_features_fast,
+    kid_with_std,
+    stats,
+)
 from enot.evaluation.split_judge import TranslatedImages
 from enot.evaluation.stats_cache import reference_stats, stats_key
 
@@ -29,21 +34,33 @@ class FIDTracker:
     numbers are comparable along a run (FID falls as N grows).
     """
 
-    def __init__(self, data: EvalData, max_images: int, device: torch.device | str = "cpu",
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        data: EvalData,
+        max_images: int,
+        device: torch.device | str = "cpu",
+        log: Callable[[str], None] = print,
+    ):
         self.device = torch.device(device)
         self.source = eval_split(data, "source", "test", max_images)
         target = eval_split(data, "target", "test", max_images)
         self.extractor = InceptionFeatures(device=self.device)
         refs = {}
         for role, dataset in (("target", target), ("source", self.source)):
-            refs[role] = reference_stats(dataset, stats_key(data, role, "test", dataset),
-                                         self.extractor, BATCH, f"FID tracking, {role} test split",
-                                         progress=False, log=log)
+            refs[role] = reference_stats(
+                dataset,
+                stats_key(data, role, "test", dataset),
+                self.extractor,
+                BATCH,
+                f"FID tracking, {role} test split",
+                progress=False,
+                log=log,
+            )
         self.ref = refs["target"]
         src = refs["source"]
-        self.identity_fid = fid_from_features_fast(src.features, src.mu, src.sigma,
-                                                   self.ref.features, self.ref.mu, self.ref.sigma)
+        self.identity_fid = fid_from_features_fast(
+            src.features, src.mu, src.sigma, self.ref.features, self.ref.mu, self.ref.sigma
+        )
         self.images = len(self.source)
 
     def scores(self, T: nn.Module) -> dict[str, float]:
@@ -52,7 +69,12 @@ class FIDTracker:
         features = features_from_images(stream, self.extractor, batch_size=BATCH, progress=False)
         mu, sigma = stats(features)
         kid, kid_std = kid_with_std(features, self.ref.features)
-        return {"fid": fid_from_features_fast(features, mu, sigma, self.ref.features,
-                                              self.ref.mu, self.ref.sigma),
-                "kid": kid, "kid_std": kid_std, "identity_fid": self.identity_fid,
-                "fid_images": self.images}
+        return {
+            "fid": fid_from_features_fast(
+                features, mu, sigma, self.ref.features, self.ref.mu, self.ref.sigma
+            ),
+            "kid": kid,
+            "kid_std": kid_std,
+            "identity_fid": self.identity_fid,
+            "fid_images": self.images,
+        }

@@ -40,9 +40,16 @@ class EvalData:
 def data_from_config(cfg: Config, origin: str = "") -> EvalData:
     """The two domains a run's config trains on."""
     d = cfg.data
-    return EvalData(kind=d.dataset, source=d.source, target=d.target, image_size=d.image_size,
-                    seed=cfg.train.seed, task=cfg.preset, origin=origin,
-                    background=d.background)
+    return EvalData(
+        kind=d.dataset,
+        source=d.source,
+        target=d.target,
+        image_size=d.image_size,
+        seed=cfg.train.seed,
+        task=cfg.preset,
+        origin=origin,
+        background=d.background,
+    )
 
 
 def data_from_card(translator: LoadedExport) -> EvalData:
@@ -52,7 +59,8 @@ def data_from_card(translator: LoadedExport) -> EvalData:
     if d.image_size != translator.image_size:
         raise EvaluationError(
             f"{translator.path}: the task card says image size {translator.image_size} but its "
-            f"config says {d.image_size}; the export is inconsistent")
+            f"config says {d.image_size}; the export is inconsistent"
+        )
     return data_from_config(cfg, origin="the export's task card")
 
 
@@ -65,17 +73,24 @@ def data_from_preset(name: str, translator: LoadedExport) -> EvalData:
             f"preset {name} uses {d.image_size}x{d.image_size} images but the export "
             f"{translator.path} was trained at {translator.image_size}x{translator.image_size}: "
             f"evaluate it with a preset of image size {translator.image_size}, or without "
-            f"--preset to use the data recorded in the export")
+            f"--preset to use the data recorded in the export"
+        )
     return data_from_config(cfg, origin=f"preset {name}")
 
 
-def data_from_folders(source: str | os.PathLike, target: str | os.PathLike,
-                      translator: LoadedExport) -> EvalData:
+def data_from_folders(
+    source: str | os.PathLike, target: str | os.PathLike, translator: LoadedExport
+) -> EvalData:
     """Two image folders, resized to the export's image size, flattened on its background."""
-    return EvalData(kind="folder", source=str(Path(source).resolve()),
-                    target=str(Path(target).resolve()), image_size=translator.image_size,
-                    task=None, origin="image folders",
-                    background=translator.config.data.background)
+    return EvalData(
+        kind="folder",
+        source=str(Path(source).resolve()),
+        target=str(Path(target).resolve()),
+        image_size=translator.image_size,
+        task=None,
+        origin="image folders",
+        background=translator.config.data.background,
+    )
 
 
 def check_channels(translator: LoadedExport) -> None:
@@ -86,7 +101,8 @@ def check_channels(translator: LoadedExport) -> None:
     if (card_channels, t_in, t_out) != (CHANNELS, CHANNELS, CHANNELS):
         raise EvaluationError(
             f"the export {translator.path} works on {card_channels}-channel images (T: "
-            f"{t_in} -> {t_out} channels) but the evaluation data is {CHANNELS}-channel RGB")
+            f"{t_in} -> {t_out} channels) but the evaluation data is {CHANNELS}-channel RGB"
+        )
 
 
 def describe_split(data: EvalData, role: str, split: str) -> str:
@@ -94,26 +110,34 @@ def describe_split(data: EvalData, role: str, split: str) -> str:
     return f"{role} {split} split ({data.kind} {spec})"
 
 
-def eval_split(data: EvalData, role: str, split: str, max_images: int | None,
-               min_images: int = 2) -> Dataset:
+def eval_split(
+    data: EvalData, role: str, split: str, max_images: int | None, min_images: int = 2
+) -> Dataset:
     """The first ``max_images`` of a split, checked; FID needs ``min_images`` = 2 (a covariance),
     the classifier judge and MSE need 1."""
     spec = data.source if role == "source" else data.target
-    full = build_domain(data.kind, spec, data.image_size, split, seed=data.seed,
-                        background=data.background)
+    full = build_domain(
+        data.kind, spec, data.image_size, split, seed=data.seed, background=data.background
+    )
     n = len(full) if max_images is None else min(len(full), max_images)
     if n == 0:
         raise EvaluationError(f"the {describe_split(data, role, split)} is empty")
     if n < min_images:
-        hint = ("raise --max-images" if max_images is not None and len(full) > n else
-                "add images (the test split is the last 10% of each domain)")
+        hint = (
+            "raise --max-images"
+            if max_images is not None and len(full) > n
+            else "add images (the test split is the last 10% of each domain)"
+        )
         raise EvaluationError(
             f"the {describe_split(data, role, split)} has {n} image: fewer than 2 images cannot "
-            f"give a covariance, so FID needs at least 2; {hint}")
+            f"give a covariance, so FID needs at least 2; {hint}"
+        )
     dataset = Subset(full, range(n))
     shape = tuple(dataset[0].shape)
     want = (CHANNELS, data.image_size, data.image_size)
     if shape != want:
-        raise EvaluationError(f"the {describe_split(data, role, split)} yields images {shape}, but "
-                              f"the export expects {want}")
+        raise EvaluationError(
+            f"the {describe_split(data, role, split)} yields images {shape}, but "
+            f"the export expects {want}"
+        )
     return dataset

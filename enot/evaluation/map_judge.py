@@ -17,9 +17,9 @@ from torch import nn
 from enot.config import Config, ConfigError
 from enot.evaluation.class_judge import JudgeError, class_task
 from enot.evaluation.fid_tracker import FIDTracker
-from enot.evaluation.split_judge import SplitJudge
 from enot.evaluation.held_out import EvalData, data_from_config
 from enot.evaluation.paired_judge import PairedJudge, is_paired
+from enot.evaluation.split_judge import SplitJudge
 
 
 class MapJudge:
@@ -33,9 +33,15 @@ class MapJudge:
     a missing file stops a run before its first step.
     """
 
-    def __init__(self, data: EvalData, fid_images: int, device: torch.device | str = "cpu",
-                 log: Callable[[str], None] = print, best_by: str = "fid",
-                 best_guard: float = 0.75):
+    def __init__(
+        self,
+        data: EvalData,
+        fid_images: int,
+        device: torch.device | str = "cpu",
+        log: Callable[[str], None] = print,
+        best_by: str = "fid",
+        best_guard: float = 0.75,
+    ):
         self.device = torch.device(device)
         self.paired = PairedJudge(data, device=device, log=log) if is_paired(data) else None
         if self.paired is None:
@@ -45,14 +51,22 @@ class MapJudge:
         self.best_by, self.best_guard = best_by, best_guard
 
     @classmethod
-    def for_run(cls, cfg: Config, device: torch.device | str = "cpu",
-                log: Callable[[str], None] = print) -> "MapJudge":
+    def for_run(
+        cls, cfg: Config, device: torch.device | str = "cpu", log: Callable[[str], None] = print
+    ) -> "MapJudge":
         """The judge of a training run: its test split, --eval-images, --best-by, --best-guard."""
-        return cls(data_from_config(cfg), cfg.train.eval_images, device, log=log,
-                   best_by=resolve_best_by(cfg), best_guard=cfg.train.best_guard)
+        return cls(
+            data_from_config(cfg),
+            cfg.train.eval_images,
+            device,
+            log=log,
+            best_by=resolve_best_by(cfg),
+            best_guard=cfg.train.best_guard,
+        )
 
-    def __call__(self, T: nn.Module, step: int = 0, seconds: float = 0.0
-                 ) -> tuple[dict, float, str]:
+    def __call__(
+        self, T: nn.Module, step: int = 0, seconds: float = 0.0
+    ) -> tuple[dict, float, str]:
         """Judge T (``step`` and ``seconds`` of training are the loop's; every call judges)."""
         if self.paired is not None:
             report = self.paired(T, self.device)
@@ -60,8 +74,11 @@ class MapJudge:
             metrics = {**m, "identity_fid": m["fid_identity"], "fid_images": m["images"]}
         else:
             report = self.split(T, self.device)
-            metrics = {**report.metrics(), "content_ratio": report.content_ratio(),
-                       **self.fid.scores(T)}
+            metrics = {
+                **report.metrics(),
+                "content_ratio": report.content_ratio(),
+                **self.fid.scores(T),
+            }
         metrics["best_by"] = self.best_by
         summary = "; ".join(report.lines()[1:])
         if self.paired is None:  # the paired report names its FID itself
@@ -99,13 +116,17 @@ def resolve_best_by(cfg: Config) -> str:
     except JudgeError:  # a malformed spec of a classifier's kind: the data loader names it
         has_classifier = True
     if best_by == "class_rate" and not has_classifier:
-        raise ConfigError(f"--best-by class_rate needs a classifier of the task, and none "
-                          f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
-                          f"--best-by fid or kid")
+        raise ConfigError(
+            f"--best-by class_rate needs a classifier of the task, and none "
+            f"judges {d.dataset!r} (only colored_mnist and fashion_mnist); use "
+            f"--best-by fid or kid"
+        )
     if best_by == "style_rate" and not paired:
-        raise ConfigError("--best-by style_rate needs two folders whose files correspond by "
-                          "name (--dataset paired_folder), which the style judge compares; use "
-                          "--best-by fid or kid")
+        raise ConfigError(
+            "--best-by style_rate needs two folders whose files correspond by "
+            "name (--dataset paired_folder), which the style judge compares; use "
+            "--best-by fid or kid"
+        )
     if best_by != "auto":
         return best_by
     return "style_rate" if paired else "class_rate" if has_classifier else "fid"

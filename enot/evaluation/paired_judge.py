@@ -36,8 +36,13 @@ from torch.utils.data import Dataset, Subset
 
 from data import from_model, resolve_kind
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
-from enot.evaluation.metrics import (InceptionFeatures, features_from_images,
-                                     fid_from_features_fast, kid_with_std, stats)
+from enot.evaluation.metrics import (
+    InceptionFeatures,
+    features_from_images,
+    fid_from_features_fast,
+    kid_with_std,
+    stats,
+)
 from enot.evaluation.split_judge import per_image_mse, translate_batches
 from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
 
@@ -100,17 +105,22 @@ class PairedReport:
 
 def is_paired(data: EvalData) -> bool:
     """Whether both domains are folders whose files correspond by name."""
-    return all(resolve_kind(data.kind, spec)[0] == "paired_folder"
-               for spec in (data.source, data.target))
+    return all(
+        resolve_kind(data.kind, spec)[0] == "paired_folder" for spec in (data.source, data.target)
+    )
 
 
 def _names(dataset: Dataset) -> list[str]:
-    base, idx = (dataset.dataset, list(dataset.indices)) if isinstance(dataset, Subset) else (
-        dataset, range(len(dataset)))
+    base, idx = (
+        (dataset.dataset, list(dataset.indices))
+        if isinstance(dataset, Subset)
+        else (dataset, range(len(dataset)))
+    )
     names = getattr(base, "names", None)
     if names is None:
-        raise EvaluationError("paired judging needs folders whose files correspond by name "
-                              "(--dataset paired_folder)")
+        raise EvaluationError(
+            "paired judging needs folders whose files correspond by name (--dataset paired_folder)"
+        )
     return [names[i] for i in idx]
 
 
@@ -142,9 +152,14 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
 class PairedJudge:
     """Callable: T -> PairedReport on a paired task's whole test split, built once per run."""
 
-    def __init__(self, data: EvalData, extractor: InceptionFeatures | None = None,
-                 fit_images: int = FIT_IMAGES, device: torch.device | str = "cpu",
-                 log: Callable[[str], None] = log_to_stderr):
+    def __init__(
+        self,
+        data: EvalData,
+        extractor: InceptionFeatures | None = None,
+        fit_images: int = FIT_IMAGES,
+        device: torch.device | str = "cpu",
+        log: Callable[[str], None] = log_to_stderr,
+    ):
         self.device = torch.device(device)
         self.source = eval_split(data, "source", "test", None)
         self.target = eval_split(data, "target", "test", None)
@@ -154,14 +169,22 @@ class PairedJudge:
             raise EvaluationError(
                 f"paired judging needs folders whose files correspond by name: the test splits "
                 f"of {data.source} and {data.target} differ ({len(src_names)} and "
-                f"{len(tgt_names)} names; e.g. {', '.join(only) or 'in their order'})")
+                f"{len(tgt_names)} names; e.g. {', '.join(only) or 'in their order'})"
+            )
         self.names = src_names
         self.extractor = extractor or InceptionFeatures(device=self.device)
 
         def features(dataset: Dataset, role: str, split: str) -> np.ndarray:
             label = f"paired judge, {describe_split(data, role, split)}"
-            return reference_stats(dataset, stats_key(data, role, split, dataset), self.extractor,
-                                   BATCH, label, progress=False, log=log).features
+            return reference_stats(
+                dataset,
+                stats_key(data, role, split, dataset),
+                self.extractor,
+                BATCH,
+                label,
+                progress=False,
+                log=log,
+            ).features
 
         x_feat = features(self.source, "source", "test")
         self.y_feat = features(self.target, "target", "test")
@@ -169,23 +192,28 @@ class PairedJudge:
         self.y_mu, self.y_sigma = stats(self.y_feat)
 
         # The style classifier sees train images only; its held-out tenth gives its accuracy.
-        fit = [_spread(eval_split(data, role, "train", None), fit_images)
-               for role in ("source", "target")]
+        fit = [
+            _spread(eval_split(data, role, "train", None), fit_images)
+            for role in ("source", "target")
+        ]
         self.fit_names = set(_names(fit[0])) | set(_names(fit[1]))
-        feats = np.concatenate([features(fit[0], "source", "train"),
-                                features(fit[1], "target", "train")])
+        feats = np.concatenate(
+            [features(fit[0], "source", "train"), features(fit[1], "target", "train")]
+        )
         labels = np.r_[np.zeros(len(fit[0])), np.ones(len(fit[1]))]
         held = np.arange(len(labels)) % 10 == 9
-        self.classifier = make_pipeline(StandardScaler(), LogisticRegression(
-            C=0.1, max_iter=2000, random_state=SEED))
+        self.classifier = make_pipeline(
+            StandardScaler(), LogisticRegression(C=0.1, max_iter=2000, random_state=SEED)
+        )
         self.classifier.fit(feats[~held], labels[~held])
         self.fit_accuracy = float((self.classifier.predict(feats[held]) == labels[held]).mean())
         self.classifier.fit(feats, labels)
         self.fit_images = len(fit[0])
         # The floor: as many real target train images as the test split, from the fitted ones.
-        target_fit = feats[len(fit[0]):]
-        floor_feat = target_fit[np.linspace(0, len(target_fit) - 1, min(n, len(target_fit)))
-                                .round().astype(int)]
+        target_fit = feats[len(fit[0]) :]
+        floor_feat = target_fit[
+            np.linspace(0, len(target_fit) - 1, min(n, len(target_fit))).round().astype(int)
+        ]
 
         # The fixed figures: the identity, random pairs, the ceiling and the floor.
         x = torch.stack([self.source[i] for i in range(n)])
@@ -220,8 +248,9 @@ class PairedJudge:
         device = self.device if device is None else device
         tx = torch.cat([t for _, t in translate_batches(T, self.source, BATCH, device)])
         images = (img.permute(1, 2, 0).numpy() for img in from_model(tx))
-        feats = features_from_images(_Sized(images, len(tx)), self.extractor, batch_size=BATCH,
-                                     progress=False)
+        feats = features_from_images(
+            _Sized(images, len(tx)), self.extractor, batch_size=BATCH, progress=False
+        )
         kid, kid_std = kid_with_std(feats, self.y_feat)
         return PairedReport(
             **self.fixed,
@@ -230,7 +259,8 @@ class PairedJudge:
             feat_truth=_distance(feats, self.y_feat),
             retrieval=nearest_is_own(feats, self.y_feat),
             fid=self._fid(feats, *stats(feats)),
-            kid=kid, kid_std=kid_std,
+            kid=kid,
+            kid_std=kid_std,
         )
 
 

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 # ---------------------------------------------------------------------------------------------
 # The paper's numbers (ENOT, arXiv 2403.03777, image-to-image table), keyed by preset name.
+
 
 @dataclass(frozen=True)
 class PaperNumbers:
@@ -37,8 +37,8 @@ PAPER_RESULTS: dict[str, PaperNumbers] = {
 PROTOCOL_NOTES = {
     "clean": "clean-fid: T(x) as uint8, PIL bicubic resize to 299",
     "paper": "the NOT family's, as in the ENOT paper: T(x) as floats, bilinear F.interpolate to "
-             "299; this project's TorchScript of the TF Inception weights, whose outputs differ "
-             "slightly from pytorch-fid's port that NOT loads",
+    "299; this project's TorchScript of the TF Inception weights, whose outputs differ "
+    "slightly from pytorch-fid's port that NOT loads",
 }
 FID_RANK_RATIO = 0.5  # floor / identity above this: FID cannot rank maps (colored MNIST: 0.67)
 
@@ -69,8 +69,8 @@ class EvaluationResult:
     # or the train split is smaller.
     oracle_fid: float | None = None
     kid_std: float | None = None  # over KID's 100 subsets (0 when a subset is the whole set)
-    # The classifier judge and the ink shift (enot.evaluation.split_judge.SplitReport), where the task has
-    # them: the share of T(x) read as the target class, its ceiling and the identity's.
+    # The classifier judge and the ink shift (enot.evaluation.split_judge.SplitReport), where the
+    # task has them: the share of T(x) read as the target class, its ceiling and the identity's.
     judge: dict[str, Any] | None = None
     # How FID and KID saw the images: "clean" (clean-fid: uint8, PIL bicubic) or "paper" (the
     # NOT family's floats and bilinear resize, which the ENOT paper's table follows).
@@ -105,62 +105,105 @@ class EvaluationResult:
         head = "| metric | ours |" + (" paper (ENOT) |" if paper else "")
         rule = "| --- | ---: |" + (" ---: |" if paper else "")
         rows = [
-            (f"FID(T(source), target) ↓, {self.fid_protocol} protocol", f"{self.fid:.2f}",
-             f"{paper.fid:.2f} (paper protocol)" if paper else ""),
+            (
+                f"FID(T(source), target) ↓, {self.fid_protocol} protocol",
+                f"{self.fid:.2f}",
+                f"{paper.fid:.2f} (paper protocol)" if paper else "",
+            ),
             ("KID(T(source), target) ↓", f"{self.kid:.5f} ± {self.kid_std or 0:.5f}", "–"),
-            ("MSE(x, T(x)), per pixel in [-1, 1]", f"{self.mse:.4f}",
-             f"{paper.mse:.2f}" if paper else ""),
+            (
+                "MSE(x, T(x)), per pixel in [-1, 1]",
+                f"{self.mse:.4f}",
+                f"{paper.mse:.2f}" if paper else "",
+            ),
         ]
         if self.lpips is not None:
             rows.append(("LPIPS(x, T(x)), AlexNet", f"{self.lpips:.4f}", "–"))
-        rows += [("FID(source, target), identity baseline", f"{self.identity_fid:.2f}", "–"),
-                 ("KID(source, target), identity baseline", f"{self.identity_kid:.5f}", "–")]
+        rows += [
+            ("FID(source, target), identity baseline", f"{self.identity_fid:.2f}", "–"),
+            ("KID(source, target), identity baseline", f"{self.identity_kid:.5f}", "–"),
+        ]
         if self.oracle_fid is not None:
-            rows.append(("FID(target train, target), real-data floor", f"{self.oracle_fid:.2f}",
-                         "–"))
+            rows.append(
+                ("FID(target train, target), real-data floor", f"{self.oracle_fid:.2f}", "–")
+            )
         j = self.judge or {}
         if j.get("class_rate") is not None:
-            rows += [(f"target-class rate of T(x) ↑ ({j['classifier']})",
-                      f"{j['class_rate']:.1%}", "–"),
-                     ("target-class rate of real target images, ceiling",
-                      f"{j['class_rate_ceiling']:.1%}", "–"),
-                     ("target-class rate of the untouched source, identity",
-                      f"{j['class_rate_identity']:.1%}", "–")]
+            rows += [
+                (f"target-class rate of T(x) ↑ ({j['classifier']})", f"{j['class_rate']:.1%}", "–"),
+                (
+                    "target-class rate of real target images, ceiling",
+                    f"{j['class_rate_ceiling']:.1%}",
+                    "–",
+                ),
+                (
+                    "target-class rate of the untouched source, identity",
+                    f"{j['class_rate_identity']:.1%}",
+                    "–",
+                ),
+            ]
         if j.get("style_rate") is not None:
-            rows += [("style rate of T(x) ↑ (read as the target set)", f"{j['style_rate']:.1%}",
-                      "–"),
-                     ("style rate of real target images, ceiling",
-                      f"{j['style_rate_ceiling']:.1%}", "–"),
-                     ("style rate of the untouched source, identity",
-                      f"{j['style_rate_identity']:.1%}", "–"),
-                     ("per-pixel MSE to the true counterpart ↓ (identity; random pairs)",
-                      f"{j['mse_truth']:.4f} ({j['mse_truth_identity']:.4f}; "
-                      f"{j['mse_truth_random']:.4f})", "–"),
-                     ("Inception-feature distance to the true counterpart ↓ (identity; random)",
-                      f"{j['feat_truth']:.2f} ({j['feat_truth_identity']:.2f}; "
-                      f"{j['feat_truth_random']:.2f})", "–"),
-                     ("retrieval top-1: nearest target is the counterpart ↑ (identity)",
-                      f"{j['retrieval']:.1%} ({j['retrieval_identity']:.1%})", "–")]
+            rows += [
+                ("style rate of T(x) ↑ (read as the target set)", f"{j['style_rate']:.1%}", "–"),
+                (
+                    "style rate of real target images, ceiling",
+                    f"{j['style_rate_ceiling']:.1%}",
+                    "–",
+                ),
+                (
+                    "style rate of the untouched source, identity",
+                    f"{j['style_rate_identity']:.1%}",
+                    "–",
+                ),
+                (
+                    "per-pixel MSE to the true counterpart ↓ (identity; random pairs)",
+                    f"{j['mse_truth']:.4f} ({j['mse_truth_identity']:.4f}; "
+                    f"{j['mse_truth_random']:.4f})",
+                    "–",
+                ),
+                (
+                    "Inception-feature distance to the true counterpart ↓ (identity; random)",
+                    f"{j['feat_truth']:.2f} ({j['feat_truth_identity']:.2f}; "
+                    f"{j['feat_truth_random']:.2f})",
+                    "–",
+                ),
+                (
+                    "retrieval top-1: nearest target is the counterpart ↑ (identity)",
+                    f"{j['retrieval']:.1%} ({j['retrieval_identity']:.1%})",
+                    "–",
+                ),
+            ]
         if j.get("ink_shift") is not None:
-            rows += [("ink-colour shift \\|ink(x) - ink(T(x))\\| ↓", f"{j['ink_shift']:.4f}",
-                      "–"),
-                     ("ink-colour shift of random source/target pairs",
-                      f"{j['ink_shift_random']:.4f}", "–")]
+            rows += [
+                ("ink-colour shift \\|ink(x) - ink(T(x))\\| ↓", f"{j['ink_shift']:.4f}", "–"),
+                (
+                    "ink-colour shift of random source/target pairs",
+                    f"{j['ink_shift_random']:.4f}",
+                    "–",
+                ),
+            ]
         lines += [head, rule]
         for name, ours, theirs in rows:
             lines.append(f"| {name} | {ours} |" + (f" {theirs} |" if paper else ""))
-        lines += ["", "FID falls as the number of images grows: compare numbers measured on the "
-                  "same number of images."]
+        lines += [
+            "",
+            "FID falls as the number of images grows: compare numbers measured on the "
+            "same number of images.",
+        ]
         if not self.fid_can_rank():
-            lines.append(f"**FID cannot rank maps at N = {self.images}:** real target images "
-                         f"score {self.oracle_fid:.2f}, not far below doing nothing "
-                         f"({self.identity_fid:.2f}); rank by the target-class rate, or "
-                         f"evaluate on more images.")
+            lines.append(
+                f"**FID cannot rank maps at N = {self.images}:** real target images "
+                f"score {self.oracle_fid:.2f}, not far below doing nothing "
+                f"({self.identity_fid:.2f}); rank by the target-class rate, or "
+                f"evaluate on more images."
+            )
         if paper:
             lines.append("Paper: Buzun, Bobrin, Dylov, ENOT, arXiv 2403.03777.")
             if self.fid_protocol != "paper":
-                lines.append("The paper's FID follows the paper protocol; set ours beside it with "
-                             "`scripts/evaluate.py --fid-protocol paper`.")
+                lines.append(
+                    "The paper's FID follows the paper protocol; set ours beside it with "
+                    "`scripts/evaluate.py --fid-protocol paper`."
+                )
         return "\n".join(lines) + "\n"
 
 

@@ -22,8 +22,9 @@ from enot.evaluation.held_out import EvalData, EvaluationError, eval_split
 
 
 @torch.inference_mode()
-def translate_batches(T: nn.Module, dataset: Dataset, batch_size: int = 64,
-                      device: torch.device | str = "cpu") -> Iterator[tuple[Tensor, Tensor]]:
+def translate_batches(
+    T: nn.Module, dataset: Dataset, batch_size: int = 64, device: torch.device | str = "cpu"
+) -> Iterator[tuple[Tensor, Tensor]]:
     """Yield (x, T(x)) batches over `dataset` in order, on the CPU, in [-1, 1].
 
     T runs in eval mode (BatchNorm on its running statistics) and gets its mode back afterwards,
@@ -47,8 +48,15 @@ class TranslatedImages:
     """Sized iterable of T(x), accumulating MSE and LPIPS on the way: uint8 HWC images (the
     clean protocol), or with ``as_float`` float batches [B, 3, S, S] (the paper protocol)."""
 
-    def __init__(self, T: nn.Module, dataset: Dataset, batch_size: int, device: torch.device,
-                 lpips_model: nn.Module | None, as_float: bool = False):
+    def __init__(
+        self,
+        T: nn.Module,
+        dataset: Dataset,
+        batch_size: int,
+        device: torch.device,
+        lpips_model: nn.Module | None,
+        as_float: bool = False,
+    ):
         self.T, self.dataset, self.batch_size = T, dataset, batch_size
         self.device, self.lpips_model, self.as_float = device, lpips_model, as_float
         self.count, self.squared, self.perceptual = 0, 0.0, 0.0
@@ -59,8 +67,10 @@ class TranslatedImages:
     def __iter__(self) -> Iterator[np.ndarray]:
         for x, tx in translate_batches(self.T, self.dataset, self.batch_size, self.device):
             if tx.shape != x.shape:
-                raise EvaluationError(f"T maps images {tuple(x.shape[1:])} to "
-                                      f"{tuple(tx.shape[1:])}; expected the same shape")
+                raise EvaluationError(
+                    f"T maps images {tuple(x.shape[1:])} to "
+                    f"{tuple(tx.shape[1:])}; expected the same shape"
+                )
             self.squared += per_image_mse(x, tx).sum().item()
             if self.lpips_model is not None:
                 with torch.inference_mode():
@@ -125,14 +135,20 @@ class SplitReport:
     def lines(self) -> list[str]:
         out = [f"test split: {self.images} source images"]
         if self.class_rate is not None:
-            out.append(f"target-class rate ({self.classifier}): {self.class_rate:.1%} of T(x); "
-                       f"ceiling (real target test images) {self.class_rate_ceiling:.1%}, "
-                       f"identity (untouched source) {self.class_rate_identity:.1%}")
+            out.append(
+                f"target-class rate ({self.classifier}): {self.class_rate:.1%} of T(x); "
+                f"ceiling (real target test images) {self.class_rate_ceiling:.1%}, "
+                f"identity (untouched source) {self.class_rate_identity:.1%}"
+            )
         if self.ink_shift is not None:
-            out.append(f"ink-colour shift |ink(x) - ink(T(x))|: {self.ink_shift:.4f} (random "
-                       f"pairs of source and target: {self.ink_shift_random:.4f})")
-        out.append(f"MSE(x, T(x)) per pixel in [-1,1]: {self.mse:.4f} (random pairs: "
-                   f"{self.mse_random:.4f})")
+            out.append(
+                f"ink-colour shift |ink(x) - ink(T(x))|: {self.ink_shift:.4f} (random "
+                f"pairs of source and target: {self.ink_shift_random:.4f})"
+            )
+        out.append(
+            f"MSE(x, T(x)) per pixel in [-1,1]: {self.mse:.4f} (random pairs: "
+            f"{self.mse_random:.4f})"
+        )
         return out
 
     def metrics(self) -> dict[str, float]:
@@ -143,8 +159,14 @@ def _stack(dataset: Dataset) -> Tensor:
     return torch.stack([dataset[i] for i in range(len(dataset))])
 
 
-def judge_split(T: nn.Module, source: Dataset, target: Dataset, classifier=None,
-                ink: bool = False, device: torch.device | str = "cpu") -> SplitReport:
+def judge_split(
+    T: nn.Module,
+    source: Dataset,
+    target: Dataset,
+    classifier=None,
+    ink: bool = False,
+    device: torch.device | str = "cpu",
+) -> SplitReport:
     """Translate ``source`` and judge T(x): MSE, the ink shift if ``ink``, and the target-class
     rate if a ``classifier`` (``enot.evaluation.class_judge.DomainClassifier``) is given."""
     sq, shift, hits, xs = [], [], 0, []
@@ -159,16 +181,23 @@ def judge_split(T: nn.Module, source: Dataset, target: Dataset, classifier=None,
         raise ValueError("the source test split is empty")
     x_all, y_all = torch.cat(xs), _stack(target)
     n, m = len(x_all), min(len(x_all), len(y_all))
-    report = dict(images=n, mse=torch.cat(sq).mean().item(),
-                  mse_random=per_image_mse(x_all[:m], y_all[:m]).mean().item())
+    report = dict(
+        images=n,
+        mse=torch.cat(sq).mean().item(),
+        mse_random=per_image_mse(x_all[:m], y_all[:m]).mean().item(),
+    )
     if ink:
-        report.update(ink_shift=torch.cat(shift).mean().item(),
-                      ink_shift_random=ink_shift(x_all[:m], y_all[:m]).mean().item())
+        report.update(
+            ink_shift=torch.cat(shift).mean().item(),
+            ink_shift_random=ink_shift(x_all[:m], y_all[:m]).mean().item(),
+        )
     if classifier is not None:
-        report.update(class_rate=hits / n,
-                      class_rate_ceiling=int(classifier.is_target(y_all).sum()) / len(y_all),
-                      class_rate_identity=int(classifier.is_target(x_all).sum()) / n,
-                      classifier=classifier.task.describe())
+        report.update(
+            class_rate=hits / n,
+            class_rate_ceiling=int(classifier.is_target(y_all).sum()) / len(y_all),
+            class_rate_identity=int(classifier.is_target(x_all).sum()) / n,
+            classifier=classifier.task.describe(),
+        )
     return SplitReport(**report)
 
 
@@ -179,8 +208,13 @@ class SplitJudge:
     first use), so that judging T mid-run costs one pass of T over the source test images.
     """
 
-    def __init__(self, data: EvalData, split: str = "test", max_images: int | None = None,
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self,
+        data: EvalData,
+        split: str = "test",
+        max_images: int | None = None,
+        log: Callable[[str], None] = print,
+    ):
         self.source = eval_split(data, "source", split, max_images, min_images=1)
         self.target = eval_split(data, "target", split, max_images, min_images=1)
         task = class_task(data.kind, data.source, data.target)

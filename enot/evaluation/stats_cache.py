@@ -2,10 +2,10 @@
 
 Stored under ``$ENOT_CACHE_DIR/fid_stats/`` (default ``~/.cache/enot/fid_stats/``) as .npz files
 holding ``mu`` and ``sigma`` in float64 (clean-fid's stats layout, readable with
-``enot.evaluation.metrics.load_stats``) plus the float32 ``features`` that KID needs. The file name is a
-hash of what fixes the images: dataset kind, spec (resolved absolute path for folders, plus each
-file's name, size and mtime), image size, split, number of images, and the colour seed for
-colored_mnist.
+``enot.evaluation.metrics.load_stats``) plus the float32 ``features`` that KID needs. The file
+name is a hash of what fixes the images: dataset kind, spec (resolved absolute path for
+folders, plus each file's name, size and mtime), image size, split, number of images, the
+background, and the colour seed for colored_mnist.
 """
 
 from __future__ import annotations
@@ -74,8 +74,14 @@ def _files_fingerprint(dataset: Dataset) -> str | None:
 def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[str, Any]:
     """What fixes the images of one split, hence its Inception statistics."""
     spec = data.source if role == "source" else data.target
-    key: dict[str, Any] = {"format": CACHE_FORMAT, "kind": data.kind, "spec": spec,
-                           "image_size": data.image_size, "split": split, "images": len(dataset)}
+    key: dict[str, Any] = {
+        "format": CACHE_FORMAT,
+        "kind": data.kind,
+        "spec": spec,
+        "image_size": data.image_size,
+        "split": split,
+        "images": len(dataset),
+    }
     if data.kind == "colored_mnist":
         key["seed"] = data.seed
         return key
@@ -86,8 +92,9 @@ def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[s
     key["files"] = _files_fingerprint(dataset)
     base = dataset.dataset if isinstance(dataset, Subset) else dataset
     singles = [Path(getattr(base, a)) for a in ("path", "attr_file") if getattr(base, a, None)]
-    key["data_files"] = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns)
-                         for p in singles if p.is_file()]
+    key["data_files"] = [
+        (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in singles if p.is_file()
+    ]
     return key
 
 
@@ -114,9 +121,13 @@ def _read_cache(path: Path, n: int) -> ReferenceStats | None:
 def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
     """Atomic write: a reader never sees half a file, concurrent writers agree anyway."""
     with atomic_file(path) as tmp:
-        np.savez(tmp, mu=ref.mu.astype(np.float64), sigma=ref.sigma.astype(np.float64),
-                 features=ref.features.astype(np.float32),
-                 key=np.array(json.dumps(key, sort_keys=True)))
+        np.savez(
+            tmp,
+            mu=ref.mu.astype(np.float64),
+            sigma=ref.sigma.astype(np.float64),
+            features=ref.features.astype(np.float32),
+            key=np.array(json.dumps(key, sort_keys=True)),
+        )
 
 
 class ImageBatches:
@@ -143,10 +154,17 @@ def float_batches(dataset: Dataset, batch_size: int) -> Iterator[torch.Tensor]:
         yield torch.stack([dataset[i] for i in range(start, stop)])
 
 
-def reference_stats(dataset: Dataset, key: dict[str, Any], extractor: Callable,
-                    batch_size: int, label: str, progress: bool = True,
-                    log: Callable[[str], None] = log_to_stderr, cache: bool = True,
-                    protocol: str = "clean") -> ReferenceStats:
+def reference_stats(
+    dataset: Dataset,
+    key: dict[str, Any],
+    extractor: Callable,
+    batch_size: int,
+    label: str,
+    progress: bool = True,
+    log: Callable[[str], None] = log_to_stderr,
+    cache: bool = True,
+    protocol: str = "clean",
+) -> ReferenceStats:
     """Cached Inception statistics of ``dataset`` (computed and stored on a miss), by the FID
     ``protocol``: "clean" (clean-fid) or "paper" (``metrics.paper_protocol``)."""
     if protocol != "clean":  # clean keys stay as they were, so existing caches still hit
@@ -159,11 +177,13 @@ def reference_stats(dataset: Dataset, key: dict[str, Any], extractor: Callable,
             return found
     log(f"{label}: computing Inception statistics of {len(dataset)} images")
     if protocol == "paper":
-        features = features_from_tensors(float_batches(dataset, batch_size), extractor,
-                                         total=len(dataset), progress=progress)
+        features = features_from_tensors(
+            float_batches(dataset, batch_size), extractor, total=len(dataset), progress=progress
+        )
     else:
-        features = features_from_images(ImageBatches(dataset, batch_size), extractor,
-                                        batch_size=batch_size, progress=progress)
+        features = features_from_images(
+            ImageBatches(dataset, batch_size), extractor, batch_size=batch_size, progress=progress
+        )
     mu, sigma = stats(features)
     ref = ReferenceStats(mu, sigma, features, path, from_cache=False)
     if path is not None:

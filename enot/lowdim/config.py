@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 from models.mlp import ACTIVATIONS
 
-
 BASE_LR, BASE_WIDTH = 3e-3, 128
 
 
@@ -59,26 +58,40 @@ class FitConfig:
         checks = [
             (self.steps >= 1, f"steps must be >= 1; got {self.steps}"),
             (self.batch_size >= 2, f"batch_size must be >= 2; got {self.batch_size}"),
-            (self.activation in ACTIVATIONS,
-             f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}"),
-            (self.lr is None or self.lr > 0, f"lr must be > 0 (or None for the width rule); "
-                                             f"got {self.lr}"),
+            (
+                self.activation in ACTIVATIONS,
+                f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}",
+            ),
+            (
+                self.lr is None or self.lr > 0,
+                f"lr must be > 0 (or None for the width rule); got {self.lr}",
+            ),
             (self.large_width >= 1, f"large_width must be >= 1; got {self.large_width}"),
-            (0 <= self.final_lr_ratio <= 1, f"final_lr_ratio must lie in [0, 1]; got "
-                                            f"{self.final_lr_ratio}"),
+            (
+                0 <= self.final_lr_ratio <= 1,
+                f"final_lr_ratio must lie in [0, 1]; got {self.final_lr_ratio}",
+            ),
             (0.5 <= self.tau < 1, f"tau must lie in [0.5, 1); got {self.tau}"),
             (self.lam >= 0, f"lam must be >= 0; got {self.lam}"),
             (self.log_every >= 0, f"log_every must be >= 0; got {self.log_every}"),
         ]
         for beta_name in ("betas_f", "betas_g"):
             betas = tuple(getattr(self, beta_name))
-            checks.append((len(betas) == 2 and all(0 <= b < 1 for b in betas),
-                           f"{beta_name} must be two numbers in [0, 1); got {betas}"))
+            checks.append(
+                (
+                    len(betas) == 2 and all(0 <= b < 1 for b in betas),
+                    f"{beta_name} must be two numbers in [0, 1); got {betas}",
+                )
+            )
             setattr(self, beta_name, betas)
         if self.hidden is not None:
             self.hidden = tuple(int(h) for h in self.hidden)
-            checks.append((len(self.hidden) >= 1 and min(self.hidden) >= 1,
-                           f"hidden must be a non-empty list of positive widths; got {self.hidden}"))
+            checks.append(
+                (
+                    len(self.hidden) >= 1 and min(self.hidden) >= 1,
+                    f"hidden must be a non-empty list of positive widths; got {self.hidden}",
+                )
+            )
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
@@ -108,11 +121,25 @@ class FitConfig:
 
 def paper_table4(**changes) -> FitConfig:
     """Table 4 of the paper as printed (the W2 benchmark), without this project's additions."""
-    return FitConfig(lr=3e-4, large_width=512, betas_f=(0.9, 0.9), betas_g=(0.9, 0.7), tau=0.9,
-                     lam=0.3, quadratic=False, standardise=False).replace(**changes)
+    return FitConfig(
+        lr=3e-4,
+        large_width=512,
+        betas_f=(0.9, 0.9),
+        betas_g=(0.9, 0.7),
+        tau=0.9,
+        lam=0.3,
+        quadratic=False,
+        standardise=False,
+    ).replace(**changes)
 
 
 def paper_2d(**changes) -> FitConfig:
     """Table 5 of the paper: the 2-D sets."""
-    return FitConfig(hidden=(64, 64, 64, 64), lr=5e-4, betas_f=(0.9, 0.999),
-                     betas_g=(0.9, 0.999), tau=0.99, lam=0.3).replace(**changes)
+    return FitConfig(
+        hidden=(64, 64, 64, 64),
+        lr=5e-4,
+        betas_f=(0.9, 0.999),
+        betas_g=(0.9, 0.999),
+        tau=0.99,
+        lam=0.3,
+    ).replace(**changes)

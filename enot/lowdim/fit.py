@@ -15,8 +15,15 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from enot.costs import (ArrayCost, StrictlyConvexCost, check_batched_cost, cost_name,
-                        euclidean, get_array_cost, sphere_geodesic)
+from enot.costs import (
+    ArrayCost,
+    StrictlyConvexCost,
+    check_batched_cost,
+    cost_name,
+    euclidean,
+    get_array_cost,
+    sphere_geodesic,
+)
 from enot.finite import finite_means
 from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import batch_source, check_on_sphere, check_pair
@@ -48,14 +55,21 @@ def _stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
 
 
 def _optimiser(net: nn.Module, cfg: FitConfig, betas: tuple[float, float], dim: int):
-    return adamw_cosine(net.parameters(), cfg.learning_rate(dim), betas, 0.0, cfg.steps,
-                        cfg.final_lr_ratio)
+    return adamw_cosine(
+        net.parameters(), cfg.learning_rate(dim), betas, 0.0, cfg.steps, cfg.final_lr_ratio
+    )
 
 
-def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirectional: bool = True,
-        config: FitConfig | None = None, device: str | torch.device = "cpu",
-        callback: Callable[[int, TransportResult], None] | None = None,
-        **settings: Any) -> TransportResult:
+def fit(
+    source: Any,
+    target: Any,
+    cost: str | ArrayCost = "half_sq_l2",
+    bidirectional: bool = True,
+    config: FitConfig | None = None,
+    device: str | torch.device = "cpu",
+    callback: Callable[[int, TransportResult], None] | None = None,
+    **settings: Any,
+) -> TransportResult:
     """Fit an OT map from `source` to `target` ([N, D] arrays or samplers n -> [n, D]).
 
     `settings` override fields of `config` (default `FitConfig()`, see `enot.lowdim.config`), e.g.
@@ -71,7 +85,8 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         raise ValueError(
             f"bidirectional=True needs a strictly convex cost c(x, y) = h(x - y) with a known "
             f"grad h* (a StrictlyConvexCost, e.g. 'half_sq_l2'); cost {cost_name(cost)!r} is not "
-            "one, so T cannot be read off a potential's gradient. Use bidirectional=False")
+            "one, so T cannot be read off a potential's gradient. Use bidirectional=False"
+        )
     src, tgt = batch_source(source, "source", device), batch_source(target, "target", device)
     check_pair(src, tgt)
     probe_x, probe_y = src(min(cfg.batch_size, 256)), tgt(min(cfg.batch_size, 256))
@@ -81,8 +96,12 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
     check_batched_cost(cost, probe_x, probe_y)
 
     kind, factor = _standardisation(cost) if cfg.standardise else (NONE, 1.0)
-    std = Standardiser.from_samples(kind, src.fixed_or_fresh(_STANDARDISE_SAMPLES),
-                                    tgt.fixed_or_fresh(_STANDARDISE_SAMPLES), factor)
+    std = Standardiser.from_samples(
+        kind,
+        src.fixed_or_fresh(_STANDARDISE_SAMPLES),
+        tgt.fixed_or_fresh(_STANDARDISE_SAMPLES),
+        factor,
+    )
     dim = src.dim
     g = potential(cfg, dim).to(device)
     if bidirectional:
@@ -101,9 +120,20 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
     history: list[dict[str, float]] = []
 
     def result() -> TransportResult:
-        return TransportResult(T=T, g=g, f=f, T_inv=T_inv, cost=cost, standardiser=std,
-                               config=cfg, bidirectional=bidirectional, history=history,
-                               seconds=time.perf_counter() - start, source=src, target=tgt)
+        return TransportResult(
+            T=T,
+            g=g,
+            f=f,
+            T_inv=T_inv,
+            cost=cost,
+            standardiser=std,
+            config=cfg,
+            bidirectional=bidirectional,
+            history=history,
+            seconds=time.perf_counter() - start,
+            source=src,
+            target=tgt,
+        )
 
     start = time.perf_counter()
     for step in range(cfg.steps):
@@ -111,15 +141,19 @@ def fit(source: Any, target: Any, cost: str | ArrayCost = "half_sq_l2", bidirect
         opt_first.zero_grad(set_to_none=True)
         opt_g.zero_grad(set_to_none=True)
         losses = backward(y, x) if bidirectional and step % 2 == 1 else forward(x, y)
-        finite_means({"g_loss": losses.g_loss, "t_loss": losses.t_loss}, where=f"at step {step}",
-                     advice="try a smaller lr or standardise=True")
+        finite_means(
+            {"g_loss": losses.g_loss, "t_loss": losses.t_loss},
+            where=f"at step {step}",
+            advice="try a smaller lr or standardise=True",
+        )
         opt_first.step()
         opt_g.step()
         sched_first.step()
         sched_g.step()
         if cfg.log_every and (step + 1) % cfg.log_every == 0:
-            history.append({"step": step + 1, "seconds": time.perf_counter() - start,
-                            **losses.detached()})
+            history.append(
+                {"step": step + 1, "seconds": time.perf_counter() - start, **losses.detached()}
+            )
             if callback is not None:
                 paused = time.perf_counter()
                 callback(step + 1, result())

@@ -33,8 +33,10 @@ class BatchSource:
             return self.array[idx]
         batch = as_tensor(self.sampler(n), f"{self.name} sampler output", self.device)
         if batch.shape != (n, self.dim):
-            raise ValueError(f"{self.name} sampler returned shape {tuple(batch.shape)} for n={n}; "
-                             f"expected ({n}, {self.dim})")
+            raise ValueError(
+                f"{self.name} sampler returned shape {tuple(batch.shape)} for n={n}; "
+                f"expected ({n}, {self.dim})"
+            )
         check_finite(batch, f"{self.name} sampler output")
         return batch
 
@@ -52,8 +54,10 @@ def as_tensor(data: Any, what: str, device: torch.device) -> Tensor:
         try:
             t = torch.from_numpy(np.asarray(data, dtype=np.float64))
         except (TypeError, ValueError) as err:
-            raise TypeError(f"{what} must be an array [N, D] or a sampler n -> [n, D]; "
-                            f"got {type(data).__name__} ({err})") from None
+            raise TypeError(
+                f"{what} must be an array [N, D] or a sampler n -> [n, D]; "
+                f"got {type(data).__name__} ({err})"
+            ) from None
     if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
         raise TypeError(f"{what} must hold real numbers; got dtype {t.dtype}")
     if t.ndim != 2:
@@ -65,8 +69,10 @@ def check_finite(t: Tensor, what: str) -> None:
     bad = ~torch.isfinite(t)
     if bad.any():
         rows = bad.any(dim=1).nonzero().flatten()
-        raise ValueError(f"{what} contains NaN or inf in {len(rows)} row(s), first at row "
-                         f"{int(rows[0])}; remove or impute them before fitting")
+        raise ValueError(
+            f"{what} contains NaN or inf in {len(rows)} row(s), first at row "
+            f"{int(rows[0])}; remove or impute them before fitting"
+        )
 
 
 def batch_source(data: Any, name: str, device: torch.device) -> BatchSource:
@@ -84,12 +90,16 @@ def batch_source(data: Any, name: str, device: torch.device) -> BatchSource:
 
 def check_pair(source: BatchSource, target: BatchSource) -> None:
     if source.dim != target.dim:
-        raise ValueError(f"source and target have different dimensions: source D={source.dim}, "
-                         f"target D={target.dim}; both must be [N, D] with the same D")
+        raise ValueError(
+            f"source and target have different dimensions: source D={source.dim}, "
+            f"target D={target.dim}; both must be [N, D] with the same D"
+        )
 
 
 def check_on_sphere(batch: Tensor, name: str) -> None:
     err = (batch.norm(dim=1) - 1).abs().max().item()
     if err > SPHERE_TOLERANCE:
-        raise ValueError(f"the sphere_geodesic cost needs {name} points on the unit sphere; "
-                         f"a norm differs from 1 by {err:.3g} (normalise rows first)")
+        raise ValueError(
+            f"the sphere_geodesic cost needs {name} points on the unit sphere; "
+            f"a norm differs from 1 by {err:.3g} (normalise rows first)"
+        )

@@ -21,11 +21,13 @@ from models import MLP
 
 # s'(z) from z and h = s(z), for the activations that allow it cheaply.
 _DERIVATIVES: dict[type[nn.Module], Callable[[nn.Module, Tensor, Tensor], Tensor]] = {
-    nn.ELU: lambda act, z, h: h.clamp(max=0) + 1 if act.alpha == 1.0 else
-    torch.where(z > 0, 1.0, h + act.alpha),
+    nn.ELU: lambda act, z, h: (
+        h.clamp(max=0) + 1 if act.alpha == 1.0 else torch.where(z > 0, 1.0, h + act.alpha)
+    ),
     nn.ReLU: lambda act, z, h: (z > 0).to(z.dtype),
-    nn.LeakyReLU: lambda act, z, h: (z > 0).to(z.dtype) * (1 - act.negative_slope)
-    + act.negative_slope,
+    nn.LeakyReLU: lambda act, z, h: (
+        (z > 0).to(z.dtype) * (1 - act.negative_slope) + act.negative_slope
+    ),
     nn.Softplus: lambda act, z, h: torch.sigmoid(act.beta * z),
     nn.SiLU: lambda act, z, h: torch.sigmoid(z) * (1 + z * (1 - torch.sigmoid(z))),
 }

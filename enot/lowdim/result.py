@@ -58,7 +58,9 @@ class TransportResult:
     def _prepare(self, data: Any, what: str) -> Tensor:
         t = as_tensor(data, what, self._device())
         if t.shape[1] != self.dim:
-            raise ValueError(f"{what} has dimension {t.shape[1]}; this map was fitted in D={self.dim}")
+            raise ValueError(
+                f"{what} has dimension {t.shape[1]}; this map was fitted in D={self.dim}"
+            )
         check_finite(t, what)
         return t
 
@@ -75,8 +77,10 @@ class TransportResult:
     def inverse(self, y: Any) -> Any:
         """T^-1(y) = y - grad h*(grad g(y)) for target points (bidirectional fits only)."""
         if self.T_inv is None:
-            raise ValueError("inverse() needs a bidirectional fit; this map is one-directional "
-                             f"(cost {cost_name(self.cost)!r})")
+            raise ValueError(
+                "inverse() needs a bidirectional fit; this map is one-directional "
+                f"(cost {cost_name(self.cost)!r})"
+            )
         t = self._prepare(y, "y")
         out = self.standardiser.x_out(self._apply(self.T_inv, self.standardiser.y_in(t)))
         return out.cpu().numpy() if isinstance(y, np.ndarray) else out
@@ -102,8 +106,10 @@ class TransportResult:
         if data is not None:
             return self._prepare(data, what)
         if fitted is None:
-            raise ValueError(f"w2_estimate needs {what}: this result has no data attached "
-                             "(it was loaded from disk); pass x and y")
+            raise ValueError(
+                f"w2_estimate needs {what}: this result has no data attached "
+                "(it was loaded from disk); pass x and y"
+            )
         return fitted.fixed_or_fresh(n) if isinstance(fitted, BatchSource) else fitted(n)
 
     # -- files -------------------------------------------------------------------------------
@@ -116,9 +122,14 @@ class TransportResult:
                 self.f.save_pretrained(tmp / "f")
             else:
                 self.T.net.save_pretrained(tmp / "T")
-            card = {"cost": cost_name(self.cost), "bidirectional": self.bidirectional,
-                    "dim": self.dim, "standardiser": self.standardiser.to_dict(),
-                    "config": self.config.to_dict(), "seconds": self.seconds}
+            card = {
+                "cost": cost_name(self.cost),
+                "bidirectional": self.bidirectional,
+                "dim": self.dim,
+                "standardiser": self.standardiser.to_dict(),
+                "config": self.config.to_dict(),
+                "seconds": self.seconds,
+            }
             (tmp / CARD).write_text(json.dumps(card, indent=2) + "\n")
         return Path(path)
 
@@ -133,8 +144,10 @@ class TransportResult:
         name = card["cost"]
         if cost is None:
             if name not in ARRAY_COSTS:
-                raise ValueError(f"{path} was fitted with the user cost {name!r}, which is not "
-                                 "stored; pass it: TransportResult.load(path, cost=...)")
+                raise ValueError(
+                    f"{path} was fitted with the user cost {name!r}, which is not "
+                    "stored; pass it: TransportResult.load(path, cost=...)"
+                )
             cost = ARRAY_COSTS[name]
         elif cost_name(cost) != name:
             raise ValueError(f"{path} was fitted with cost {name!r}, not {cost_name(cost)!r}")
@@ -143,11 +156,22 @@ class TransportResult:
         std = Standardiser(**card["standardiser"])
         if card["bidirectional"]:
             if not isinstance(cost, StrictlyConvexCost):
-                raise ValueError(f"{path} is bidirectional but cost {name!r} is not strictly convex")
+                raise ValueError(
+                    f"{path} is bidirectional but cost {name!r} is not strictly convex"
+                )
             f = load_model(path / "f", expected=MLP)
             T, T_inv = gradient_maps(f, g, cost)
         else:
             f, T_inv = None, None
             T = one_directional_map(load_model(path / "T", expected=MLP), cost)
-        return cls(T=T.eval(), g=g, f=f, T_inv=T_inv, cost=cost, standardiser=std, config=config,
-                   bidirectional=card["bidirectional"], seconds=card.get("seconds", 0.0))
+        return cls(
+            T=T.eval(),
+            g=g,
+            f=f,
+            T_inv=T_inv,
+            cost=cost,
+            standardiser=std,
+            config=config,
+            bidirectional=card["bidirectional"],
+            seconds=card.get("seconds", 0.0),
+        )

@@ -22,17 +22,26 @@ from enot.losses import ENOTLosses
 from enot.step import enot_step_loss
 
 
-def step_loss(T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost, tau: float,
-              lam: float) -> tuple[Tensor, ...]:
+def step_loss(
+    T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost, tau: float, lam: float
+) -> tuple[Tensor, ...]:
     """(L_g + L_T, then the five ENOTLosses fields) for one direction of Alg. 1."""
     part = enot_step_loss(T, g, x, y, cost, tau, lam)
-    return (part.g_loss + part.t_loss, part.g_loss, part.t_loss, part.expectile, part.w_dist,
-            part.transport_cost)
+    return (
+        part.g_loss + part.t_loss,
+        part.g_loss,
+        part.t_loss,
+        part.expectile,
+        part.w_dist,
+        part.transport_cost,
+    )
 
 
-def make_step(T: nn.Module, g: nn.Module, cost: Cost, tau: float, lam: float,
-              compile: bool) -> Callable[[Tensor, Tensor], ENOTLosses]:
+def make_step(
+    T: nn.Module, g: nn.Module, cost: Cost, tau: float, lam: float, compile: bool
+) -> Callable[[Tensor, Tensor], ENOTLosses]:
     """A step (x, y) -> ENOTLosses that accumulates gradients into T's and g's .grad."""
+
     def loss(x: Tensor, y: Tensor) -> tuple[Tensor, ...]:
         return step_loss(T, g, x, y, cost, tau, lam)
 
@@ -41,6 +50,12 @@ def make_step(T: nn.Module, g: nn.Module, cost: Cost, tau: float, lam: float,
     def step(x: Tensor, y: Tensor) -> ENOTLosses:
         total, g_loss, t_loss, reg, w_dist, transport = run(x, y)
         total.backward()
-        return ENOTLosses(g_loss=g_loss.detach(), t_loss=t_loss.detach(), expectile=reg,
-                          w_dist=w_dist, transport_cost=transport)
+        return ENOTLosses(
+            g_loss=g_loss.detach(),
+            t_loss=t_loss.detach(),
+            expectile=reg,
+            w_dist=w_dist,
+            transport_cost=transport,
+        )
+
     return step

@@ -34,19 +34,22 @@ def make_accelerator(mixed_precision: str, run_dir: Path, compile: bool = False)
     (drop_last), so each network compiles once per set of guards (T: train mode; g: on y, and
     on T(x), which needs grad) and never recompiles for a shape. The optimiser steps stay eager.
     """
-    dynamo = TorchDynamoPlugin(backend="inductor" if compile else "no",
-                               dynamic=False if compile else None)
+    dynamo = TorchDynamoPlugin(
+        backend="inductor" if compile else "no", dynamic=False if compile else None
+    )
     return Accelerator(
         dynamo_plugin=dynamo,
         cpu=cpu_only(),
         mixed_precision=mixed_precision,
         log_with="tensorboard",
-        project_config=ProjectConfiguration(project_dir=str(run_dir),
-                                            logging_dir=str(run_dir / "logs")),
+        project_config=ProjectConfiguration(
+            project_dir=str(run_dir), logging_dir=str(run_dir / "logs")
+        ),
         # non_blocking: batches come from pinned memory (on CUDA), so the copy to the GPU is
         # queued behind the running step instead of waiting for it.
-        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True,
-                                                  non_blocking=torch.cuda.is_available()),
+        dataloader_config=DataLoaderConfiguration(
+            use_seedable_sampler=True, non_blocking=torch.cuda.is_available()
+        ),
     )
 
 
@@ -58,8 +61,9 @@ def sync_batchnorm(T: torch.nn.Module, acc: Accelerator) -> torch.nn.Module:
     (and XPU) only.
     """
     if acc.device.type == "cpu":
-        raise ConfigError("--sync-bn needs GPUs: torch's SyncBatchNorm does not run on CPU; "
-                          "leave it off here")
+        raise ConfigError(
+            "--sync-bn needs GPUs: torch's SyncBatchNorm does not run on CPU; leave it off here"
+        )
     if acc.num_processes == 1:
         acc.print("--sync-bn: one process, nothing to synchronise; plain BatchNorm is used")
         return T

@@ -36,8 +36,12 @@ class Progress:
     seconds: float = 0.0  # of training, over every resumed run
 
     def state_dict(self) -> dict[str, float]:
-        return {"step": self.step, "best_score": self.best_score, "best_step": self.best_step,
-                "seconds": self.seconds}
+        return {
+            "step": self.step,
+            "best_score": self.best_score,
+            "best_step": self.best_step,
+            "seconds": self.seconds,
+        }
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.step = int(state["step"])
@@ -60,8 +64,9 @@ def list_checkpoints(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)))
 
 
-def save_checkpoint(accelerator: Accelerator, folder: Path, step: int, cfg: Config,
-                    limit: int) -> Path:
+def save_checkpoint(
+    accelerator: Accelerator, folder: Path, step: int, cfg: Config, limit: int
+) -> Path:
     final = folder / f"step_{step:08d}"
     tmp = folder / f".tmp_step_{step:08d}"
     if accelerator.is_main_process:
@@ -94,8 +99,10 @@ def resolve_resume(arg: str, folder: Path, cfg: Config) -> tuple[Path | None, Co
         if not path.is_dir():
             raise CheckpointError(f"--resume {arg}: no such checkpoint folder")
     if not (path / CONFIG).is_file():
-        raise CheckpointError(f"{path} is not a checkpoint folder: it has no config.json "
-                              f"(checkpoints are {folder}/step_NNNNNNNN)")
+        raise CheckpointError(
+            f"{path} is not a checkpoint folder: it has no config.json "
+            f"(checkpoints are {folder}/step_NNNNNNNN)"
+        )
     try:
         saved = load_config(path / CONFIG)
     except ConfigError as e:

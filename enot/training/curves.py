@@ -88,20 +88,30 @@ def plot_training_curves(log_path: Path, out_path: Path) -> Path:
     """Every panel the log has data for, in one row of up to three per line."""
     records = read_log(log_path)
     has = lambda key: any(r.get(key) is not None for r in records)  # noqa: E731
-    panels = [p for p, key in ((_rate, "class_rate"), (_content, "mse"), (_fid, "fid"),
-                               (_transport, "w_dist"), (_losses, "g_loss"),
-                               (_grads, "grad_norm_t")) if has(key)]
+    panels = [
+        p
+        for p, key in (
+            (_rate, "class_rate"),
+            (_content, "mse"),
+            (_fid, "fid"),
+            (_transport, "w_dist"),
+            (_losses, "g_loss"),
+            (_grads, "grad_norm_t"),
+        )
+        if has(key)
+    ]
     cols = min(3, len(panels)) or 1
     rows = max(1, -(-len(panels) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.6 * cols, 3.4 * rows), squeeze=False, constrained_layout=True
+    )
     flat = list(axes.flat)
     for draw, ax in zip(panels, flat):
         draw(ax, records)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    for ax in flat[len(panels):]:
+    for ax in flat[len(panels) :]:
         ax.axis("off")
     out_path = Path(out_path)
     fig.savefig(out_path, dpi=110)

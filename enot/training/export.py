@@ -24,8 +24,8 @@ from typing import Any
 
 from torch import nn
 
-from data.attribution import attribution
 from data.atomic import atomic_folder
+from data.attribution import attribution
 from enot.config import Config, ConfigError
 from enot.export_card import CARD_FILE, CardError, ExportCard, SplitJudgement
 from enot.training.model_card import SAMPLES, write_card
@@ -38,9 +38,17 @@ class ExportError(ValueError):
     """A folder is not a usable inference export."""
 
 
-def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | None,
-                 cfg: Config, step: int, metrics: dict[str, float] | None = None,
-                 samples: Path | None = None, provenance: dict[str, Any] | None = None) -> Path:
+def write_export(
+    folder: Path,
+    T: nn.Module,
+    g: nn.Module,
+    T_ema: nn.Module | None,
+    cfg: Config,
+    step: int,
+    metrics: dict[str, float] | None = None,
+    samples: Path | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> Path:
     """Write atomically: build under a temporary name, then swap it in.
 
     ``metrics`` (e.g. the FID that made this the best export) goes into the task card;
@@ -49,13 +57,22 @@ def write_export(folder: Path, T: nn.Module, g: nn.Module, T_ema: nn.Module | No
     """
     has_samples = samples is not None and Path(samples).is_file()
     card = ExportCard(
-        preset=cfg.preset, step=step, image_size=cfg.data.image_size,
-        channels=int(T.config["out_channels"]), cost=cfg.method.cost_name(),
-        dataset=cfg.data.dataset, background=cfg.data.background,
+        preset=cfg.preset,
+        step=step,
+        image_size=cfg.data.image_size,
+        channels=int(T.config["out_channels"]),
+        cost=cfg.method.cost_name(),
+        dataset=cfg.data.dataset,
+        background=cfg.data.background,
         attribution={role: attribution(getattr(cfg.data, role)) for role in ("source", "target")},
-        source=cfg.data.source, target=cfg.data.target, ema=T_ema is not None,
-        metrics=metrics or {}, samples=has_samples, provenance=provenance or {},
-        config=cfg.to_dict())
+        source=cfg.data.source,
+        target=cfg.data.target,
+        ema=T_ema is not None,
+        metrics=metrics or {},
+        samples=has_samples,
+        provenance=provenance or {},
+        config=cfg.to_dict(),
+    )
     with atomic_folder(folder) as tmp:
         T.save_pretrained(tmp / "T")
         g.save_pretrained(tmp / "g")
@@ -103,9 +120,11 @@ def resolve_export(name: str | Path) -> Path:
         return Path(snapshot_download(str(name)))
     except (LocalEntryNotFoundError, HfHubHTTPError, HFValidationError, OSError) as e:
         offline = " (HF_HUB_OFFLINE is set)" if constants.HF_HUB_OFFLINE else ""
-        raise ExportError(f"{name}: no such export folder, and the Hugging Face Hub repo "
-                          f"{name} could not be loaded{offline}; cache {constants.HF_HUB_CACHE}: "
-                          f"{type(e).__name__}") from None
+        raise ExportError(
+            f"{name}: no such export folder, and the Hugging Face Hub repo "
+            f"{name} could not be loaded{offline}; cache {constants.HF_HUB_CACHE}: "
+            f"{type(e).__name__}"
+        ) from None
 
 
 def load_translator(path: str | Path, use_ema: bool = True) -> LoadedExport:
@@ -113,9 +132,11 @@ def load_translator(path: str | Path, use_ema: bool = True) -> LoadedExport:
     path = resolve_export(path)
     if not (path / CARD_FILE).is_file():
         present = sorted(p.name for p in path.iterdir())[:8]
-        raise ExportError(f"{path} is not an inference export: it has no {CARD_FILE} (found: "
-                          f"{', '.join(present) or 'nothing'}); exports are written to "
-                          f"<run>/export by scripts/train.py")
+        raise ExportError(
+            f"{path} is not an inference export: it has no {CARD_FILE} (found: "
+            f"{', '.join(present) or 'nothing'}); exports are written to "
+            f"<run>/export by scripts/train.py"
+        )
     try:
         card = ExportCard.read(path)
         Config.from_dict(card.config)

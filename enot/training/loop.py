@@ -36,8 +36,7 @@ from enot.not_losses import QUADRATIC_COEFFICIENT, quadratic_coefficient
 from enot.optim import adamw_cosine, cosine_lr_factor
 from enot.training import artifacts
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
-from enot.training.checkpoints import (Progress, list_checkpoints, resolve_resume,
-                                       save_checkpoint)
+from enot.training.checkpoints import Progress, list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
 from enot.training.export import write_export
 from enot.training.finite_guard import check_update, check_weights
@@ -52,8 +51,12 @@ from enot.training.streams import InfiniteStream, domain_loaders
 Evaluate = Callable[[nn.Module, int, float], "tuple[dict, float, str] | None"]
 
 
-def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
-          evaluate: Evaluate | None = None) -> dict:
+def train(
+    cfg: Config,
+    resume: str | None = None,
+    stop_at: int | None = None,
+    evaluate: Evaluate | None = None,
+) -> dict:
     """Train to --steps or --max-seconds (or to ``stop_at``, leaving a checkpoint); export at
     the end. ``evaluate`` is called on the main process only; it is required with
     --eval-every. Returns the run summary (also written to summary.json at the end)."""
@@ -67,27 +70,37 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
     if resume == "latest" and resume_from is None:
         acc.print(f"--resume latest: no checkpoint in {ckpt_dir} yet; starting the run")
     elif resume_from is None and list_checkpoints(ckpt_dir):
-        raise FileExistsError(f"{run_dir} already holds checkpoints; pass --resume latest "
-                              f"to continue it, or choose another --output-dir")
+        raise FileExistsError(
+            f"{run_dir} already holds checkpoints; pass --resume latest "
+            f"to continue it, or choose another --output-dir"
+        )
     set_seed(tc.seed)
     T, g = build_networks(cfg)
     if tc.sync_bn:
         T = sync_batchnorm(T, acc)
     # Before any data or step: a missing LPIPS file or a bad cost stops the run here.
-    cost = (ae_cost(m.ae_cost, m.lpips_weights, acc.device) if m.method == "not_ae"
-            else get_cost(m.cost))
+    cost = (
+        ae_cost(m.ae_cost, m.lpips_weights, acc.device)
+        if m.method == "not_ae"
+        else get_cost(m.cost)
+    )
     if m.method == "not_convex" and m.cost not in QUADRATIC_COEFFICIENT:
-        raise ConfigError(f"--method not_convex needs a quadratic --cost (one of "
-                          f"{', '.join(QUADRATIC_COEFFICIENT)}); got {m.cost!r}")
+        raise ConfigError(
+            f"--method not_convex needs a quadratic --cost (one of "
+            f"{', '.join(QUADRATIC_COEFFICIENT)}); got {m.cost!r}"
+        )
     # Accelerate steps a prepared scheduler once per process per call, hence the factor.
     horizon = tc.steps * acc.num_processes
-    opt_t, sched_t = adamw_cosine(T.parameters(), o.lr_t, (o.beta1, o.beta2), o.weight_decay,
-                                  horizon, o.final_lr_ratio)
-    opt_g, sched_g = adamw_cosine(g.parameters(), o.lr_g, (o.beta1, o.beta2), o.weight_decay,
-                                  horizon, o.final_lr_ratio)
+    opt_t, sched_t = adamw_cosine(
+        T.parameters(), o.lr_t, (o.beta1, o.beta2), o.weight_decay, horizon, o.final_lr_ratio
+    )
+    opt_g, sched_g = adamw_cosine(
+        g.parameters(), o.lr_g, (o.beta1, o.beta2), o.weight_decay, horizon, o.final_lr_ratio
+    )
     loaders = domain_loaders(cfg, acc.num_processes)
     T, g, opt_t, opt_g, sched_t, sched_g, src_loader, tgt_loader = acc.prepare(
-        T, g, opt_t, opt_g, sched_t, sched_g, *loaders)
+        T, g, opt_t, opt_g, sched_t, sched_g, *loaders
+    )
     # The modules without their data-parallel or compiled wrappers: for samples, evaluation,
     # EMA and export, whose eval-mode calls would otherwise compile graphs of their own.
     T_plain = acc.unwrap_model(T, keep_torch_compile=False)
@@ -105,8 +118,10 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
     samples = SampleGrid(cfg, acc, run_dir / artifacts.SAMPLES)
     log = RunLog(acc, run_dir)
     if tc.eval_every and acc.is_main_process and evaluate is None:
-        raise ConfigError("--eval-every needs an evaluation callback: pass evaluate "
-                          "(scripts/train.py passes enot.evaluation.map_judge.MapJudge)")
+        raise ConfigError(
+            "--eval-every needs an evaluation callback: pass evaluate "
+            "(scripts/train.py passes enot.evaluation.map_judge.MapJudge)"
+        )
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / artifacts.SAMPLES).mkdir(exist_ok=True)
@@ -117,8 +132,7 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
         acc.load_state(str(resume_from))
         acc.print(f"resumed from {resume_from} at step {progress.step}")
     log.start(cfg)
-    data_sum = (torch.zeros((), dtype=torch.float64, device=acc.device)
-                if tc.ddp_checksums else None)
+    data_sum = torch.zeros((), dtype=torch.float64, device=acc.device) if tc.ddp_checksums else None
 
     def draw(stream: InfiniteStream) -> torch.Tensor:
         batch = next(stream)
@@ -129,23 +143,42 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
     end = min(stop_at or tc.steps, tc.steps)
     T.train()
     g.train()
-    bar = tqdm(total=tc.steps, initial=progress.step, disable=not acc.is_main_process,
-               dynamic_ncols=True, desc=m.method.upper(), unit="step")
+    bar = tqdm(
+        total=tc.steps,
+        initial=progress.step,
+        disable=not acc.is_main_process,
+        dynamic_ncols=True,
+        desc=m.method.upper(),
+        unit="step",
+    )
     start, start_step, values, last_eval = time.perf_counter(), progress.step, {}, None
     seconds_before, judging = progress.seconds, 0.0
     out_of_time = bool(tc.max_seconds) and progress.seconds >= tc.max_seconds
     while progress.step < end and not out_of_time:
         step = progress.step + 1
-        check = partial(check_update, acc=acc, step=step, ckpt_dir=ckpt_dir,
-                        fp16=tc.mixed_precision == "fp16")
+        check = partial(
+            check_update, acc=acc, step=step, ckpt_dir=ckpt_dir, fp16=tc.mixed_precision == "fp16"
+        )
 
         # One outer iteration of the method.
         match m.method:
             case "enot":
                 x, y = draw(source), draw(target)
                 e = cfg.enot
-                values = enot_iteration(T, g, opt_t, opt_g, x, y, cost, e.tau, e.lam, e.gauge,
-                                        backward=acc.backward, check=check)
+                values = enot_iteration(
+                    T,
+                    g,
+                    opt_t,
+                    opt_g,
+                    x,
+                    y,
+                    cost,
+                    e.tau,
+                    e.lam,
+                    e.gauge,
+                    backward=acc.backward,
+                    check=check,
+                )
             case "not" | "not_convex" | "not_ae":
                 # The K batches of the T updates first, then the potential's pair: the order
                 # in which NOT, Alg. 1 draws them.
@@ -154,13 +187,27 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
                 alpha, k = 0.0, 0.0
                 if m.method == "not_convex":
                     alpha, k = m.convex_alpha, quadratic_coefficient(m.cost, y.shape)
-                values = not_iteration(T, g, opt_t, opt_g, t_batches, x, y, cost, alpha, k,
-                                       g_plain=g_plain, backward=acc.backward, check=check)
+                values = not_iteration(
+                    T,
+                    g,
+                    opt_t,
+                    opt_g,
+                    t_batches,
+                    x,
+                    y,
+                    cost,
+                    alpha,
+                    k,
+                    g_plain=g_plain,
+                    backward=acc.backward,
+                    check=check,
+                )
         progress.step = step
         progress.seconds = seconds_before + time.perf_counter() - start - judging
         if tc.max_seconds:  # one clock for every process: the main process's
-            progress.seconds = broadcast(torch.tensor([progress.seconds], dtype=torch.float64,
-                                                      device=acc.device)).item()
+            progress.seconds = broadcast(
+                torch.tensor([progress.seconds], dtype=torch.float64, device=acc.device)
+            ).item()
             out_of_time = progress.seconds >= tc.max_seconds
         last = step == tc.steps or out_of_time
 
@@ -182,10 +229,18 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
         bar.update(1)
         if step % tc.log_every == 0 or last:
             rate = (step - start_step) / (time.perf_counter() - start)
-            log.train_step(step, values, {"lr_t": opt_t.param_groups[0]["lr"],
-                                          "lr_g": opt_g.param_groups[0]["lr"]}, rate)
-            bar.set_postfix(W2=f"{values['w_dist']:.4f}", T=f"{values['t_loss']:.4f}",
-                            g=f"{values['g_loss']:.4f}", refresh=False)
+            log.train_step(
+                step,
+                values,
+                {"lr_t": opt_t.param_groups[0]["lr"], "lr_g": opt_g.param_groups[0]["lr"]},
+                rate,
+            )
+            bar.set_postfix(
+                W2=f"{values['w_dist']:.4f}",
+                T=f"{values['t_loss']:.4f}",
+                g=f"{values['g_loss']:.4f}",
+                refresh=False,
+            )
 
         # Sample grid.
         if step % tc.sample_every == 0 or last:
@@ -203,13 +258,29 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
                     log.evaluation(step, metrics)
                     if score > progress.best_score:
                         progress.best_score, progress.best_step = score, step
-                        export(cfg, acc, artifacts.EXPORT_BEST, T_plain, g_plain, ema_T, step,
-                               progress.seconds, metrics)
-                    tqdm.write(f"step {step}: {summary}; best by {metrics.get('best_by')} at "
-                               f"step {progress.best_step}")
+                        export(
+                            cfg,
+                            acc,
+                            artifacts.EXPORT_BEST,
+                            T_plain,
+                            g_plain,
+                            ema_T,
+                            step,
+                            progress.seconds,
+                            metrics,
+                        )
+                    tqdm.write(
+                        f"step {step}: {summary}; best by {metrics.get('best_by')} at "
+                        f"step {progress.best_step}"
+                    )
             # Only the main process scores; every rank keeps its best so their checkpoints agree.
-            best = broadcast(torch.tensor([progress.best_score, progress.best_step],
-                                          dtype=torch.float64, device=acc.device))
+            best = broadcast(
+                torch.tensor(
+                    [progress.best_score, progress.best_step],
+                    dtype=torch.float64,
+                    device=acc.device,
+                )
+            )
             progress.best_score, progress.best_step = best[0].item(), int(best[1].item())
             judging += time.perf_counter() - clock
 
@@ -221,8 +292,9 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
 
     # Summary, weights agreed across processes, export.
     elapsed = time.perf_counter() - start
-    checksum = torch.stack([sum(p.double().sum() for p in n.parameters())
-                            for n in (T_plain, g_plain)])
+    checksum = torch.stack(
+        [sum(p.double().sum() for p in n.parameters()) for n in (T_plain, g_plain)]
+    )
     per_rank_params = acc.gather(checksum[None]).tolist()
     summary = {
         "distributed_type": str(acc.distributed_type.value),
@@ -239,14 +311,26 @@ def train(cfg: Config, resume: str | None = None, stop_at: int | None = None,
     if data_sum is not None:
         summary["data_checksums_per_rank"] = acc.gather(data_sum[None]).tolist()
     if last_eval is not None:
-        summary.update(last_eval=last_eval, best_by=last_eval.get("best_by"),
-                       best_step=progress.best_step)
-    if any(abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
-           for r in per_rank_params for i in range(2)):
+        summary.update(
+            last_eval=last_eval, best_by=last_eval.get("best_by"), best_step=progress.best_step
+        )
+    if any(
+        abs(r[i] - per_rank_params[0][i]) > 1e-6 * (1 + abs(per_rank_params[0][i]))
+        for r in per_rank_params
+        for i in range(2)
+    ):
         raise RuntimeError(f"weights differ across processes after training: {per_rank_params}")
     if acc.is_main_process and summary["finished"]:
-        export(cfg, acc, artifacts.EXPORT, T_plain, g_plain, ema_copy(T_plain, ema),
-               progress.step, progress.seconds)
+        export(
+            cfg,
+            acc,
+            artifacts.EXPORT,
+            T_plain,
+            g_plain,
+            ema_copy(T_plain, ema),
+            progress.step,
+            progress.seconds,
+        )
         (run_dir / artifacts.SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     if acc.is_main_process and (run_dir / artifacts.LOG).is_file():
         plot_training_curves(run_dir / artifacts.LOG, run_dir / artifacts.CURVES)
@@ -264,15 +348,37 @@ def ema_copy(T: nn.Module, ema: EMAModel | None) -> nn.Module | None:
     return model
 
 
-def export(cfg: Config, acc: Accelerator, name: str, T: nn.Module, g: nn.Module,
-           T_ema: nn.Module | None, step: int, seconds: float,
-           metrics: dict | None = None) -> None:
+def export(
+    cfg: Config,
+    acc: Accelerator,
+    name: str,
+    T: nn.Module,
+    g: nn.Module,
+    T_ema: nn.Module | None,
+    step: int,
+    seconds: float,
+    metrics: dict | None = None,
+) -> None:
     """The inference export ``name`` of the run folder, with how it was made."""
-    launcher = "python" if acc.num_processes == 1 else \
-        f"accelerate launch --num_processes {acc.num_processes}"
-    provenance = {"command": f"{launcher} {shlex.join(sys.argv)}",
-                  "hardware": machine_description(), "num_processes": acc.num_processes,
-                  "seconds": seconds}
-    write_export(cfg.run_dir / name, T, g, T_ema, cfg, step, metrics=metrics,
-                 provenance=provenance,
-                 samples=cfg.run_dir / artifacts.SAMPLES / artifacts.LATEST_SAMPLES)
+    launcher = (
+        "python"
+        if acc.num_processes == 1
+        else f"accelerate launch --num_processes {acc.num_processes}"
+    )
+    provenance = {
+        "command": f"{launcher} {shlex.join(sys.argv)}",
+        "hardware": machine_description(),
+        "num_processes": acc.num_processes,
+        "seconds": seconds,
+    }
+    write_export(
+        cfg.run_dir / name,
+        T,
+        g,
+        T_ema,
+        cfg,
+        step,
+        metrics=metrics,
+        provenance=provenance,
+        samples=cfg.run_dir / artifacts.SAMPLES / artifacts.LATEST_SAMPLES,
+    )

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import torch
 
-from models import ResNetD, UNet
-
 from enot.config import Config
+from models import ResNetD, UNet
 
 CHANNELS = 3  # every task is RGB; gray inputs are converted by the shared normalisation
 
 
 def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
     shape = cfg.method.t_architecture()  # not_ae: no skips, a bottleneck
-    T = UNet(in_channels=CHANNELS, out_channels=CHANNELS,
-             base_channels=cfg.t_net.t_base_channels, residual=cfg.t_net.t_residual,
-             skips=shape["t_skips"], bottleneck_dim=shape["t_bottleneck"],
-             image_size=cfg.data.image_size if shape["t_bottleneck"] else 0,
-             gray_output=cfg.t_net.t_gray)
-    g = ResNetD(image_size=cfg.data.image_size, in_channels=CHANNELS,
-                nfilter=cfg.g_net.g_nfilter, nfilter_max=cfg.g_net.g_nfilter_max)
+    T = UNet(
+        in_channels=CHANNELS,
+        out_channels=CHANNELS,
+        base_channels=cfg.t_net.t_base_channels,
+        residual=cfg.t_net.t_residual,
+        skips=shape["t_skips"],
+        bottleneck_dim=shape["t_bottleneck"],
+        image_size=cfg.data.image_size if shape["t_bottleneck"] else 0,
+        gray_output=cfg.t_net.t_gray,
+    )
+    g = ResNetD(
+        image_size=cfg.data.image_size,
+        in_channels=CHANNELS,
+        nfilter=cfg.g_net.g_nfilter,
+        nfilter_max=cfg.g_net.g_nfilter_max,
+    )
     if cfg.train.channels_last:
         # Channels-last weights make every convolution answer channels-last, whatever the
         # layout of its input, so the data need no conversion.

@@ -19,22 +19,23 @@ class RunLog:
     def start(self, cfg: Config) -> None:
         self.accelerator.init_trackers("tensorboard", config=flat(cfg.to_dict()))
 
-    def train_step(self, step: int, values: dict[str, float], lrs: dict[str, float],
-                   rate: float) -> None:
+    def train_step(
+        self, step: int, values: dict[str, float], lrs: dict[str, float], rate: float
+    ) -> None:
         """The outer iteration's scalars, the learning rates, the step rate; plus the dual -
         primal gap, which is near 0 once T tracks the c-transform of g."""
         if "w_dist" in values and "transport_cost" in values:
             values = {**values, "dual_primal_gap": values["w_dist"] - values["transport_cost"]}
         record = {"step": step, **values, **lrs, "steps_per_s": rate}
-        self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"},
-                             step=step)
+        self.accelerator.log({f"train/{k}": v for k, v in record.items() if k != "step"}, step=step)
         if self.accelerator.is_main_process:
             self.append(record)
 
     def evaluation(self, step: int, metrics: dict) -> None:
         """Main process only: the judge's metrics (floats to the trackers, all to the file)."""
-        self.accelerator.log({f"eval/{k}": v for k, v in metrics.items()
-                              if isinstance(v, float)}, step=step)
+        self.accelerator.log(
+            {f"eval/{k}": v for k, v in metrics.items() if isinstance(v, float)}, step=step
+        )
         self.append({"step": step, **metrics})
 
     def append(self, record: dict) -> None:

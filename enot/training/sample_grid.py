@@ -18,8 +18,9 @@ GRID_IMAGES = 8  # source test images in the grid's top row
 class SampleGrid:
     def __init__(self, cfg: Config, accelerator: Accelerator, folder: Path):
         d = cfg.data
-        source = build_domain(d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed,
-                              background=d.background)
+        source = build_domain(
+            d.dataset, d.source, d.image_size, "test", seed=cfg.train.seed, background=d.background
+        )
         n = min(GRID_IMAGES, len(source))
         self.x = torch.stack([source[i] for i in range(n)]).to(accelerator.device)
         self.accelerator, self.folder = accelerator, Path(folder)

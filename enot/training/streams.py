@@ -31,11 +31,13 @@ def _seedable_sampler(loader: Any) -> SeedableRandomSampler:
 
 
 class InfiniteStream:
-    """Endless batches from one prepared loader; `seed` makes its order independent of the other's."""
+    """Endless batches from one prepared loader; `seed` makes its order independent of others'."""
 
     def __init__(self, loader: DataLoader, accelerator: Accelerator, seed: int):
         if len(loader) == 0:
-            raise ValueError("the loader yields no batch: the domain has fewer images than one batch")
+            raise ValueError(
+                "the loader yields no batch: the domain has fewer images than one batch"
+            )
         self.loader = loader
         self.accelerator = accelerator
         self.sampler = _seedable_sampler(loader)
@@ -77,23 +79,45 @@ def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
     """One shuffled DataLoader per domain (source, target) of the training split, for
     ``accelerator.prepare``; a domain smaller than one global batch is refused by name."""
     d = cfg.data
-    domains = [build_domain(d.dataset, spec, d.image_size, "train", seed=cfg.train.seed,
-                            flip=d.flip, background=d.background) for spec in (d.source, d.target)]
+    domains = [
+        build_domain(
+            d.dataset,
+            spec,
+            d.image_size,
+            "train",
+            seed=cfg.train.seed,
+            flip=d.flip,
+            background=d.background,
+        )
+        for spec in (d.source, d.target)
+    ]
     for name, ds in zip(("source", "target"), domains):
         need = cfg.train.batch_size * num_processes
         if len(ds) < need:
-            raise DatasetError(f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
-                               f"images, fewer than one global batch ({need})")
+            raise DatasetError(
+                f"{name} domain {getattr(d, name)!r} has {len(ds)} training "
+                f"images, fewer than one global batch ({need})"
+            )
     return shuffled_loaders(domains, cfg.train.batch_size, d.num_workers)
 
 
-def shuffled_loaders(domains: Sequence[Dataset], batch_size: int,
-                     num_workers: int) -> list[DataLoader]:
+def shuffled_loaders(
+    domains: Sequence[Dataset], batch_size: int, num_workers: int
+) -> list[DataLoader]:
     """One shuffled DataLoader per domain, as the trainer feeds them (before Accelerate's prepare).
 
     Full batches only; ``num_workers`` processes per domain, kept alive across epochs; pinned
     memory only when CUDA is there to copy to. `scripts/benchmark.py data` times these loaders.
     """
-    return [DataLoader(ds, batch_size=batch_size, shuffle=True, drop_last=True,
-                       num_workers=num_workers, persistent_workers=num_workers > 0,
-                       pin_memory=torch.cuda.is_available()) for ds in domains]
+    return [
+        DataLoader(
+            ds,
+            batch_size=batch_size,
+            shuffle=True,
+            drop_last=True,
+            num_workers=num_workers,
+            persistent_workers=num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+        for ds in domains
+    ]

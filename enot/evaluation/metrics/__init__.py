@@ -1,6 +1,10 @@
 """Offline, clean-fid-compatible FID/KID: Inception weights lookup, features, distances."""
 
-from enot.evaluation.metrics.features import clean_resize, features_from_folder, features_from_images
+from enot.evaluation.metrics.features import (
+    clean_resize,
+    features_from_folder,
+    features_from_images,
+)
 from enot.evaluation.metrics.fid import (
     fid_from_features_fast,
     frechet_distance,

@@ -9,10 +9,9 @@ mean of float32 features is float32, so its FID can differ from ours in the ~6th
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
-
-import math
 
 import numpy as np
 from scipy import linalg
@@ -31,9 +30,7 @@ def stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean [D] and covariance [D, D] (float64, unbiased as np.cov) of features [N, D]."""
     f = _as_features(features)
     if f.shape[0] < 2:
-        raise ValueError(
-            f"got {f.shape[0]} image: fewer than 2 images cannot give a covariance"
-        )
+        raise ValueError(f"got {f.shape[0]} image: fewer than 2 images cannot give a covariance")
     return f.mean(axis=0), np.cov(f, rowvar=False)
 
 
@@ -95,14 +92,20 @@ def kid_subsets(
     return out
 
 
-def kid_from_features(features1: np.ndarray, features2: np.ndarray, num_subsets: int = 100,
-                      max_subset_size: int = 1000, seed: int | None = 0) -> float:
+def kid_from_features(
+    features1: np.ndarray,
+    features2: np.ndarray,
+    num_subsets: int = 100,
+    max_subset_size: int = 1000,
+    seed: int | None = 0,
+) -> float:
     """KID averaged over the subsets of ``kid_subsets`` (clean-fid's ``kernel_distance``)."""
     return float(kid_subsets(features1, features2, num_subsets, max_subset_size, seed).mean())
 
 
-def kid_with_std(features1: np.ndarray, features2: np.ndarray, seed: int | None = 0
-                 ) -> tuple[float, float]:
+def kid_with_std(
+    features1: np.ndarray, features2: np.ndarray, seed: int | None = 0
+) -> tuple[float, float]:
     """KID's mean and its standard deviation over the 100 subsets (as torch-fidelity reports)."""
     values = kid_subsets(features1, features2, seed=seed)
     return float(values.mean()), float(values.std())
@@ -116,8 +119,14 @@ def load_stats(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         return data["mu"].astype(np.float64), data["sigma"].astype(np.float64)
 
 
-def fid_from_features_fast(f1: np.ndarray, mu1: np.ndarray, sigma1: np.ndarray,
-                           f2: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
+def fid_from_features_fast(
+    f1: np.ndarray,
+    mu1: np.ndarray,
+    sigma1: np.ndarray,
+    f2: np.ndarray,
+    mu2: np.ndarray,
+    sigma2: np.ndarray,
+) -> float:
     """FID of two feature sets [N1, D], [N2, D] with their (mu, sigma) from ``stats``.
 
     With fewer images than Inception dimensions both covariances are singular, and scipy's

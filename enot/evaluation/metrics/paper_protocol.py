@@ -38,12 +38,17 @@ def paper_resize(x: torch.Tensor) -> torch.Tensor:
     return u * 256
 
 
-def features_from_tensors(batches: Iterable[torch.Tensor], extractor: Callable,
-                          total: int | None = None, progress: bool = True) -> np.ndarray:
+def features_from_tensors(
+    batches: Iterable[torch.Tensor],
+    extractor: Callable,
+    total: int | None = None,
+    progress: bool = True,
+) -> np.ndarray:
     """Features [N, 2048] of float batches in [-1, 1], by the paper protocol."""
     out = []
-    with tqdm(total=total, desc="FID features (paper protocol)", unit="img",
-              disable=not progress) as bar:
+    with tqdm(
+        total=total, desc="FID features (paper protocol)", unit="img", disable=not progress
+    ) as bar:
         for x in batches:
             out.append(extractor(paper_resize(x)))
             bar.update(len(x))
