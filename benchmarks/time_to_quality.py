@@ -254,6 +254,14 @@ def report_lines(
     if {"enot", "not"} <= set(by):
         v = verdict(by["enot"], by["not"])
         reach = v["enot_reaches_not_best_at_s"]
+        if not math.isfinite(v["enot_best_rate"]) and not math.isfinite(v["not_best_rate"]):
+            # Neither map passed the content guard: there is no guarded rate to race to.
+            return lines + [
+                "",
+                "- No judgement of either method passed the content guard (content ratio at "
+                "most --best-guard), so neither reached a guarded rate in its budget.",
+                f"- Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}.",
+            ]
         lines += [
             "",
             f"- Best guarded rate: ENOT {v['enot_best_rate']:.2f} at "
