@@ -206,6 +206,11 @@ def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
     return path
 
 
+def _rate(score: float) -> str:
+    """A guarded rate for the table; none when no judgement passed the content guard."""
+    return f"{score:.2f}" if math.isfinite(score) else "none within the guard"
+
+
 def report_lines(
     curves: list[QualityCurve],
     searches: dict[str, list[QualityCurve]],
@@ -217,13 +222,18 @@ def report_lines(
     lines = [
         f"## Time to quality: {budget_s:.0f} s of training each, every test image judged",
         "",
-        f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
-        f"{search_s:.0f} s, scored at its end by the rate of maps whose content ratio "
-        f"is at most {curves[0].guard:g}.",
-        "",
-        "| method | lr scale | rate at end | content ratio | FID |",
-        "| --- | ---: | ---: | ---: | ---: |",
     ]
+    if not any(searches.values()):  # one scale given: nothing was searched
+        lines.append(f"One learning-rate scale, no search: x{curves[0].lr_scale:g} the preset's.")
+    else:
+        lines += [
+            f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
+            f"{search_s:.0f} s, scored at its end by the rate of maps whose content ratio "
+            f"is at most {curves[0].guard:g}.",
+            "",
+            "| method | lr scale | rate at end | content ratio | FID |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
     for method, runs in searches.items():
         for c in runs:
             m = c.metrics[-1]
@@ -246,7 +256,7 @@ def report_lines(
         k = 1 if c.method == "enot" else c.t_iters
         lines.append(
             f"| {c.method.upper()} | {c.lr_scale:g} | {c.iterations[-1]} | "
-            f"{c.iterations[-1] * k} | {c.score(b):.2f} | {c.seconds[b]:.0f} | "
+            f"{c.iterations[-1] * k} | {_rate(c.score(b))} | {c.seconds[b]:.0f} | "
             f"{c.metrics[b]['fid']:.1f} | {m.get(rate, 0):.2f} | "
             f"{m['content_ratio']:.3f} | {m['fid']:.1f} |"
         )
