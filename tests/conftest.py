@@ -1,40 +1,15 @@
+"""Pytest hooks and fixtures of the suite; the plain helpers are in helpers.py."""
+
 import os
-import socket
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import CUDA_TIER_ON_CPU, TINY, TRAIN, free_port
 
 # Under pytest-xdist each worker takes one core: the suite's workers share the machine, and a
 # worker's torch would otherwise start a thread per core. Read by torch at its import.
 if "PYTEST_XDIST_WORKER" in os.environ:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-ROOT = Path(__file__).resolve().parents[1]
-TRAIN = str(ROOT / "scripts" / "train.py")
-# Small networks and batches so that an end-to-end run takes seconds on 2 CPU cores.
-TINY = [
-    "--preset",
-    "colored_mnist",
-    "--t-base-channels",
-    "4",
-    "--g-nfilter",
-    "4",
-    "--batch-size",
-    "100",
-    "--log-every",
-    "1",
-    "--sample-every",
-    "3",
-    "--eval-every",
-    "0",
-]
-
-
-# The cuda tier runs its bodies on the CPU when this is set, to check the tests themselves
-# where there is no GPU; their figures then say nothing about CUDA.
-CUDA_TIER_ON_CPU = "ENOT_CUDA_TIER_ON_CPU"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -55,20 +30,6 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(skip)
 
 
-def subprocess_env() -> dict:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    env["HF_HUB_OFFLINE"] = "1"
-    return env
-
-
-def run(cmd: list[str], timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, env=env or subprocess_env(), cwd=ROOT
-    )
-
-
 @pytest.fixture
 def train_cmd():
     """`python scripts/train.py` with the tiny settings; extra flags are appended."""
@@ -77,13 +38,6 @@ def train_cmd():
         return [sys.executable, TRAIN, *TINY, *args]
 
     return make
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now, for a rendezvous or a server of one test."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

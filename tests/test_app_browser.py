@@ -8,8 +8,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo
 from PIL import Image
-from test_app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 

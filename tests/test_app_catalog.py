@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, run
-from test_app_fixtures import make_export, write_metrics
+from app_fixtures import make_export, write_metrics
+from helpers import ROOT, run
 
 from app.catalog import CatalogError, find_exports, load_catalog, model_card
 from data import build_domain, from_model

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from test_app_fixtures import randomise_batchnorm
+from app_fixtures import randomise_batchnorm
 from torch import nn
 
 from app.fast_map import FastMap, fold_batchnorm

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo, write_metrics
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
-from test_app_fixtures import bad_and_odd_files, make_export, rgb_array, running_demo, write_metrics
 
 from data import center_crop_resize, from_model, to_model
 from enot.training.export import load_translator

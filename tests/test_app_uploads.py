@@ -6,9 +6,9 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from app_fixtures import bad_and_odd_files
+from helpers import ROOT
 from PIL import Image
-from test_app_fixtures import bad_and_odd_files
 
 from app.uploads import MAX_PIXELS, UploadError, decode_upload, inside
 

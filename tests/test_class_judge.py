@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pytest
 import torch
-from conftest import run
 from format_fixtures import write_fashion
+from helpers import run
 from torch import nn
 
 from data import build_domain

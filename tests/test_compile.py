@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run
+from helpers import run
 
 pytestmark = pytest.mark.slow
 

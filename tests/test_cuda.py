@@ -15,7 +15,7 @@ import sys
 
 import pytest
 import torch
-from conftest import CUDA_TIER_ON_CPU, TRAIN, run
+from helpers import CUDA_TIER_ON_CPU, TRAIN, run
 
 from benchmarks.gpu_precision import fp32_mode
 
@@ -137,7 +137,7 @@ def test_compiled_step_equals_the_eager_step():
 
 
 def test_fast_map_on_the_device_equals_the_module():
-    from test_app_fixtures import randomise_batchnorm
+    from app_fixtures import randomise_batchnorm
 
     from app.fast_map import FastMap
     from models import UNet

@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from conftest import run
+from helpers import run
 from PIL import Image
 
 from benchmarks.data_feed import FORMAT_NAMES

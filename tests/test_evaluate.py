@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, run
+from helpers import ROOT, run
 from PIL import Image
 
 from data import build_domain

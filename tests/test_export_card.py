@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_app_fixtures import make_export
+from app_fixtures import make_export
 
 from enot.export_card import CARD_FILE, VERSION, CardError, ExportCard
 from enot.training.export import ExportError, load_translator

@@ -8,7 +8,7 @@ import json
 import sys
 
 import pytest
-from conftest import ROOT, run
+from helpers import ROOT, run
 
 from benchmarks.gpu_report import TITLES
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 import torch
-from conftest import run
+from helpers import run
 from torch.optim import AdamW
 
 from data import build_domain

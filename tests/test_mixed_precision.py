@@ -13,8 +13,8 @@ import sys
 
 import pytest
 import torch
-from conftest import TRAIN, run
 from format_fixtures import paper_task_flags
+from helpers import TRAIN, run
 
 from enot.training.export import load_translator
 

@@ -6,9 +6,9 @@ import json
 import shutil
 import sys
 
-from conftest import ROOT, run, subprocess_env
+from app_fixtures import make_export
+from helpers import ROOT, run, subprocess_env
 from huggingface_hub import ModelCard
-from test_app_fixtures import make_export
 
 from enot.evaluation.split_judge import SplitReport
 from enot.export_card import SplitJudgement

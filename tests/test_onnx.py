@@ -12,10 +12,10 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from conftest import ROOT, run
+from app_fixtures import make_export, randomise_batchnorm, rgb_array, running_demo
 from gradio_client import Client, handle_file
+from helpers import ROOT, run
 from PIL import Image
-from test_app_fixtures import make_export, randomise_batchnorm, rgb_array, running_demo
 
 from app.onnx_export import OPSET, TOLERANCE, OnnxExportError, export_onnx
 from app.onnx_map import OnnxLoadError, OnnxMap

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run, subprocess_env
+from helpers import ROOT, run, subprocess_env
 from PIL import Image
 
 from data import CorruptImageError, DatasetError

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 import torch
-from conftest import TRAIN, run
 from format_fixtures import paper_task_flags, write_fashion
+from helpers import TRAIN, run
 
 from enot.config import PRESETS, get_preset
 from enot.training.export import load_translator

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import run
+from helpers import run
 from safetensors.torch import load_file
 
 from enot.training.export import load_translator

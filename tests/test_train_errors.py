@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 import torch
-from conftest import ROOT, run, subprocess_env
+from helpers import ROOT, run, subprocess_env
 from PIL import Image
 from safetensors.torch import load_file
 

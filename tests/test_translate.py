@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, run
+from app_fixtures import make_export
+from helpers import ROOT, run
 from PIL import Image
-from test_app_fixtures import make_export
 
 from data.normalization import load_image
 from enot.training.export import load_translator

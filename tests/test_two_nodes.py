@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TINY, TRAIN, free_port, subprocess_env
+from helpers import ROOT, TINY, TRAIN, free_port, subprocess_env
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from conftest import ROOT, free_port
+from helpers import ROOT, free_port
 from PIL import Image
 from torch import nn
 
