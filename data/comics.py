@@ -14,7 +14,7 @@ from .downloads import where_to_get
 from .errors import DatasetError
 from .image_folder import ImageFolder
 
-SIDE = "comics"
+COMICS_FOLDER = "comics"
 _MAX_DEPTH = 3  # the Kaggle layout puts comics/ two levels down
 
 
@@ -23,19 +23,19 @@ def find_comics_folder(spec: str | os.PathLike) -> Path:
     root = Path(spec)
     if not root.is_dir():
         raise DatasetError(f"comics folder {root} does not exist.{where_to_get('comics')}")
-    if root.name == SIDE:
+    if root.name == COMICS_FOLDER:
         return root
     found = []
     for dirpath, dirnames, _ in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         if len(Path(dirpath).relative_to(root).parts) >= _MAX_DEPTH:
             dirnames[:] = []
-        found += [Path(dirpath, d) for d in dirnames if d == SIDE]
+        found += [Path(dirpath, d) for d in dirnames if d == COMICS_FOLDER]
     if len(found) != 1:
         listed = ", ".join(str(p) for p in found)
         raise DatasetError(
-            f"expected one {SIDE}/ folder under {root}, found {len(found)}"
-            f"{': ' + listed if found else ''}; pass the {SIDE}/ folder itself."
+            f"expected one {COMICS_FOLDER}/ folder under {root}, found {len(found)}"
+            f"{': ' + listed if found else ''}; pass the {COMICS_FOLDER}/ folder itself."
             f"{'' if found else where_to_get('comics')}"
         )
     return found[0]

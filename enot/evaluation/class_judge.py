@@ -38,7 +38,7 @@ from data.fashion_mnist import CLASSES as FASHION_CLASSES
 from data.fashion_mnist import labelled_train_file, parse_classes
 from models import SmallClassifier
 
-SIDE = 32  # the classifier's input size; other sizes are resized to it
+CLASSIFIER_SIZE = 32  # the classifier's input size; other sizes are resized to it
 DRAWS = 64_000  # training images drawn (with augmentation) per fit
 BATCH = 128
 LR = 2e-3
@@ -75,7 +75,7 @@ def class_task(kind: str, source: str, target: str) -> ClassTask | None:
             digits,
             (int(source),),
             (int(target),),
-            lambda: labelled_digits("train", SIDE),
+            lambda: labelled_digits("train", CLASSIFIER_SIZE),
         )
     if kind == "fashion_mnist":
         _, _, folder = target.partition("@")
@@ -84,7 +84,7 @@ def class_task(kind: str, source: str, target: str) -> ClassTask | None:
             FASHION_CLASSES,
             parse_classes(source.partition("@")[0]),
             parse_classes(target.partition("@")[0]),
-            lambda: labelled_train_file(folder or None, SIDE),
+            lambda: labelled_train_file(folder or None, CLASSIFIER_SIZE),
         )
     return None
 
@@ -92,9 +92,13 @@ def class_task(kind: str, source: str, target: str) -> ClassTask | None:
 def to_gray(images: Tensor) -> Tensor:
     """[B, 3, S, S] in [-1, 1] -> the classifier's [B, 1, 32, 32] in [0, 1] (brightest channel)."""
     gray = to_unit(images.float()).amax(dim=1, keepdim=True)
-    if gray.shape[-1] != SIDE or gray.shape[-2] != SIDE:
+    if gray.shape[-1] != CLASSIFIER_SIZE or gray.shape[-2] != CLASSIFIER_SIZE:
         gray = F.interpolate(
-            gray, size=(SIDE, SIDE), mode="bilinear", align_corners=False, antialias=True
+            gray,
+            size=(CLASSIFIER_SIZE, CLASSIFIER_SIZE),
+            mode="bilinear",
+            align_corners=False,
+            antialias=True,
         ).clamp(0, 1)
     return gray
 
@@ -121,7 +125,11 @@ def _augment(x: Tensor, gen: torch.Generator) -> Tensor:
     """Random affine per image: rotation +-12 deg, scale 0.9-1.1, shift +-2 px at 32 px."""
     b = x.shape[0]
     u = torch.rand(b, 4, generator=gen) * 2 - 1
-    angle, scale, shift = u[:, 0] * math.radians(12), 1 + 0.1 * u[:, 1], u[:, 2:] * (4 / SIDE)
+    angle, scale, shift = (
+        u[:, 0] * math.radians(12),
+        1 + 0.1 * u[:, 1],
+        u[:, 2:] * (4 / CLASSIFIER_SIZE),
+    )
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     theta = torch.stack(
         [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
@@ -168,7 +176,7 @@ def _fingerprint(images: Tensor, labels: Tensor) -> str:
     h = hashlib.sha256()
     for code in (__file__, classifier_module.__file__):
         h.update(Path(code).read_bytes())
-    h.update(json.dumps([SIDE, DRAWS, BATCH, LR, SEED, list(images.shape)]).encode())
+    h.update(json.dumps([CLASSIFIER_SIZE, DRAWS, BATCH, LR, SEED, list(images.shape)]).encode())
     h.update(images.contiguous().numpy().tobytes())
     h.update(labels.contiguous().numpy().tobytes())
     return h.hexdigest()[:20]
