@@ -81,3 +81,19 @@ def test_the_config_names_what_the_method_knows():
     assert METHODS == ("enot", "not", "not_convex", "not_ae")
     with pytest.raises(SystemExit):  # argparse's usage error: a name outside the literal
         parse_cli(["--cost", "l1"], "t")
+
+
+@pytest.mark.parametrize(
+    "section, name, value",
+    [
+        ("method", "method", "cyclegan"),
+        ("method", "cost", "l3"),
+        ("train", "best_by", "lpips"),
+        ("train", "mixed_precision", "fp8"),
+    ],
+)
+def test_a_saved_config_with_an_unknown_name_is_refused(section, name, value):
+    d = get_preset("colored_mnist").to_dict()
+    d[section][name] = value
+    with pytest.raises(ConfigError, match=rf"{section}\.{name} is '{value}'.*choose one of"):
+        Config.from_dict(d)

@@ -281,9 +281,18 @@ class Config:
                 name: SECTIONS[name](**(d.get(name, {}) if name in LATER_SECTIONS else d[name]))
                 for name in sections
             }
-            return cls(preset=d["preset"], **kwargs)
+            cfg = cls(preset=d["preset"], **kwargs)
         except (KeyError, TypeError) as e:
             raise ConfigError(f"config does not match this version of the code: {e}") from None
+        for name in sections:  # a saved name (method, cost, ...) must be one this code knows
+            for f in dataclasses.fields(SECTIONS[name]):
+                choices, value = f.metadata.get("choices"), getattr(getattr(cfg, name), f.name)
+                if choices and value not in choices:
+                    raise ConfigError(
+                        f"config field {name}.{f.name} is {value!r}, which this version of the "
+                        f"code does not know; choose one of {list(choices)}"
+                    )
+        return cfg
 
     def architecture(self) -> dict[str, Any]:
         """The fields that fix the networks' shapes; a checkpoint must agree on all of them."""
