@@ -19,7 +19,7 @@ from data import DatasetError, build_domain
 from data.attribution import attribution
 from data.normalization import Color, parse_background
 from enot.export_card import CARD_FILE
-from enot.training.export import HUB_ID, ExportError, LoadedExport, load_translator, resolve_export
+from enot.training.export import HUB_ID, ExportError, LoadedExport, load_export, resolve_export
 
 from .fast_map import FastMap
 from .onnx_map import OnnxLoadError, OnnxMap, build_map, describe
@@ -140,7 +140,7 @@ def load_catalog(
     entries: dict[str, Entry] = {}
     for folder in find_exports(root):
         try:
-            export = load_translator(folder)
+            export = load_export(folder)
             runner = build_map(export, backend)
         except (ExportError, OnnxLoadError) as err:
             _warn(f"skipping {folder}: {err}")

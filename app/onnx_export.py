@@ -37,7 +37,7 @@ from torch import nn
 
 from data import DatasetError, build_domain
 from enot.export_card import OnnxExport
-from enot.training.export import ExportError, LoadedExport, load_translator, rewrite_card
+from enot.training.export import ExportError, LoadedExport, load_export, rewrite_card
 from models.io import CONFIG_NAME, WEIGHTS_NAME
 
 from .fast_map import fold_batchnorm
@@ -139,7 +139,7 @@ def _check_architecture(folder: Path, sub: str) -> None:
     try:
         name = json.loads(config.read_text()).get("_class_name")
     except (OSError, json.JSONDecodeError, AttributeError):
-        return  # load_translator names the problem
+        return  # load_export names the problem
     if name not in SUPPORTED:
         raise OnnxExportError(
             f"{folder / sub} holds a {name}: enot-export writes ONNX for the "
@@ -162,7 +162,7 @@ def load_for_export(folder: str | os.PathLike, use_ema: bool = True) -> LoadedEx
         )
     _check_architecture(folder, sub)
     try:
-        return load_translator(folder, use_ema=use_ema)
+        return load_export(folder, use_ema=use_ema)
     except ExportError as err:
         raise OnnxExportError(str(err)) from None
 

@@ -32,7 +32,7 @@ from data import CorruptImageError
 from data.atomic import atomic_file
 from data.image_folder import IMAGE_EXTENSIONS, walk_files
 from data.normalization import WHITE, Color, decode_image, parse_background
-from enot.training.export import ExportError, load_translator
+from enot.training.export import ExportError, load_export
 
 from .fast_map import FastMap
 from .onnx_map import BACKENDS, OnnxLoadError, OnnxMap, build_map
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             raise TranslateError(f"--device {args.device!r}: {err}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise TranslateError("--device cuda was asked for, but CUDA is not available here")
-        export = load_translator(args.model, use_ema=not args.no_ema)
+        export = load_export(args.model, use_ema=not args.no_ema)
         jobs = plan(args.input, args.output, args.overwrite)
         runner = build_map(export, args.backend, device)
     except (TranslateError, ExportError, OnnxLoadError) as err:

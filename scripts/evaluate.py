@@ -29,7 +29,7 @@ from enot.evaluation.export_report import (
     write_reports,
 )
 from enot.evaluation.metrics import InceptionWeightsError
-from enot.training.export import ExportError, load_translator, update_card
+from enot.training.export import ExportError, load_export, update_card
 
 USER_ERRORS = (
     EvaluationError,
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.source) != bool(args.target):
         parser.error("--source and --target go together")
     try:
-        translator = load_translator(args.model)
+        translator = load_export(args.model)
         data = None
         if args.preset is not None:
             data = data_from_preset(args.preset, translator)

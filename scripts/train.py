@@ -26,7 +26,7 @@ from enot.finite import NonFiniteError
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
 from enot.training.checkpoints import CheckpointError
-from enot.training.export import load_translator, record_test_split
+from enot.training.export import load_export, record_test_split
 from enot.training.loop import train
 from models.lpips import LPIPSWeightsError
 
@@ -58,7 +58,7 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
     for name in (artifacts.EXPORT, artifacts.EXPORT_BEST):
         if not (cfg.run_dir / name / CARD_FILE).is_file():
             continue
-        export = load_translator(cfg.run_dir / name)
+        export = load_export(cfg.run_dir / name)
         known = last_eval if name == artifacts.EXPORT else export.card.metrics
         if paired and known:
             report = PairedReport(**{f.name: known[f.name] for f in fields(PairedReport)})

@@ -20,7 +20,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from data import center_crop_resize, from_model, to_model
-from enot.training.export import load_translator
+from enot.training.export import load_export
 
 MODEL = "digits/export"
 
@@ -58,7 +58,7 @@ def pixels(path) -> np.ndarray:
 
 def expected_translation(models: Path, image: Path, name: str = MODEL) -> np.ndarray:
     """T(x) by the eager loaded export, not the demo's fast path."""
-    tr = load_translator(models / name)
+    tr = load_export(models / name)
     x = to_model(center_crop_resize(Image.open(image), tr.image_size)).unsqueeze(0)
     with torch.inference_mode():
         return from_model(tr.T(x))[0].permute(1, 2, 0).numpy().astype(int)

@@ -30,7 +30,7 @@ from enot.evaluation.export_report import (
 )
 from enot.evaluation.metrics import fid_from_features_fast, frechet_distance, load_stats, stats
 from enot.evaluation.stats_cache import stats_cache_path
-from enot.training.export import load_translator, write_export
+from enot.training.export import load_export, write_export
 from enot.training.networks import build_networks
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")
@@ -124,7 +124,7 @@ def test_metrics_are_finite_and_written(evaluated):
 
 @pytest.mark.slow
 def test_mse_equals_a_direct_computation(evaluated):
-    translator = load_translator(evaluated["export"])
+    translator = load_export(evaluated["export"])
     cfg = translator.config
     x = torch.stack(
         [build_domain("colored_mnist", "2", 32, "test", seed=cfg.train.seed)[i] for i in range(N)]
@@ -375,14 +375,14 @@ def test_the_card_records_ts_channels_and_a_gray_export_is_refused(tmp_path):
     from enot.evaluation.held_out import EvaluationError, check_channels
     from models import UNet
 
-    rgb = load_translator(make_export(tmp_path / "rgb"))
+    rgb = load_export(make_export(tmp_path / "rgb"))
     assert rgb.card.channels == 3
     check_channels(rgb)  # RGB -> RGB: accepted
     cfg = get_preset("colored_mnist")
     torch.manual_seed(0)
     _, g = build_networks(cfg)
     gray_t = UNet(in_channels=1, out_channels=1, base_channels=4)
-    gray = load_translator(write_export(tmp_path / "gray", gray_t, g, None, cfg, step=0))
+    gray = load_export(write_export(tmp_path / "gray", gray_t, g, None, cfg, step=0))
     assert gray.card.channels == 1
     with pytest.raises(EvaluationError, match="1-channel images"):
         check_channels(gray)

@@ -8,7 +8,7 @@ import pytest
 from app_fixtures import make_export
 
 from enot.export_card import CARD_FILE, VERSION, CardError, ExportCard
-from enot.training.export import ExportError, load_translator
+from enot.training.export import ExportError, load_export
 
 
 def test_the_written_card_reads_back_field_for_field(tmp_path):
@@ -18,7 +18,7 @@ def test_the_written_card_reads_back_field_for_field(tmp_path):
     assert raw["version"] == VERSION and card.to_dict() == raw
     assert (card.step, card.image_size, card.channels, card.background) == (7, 32, 3, "#808080")
     assert card.test_split is None and card.onnx is None and not card.ema
-    assert load_translator(export).card == card
+    assert load_export(export).card == card
 
 
 def test_a_version_1_card_loads_with_the_later_fields_at_their_defaults(tmp_path):
@@ -36,7 +36,7 @@ def test_a_version_1_card_loads_with_the_later_fields_at_their_defaults(tmp_path
     ):
         raw.pop(added)
     (export / CARD_FILE).write_text(json.dumps(raw))
-    card = load_translator(export).card
+    card = load_export(export).card
     assert card.version == VERSION and card.background == "white" and card.channels == 3
     assert card.attribution == {} and card.test_split is None and card.step == raw["step"]
 
@@ -60,7 +60,7 @@ def test_a_card_it_cannot_read_is_refused_by_name(tmp_path, change, message):
     raw = {**json.loads((export / CARD_FILE).read_text()), **change}
     (export / CARD_FILE).write_text(json.dumps(raw))
     with pytest.raises(ExportError, match="is not a valid task card") as err:
-        load_translator(export)
+        load_export(export)
     assert message in str(err.value) and str(export / CARD_FILE) in str(err.value)
 
 

@@ -23,7 +23,7 @@ from enot.not_losses import (
     not_potential_loss,
     quadratic_coefficient,
 )
-from enot.training.export import load_translator
+from enot.training.export import load_export
 from enot.training.networks import build_networks
 from models import UNet
 
@@ -390,7 +390,7 @@ def test_not_trains_exports_and_loads(tmp_path, train_cmd):
     log = [json.loads(s) for s in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3, 4]
     assert NOT_VALUES <= set(log[-1])
-    tr = load_translator(out / "export")
+    tr = load_export(out / "export")
     assert tr.config.method.method == "not" and tr.card.step == 4
     with torch.no_grad():
         assert tr.T(torch.zeros(2, 3, 32, 32)).shape == (2, 3, 32, 32)
@@ -434,7 +434,7 @@ def test_not_ae_reconstructs_digits_not_noise_and_evaluates(tmp_path, train_cmd)
         )
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    tr = load_translator(out / "export")
+    tr = load_export(out / "export")
     assert tr.card.source == tr.card.target == "2"
     assert tr.card.cost == "l2"  # the card names the cost NOT-AE ran with, not --cost's
     test = build_domain("colored_mnist", "2", 32, "test", seed=0)

@@ -16,7 +16,7 @@ import torch
 from format_fixtures import paper_task_flags
 from helpers import TRAIN, run
 
-from enot.training.export import load_translator
+from enot.training.export import load_export
 
 PRESET = "celeba2anime_64"
 LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")
@@ -100,7 +100,7 @@ def test_bf16_tracks_fp32_on_the_same_batches_and_resumes_and_exports(tmp_path):
     assert summary["steps"] == 3 and summary["steps_this_run"] == 1
     saved = json.loads((bf16 / "config.json").read_text())
     assert saved["train"]["mixed_precision"] == "bf16"
-    tr = load_translator(bf16 / "export")
+    tr = load_export(bf16 / "export")
     assert tr.card.step == 3 and tr.config.train.mixed_precision == "bf16"
     # The export holds fp32 weights: autocast casts on the fly and never stores bf16.
     assert all(p.dtype == torch.float32 for p in tr.T.parameters())

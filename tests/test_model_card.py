@@ -12,7 +12,7 @@ from huggingface_hub import ModelCard
 
 from enot.evaluation.split_judge import SplitReport
 from enot.export_card import SplitJudgement
-from enot.training.export import load_translator, record_test_split, update_card
+from enot.training.export import load_export, record_test_split, update_card
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -23,7 +23,7 @@ def test_every_export_carries_a_hub_model_card(tmp_path):
     assert card.data.library_name == "enot-i2i" and card.data.pipeline_tag == "image-to-image"
     assert {"image-to-image", "optimal-transport", "unpaired"} <= set(card.data.tags)
     assert card.data.datasets == ["ylecun/mnist"]  # colored MNIST is drawn from MNIST
-    assert "load_translator(" in card.text and "Not evaluated yet" in card.text
+    assert "load_export(" in card.text and "Not evaluated yet" in card.text
 
 
 def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
@@ -38,7 +38,7 @@ def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
         "fid_protocol": "clean",
         "judge": {"class_rate": 0.94},
     }
-    update_card(load_translator(export), metrics)
+    update_card(load_export(export), metrics)
     card = ModelCard.load(export / "README.md")
     results = {r.metric_type: r for r in card.data.eval_results}
     assert results["fid"].metric_value == 41.5 and "clean protocol" in results["fid"].metric_name
@@ -46,7 +46,7 @@ def test_an_evaluation_goes_into_the_card_with_its_protocol(tmp_path):
     assert "| FID, clean protocol | 41.50 |" in card.text
     assert json.loads((export / "evaluation.json").read_text())["clean"]["fid"] == 41.5
     # A paper-protocol evaluation joins it rather than replacing it.
-    update_card(load_translator(export), {**metrics, "fid_protocol": "paper", "fid": 38.0})
+    update_card(load_export(export), {**metrics, "fid_protocol": "paper", "fid": 38.0})
     card = ModelCard.load(export / "README.md")
     fids = {r.metric_name: r.metric_value for r in card.data.eval_results if r.metric_type == "fid"}
     assert fids == {
@@ -78,7 +78,7 @@ def test_the_training_runs_judgement_goes_into_both_cards(tmp_path):
             metrics=report.metrics(),
         ),
     )
-    assert load_translator(export).card.test_split.metrics["class_rate"] == 0.94
+    assert load_export(export).card.test_split.metrics["class_rate"] == 0.94
     card = ModelCard.load(export / "README.md")
     assert (
         "Judged at the end of training by `enot.evaluation.split_judge.SplitJudge` on the "
@@ -91,7 +91,7 @@ def test_the_training_runs_judgement_goes_into_both_cards(tmp_path):
     assert "test split" in results["accuracy"].dataset_name
     # A later scripts/evaluate.py run adds its table and keeps the run's judgement.
     update_card(
-        load_translator(export),
+        load_export(export),
         {
             "fid": 41.5,
             "kid": 0.012,
@@ -117,8 +117,8 @@ def test_a_hub_repo_id_loads_from_the_offline_cache(tmp_path):
     _cached_snapshot(tmp_path / "hf", "someone/tiny-enot", make_export(tmp_path / "export"))
     env = {**subprocess_env(), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
     code = (
-        "from enot.training.export import load_translator; "
-        "tr = load_translator('someone/tiny-enot'); print(tr.image_size, tr.path)"
+        "from enot.training.export import load_export; "
+        "tr = load_export('someone/tiny-enot'); print(tr.image_size, tr.path)"
     )
     res = run([sys.executable, "-c", code], env=env)
     assert res.returncode == 0, res.stderr

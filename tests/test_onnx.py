@@ -22,7 +22,7 @@ from app.onnx_map import OnnxLoadError, OnnxMap
 from data.normalization import center_crop_resize, from_model, load_image, to_model
 from enot.config import get_preset
 from enot.export_card import CARD_FILE, ExportCard
-from enot.training.export import load_translator, write_export
+from enot.training.export import load_export, write_export
 from enot.training.networks import build_networks
 from models.io import WEIGHTS_NAME
 
@@ -87,7 +87,7 @@ def test_the_exported_file_is_the_ema_map_with_its_parity_in_the_card(exported):
     assert json.loads(meta["enot.preprocessing"]) == record.preprocessing
 
     # Any batch size; the EMA map's outputs, not T's.
-    ema, plain = load_translator(export), load_translator(export, use_ema=False)
+    ema, plain = load_export(export), load_export(export, use_ema=False)
     x = torch.rand(3, 3, 32, 32) * 2 - 1
     got = OnnxMap(ema)(x).numpy()
     assert np.abs(got - _eager(ema.T, x)).max() <= TOLERANCE
@@ -113,7 +113,7 @@ def test_the_model_cards_five_line_snippet_runs(exported):
     finally:
         (export / "in.png").unlink()
         (export / "tx.npy").unlink(missing_ok=True)
-    ema = load_translator(export)
+    ema = load_export(export)
     want = _eager(ema.T, to_model(center_crop_resize(Image.open(square), 32))[None])
     assert tx.shape == (1, 3, 32, 32) and np.abs(tx - want).max() <= TOLERANCE
 
@@ -148,7 +148,7 @@ def test_translate_gives_the_same_images_with_either_backend(exported):
         == sorted(p.name for p in out_t.glob("*.png"))
         == ["clear.png", "photo.png", "square.png"]
     )
-    ema = load_translator(exported["export"])
+    ema = load_export(exported["export"])
     for name in names:
         onnx_px = np.asarray(Image.open(out_o / name)).astype(int)
         torch_px = np.asarray(Image.open(out_t / name)).astype(int)
@@ -177,7 +177,7 @@ def test_the_demo_serves_the_onnx_file_and_skips_exports_without_one(exported):
     assert "skipping" in log and "plain/export: there is no T.onnx" in log
     assert "with the onnx backend: digits/export" in log
     assert "run by onnxruntime (T.onnx)" in card
-    ema = load_translator(exported["export"])
+    ema = load_export(exported["export"])
     x = to_model(center_crop_resize(Image.open(photo), 32, (128, 128, 128)))[None]
     want = from_model(torch.from_numpy(_eager(ema.T, x)))[0].permute(1, 2, 0).numpy()
     assert (
@@ -246,19 +246,19 @@ def test_outputs_beyond_the_tolerance_are_refused_and_the_old_file_kept(exported
 def test_an_onnx_file_that_does_not_match_its_card_is_refused(exported, tmp_path):
     folder = tmp_path / "export"
     shutil.copytree(exported["export"], folder)
-    assert OnnxMap(load_translator(folder))  # the copy loads as it is
+    assert OnnxMap(load_export(folder))  # the copy loads as it is
 
     with pytest.raises(OnnxLoadError, match="holds T_ema but T was asked for"):
-        OnnxMap(load_translator(folder, use_ema=False))
+        OnnxMap(load_export(folder, use_ema=False))
     model = onnx.load(str(folder / "T.onnx"))  # a valid ONNX file, changed after export
     model.metadata_props.add(key="edited", value="yes")
     onnx.save(model, str(folder / "T.onnx"))
     with pytest.raises(OnnxLoadError, match="is not the file its task card records"):
-        OnnxMap(load_translator(folder))
+        OnnxMap(load_export(folder))
     shutil.copy(exported["export"] / "T.onnx", folder / "T.onnx")
     shutil.copy(folder / "T" / WEIGHTS_NAME, folder / "T_ema" / WEIGHTS_NAME)  # retrained
     with pytest.raises(OnnxLoadError, match="was made from other weights than"):
-        OnnxMap(load_translator(folder))
+        OnnxMap(load_export(folder))
 
     # The translate command says so too, and writes nothing.
     res = run(
@@ -279,4 +279,4 @@ def test_an_onnx_file_that_does_not_match_its_card_is_refused(exported, tmp_path
     assert not (tmp_path / "out").exists()
     fresh = make_export(tmp_path / "fresh")
     with pytest.raises(OnnxLoadError, match="there is no T.onnx; write it with `enot-export"):
-        OnnxMap(load_translator(fresh))
+        OnnxMap(load_export(fresh))

@@ -15,7 +15,7 @@ from format_fixtures import paper_task_flags, write_fashion
 from helpers import TRAIN, run
 
 from enot.config import PRESETS, get_preset
-from enot.training.export import load_translator
+from enot.training.export import load_export
 from enot.training.networks import build_networks
 
 PAPER = {
@@ -187,7 +187,7 @@ def test_fashion_preset_runs_on_generated_idx_files(tmp_path):
         in result.stdout
     )
     # The export draws gray shoes: the three channels of T(x) agree, even for a coloured input.
-    T = load_translator(out / "export").T
+    T = load_export(out / "export").T
     with torch.no_grad():
         tx = T(torch.rand(2, 3, 32, 32) * 2 - 1)
     assert torch.equal(tx[:, 0], tx[:, 1]) and torch.equal(tx[:, 1], tx[:, 2])

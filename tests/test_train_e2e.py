@@ -7,7 +7,7 @@ import torch
 from helpers import run
 from safetensors.torch import load_file
 
-from enot.training.export import load_translator
+from enot.training.export import load_export
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     assert tail_full == pytest.approx(tail_part, abs=1e-5)
 
     # The export of the finished run loads with no flags and translates.
-    tr = load_translator(tmp_path / "part/export")
+    tr = load_export(tmp_path / "part/export")
     assert tr.image_size == 32 and tr.card.step == 6
     # Its model card says how it was made, over both runs, and shows the last sample grid.
     card = (tmp_path / "part/export/README.md").read_text()
@@ -140,7 +140,7 @@ def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
     card = json.loads((out / "export_best/translator.json").read_text())
     assert card["step"] == best_step
     assert card["metrics"]["class_rate"] == pytest.approx(eligible[best_step])
-    assert load_translator(out / "export_best").card.metrics["fid_images"] == 12
+    assert load_export(out / "export_best").card.metrics["fid_images"] == 12
     summary = json.loads((out / "summary.json").read_text())
     # The best found before the resume survived it.
     assert summary["best_step"] == best_step and summary["best_by"] == "class_rate"
@@ -150,7 +150,7 @@ def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
     # Each export's task card and model card carry the figures the run printed, with the split
     # and the judge named.
     for name, report in reports.items():
-        judged = load_translator(out / name).card.test_split
+        judged = load_export(out / name).card.test_split
         assert judged.split == "test" and judged.judge == "enot.evaluation.split_judge.SplitJudge"
         assert judged.images == report["images"] == 50
         assert judged.metrics["class_rate"] == report["class_rate"]

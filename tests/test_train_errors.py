@@ -9,7 +9,7 @@ from helpers import ROOT, run, subprocess_env
 from PIL import Image
 from safetensors.torch import load_file
 
-from enot.training.export import ExportError, load_translator
+from enot.training.export import ExportError, load_export
 
 
 def _image(path, color):
@@ -173,10 +173,10 @@ def test_resume_latest_starts_a_new_run_and_refuses_other_networks(tmp_path, tra
 
 def test_loading_a_non_export_folder_is_refused(tmp_path):
     with pytest.raises(ExportError, match="no such export folder"):
-        load_translator(tmp_path / "missing")
+        load_export(tmp_path / "missing")
     (tmp_path / "x.txt").write_text("hi")
     with pytest.raises(ExportError, match="not an inference export.*x.txt"):
-        load_translator(tmp_path)
+        load_export(tmp_path)
 
 
 def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, train_cmd):
@@ -224,7 +224,7 @@ def test_max_seconds_ends_the_run_with_a_checkpoint_and_the_export(tmp_path, tra
     assert summary["finished"] and 1 <= summary["steps"] < 100000
     steps = summary["steps"]
     assert [p.name for p in (out / "checkpoints").iterdir()] == [f"step_{steps:08d}"]
-    assert load_translator(out / "export").card["step"] == steps
+    assert load_export(out / "export").card["step"] == steps
     # The learning rates decayed over the seconds: the last logged one is near the floor.
     last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert last["step"] == steps and last["lr_t"] < 0.2 * 6e-3

@@ -12,7 +12,7 @@ from helpers import ROOT, run
 from PIL import Image
 
 from data.normalization import load_image
-from enot.training.export import load_translator
+from enot.training.export import load_export
 
 TRANSLATE = str(ROOT / "scripts" / "translate.py")
 
@@ -57,7 +57,7 @@ def test_a_folder_with_a_corrupt_file_loses_nothing(tmp_path, export):
     assert not list((tmp_path / "out").rglob("*.partial"))
 
     # The output is T of the training preprocessing of the input, through the fast path.
-    T = load_translator(export).T.eval()
+    T = load_export(export).T.eval()
     with torch.no_grad():
         want = T(load_image(src / "deep/img3.jpg", 32)[None])[0]
     got = load_image(tmp_path / "out/deep/img3.png", 32)

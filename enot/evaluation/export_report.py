@@ -51,7 +51,7 @@ from enot.evaluation.paired_judge import PairedJudge, is_paired
 from enot.evaluation.result import PAPER_RESULTS, EvaluationResult, PaperNumbers, write_reports
 from enot.evaluation.split_judge import TranslatedImages, judge_split
 from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
-from enot.training.export import LoadedExport, load_translator
+from enot.training.export import LoadedExport, load_export
 from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
 
 __all__ = [
@@ -151,7 +151,7 @@ def evaluate_export(
         )
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max images must be >= 1, got {max_images}")
-    translator = model if isinstance(model, LoadedExport) else load_translator(model)
+    translator = model if isinstance(model, LoadedExport) else load_export(model)
     check_channels(translator)
     data = data or data_from_card(translator)
     if data.image_size != translator.image_size:

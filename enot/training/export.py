@@ -127,7 +127,7 @@ def resolve_export(name: str | Path) -> Path:
         ) from None
 
 
-def load_translator(path: str | Path, use_ema: bool = True) -> LoadedExport:
+def load_export(path: str | Path, use_ema: bool = True) -> LoadedExport:
     """Load an export folder, or a Hub repo id (``resolve_export``)."""
     path = resolve_export(path)
     if not (path / CARD_FILE).is_file():
