@@ -232,8 +232,8 @@ def test_export_of_a_device_run_loads_and_translates_on_the_cpu(runs):
     from enot.training.export import load_export
 
     tr = load_export(runs / "full/export")
-    assert tr.card["step"] == 6
-    hardware = tr.card["provenance"]["hardware"]
+    assert tr.card.step == 6
+    hardware = tr.card.provenance["hardware"]
     assert ("CPU:" in hardware) if DEVICE == "cpu" else (torch.cuda.get_device_name(0) in hardware)
     assert all(p.device.type == "cpu" for p in tr.T.parameters())
     x = torch.rand(3, 3, 32, 32) * 2 - 1

@@ -224,7 +224,7 @@ def test_max_seconds_ends_the_run_with_a_checkpoint_and_the_export(tmp_path, tra
     assert summary["finished"] and 1 <= summary["steps"] < 100000
     steps = summary["steps"]
     assert [p.name for p in (out / "checkpoints").iterdir()] == [f"step_{steps:08d}"]
-    assert load_export(out / "export").card["step"] == steps
+    assert load_export(out / "export").card.step == steps
     # The learning rates decayed over the seconds: the last logged one is near the floor.
     last = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert last["step"] == steps and last["lr_t"] < 0.2 * 6e-3
