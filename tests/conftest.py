@@ -4,7 +4,7 @@ import os
 import sys
 
 import pytest
-from helpers import CUDA_TIER_ON_CPU, TINY, TRAIN, free_port
+from helpers import CUDA_TIER_ON_CPU, TINY, TRAIN, accelerate_launch
 
 # Under pytest-xdist each worker takes one core: the suite's workers share the machine, and a
 # worker's torch would otherwise start a thread per core. Read by torch at its import.
@@ -42,28 +42,11 @@ def train_cmd():
 
 @pytest.fixture
 def launch_cmd():
-    """`accelerate launch` of scripts/train.py with the tiny settings. Each launch gets its own
-    rendezvous port, so that two tests' process groups never meet on the default one."""
+    """`accelerate launch` of scripts/train.py with the tiny settings."""
 
     def make(*launch_args: str) -> callable:
         def with_args(*args: str) -> list[str]:
-            return [
-                sys.executable,
-                "-m",
-                "accelerate.commands.launch",
-                "--num_machines",
-                "1",
-                "--main_process_port",
-                str(free_port()),
-                "--mixed_precision",
-                "no",
-                "--dynamo_backend",
-                "no",
-                *launch_args,
-                TRAIN,
-                *TINY,
-                *args,
-            ]
+            return [*accelerate_launch(*launch_args), TRAIN, *TINY, *args]
 
         return with_args
 

@@ -4,6 +4,7 @@ fixtures and hooks stay in conftest.py, which pytest loads itself."""
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +52,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def accelerate_launch(*launch_args: str, precision: str = "no") -> list[str]:
+    """The start of an ``accelerate launch`` of one machine (no dynamo), with its own rendezvous
+    port, so that two tests' process groups never meet on the default one; the script and its
+    flags follow."""
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_machines",
+        "1",
+        "--main_process_port",
+        str(free_port()),
+        "--mixed_precision",
+        precision,
+        "--dynamo_backend",
+        "no",
+        *launch_args,
+    ]

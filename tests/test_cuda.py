@@ -11,11 +11,10 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 
 import pytest
 import torch
-from helpers import CUDA_TIER_ON_CPU, TRAIN, run
+from helpers import CUDA_TIER_ON_CPU, TRAIN, accelerate_launch, run
 
 from benchmarks.gpu_precision import fp32_mode
 
@@ -199,17 +198,7 @@ def runs(tmp_path_factory):
 
     def launch(out, *extra):
         cmd = [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--num_machines",
-            "1",
-            "--num_processes",
-            "1",
-            "--mixed_precision",
-            "no",
-            "--dynamo_backend",
-            "no",
+            *accelerate_launch("--num_processes", "1"),
             TRAIN,
             *COMMON,
             *data,

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 
 import pytest
 import torch
 from format_fixtures import paper_task_flags
-from helpers import TRAIN, run
+from helpers import TRAIN, accelerate_launch, run
 
 from enot.training.export import load_export
 
@@ -31,17 +30,7 @@ REL_SAME_WEIGHTS, REL_AFTER_UPDATES = 0.01, 0.10
 
 def _launch(out, precision: str, *extra: str) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--num_machines",
-        "1",
-        "--num_processes",
-        "1",
-        "--mixed_precision",
-        precision,
-        "--dynamo_backend",
-        "no",
+        *accelerate_launch("--num_processes", "1", precision=precision),
         TRAIN,
         "--preset",
         PRESET,
