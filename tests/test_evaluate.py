@@ -34,7 +34,7 @@ from enot.training.export import load_export, write_export
 from enot.training.networks import build_networks
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")
-N = 40
+N = 20
 
 
 def make_export(folder: Path, image_size: int = 32) -> Path:
