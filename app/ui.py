@@ -95,6 +95,18 @@ def _decode(source: str | bytes | None, name: str | None = None) -> Image.Image:
         raise gr.Error(str(err), title="Upload refused") from None
 
 
+def _shown_image(label: str, elem_id: str) -> gr.Image:
+    """An output image at display size, its pixels enlarged unsmoothed (small models)."""
+    return gr.Image(
+        label=label,
+        format="png",
+        interactive=False,
+        height=DISPLAY_PX,
+        elem_id=elem_id,
+        elem_classes=["pixelated", "enlarged"],
+    )
+
+
 def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
     names = list(entries)
     first = entries[names[0]]
@@ -181,22 +193,8 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
                     height=DISPLAY_PX,
                     elem_id="input-image",
                 )
-                seen = gr.Image(
-                    label="model input x (cropped, resized)",
-                    format="png",
-                    interactive=False,
-                    height=DISPLAY_PX,
-                    elem_id="model-input",
-                    elem_classes=["pixelated", "enlarged"],
-                )
-                out = gr.Image(
-                    label="translation T(x)",
-                    format="png",
-                    interactive=False,
-                    height=DISPLAY_PX,
-                    elem_id="output-image",
-                    elem_classes=["pixelated", "enlarged"],
-                )
+                seen = _shown_image("model input x (cropped, resized)", "model-input")
+                out = _shown_image("translation T(x)", "output-image")
             run = gr.Button("Translate", variant="primary", elem_id="translate-button")
             with gr.Row():
                 t = gr.Slider(
@@ -207,14 +205,7 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
                     elem_id="t-slider",
                     label="t: displacement interpolation (1 − t)·x + t·T(x)",
                 )
-                blend = gr.Image(
-                    label="(1 − t)·x + t·T(x)",
-                    format="png",
-                    interactive=False,
-                    height=DISPLAY_PX,
-                    elem_id="blend-image",
-                    elem_classes=["pixelated", "enlarged"],
-                )
+                blend = _shown_image("(1 − t)·x + t·T(x)", "blend-image")
             note = gr.Markdown(elem_id="preprocessing")
             examples = gr.Gallery(
                 example_files[names[0]],

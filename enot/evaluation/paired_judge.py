@@ -28,9 +28,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
@@ -202,6 +199,11 @@ class PairedJudge:
         )
         labels = np.r_[np.zeros(len(fit[0])), np.ones(len(fit[1]))]
         held = np.arange(len(labels)) % 10 == 9
+        # Imported here: scikit-learn takes seconds to import, and only paired tasks need it.
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         self.classifier = make_pipeline(
             StandardScaler(), LogisticRegression(C=0.1, max_iter=2000, random_state=SEED)
         )
