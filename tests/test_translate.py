@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from app_fixtures import make_export
-from helpers import ROOT, run
+from helpers import ROOT, run, run_in_process
 from PIL import Image
 
 from data.normalization import load_image
@@ -98,7 +98,7 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, export):
 )
 def test_bad_arguments_are_named(tmp_path, export, args, message):
     _photo(tmp_path / "a.png", 0)
-    res = run(
+    res = run_in_process(
         [
             sys.executable,
             TRANSLATE,
