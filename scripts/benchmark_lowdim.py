@@ -303,7 +303,7 @@ def profile_step(run, repeats: int) -> str:
 
 ICNN_SETTINGS = {
     "defaults": FitConfig,
-    # The defaults before issue 16: Table 4 plus the quadratic term and standardisation.
+    # The earlier defaults: Table 4 plus the quadratic term and standardisation.
     "old defaults": lambda: paper_table4(quadratic=True, standardise=True),
 }
 
@@ -425,7 +425,7 @@ def main() -> None:
         nargs="+",
         choices=[s.replace(" ", "_") for s in ICNN_SETTINGS],
         default=["defaults"],
-        help="icnn: FitConfig() and/or the defaults before issue 16 (Table 4 + "
+        help="icnn: FitConfig() and/or the earlier defaults (Table 4 + "
         "quadratic + standardisation)",
     )
     p.add_argument(

@@ -55,10 +55,10 @@ def _paper(name: str, image_size: int, dataset: str, source: str, target: str) -
     al. 2023, whose ResNet_D has log2(size/4) stages: 4 at 64 px, 5 at 128 px); cost
     ||x-y||^2/(3*size), tau 0.98, lambda 1.0 (App. C); AdamW betas (0.5, 0.5), weight decay
     1e-4, lr T 1e-4 and g 5e-5 with cosine decay to 1e-2 of the start (App. C); batch 64 and
-    120,000 steps (App. C). bf16 mixed precision is this project's GPU recipe (issue 4), not a
+    120,000 steps (App. C). bf16 mixed precision is this project's GPU recipe, not a
     paper value; pass --mixed-precision no for full fp32. num_workers 2 DataLoader workers per
     domain: with 2, every format measured keeps a 128 px step on an A100 fed, and packed data
-    feeds every preset on an A100 and an H100 (README, "Before renting a GPU").
+    feeds every preset on an A100 and an H100 (docs/paper_tasks.md, "Before renting a GPU").
     """
     cfg = Config(preset=name)
     cfg.data.image_size = image_size
@@ -103,7 +103,7 @@ def _fashion_bags2shoes() -> Config:
 
     Not a paper task. Everything but the data is colored_mnist's (networks, optimiser, steps),
     sized for 2 CPU cores, except that T draws gray images (--t-gray): both domains are gray, and
-    a colour T invents is penalised by FID but no loss holds it back quickly (README,
+    a colour T invents is penalised by FID but no loss holds it back quickly (docs/paper_tasks.md,
     Fashion-MNIST). export_best is picked by the shoe-class rate. FID is tracked on 200
     test images per domain; `scripts/evaluate.py` scores all of them. Reads
     /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist) or datasets/fashion-mnist;

@@ -227,7 +227,7 @@ class TrainConfig:
         choices=BEST_BY,
     )
     # 0.75: bag -> shoe translations lose ~0.53 of what random pairs lose in MSE, and a map
-    # that ignores its input ~1.0 (README, Fashion-MNIST).
+    # that ignores its input ~1.0 (docs/paper_tasks.md, Fashion-MNIST).
     best_guard: float = _opt(
         0.75,
         "with --best-by class_rate or style_rate, a map qualifies "

@@ -5,16 +5,13 @@ decay to 1e-4 of the start, betas f (0.9, 0.9) and g (0.9, 0.7), tau 0.9, lambda
 (`paper_table4()`). Table 5 (2-D): MLP [64]*4, lr 5e-4, betas (0.9, 0.999), tau 0.99,
 lambda 0.3 (`paper_2d()`).
 
-`FitConfig()` keeps Table 4's betas, tau, lambda, batch and schedule, and changes three things,
-each measured (README, "Low-dimensional OT"):
-- lr 3e-3 x 128 / width instead of 3e-4. On the ICNN-mixture benchmark at D=16 (5,000 steps)
-  L2-UV falls from 11.1% (3e-4) to 7.0% (1e-3), 1.0% (3e-3) and 0.5% (5e-3); 1e-2 diverges. Wider
-  layers diverge sooner under Adam (at D=64, [512]*3 diverged at 5e-3), so the rate is divided
-  by the widest layer over 128.
-- [256]*3 instead of [512]*3 from D=64: a quarter of the cost per step.
+`FitConfig()` keeps Table 4's betas, tau, lambda, batch and schedule, and changes three things;
+the benchmark runs that chose each, with their commands, are in docs/lowdim.md:
+- lr 3e-3 x 128 / width instead of 3e-4: the learning rate is what limits Table 4's fits, and
+  wider layers diverge sooner under Adam, so the rate is divided by the widest layer over 128.
+- [256]*3 instead of [512]*3 from D=64: a quarter of the cost per step, for a better fit.
 - `quadratic` and `standardise`, this project's additions: potentials get 1/2 x^T W x and start
-  at zero, and each side is standardised. Without standardisation the D=16 ICNN fit stalls near
-  30%; without both, the Gaussian fits stall as the peers do.
+  at zero, and each side is standardised; without them the fits stall as the peers' do.
 """
 
 from __future__ import annotations
