@@ -12,12 +12,12 @@ one lacks the Inception weights.
 from __future__ import annotations
 
 import json
-import sys
 import tarfile
 import time
 from pathlib import Path
 
 from benchmarks.gpu_subprocess import ROOT, run_bounded
+from benchmarks.launch import accelerate_launch
 
 PART_BYTES = 15 * 2**20  # a device call brings back files of at most 16 MiB
 STARTUP_S = 45.0  # process start, data, the final judgement and export: outside the steps
@@ -112,17 +112,7 @@ def launch(
     flags: list[str], precision: str, steps: int, judge_mid_run: bool, run_dir: Path
 ) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--num_machines",
-        "1",
-        "--num_processes",
-        "1",
-        "--mixed_precision",
-        precision,
-        "--dynamo_backend",
-        "no",
+        *accelerate_launch("--num_processes", "1", precision=precision),
         str(ROOT / "scripts" / "train.py"),
         *flags,
         "--mixed-precision",

@@ -6,10 +6,11 @@ import functools
 import io
 import os
 import runpy
-import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.launch import accelerate_launch, free_port  # noqa: F401 (the tests' helpers)
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "scripts" / "train.py")
@@ -69,30 +70,3 @@ def run_in_process(cmd: list[str]) -> subprocess.CompletedProcess:
         except SystemExit as exit:  # argparse's own refusals and --help
             code = exit.code
     return subprocess.CompletedProcess(cmd, code, out.getvalue(), err.getvalue())
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now, for a rendezvous or a server of one test."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def accelerate_launch(*launch_args: str, precision: str = "no") -> list[str]:
-    """The start of an ``accelerate launch`` of one machine (no dynamo), with its own rendezvous
-    port, so that two tests' process groups never meet on the default one; the script and its
-    flags follow."""
-    return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--num_machines",
-        "1",
-        "--main_process_port",
-        str(free_port()),
-        "--mixed_precision",
-        precision,
-        "--dynamo_backend",
-        "no",
-        *launch_args,
-    ]
