@@ -49,6 +49,7 @@ class ENOTLosses:
     expectile: the regulariser lambda * [...] inside L_g.
     w_dist: dual estimate of the transport cost, mean g* + mean g(y) (eq. 19).
     transport_cost: mean c(x, T(x)), the primal cost of the current map.
+    grad_penalty: the gradient penalty added to L_g (0 when none was passed).
     """
 
     g_loss: Tensor
@@ -56,6 +57,7 @@ class ENOTLosses:
     expectile: Tensor
     w_dist: Tensor
     transport_cost: Tensor
+    grad_penalty: Tensor
 
     def detached(self) -> dict[str, float]:
         """Plain floats for logging."""
@@ -65,6 +67,7 @@ class ENOTLosses:
             "expectile": self.expectile.item(),
             "w_dist": self.w_dist.item(),
             "transport_cost": self.transport_cost.item(),
+            "grad_penalty": self.grad_penalty.item(),
         }
 
 
@@ -77,6 +80,7 @@ def enot_losses(
     tau: float,
     lam: float,
     gauge: float = 0.0,
+    grad_penalty: Tensor | None = None,
 ) -> ENOTLosses:
     """ENOT one-directional losses from per-sample values (all of shape [B]).
 
@@ -91,6 +95,9 @@ def enot_losses(
     logged L_T = mean c - g(T(x)) with it (to -90 in 1,500 colored-MNIST steps). The term pins
     mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
 
+    grad_penalty: a scalar added to L_g as it is, differentiable in g's parameters: the R1
+    penalty of ``enot.step.r1_penalty`` (not in the paper; None: nothing added).
+
     The stop-gradients of the paper are applied here: the g loss sees c(x, T(x)) detached, and each
     expectile term detaches the partner potential. With the two g inputs as described, L_g + L_T
     can be backpropagated at once. A caller that passes one tensor g(T(x)) for both (the lean
@@ -104,6 +111,8 @@ def enot_losses(
     g_loss = -w_dist + reg
     if gauge:
         g_loss = g_loss + gauge * g_y.mean().square()
+    if grad_penalty is not None:
+        g_loss = g_loss + grad_penalty
     t_loss = (cost_x_tx - g_tx_frozen).mean()
     return ENOTLosses(
         g_loss=g_loss,
@@ -111,4 +120,7 @@ def enot_losses(
         expectile=reg.detach(),
         w_dist=w_dist.detach(),
         transport_cost=cost_x_tx.detach().mean(),
+        grad_penalty=(
+            cost_x_tx.new_zeros(()) if grad_penalty is None else grad_penalty.detach().float()
+        ),
     )

@@ -51,17 +51,20 @@ def enot_iteration(
     lam: float,
     gauge: float = 0.0,
     *,
+    r1: float = 0.0,
+    augment: bool = False,
     backward: Backward = torch.autograd.backward,
     check: Check = finite_means,
 ) -> dict[str, float]:
-    """ENOT: g and T updated 1:1 on the batch pair (x, y); returns the checked values."""
+    """ENOT: g and T updated 1:1 on the batch pair (x, y); returns the checked values
+    (``r1`` and ``augment``: the potential's options of ``enot.step.enot_step``)."""
     opt_t.zero_grad(set_to_none=True)
     opt_g.zero_grad(set_to_none=True)
-    losses = enot_step(T, g, x, y, cost, tau, lam, backward=backward, gauge=gauge)
-    values = {
-        k: getattr(losses, k).detach().float()
-        for k in ("g_loss", "t_loss", "expectile", "w_dist", "transport_cost")
-    }
+    losses = enot_step(
+        T, g, x, y, cost, tau, lam, backward=backward, gauge=gauge, r1=r1, augment=augment
+    )
+    names = ["g_loss", "t_loss", "expectile", "w_dist", "transport_cost"]
+    values = {k: getattr(losses, k).detach().float() for k in names + ["grad_penalty"] * bool(r1)}
     values.update(grad_norm_t=grad_norm(T), grad_norm_g=grad_norm(g))
     out = check(values)
     opt_g.step()

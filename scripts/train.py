@@ -19,13 +19,15 @@ from enot.evaluation.export_report import EvaluationError
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
 from enot.evaluation.metrics import InceptionWeightsError
+from enot.evaluation.ot_reference import OTReferenceError
+from enot.evaluation.ot_reference_data import task_reference
 from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.split_judge import SplitJudge
 from enot.export_card import CARD_FILE, SplitJudgement
 from enot.finite import NonFiniteError
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
-from enot.training.checkpoints import CheckpointError
+from enot.training.checkpoints import CheckpointError, list_checkpoints
 from enot.training.export import load_export, record_test_split
 from enot.training.loop import train
 from models.lpips import LPIPSWeightsError
@@ -41,6 +43,7 @@ USER_ERRORS = (
     InceptionWeightsError,
     EvaluationError,
     JudgeError,
+    OTReferenceError,
 )
 
 
@@ -82,6 +85,23 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
     (cfg.run_dir / artifacts.TEST_SPLIT).write_text(json.dumps(reports, indent=2) + "\n")
 
 
+def log_ot_reference(cfg, resume: str | None) -> None:
+    """The exact OT between the train split's samples (scripts/ot_reference.py), printed and
+    written to the run folder, where curves.png draws it; once per run folder, so not again on
+    --resume, nor for a folder whose checkpoints train() will refuse without --resume."""
+    path = cfg.run_dir / artifacts.OT_REFERENCE
+    if cfg.method.method == "not_ae" or (resume and path.is_file()):
+        return  # not_ae's OT is from a domain to itself: 0
+    if not resume and list_checkpoints(cfg.run_dir / artifacts.CHECKPOINTS):
+        return
+    result = task_reference(cfg, "train", cfg.train.ot_reference_samples)
+    print("OT reference (--ot-reference-samples):")
+    for line in result.lines():
+        print("  " + line)
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cfg, opts = parse_cli(argv, description=__doc__.split("\n\n")[0])
@@ -93,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.train.eval_every and state.is_main_process:
             # Built before training, so that a missing file stops the run before its first step.
             evaluate = MapJudge.for_run(cfg, state.device, log=state.print)
+        if cfg.train.ot_reference_samples and state.is_main_process:
+            log_ot_reference(cfg, opts.resume)
         summary = train(cfg, resume=opts.resume, stop_at=opts.stop_at, evaluate=evaluate)
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)

@@ -113,7 +113,10 @@ def test_batch_gives_a_gallery_and_a_zip(demo, inputs):
         assert zf.namelist() == ["photo_T.png", "rgba_T.png", "gray_T.png"]
         zf.extract("photo_T.png", demo["root"])
     single = pixels(translate(demo, inputs["photo"])[1])
-    assert np.array_equal(pixels(demo["root"] / "photo_T.png"), single)
+    # One image in a batch of three against the same image alone: the CPU kernels may sum in
+    # another order for another batch size (here T(x) differed by up to 6e-8, 8e-6 of a pixel
+    # level, with AVX-512 and with AVX2), so a rounding to 8 bits may land one level apart.
+    assert np.abs(pixels(demo["root"] / "photo_T.png") - single).max() <= 1
 
 
 @pytest.mark.parametrize(

@@ -97,3 +97,19 @@ def test_a_saved_config_with_an_unknown_name_is_refused(section, name, value):
     d[section][name] = value
     with pytest.raises(ConfigError, match=rf"{section}\.{name} is '{value}'.*choose one of"):
         Config.from_dict(d)
+
+
+def test_the_potentials_options_are_off_by_default_and_travel_with_the_export(tmp_path):
+    from enot.training.export import load_export
+    from enot.training.networks import build_networks
+    from enot.training.export import write_export
+
+    for name in sorted(PRESETS):
+        assert (get_preset(name).enot.r1, get_preset(name).enot.diff_augment) == (0.0, False)
+    cfg, _ = parse_cli(["--r1", "0.5", "--diff-augment", "--t-base-channels", "4"], "t")
+    assert (cfg.enot.r1, cfg.enot.diff_augment) == (0.5, True)
+    T, g = build_networks(cfg)
+    loaded = load_export(write_export(tmp_path / "export", T, g, None, cfg, step=3))
+    assert (loaded.config.enot.r1, loaded.config.enot.diff_augment) == (0.5, True)
+    with pytest.raises(SystemExit):
+        parse_cli(["--r1", "-1"], "t")

@@ -202,3 +202,46 @@ def test_summed_losses_with_a_frozen_g_leave_g_untouched_by_the_map_loss():
     assert any(d is not None and d.abs().sum() > 0 for d in t_grads[n_g:])
     g_grads = torch.autograd.grad(losses.g_loss, list(T.parameters()), allow_unused=True)
     assert all(d is None or not d.any() for d in g_grads)
+
+
+@pytest.mark.parametrize("r1, augment", [(0.5, False), (0.0, True), (2.0, True)])
+def test_lean_step_equals_the_reference_with_the_potentials_options(r1, augment):
+    T1, g1 = _pair()
+    T2, g2 = copy.deepcopy(T1), copy.deepcopy(g1)
+    x, y = _data()
+    torch.manual_seed(3)  # the same augmentation draws in both steps
+    out = enot_step(T1, g1, x, y, image_cost, tau=0.98, lam=1.0, r1=r1, augment=augment)
+    torch.manual_seed(3)
+    ref = enot_step_loss(T2, g2, x, y, image_cost, tau=0.98, lam=1.0, r1=r1, augment=augment)
+    (ref.g_loss + ref.t_loss).backward()
+    assert out.g_loss.item() == pytest.approx(ref.g_loss.item(), abs=1e-12)
+    assert out.grad_penalty.item() == pytest.approx(ref.grad_penalty.item(), abs=1e-12)
+    assert (out.grad_penalty.item() > 0) == (r1 > 0)
+    for a, b in zip(_grads(T1) + _grads(g1), _grads(T2) + _grads(g2)):
+        assert torch.allclose(a, b, atol=1e-12), (a - b).abs().max()
+    # Without the options the step differs: they are not silently ignored.
+    T3, g3 = copy.deepcopy(T1), copy.deepcopy(g1)
+    for p in list(T3.parameters()) + list(g3.parameters()):
+        p.grad = None
+    torch.manual_seed(3)
+    plain = enot_step(T3, g3, x, y, image_cost, tau=0.98, lam=1.0)
+    assert plain.g_loss.item() != pytest.approx(out.g_loss.item(), abs=1e-9)
+
+
+def test_r1_penalty_of_a_linear_potential_is_half_gamma_times_its_squared_slope():
+    torch.manual_seed(0)
+    g = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 1)).double()
+    T, _ = _pair()
+    x, y = _data()
+    gamma = 0.3
+    w = g[1].weight
+    with_r1 = enot_step(T, g, x, y, image_cost, tau=0.98, lam=1.0, r1=gamma)
+    grad_with = w.grad.clone()
+    w.grad = None
+    without = enot_step(T, g, x, y, image_cost, tau=0.98, lam=1.0)
+    # grad_y (w . y + b) = w for every y: the penalty is gamma/2 |w|^2, its gradient gamma * w.
+    assert with_r1.grad_penalty.item() == pytest.approx(gamma / 2 * w.square().sum().item())
+    assert with_r1.g_loss.item() == pytest.approx(
+        without.g_loss.item() + with_r1.grad_penalty.item(), abs=1e-12
+    )
+    assert torch.allclose(grad_with - w.grad, gamma * w, atol=1e-12)

@@ -27,6 +27,11 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     common = ["--steps", "6", "--checkpoint-every", "3"]
     full = run(cmd(*common, "--output-dir", str(tmp_path / "full")))
     assert full.returncode == 0, full.stderr[-3000:]
+    # Before training, the exact OT of the 450 train images a side, printed and kept.
+    ref = json.loads((tmp_path / "full/ot_reference.json").read_text())
+    assert ref["samples"] == ref["target_samples"] == 450 and ref["split"] == "train"
+    assert ref["nearest"] < ref["optimal"] < ref["random_pairs"]
+    assert f"{ref['optimal']:.4f} mean cost" in full.stdout
     part = run(cmd(*common, "--output-dir", str(tmp_path / "part"), "--stop-at", "3"))
     assert part.returncode == 0, part.stderr[-3000:]
     assert "continue with the same command and --resume latest" in part.stdout
@@ -35,6 +40,7 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     resumed = run(cmd(*common, "--output-dir", str(tmp_path / "part"), "--resume", "latest"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "resumed from" in resumed.stdout + resumed.stderr
+    assert "OT reference" in part.stdout and "OT reference" not in resumed.stdout  # once a run
 
     a = _weights(tmp_path / "full/checkpoints/step_00000006")
     b = _weights(tmp_path / "part/checkpoints/step_00000006")

@@ -77,6 +77,18 @@ class ENOTConfig:
         "potential, which the dual leaves free (0: the paper)",
         range=(0.0, 1e3),
     )
+    # Not in the paper: controls on the potential's slope (enot.step); both off by default.
+    r1: float = _opt(
+        0.0,
+        "R1 gradient penalty weight gamma: gamma/2 E|grad g(y)|^2 at the target images added "
+        "to g's loss (0: none, the paper)",
+        range=(0.0, 1e4),
+    )
+    diff_augment: bool = _opt(
+        False,
+        "g sees DiffAugment views (translation, cutout) of T(x) and y, the same policy for "
+        "both (off: the paper)",
+    )
 
 
 # The names a config may hold; the training loop matches on the method, enot.costs and
@@ -214,6 +226,13 @@ class TrainConfig:
         range=(0, 10**8),
     )
     eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
+    ot_reference_samples: int = _opt(
+        3500,
+        "before a new run, the exact OT cost between this many train images per domain "
+        "(scripts/ot_reference.py), printed, written to ot_reference.json and drawn in "
+        "curves.png; 0: off",
+        range=(0, 20_000),
+    )
     # The identity map must not be able to win the criterion: FID on few images ranks
     # near-identity maps first, a classifier's target-class rate does not.
     best_by: BestBy = _opt(

@@ -10,3 +10,4 @@ CHECKPOINTS = "checkpoints"  # folder of resumable checkpoints, step_NNNNNNNN/
 EXPORT = "export"  # the inference export of the final map
 EXPORT_BEST = "export_best"  # the export of the best evaluation
 TEST_SPLIT = "test_split.json"  # scripts/train.py's judgement of the exports on the test split
+OT_REFERENCE = "ot_reference.json"  # the exact OT of the train split's samples, before training

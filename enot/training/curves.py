@@ -2,11 +2,13 @@
 
 Panels (those with data): target-class rate with its ceiling and identity levels; content kept
 (ink-colour shift or MSE, with the random-pairs level); FID with its identity baseline and KID;
-the W2 estimate against the transport cost and their gap; the losses; the gradient norms.
+the W2 estimate against the transport cost and their gap, with the exact OT cost of the train
+samples where the run folder holds ot_reference.json; the losses; the gradient norms.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on training machines
 import matplotlib.pyplot as plt  # noqa: E402
+
+from enot.training.artifacts import OT_REFERENCE  # noqa: E402
 
 
 def read_log(path: Path) -> list[dict]:
@@ -64,11 +68,37 @@ def _fid(ax, records: list[dict]) -> None:
         twin.set_ylabel("KID", color="tab:red")
 
 
-def _transport(ax, records: list[dict]) -> None:
+def read_reference(path: Path) -> dict | None:
+    """The figures of ot_reference.json, or None where there is no readable file."""
+    try:
+        reference = json.loads(Path(path).read_text())
+        return reference if {"optimal", "samples", "target_samples"} <= reference.keys() else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _transport(ax, records: list[dict], reference: dict | None = None) -> None:
     ax.plot(*_series(records, "w_dist"), label="W2 estimate (eq. 19)")
     ax.plot(*_series(records, "transport_cost"), label="mean c(x, T(x))")
     ax.plot(*_series(records, "dual_primal_gap"), label="dual - primal gap", alpha=0.6)
     ax.set_title("transport")
+    if reference is not None:
+        draw_reference(ax, reference)
+
+
+def draw_reference(ax, reference: dict) -> None:
+    """A dashed level at the exact OT cost of the samples; random pairs dotted where they lie
+    within the curves' range, else named in the label."""
+    n, m = reference["samples"], reference["target_samples"]
+    label = f"exact OT of the samples ({n} a side)" if n == m else f"exact OT ({n} x {m} samples)"
+    low, high = ax.get_ylim()  # the range of the curves, before the levels stretch it
+    random = reference.get("random_pairs")
+    fits = random is not None and low <= random <= high
+    if random is not None and not fits:
+        label += f"; random pairs {random:.3g}"
+    ax.axhline(reference["optimal"], color="black", linestyle="--", label=label)
+    if fits:
+        ax.axhline(random, color="gray", linestyle=":", label="random pairs")
 
 
 def _losses(ax, records: list[dict]) -> None:
@@ -84,9 +114,13 @@ def _grads(ax, records: list[dict]) -> None:
     ax.set_title("gradient norms")
 
 
-def plot_training_curves(log_path: Path, out_path: Path) -> Path:
-    """Every panel the log has data for, in one row of up to three per line."""
+def plot_training_curves(
+    log_path: Path, out_path: Path, reference_path: Path | None = None
+) -> Path:
+    """Every panel the log has data for, in one row of up to three per line; the OT reference
+    is read from ``reference_path``, by default ot_reference.json beside the log."""
     records = read_log(log_path)
+    reference = read_reference(reference_path or Path(log_path).parent / OT_REFERENCE)
     has = lambda key: any(r.get(key) is not None for r in records)  # noqa: E731
     panels = [
         p
@@ -94,7 +128,7 @@ def plot_training_curves(log_path: Path, out_path: Path) -> Path:
             (_rate, "class_rate"),
             (_content, "mse"),
             (_fid, "fid"),
-            (_transport, "w_dist"),
+            (functools.partial(_transport, reference=reference), "w_dist"),
             (_losses, "g_loss"),
             (_grads, "grad_norm_t"),
         )

@@ -176,6 +176,8 @@ def train(
                     e.tau,
                     e.lam,
                     e.gauge,
+                    r1=e.r1,
+                    augment=e.diff_augment,
                     backward=acc.backward,
                     check=check,
                 )
