@@ -3,6 +3,7 @@
 from .classifier import SmallClassifier
 from .io import MODEL_CLASSES, ModelLoadError, load_model
 from .mlp import MLP
+from .projected_potential import ProjectedPotential
 from .resnet_d import ResNetD
 from .unet import UNet
 
@@ -10,6 +11,7 @@ __all__ = [
     "MLP",
     "MODEL_CLASSES",
     "ModelLoadError",
+    "ProjectedPotential",
     "ResNetD",
     "SmallClassifier",
     "UNet",

@@ -15,10 +15,16 @@ from diffusers import ModelMixin
 from safetensors import safe_open
 
 from .mlp import MLP
+from .projected_potential import ProjectedPotential
 from .resnet_d import ResNetD
 from .unet import UNet
 
-MODEL_CLASSES: dict[str, type[ModelMixin]] = {"UNet": UNet, "ResNetD": ResNetD, "MLP": MLP}
+MODEL_CLASSES: dict[str, type[ModelMixin]] = {
+    "UNet": UNet,
+    "ResNetD": ResNetD,
+    "MLP": MLP,
+    "ProjectedPotential": ProjectedPotential,
+}
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "diffusion_pytorch_model.safetensors"

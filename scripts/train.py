@@ -30,9 +30,11 @@ from enot.training.accelerator_setup import process_state
 from enot.training.checkpoints import CheckpointError, list_checkpoints
 from enot.training.export import load_export, record_test_split
 from enot.training.loop import train
+from models.efficientnet_lite import BackboneWeightsError
 from models.lpips import LPIPSWeightsError
 
 USER_ERRORS = (
+    BackboneWeightsError,
     LPIPSWeightsError,
     ConfigError,
     DatasetError,

@@ -118,6 +118,8 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
         raise ConfigError(
             f"--g-nfilter {cfg.g_net.g_nfilter} exceeds --g-nfilter-max {cfg.g_net.g_nfilter_max}"
         )
+    if cfg.g_net.g_projected_weights and not cfg.g_net.g_projected:
+        raise ConfigError("--g-projected-weights needs --g-projected (the backbone it loads)")
     size = cfg.data.image_size
     if size & (size - 1):
         raise ConfigError(f"--image-size {size} must be a power of two (ResNet_D halves it to 4)")

@@ -58,11 +58,24 @@ class TNetConfig:
     )
 
 
+G_PROJECTED: tuple[str, ...] = ("", "efficientnet_lite0")
+
+
 @dataclass
 class GNetConfig:
     # WGAN-QC ResNet_D as the potential g, as in the ENOT and NOT papers.
     g_nfilter: int = _opt(64, "ResNet_D base width of the potential g", range=(4, 512))
     g_nfilter_max: int = _opt(512, "ResNet_D width cap", range=(4, 2048))
+    # Not in the paper: a projected potential (Sauer et al. 2021), models.projected_potential.
+    g_projected: str = _opt(
+        "",
+        "add heads on frozen pretrained features to g: efficientnet_lite0 (empty: off, the paper)",
+        choices=G_PROJECTED,
+    )
+    g_projected_weights: str = _opt(
+        "", "the backbone's .pth weights (empty: the installed package's file)"
+    )
+    g_projected_size: int = _opt(64, "side images are resized to for the backbone", range=(16, 512))
 
 
 @dataclass

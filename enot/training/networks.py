@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 
 from enot.config import Config
-from models import ResNetD, UNet
+from models import ProjectedPotential, ResNetD, UNet
 
 CHANNELS = 3  # every task is RGB; gray inputs are converted by the shared normalisation
 
 
-def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
+def build_networks(cfg: Config) -> tuple[UNet, ResNetD | ProjectedPotential]:
     shape = cfg.method.t_architecture()  # not_ae: no skips, a bottleneck
     T = UNet(
         in_channels=CHANNELS,
@@ -22,12 +22,21 @@ def build_networks(cfg: Config) -> tuple[UNet, ResNetD]:
         image_size=cfg.data.image_size if shape["t_bottleneck"] else 0,
         gray_output=cfg.t_net.t_gray,
     )
-    g = ResNetD(
+    critic = dict(
         image_size=cfg.data.image_size,
         in_channels=CHANNELS,
         nfilter=cfg.g_net.g_nfilter,
         nfilter_max=cfg.g_net.g_nfilter_max,
     )
+    if cfg.g_net.g_projected:  # g = ResNet_D + heads on a frozen backbone's features
+        g = ProjectedPotential(
+            **critic,
+            backbone=cfg.g_net.g_projected,
+            backbone_size=cfg.g_net.g_projected_size,
+            backbone_weights=cfg.g_net.g_projected_weights,
+        )
+    else:
+        g = ResNetD(**critic)
     if cfg.train.channels_last:
         # Channels-last weights make every convolution answer channels-last, whatever the
         # layout of its input, so the data need no conversion.
