@@ -19,6 +19,7 @@ from pathlib import Path
 
 from data import DatasetError
 from enot.config import ConfigError
+from enot.config.cli import positive_int
 from enot.evaluation.export_report import (
     LPIPS_FROM_HUB,
     EvaluationError,
@@ -39,16 +40,6 @@ USER_ERRORS = (
     ConfigError,
     InceptionWeightsError,
 )
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--target", default=None, metavar="DIR", help="folder of target images")
     p.add_argument("--split", default="test", choices=("test", "train"))
-    p.add_argument("--batch-size", type=_positive, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument(
         "--lpips-weights",
         nargs="?",
@@ -102,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--max-images",
-        type=_positive,
+        type=positive_int,
         default=None,
         metavar="N",
         help="use only the first N images of each split",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from data import CorruptImageError, DatasetError
 from enot.config import ConfigError
-from enot.config.cli import parse_cli
+from enot.config.cli import parse_cli, positive_int
 from enot.config.presets import PRESETS
 from enot.evaluation.held_out import EvaluationError
 from enot.evaluation.ot_reference import OTReferenceError
@@ -28,16 +28,6 @@ from enot.evaluation.ot_reference_data import task_reference
 
 USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, EvaluationError, OTReferenceError)
 DEFAULT_SAMPLES = 3500
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", choices=("train", "test"), help="which split")
     p.add_argument(
         "--max-samples",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_SAMPLES,
         metavar="N",
         help="images per domain, evenly spaced over a larger split; time and memory grow at "

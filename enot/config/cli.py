@@ -16,6 +16,17 @@ from enot.config.sections import SECTIONS, Config, ConfigError
 # CLI: one flat flag per field, defaults from the chosen preset.
 
 
+def positive_int(text: str) -> int:
+    """argparse type of the scripts' counts (images, batch sizes): an int of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
