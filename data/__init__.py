@@ -8,8 +8,8 @@ from .colored_mnist import ColoredMNIST
 from .errors import CorruptImageError, DatasetError
 from .image_folder import ImageFolder
 from .normalization import center_crop_resize, from_model, load_image, to_model, to_unit
-from .registry import DATASET_KINDS, SPEC_HELP, build_domain, resolve_kind
-from .split import split_range
+from .registry import DATASET_KINDS, SPEC_HELP, build_domain, paired_by_name, resolve_kind
+from .split import split_range, spread_indices
 
 __all__ = [
     "DATASET_KINDS",
@@ -22,8 +22,10 @@ __all__ = [
     "center_crop_resize",
     "from_model",
     "load_image",
+    "paired_by_name",
     "resolve_kind",
     "split_range",
+    "spread_indices",
     "to_model",
     "to_unit",
 ]

@@ -111,6 +111,12 @@ def resolve_kind(kind: str, spec: str) -> tuple[str, str]:
     return kind, spec
 
 
+def paired_by_name(kind: str, source: str, target: str) -> bool:
+    """Whether both domains are ``paired_folder`` (after any ``KIND:`` prefix): folders whose
+    files correspond by name, so every image has a true counterpart."""
+    return all(resolve_kind(kind, spec)[0] == "paired_folder" for spec in (source, target))
+
+
 def build_domain(
     kind: str,
     spec: str,

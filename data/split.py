@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 from .errors import DatasetError
 
 TRAIN_FRACTION = 0.9
@@ -58,3 +60,15 @@ def split_by_name(names: list[str], split: str) -> list[int]:
             f"rule (one name in {TEST_BUCKETS} is test, by hash); add more images"
         )
     return indices
+
+
+def spread_indices(n: int, k: int) -> list[int]:
+    """At most ``k`` distinct indices spread evenly over ``range(n)``, first and last included;
+    all of ``range(n)`` when ``n <= k``. Deterministic, so a sample grid or a reference drawn
+    from a split names the same items every time, and not a run of similar names from its start.
+    """
+    if n <= 0:
+        return []
+    if k >= n:
+        return list(range(n))
+    return sorted({int(i) for i in np.linspace(0, n - 1, k).round()})

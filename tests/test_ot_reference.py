@@ -15,11 +15,11 @@ from helpers import ROOT, run_in_process
 from PIL import Image
 from scipy.optimize import linear_sum_assignment
 
+from data import spread_indices
 from data.split import in_test_by_name
 from enot.costs import COSTS, get_cost
 from enot.evaluation import ot_reference as module
 from enot.evaluation.ot_reference import OTReferenceError, cost_matrix, ot_reference
-from enot.evaluation.ot_reference_data import spread
 from enot.training.curves import draw_reference, plot_training_curves, read_reference
 
 SCRIPT = str(ROOT / "scripts" / "ot_reference.py")
@@ -99,9 +99,9 @@ def test_the_chunked_matrix_is_the_cost_on_pairs(name):
 
 
 def test_spread_is_even_and_deterministic():
-    assert spread(5, 10) == [0, 1, 2, 3, 4]
-    assert spread(101, 5) == [0, 25, 50, 75, 100]
-    picked = spread(3412, 3000)
+    assert spread_indices(5, 10) == [0, 1, 2, 3, 4]
+    assert spread_indices(101, 5) == [0, 25, 50, 75, 100]
+    picked = spread_indices(3412, 3000)
     assert len(set(picked)) == 3000 and picked == sorted(picked)
 
 

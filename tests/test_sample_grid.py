@@ -10,11 +10,11 @@ from accelerate import Accelerator
 from PIL import Image
 from torch import nn
 
-from data import DatasetError, build_domain, from_model, load_image, to_unit
+from data import DatasetError, build_domain, from_model, load_image, spread_indices, to_unit
 from data.split import in_test_by_name
 from enot.config import Config
 from enot.training.artifacts import LATEST_SAMPLES
-from enot.training.sample_grid import GRID_IMAGES, SampleGrid, spread_indices
+from enot.training.sample_grid import GRID_IMAGES, SampleGrid
 
 SIZE = 16
 
@@ -79,17 +79,17 @@ def _hwc(x: torch.Tensor) -> np.ndarray:
 
 
 def test_spread_indices_are_even_unique_and_fit_the_split():
-    assert spread_indices(50) == [round(i * 49 / 15) for i in range(16)]
-    assert spread_indices(16) == list(range(16))
-    assert spread_indices(5) == [0, 1, 2, 3, 4]
-    assert spread_indices(1) == [0] and spread_indices(0) == []
+    assert spread_indices(50, GRID_IMAGES) == [round(i * 49 / 15) for i in range(16)]
+    assert spread_indices(16, GRID_IMAGES) == list(range(16))
+    assert spread_indices(5, GRID_IMAGES) == [0, 1, 2, 3, 4]
+    assert spread_indices(1, GRID_IMAGES) == [0] and spread_indices(0, GRID_IMAGES) == []
 
 
 def test_paired_grid_has_the_truth_of_the_same_name_in_its_third_row(paired, tmp_path):
     cfg = _config("paired_folder", str(paired / "noto"), str(paired / "twemoji"), tmp_path)
     grid = SampleGrid(cfg, Accelerator(), tmp_path)
     source = build_domain("paired_folder", str(paired / "noto"), SIZE, "test")
-    picked = spread_indices(len(source))
+    picked = spread_indices(len(source), GRID_IMAGES)
     assert len(source) == 20 and len(picked) == GRID_IMAGES
     assert grid.names == [source.names[i] for i in picked]
 
@@ -123,7 +123,7 @@ def test_unpaired_task_gets_two_rows_spread_over_the_test_split(tmp_path):
     cfg = _config("colored_mnist", "2", "3", tmp_path)
     grid = SampleGrid(cfg, Accelerator(), tmp_path)
     source = build_domain("colored_mnist", "2", SIZE, "test", seed=cfg.train.seed)
-    picked = spread_indices(len(source))
+    picked = spread_indices(len(source), GRID_IMAGES)
     assert len(source) > GRID_IMAGES and picked[0] == 0 and picked[-1] == len(source) - 1
     assert grid.truth is None
 

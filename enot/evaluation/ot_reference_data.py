@@ -7,22 +7,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from data import build_domain
+from data import build_domain, spread_indices
 from enot.config import Config
 from enot.evaluation.held_out import EvalData, EvaluationError, data_from_config
 from enot.evaluation.ot_reference import OTReference, ot_reference
 from enot.evaluation.paired_judge import is_paired
-
-
-def spread(n: int, k: int) -> list[int]:
-    """``k`` indices spread evenly over range(n), the ends included; all n when k >= n."""
-    if k >= n:
-        return list(range(n))
-    return np.linspace(0, n - 1, k).round().astype(int).tolist()
 
 
 @dataclass(frozen=True)
@@ -40,7 +32,7 @@ def load_domain(data: EvalData, role: str, split: str, max_samples: int) -> Doma
     )
     if getattr(dataset, "flip", False):
         dataset.flip = False  # comics flip their train split whatever build_domain is told
-    picked = spread(len(dataset), max_samples)
+    picked = spread_indices(len(dataset), max_samples)
     names = getattr(dataset, "names", None)
     return DomainSample(
         images=torch.stack([dataset[i] for i in picked]),

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from data import from_model, resolve_kind
+from data import from_model, paired_by_name, spread_indices
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
 from enot.evaluation.metrics import (
     InceptionFeatures,
@@ -102,9 +102,7 @@ class PairedReport:
 
 def is_paired(data: EvalData) -> bool:
     """Whether both domains are folders whose files correspond by name."""
-    return all(
-        resolve_kind(data.kind, spec)[0] == "paired_folder" for spec in (data.source, data.target)
-    )
+    return paired_by_name(data.kind, data.source, data.target)
 
 
 def _names(dataset: Dataset) -> list[str]:
@@ -123,8 +121,7 @@ def _names(dataset: Dataset) -> list[str]:
 
 def _spread(dataset: Dataset, n: int) -> Subset:
     """``n`` items spread evenly over ``dataset``: a fixed subset, the same on every run."""
-    n = min(n, len(dataset))
-    picked = np.linspace(0, len(dataset) - 1, n).round().astype(int).tolist()
+    picked = spread_indices(len(dataset), n)
     if isinstance(dataset, Subset):  # one level, so the stats cache fingerprints the files
         return Subset(dataset.dataset, [dataset.indices[i] for i in picked])
     return Subset(dataset, picked)

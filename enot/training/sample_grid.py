@@ -15,28 +15,11 @@ import torch
 from accelerate import Accelerator
 from torchvision.utils import save_image
 
-from data import DatasetError, build_domain, resolve_kind, to_unit
+from data import DatasetError, build_domain, paired_by_name, spread_indices, to_unit
 from enot.config import Config
 from enot.training.artifacts import LATEST_SAMPLES
 
 GRID_IMAGES = 16  # source test images per row, at most
-
-
-def spread_indices(n: int, k: int = GRID_IMAGES) -> list[int]:
-    """At most ``k`` distinct indices spread evenly over ``range(n)``, first and last included.
-
-    Deterministic, so every grid of a run (and of a resumed run) shows the same images; all of
-    ``range(n)`` when ``n <= k``.
-    """
-    if n <= 0:
-        return []
-    return torch.linspace(0, n - 1, min(k, n)).round().long().unique().tolist()
-
-
-def has_true_pairs(cfg: Config) -> bool:
-    """Whether both domains are ``paired_folder`` (after any ``KIND:`` prefix of a spec)."""
-    d = cfg.data
-    return all(resolve_kind(d.dataset, spec)[0] == "paired_folder" for spec in (d.source, d.target))
 
 
 def _names(dataset, spec: str) -> list[str]:
@@ -64,11 +47,11 @@ class SampleGrid:
             )
 
         source = test_split(d.source)
-        picked = spread_indices(len(source))
+        picked = spread_indices(len(source), GRID_IMAGES)
         self.x = torch.stack([source[i] for i in picked]).to(accelerator.device)
         self.names: list[str] | None = None
         self.truth: torch.Tensor | None = None
-        if has_true_pairs(cfg):
+        if paired_by_name(d.dataset, d.source, d.target):
             # The by-name split puts each name on the same side in both folders; the target
             # test split is looked up by name, and a name it lacks means the folders differ.
             self.names = [_names(source, d.source)[i] for i in picked]
