@@ -49,7 +49,7 @@ class ENOTLosses:
     expectile: the regulariser lambda * [...] inside L_g.
     w_dist: dual estimate of the transport cost, mean g* + mean g(y) (eq. 19).
     transport_cost: mean c(x, T(x)), the primal cost of the current map.
-    grad_penalty: the gradient penalty added to L_g (0 when none was passed).
+    grad_penalty: the gradient penalty added to L_g, or None when the step has none.
     """
 
     g_loss: Tensor
@@ -57,18 +57,16 @@ class ENOTLosses:
     expectile: Tensor
     w_dist: Tensor
     transport_cost: Tensor
-    grad_penalty: Tensor
+    grad_penalty: Tensor | None = None
+
+    def scalars(self) -> dict[str, Tensor]:
+        """The detached float32 scalars by name; the penalty only where the step has one."""
+        names = ["g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_penalty"]
+        return {k: getattr(self, k).detach().float() for k in names if getattr(self, k) is not None}
 
     def detached(self) -> dict[str, float]:
         """Plain floats for logging."""
-        return {
-            "g_loss": self.g_loss.item(),
-            "t_loss": self.t_loss.item(),
-            "expectile": self.expectile.item(),
-            "w_dist": self.w_dist.item(),
-            "transport_cost": self.transport_cost.item(),
-            "grad_penalty": self.grad_penalty.item(),
-        }
+        return {k: v.item() for k, v in self.scalars().items()}
 
 
 def enot_losses(
@@ -120,7 +118,5 @@ def enot_losses(
         expectile=reg.detach(),
         w_dist=w_dist.detach(),
         transport_cost=cost_x_tx.detach().mean(),
-        grad_penalty=(
-            cost_x_tx.new_zeros(()) if grad_penalty is None else grad_penalty.detach().float()
-        ),
+        grad_penalty=None if grad_penalty is None else grad_penalty.detach().float(),
     )

@@ -63,8 +63,7 @@ def enot_iteration(
     losses = enot_step(
         T, g, x, y, cost, tau, lam, backward=backward, gauge=gauge, r1=r1, augment=augment
     )
-    names = ["g_loss", "t_loss", "expectile", "w_dist", "transport_cost"]
-    values = {k: getattr(losses, k).detach().float() for k in names + ["grad_penalty"] * bool(r1)}
+    values = losses.scalars()
     values.update(grad_norm_t=grad_norm(T), grad_norm_g=grad_norm(g))
     out = check(values)
     opt_g.step()

@@ -56,7 +56,6 @@ def make_step(
             expectile=reg,
             w_dist=w_dist,
             transport_cost=transport,
-            grad_penalty=transport.new_zeros(()),  # this step has no gradient penalty
         )
 
     return step
