@@ -18,9 +18,10 @@ tau close to 1 punishes violations hard and replaces NOT's inner maximisation ov
 
 The functions here are pure: they take per-sample tensors and return a typed result. Given g on
 sg(T_x) for L_g and g with frozen weights on T_x for L_T, the sum L_g + L_T has exactly the
-gradients of the method, so one plain backward pass is right (`enot.step.enot_step_loss`).
-`enot.step.enot_step` saves a forward of g by passing the same g(T_x) for both and routing the
-two backward passes itself; tests/test_losses.py proves the two steps equal.
+gradients of the method, so one backward pass of the sum is right (`enot.step.enot_joint_losses`).
+`enot.step.enot_forward` saves a forward of g by passing the same g(T_x) for both, and
+`enot.step.backward_separately` routes the two backward passes; tests/test_losses.py proves
+the two steps equal.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
-"""One ENOT optimisation step's forward and backward passes (arXiv 2403.03777, Alg. 1, one
-direction).
+"""One ENOT step's forward pass (arXiv 2403.03777, Alg. 1, one direction): the losses, which the
+caller backpropagates and steps.
 
-A plain step evaluates g three times: on y and on sg(T(x)) for the g loss, and on T(x) with g
-frozen for the T loss. g(sg(T(x))) and g(T(x)) have the same value, so here g runs on y and on
-T(x) once each, and the two losses are backpropagated separately: the g loss into g's parameters
-only, the T loss into T's parameters only (through g's activations on T(x), never into g's
-weights). The gradients equal those of ``enot_step_loss``, whose losses carry their own
-stop-gradients (tests/test_losses.py checks this), with one fewer forward pass of g. (One call
-of g on the concatenation [y, T(x)] would save the same forward but send the T loss's
-backward through the y half too, which costs it back.)
+What one step minimises is an ``ENOTObjective``: the cost, the expectile (tau, lambda) and the
+potential's options. ``enot_forward`` evaluates g twice, on y and on T(x), and hands back both
+losses with one g(T(x)) standing for g(sg(T(x))) in L_g and for the frozen g(T(x)) in L_T; the
+caller then sends L_g into g's parameters only and L_T into T's only (``backward_separately``),
+which does the stop-gradients' work with one fewer forward of g. ``enot_joint_losses`` is the
+same step with three forwards of g and its stop-gradients built in, so one backward of
+L_g + L_T is right: the reference the lean step is tested against, and the form that
+torch.compile takes whole. (One call of g on the concatenation [y, T(x)] would save the same
+forward but send the T loss's backward through the y half too, which costs it back.)
 
 Two options on the potential, neither in the paper, both off by default: ``augment`` shows g
 a DiffAugment view of each input (``enot.augment``), drawn once per step, the same view
@@ -18,6 +19,7 @@ images to L_g, which keeps g from growing steep on the few thousand images it se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -28,11 +30,31 @@ from enot.augment import diff_augment
 from enot.costs import Cost
 from enot.losses import ENOTLosses, enot_losses
 
+# Tensor.backward's keywords (inputs=, retain_graph=): autograd's, or accelerator.backward.
 Backward = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ENOTObjective:
+    """What one ENOT step minimises: the cost c, the expectile's tau and lambda, the gauge on
+    g's level (``enot.losses.enot_losses``) and the potential's two options above."""
+
+    cost: Cost
+    tau: float
+    lam: float
+    gauge: float = 0.0
+    r1: float = 0.0
+    augment: bool = False
 
 
 def trainable_params(module: nn.Module) -> list[Tensor]:
     return [p for p in module.parameters() if p.requires_grad]
+
+
+def grad_norm(module: nn.Module) -> Tensor:
+    """The total 2-norm of ``module``'s gradients, as float32."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads).float()
 
 
 def as_float32(t: Tensor) -> Tensor:
@@ -57,73 +79,74 @@ def _g_inputs(y: Tensor, tx: Tensor, augment: bool, r1: float) -> tuple[Tensor, 
     return y, tx
 
 
-def enot_step(
-    T: nn.Module,
-    g: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    cost: Cost,
-    tau: float,
-    lam: float,
-    backward: Backward = torch.autograd.backward,
-    gauge: float = 0.0,
-    r1: float = 0.0,
-    augment: bool = False,
+def enot_forward(
+    T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, obj: ENOTObjective
 ) -> ENOTLosses:
-    """Forward both networks and accumulate ENOT gradients into T's and g's .grad.
-
-    `backward(loss, inputs=..., retain_graph=...)` is `accelerator.backward` in training, so that
-    mixed-precision loss scaling applies; any callable with Tensor.backward's keywords works.
-    The optimiser steps are the caller's.
-    """
+    """The step's losses from one forward of T and two of g; backpropagate them with
+    ``backward_separately`` (L_g into g, L_T into T), never as one sum."""
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"source and target batches differ in size: {x.shape[0]} vs {y.shape[0]}")
     tx = T(x)
-    y_in, tx_in = _g_inputs(y, tx, augment, r1)
+    y_in, tx_in = _g_inputs(y, tx, obj.augment, obj.r1)
     g_y, g_tx = as_float32(g(y_in)), as_float32(g(tx_in))
-    penalty = r1_penalty(g_y, y_in, r1) if r1 else None
-    # One g(T(x)) serves as both g(sg(T(x))) and the frozen g(T(x)); the two backward passes
-    # below do the stop-gradients' work.
-    losses = enot_losses(
-        cost(x, as_float32(tx)), cost(x, y), g_y, g_tx, g_tx, tau, lam, gauge, penalty
+    penalty = r1_penalty(g_y, y_in, obj.r1) if obj.r1 else None
+    # One g(T(x)) serves as both g(sg(T(x))) and the frozen g(T(x)); backward_separately does
+    # the stop-gradients' work.
+    cost = obj.cost
+    return enot_losses(
+        cost(x, as_float32(tx)), cost(x, y), g_y, g_tx, g_tx, obj.tau, obj.lam, obj.gauge, penalty
     )
+
+
+def backward_separately(
+    losses: ENOTLosses, T: nn.Module, g: nn.Module, backward: Backward = torch.autograd.backward
+) -> None:
+    """Accumulate L_g's gradient into g's parameters only and L_T's into T's only: the
+    stop-gradients of ``enot_forward``'s shared g(T(x)). ``backward`` is
+    ``accelerator.backward`` in training, so that mixed-precision loss scaling applies."""
     backward(losses.g_loss, inputs=trainable_params(g), retain_graph=True)
     backward(losses.t_loss, inputs=trainable_params(T))
-    return losses
 
 
-def enot_step_loss(
-    T: nn.Module,
-    g: nn.Module,
-    x: Tensor,
-    y: Tensor,
-    cost: Cost,
-    tau: float,
-    lam: float,
-    gauge: float = 0.0,
-    r1: float = 0.0,
-    augment: bool = False,
+def enot_joint_losses(
+    T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, obj: ENOTObjective
 ) -> ENOTLosses:
     """The step as losses with their own stop-gradients: ``(l.g_loss + l.t_loss).backward()``
     gives g exactly L_g's gradient and T exactly L_T's.
 
     g runs three times: on y, on sg(T(x)) for L_g, and with its weights detached
     (``torch.func.functional_call``) on T(x) for L_T; nothing is toggled, so the same code
-    compiles whole (``enot.lowdim.single_backward_step``). The reference for ``enot_step``.
+    compiles whole (``enot.lowdim.single_backward_step``).
     """
     tx = T(x)
-    y_in, tx_in = _g_inputs(y, tx, augment, r1)
+    y_in, tx_in = _g_inputs(y, tx, obj.augment, obj.r1)
     frozen = {name: p.detach() for name, p in g.named_parameters()}
     g_tx_frozen = as_float32(functional_call(g, frozen, (tx_in,)))
     g_y = as_float32(g(y_in))
     return enot_losses(
-        cost(x, as_float32(tx)),
-        cost(x, y),
+        obj.cost(x, as_float32(tx)),
+        obj.cost(x, y),
         g_y,
         as_float32(g(tx_in.detach())),
         g_tx_frozen,
-        tau,
-        lam,
-        gauge,
-        r1_penalty(g_y, y_in, r1) if r1 else None,
+        obj.tau,
+        obj.lam,
+        obj.gauge,
+        r1_penalty(g_y, y_in, obj.r1) if obj.r1 else None,
     )
+
+
+def enot_gradients(
+    T: nn.Module,
+    g: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    obj: ENOTObjective,
+    backward: Backward = torch.autograd.backward,
+) -> ENOTLosses:
+    """``enot_forward`` then ``backward_separately``: the step's gradients in T's and g's
+    ``.grad``, for callers that time or compare a step (``enot.fit``, benchmarks, tests); the
+    training loop writes the two calls out."""
+    losses = enot_forward(T, g, x, y, obj)
+    backward_separately(losses, T, g, backward)
+    return losses

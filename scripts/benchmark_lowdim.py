@@ -40,7 +40,7 @@ from enot.lowdim import FitConfig, fit, paper_2d, paper_table4  # noqa: E402
 from enot.lowdim.maps import GradientMap  # noqa: E402
 from enot.lowdim.networks import potential  # noqa: E402
 from enot.lowdim.single_backward_step import make_step  # noqa: E402
-from enot.step import enot_step  # noqa: E402
+from enot.step import ENOTObjective, enot_gradients  # noqa: E402
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -227,22 +227,17 @@ def speed(repeats: int, with_compile: bool, dim: int, profile: bool, width: int 
     d = dim
     f, g = potential(cfg, d), potential(cfg, d)
     x, y = torch.randn(1024, d), torch.randn(1024, d)
+    objective = ENOTObjective(HALF_SQ_L2, cfg.tau, cfg.lam)
     variants = {
         "autograd grad f (create_graph), lean step": (
-            lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_step(
-                T, g, x, y, HALF_SQ_L2, cfg.tau, cfg.lam
-            )
+            lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_gradients(T, g, x, y, objective)
         ),
         "hand-written grad f (mlp_gradient), lean step": (
-            lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_step(
-                T, g, x, y, HALF_SQ_L2, cfg.tau, cfg.lam
-            )
+            lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_gradients(T, g, x, y, objective)
         ),
     }
     if with_compile:  # what fit(..., compile=True) runs
-        compiled = make_step(
-            GradientMap(f, HALF_SQ_L2, fused=True), g, HALF_SQ_L2, cfg.tau, cfg.lam, compile=True
-        )
+        compiled = make_step(GradientMap(f, HALF_SQ_L2, fused=True), g, objective, compile=True)
         variants["hand-written grad f, torch.compile, one backward"] = lambda: compiled(x, y)
     for name, run in variants.items():
         start = time.perf_counter()

@@ -20,7 +20,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from enot.config import get_preset
 from enot.costs import get_cost
-from enot.step import enot_step
+from enot.step import ENOTObjective, enot_gradients
 from enot.training.networks import build_networks
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,8 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
         for o in opts:
             o.zero_grad(set_to_none=True)
         before = dict(syncs)
-        enot_step(T, g, x, y, get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
+        objective = ENOTObjective(get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
+        enot_gradients(T, g, x, y, objective)
         per_step.append({k: syncs[k] - before[k] for k in syncs})
         for o in opts:
             o.step()

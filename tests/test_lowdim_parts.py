@@ -151,7 +151,7 @@ def test_standardised_cost_equals_original_row_by_row():
 
 def test_single_backward_step_routes_gradients_like_the_lean_step():
     from enot.lowdim.single_backward_step import make_step
-    from enot.step import enot_step
+    from enot.step import ENOTObjective, enot_gradients
 
     torch.manual_seed(0)
     f = MLP(in_dim=3, hidden=[8, 8], out_dim=1, quadratic=True).double()
@@ -161,7 +161,8 @@ def test_single_backward_step_routes_gradients_like_the_lean_step():
         g.quadratic_form.normal_()
     T = GradientMap(f, HALF_SQ_L2)
     x, y = torch.randn(16, 3, dtype=torch.double), torch.randn(16, 3, dtype=torch.double) + 1
-    lean = enot_step(T, g, x, y, HALF_SQ_L2, 0.9, 0.3)
+    objective = ENOTObjective(HALF_SQ_L2, 0.9, 0.3)
+    lean = enot_gradients(T, g, x, y, objective)
 
     # f's output bias never reaches grad f, so its .grad stays None: compare it as zeros.
     def grads():
@@ -173,7 +174,7 @@ def test_single_backward_step_routes_gradients_like_the_lean_step():
     before = grads()
     for p in (*f.parameters(), *g.parameters()):
         p.grad = None
-    single = make_step(T, g, HALF_SQ_L2, 0.9, 0.3, compile=False)(x, y)
+    single = make_step(T, g, objective, compile=False)(x, y)
     assert torch.allclose(single.w_dist, lean.w_dist) and torch.allclose(single.t_loss, lean.t_loss)
     for a, b in zip(before, grads()):
         assert torch.allclose(a, b, atol=1e-12)

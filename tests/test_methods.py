@@ -1,4 +1,5 @@
-"""NOT, convex NOT and NOT auto-encoders on the one trainer (enot.methods, enot.not_losses)."""
+"""NOT, convex NOT and NOT auto-encoders on the one trainer (enot.training.loop,
+enot.not_step, enot.not_losses)."""
 
 import copy
 import json
@@ -7,14 +8,13 @@ import sys
 import pytest
 import torch
 from helpers import run, run_in_process
-from torch.optim import AdamW
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from data import build_domain
 from enot.config import Config
 from enot.config.cli import parse_cli
-from enot.costs import get_cost, image_cost, pixel_mse
+from enot.costs import image_cost
 from enot.evaluation.split_judge import per_image_mse
-from enot.methods import enot_iteration, not_iteration
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (
     convex_psi,
@@ -58,94 +58,101 @@ def _cfg(*flags: str) -> Config:
     return cfg
 
 
-class _Run:
-    """Networks of ``cfg``, real AdamW optimisers and real colored-MNIST batches, outside
-    Accelerate; ``draws`` counts the batches each domain gave."""
+class _Trace:
+    """The real training loop (``enot.training.loop.train``) run in this process for a few
+    steps and watched from outside: every optimiser step in order, named by the network it
+    moves ("T" or "g"), with a copy of g's weights just before it; the batches each domain's
+    stream gave; the values the loop logged last. The watchers call the real code through."""
 
-    def __init__(self, cfg: Config, batch: int = 8):
-        torch.manual_seed(0)
-        self.cfg, self.batch = cfg, batch
-        self.T, self.g = build_networks(cfg)
-        self.opt_t = AdamW(self.T.parameters(), lr=1e-3)
-        self.opt_g = AdamW(self.g.parameters(), lr=1e-3)
-        d = cfg.data
-        self.domains = [
-            build_domain(d.dataset, s, d.image_size, "train", seed=0) for s in (d.source, d.target)
-        ]
+    def __init__(self, tmp_path, monkeypatch, steps: int, *flags: str, steep_g: bool = False):
+        from enot.training import loop, networks, streams
+
+        cfg = _cfg(
+            *flags,
+            "--batch-size",
+            "8",
+            "--steps",
+            str(steps),
+            "--eval-every",
+            "0",
+            "--sample-every",
+            str(steps),
+            "--checkpoint-every",
+            str(steps),
+            "--ot-reference-samples",
+            "0",
+            "--output-dir",
+            str(tmp_path / "run"),
+        )
+        self.steps: list[str] = []
+        self.g_before: list[list[torch.Tensor]] = []
         self.draws = {"source": 0, "target": 0}
+        built = []
 
-    def _draw(self, i: int, name: str) -> torch.Tensor:
-        self.draws[name] += 1
-        start = (self.draws[name] * self.batch) % (len(self.domains[i]) - self.batch)
-        return torch.stack([self.domains[i][j] for j in range(start, start + self.batch)])
+        def build(cfg):
+            T, g = networks.build_networks(cfg)
+            if steep_g:  # a steep g, so that psi = k||y||^2 - g is not convex yet
+                with torch.no_grad():
+                    g.fc.weight.mul_(1e3)
+            self.initial = [copy.deepcopy(m.state_dict()) for m in (T, g)]
+            built.append((T, g))
+            return T, g
 
-    def enot(self) -> dict[str, float]:
-        e = self.cfg.enot
-        x, y = self._draw(0, "source"), self._draw(1, "target")
-        return enot_iteration(
-            self.T,
-            self.g,
-            self.opt_t,
-            self.opt_g,
-            x,
-            y,
-            get_cost(self.cfg.method.cost),
-            e.tau,
-            e.lam,
-            e.gauge,
-        )
+        def before_step(opt, args, kwargs):
+            T, g = built[0]
+            moved = {id(p) for group in opt.param_groups for p in group["params"]}
+            self.steps.append("T" if id(next(T.parameters())) in moved else "g")
+            self.g_before.append([p.detach().clone() for p in g.parameters()])
 
-    def not_(self, k: int, cost=pixel_mse, alpha: float = 0.0) -> dict[str, float]:
-        t_batches = [self._draw(0, "source") for _ in range(k)]
-        x, y = self._draw(0, "source"), self._draw(1, "target")
-        coefficient = quadratic_coefficient(self.cfg.method.cost, y.shape) if alpha else 0.0
-        return not_iteration(
-            self.T, self.g, self.opt_t, self.opt_g, t_batches, x, y, cost, alpha, coefficient
-        )
+        real_next = streams.InfiniteStream.__next__
 
+        def counting_next(stream):
+            # The source stream's seed is odd, the target's even (enot.training.loop).
+            self.draws["source" if stream.sampler.initial_seed % 2 else "target"] += 1
+            return real_next(stream)
 
-def _adam_steps(opt) -> set:
-    return {int(s["step"]) for s in opt.state.values()}
+        monkeypatch.setattr(loop, "build_networks", build)
+        monkeypatch.setattr(streams.InfiniteStream, "__next__", counting_next)
+        handle = register_optimizer_step_pre_hook(before_step)
+        try:
+            self.values = loop.train(cfg)["final"]
+        finally:
+            handle.remove()
+        self.T, self.g = built[0]
 
 
-# --- NOT: K T-updates per potential update ---------------------------------------------------
+def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(u, v) for u, v in zip(a, b))
+
+
+# --- the loop's updates: NOT's K T-updates per potential update, ENOT's 1:1 -----------------
 
 
 @pytest.mark.parametrize("k", [1, 4])
-def test_not_runs_exactly_k_t_updates_per_potential_update(k):
-    loop = _Run(_cfg("--method", "not", "--t-iters", str(k)))
-    for n in range(1, 4):
-        out = loop.not_(k)
-        # AdamW counts its own steps per parameter: the real optimisers say how often they ran.
-        assert _adam_steps(loop.opt_t) == {n * k}
-        assert _adam_steps(loop.opt_g) == {n}
-        assert loop.draws == {"source": n * (k + 1), "target": n}
-    assert set(out) == NOT_VALUES
+def test_not_runs_exactly_k_t_updates_per_potential_update(k, tmp_path, monkeypatch):
+    run = _Trace(tmp_path, monkeypatch, 3, "--method", "not", "--t-iters", str(k))
+    # The optimisers' own steps, in order: K map updates, then one potential update.
+    assert run.steps == (["T"] * k + ["g"]) * 3
+    assert run.draws == {"source": 3 * (k + 1), "target": 3}
+    assert set(run.values) == NOT_VALUES
 
 
-def test_enot_iteration_is_one_to_one():
-    loop = _Run(_cfg())
-    loop.enot()
-    assert set(loop.enot()) == ENOT_VALUES
-    assert _adam_steps(loop.opt_t) == {2} and _adam_steps(loop.opt_g) == {2}
+def test_enot_iteration_is_one_to_one(tmp_path, monkeypatch):
+    run = _Trace(tmp_path, monkeypatch, 2)
+    assert run.steps == ["g", "T"] * 2
+    assert run.draws == {"source": 2, "target": 2}
+    assert set(run.values) == ENOT_VALUES
 
 
-def test_t_updates_leave_the_potential_alone():
-    """The K T-steps must not touch g: only the potential step moves it (and T stays put then)."""
-    loop = _Run(_cfg("--method", "not", "--t-iters", "2"))
-    g0 = copy.deepcopy(loop.g.state_dict())
-    stops = []
-    real_step = loop.opt_g.step
-
-    def g_step(*a, **kw):
-        # At the potential step g still has its weights from before the T updates.
-        stops.append(all(torch.equal(g0[k], v) for k, v in loop.g.state_dict().items()))
-        return real_step(*a, **kw)
-
-    loop.opt_g.step = g_step
-    loop.not_(2)
-    assert stops == [True]
-    assert any(not torch.equal(g0[k], v) for k, v in loop.g.state_dict().items())
+def test_t_updates_leave_the_potential_alone(tmp_path, monkeypatch):
+    """The K T-steps must not touch g: only the potential step moves it."""
+    run = _Trace(tmp_path, monkeypatch, 2, "--method", "not", "--t-iters", "2")
+    assert run.steps == ["T", "T", "g"] * 2
+    # At the potential step g still has its weights from before the T updates...
+    assert _same(run.g_before[0], run.g_before[1]) and _same(run.g_before[0], run.g_before[2])
+    # ...and the potential step moved it: the next iteration's T-steps see another g.
+    assert not _same(run.g_before[2], run.g_before[3])
+    assert _same(run.g_before[3], run.g_before[4]) and _same(run.g_before[3], run.g_before[5])
 
 
 # --- losses on hand-made numbers --------------------------------------------------------------
@@ -215,18 +222,13 @@ def test_psi_is_scaled_by_the_cost():
         quadratic_coefficient("lpips", y1.shape)
 
 
-def test_convex_not_logs_and_applies_the_penalty():
+def test_convex_not_logs_and_applies_the_penalty(tmp_path, monkeypatch):
     """Same networks, same batches: alpha > 0 must change g's update, alpha 0 must be NOT."""
 
     def g_after(method: str, alpha: str):
-        cfg = _cfg("--method", method, "--t-iters", "1", "--convex-alpha", alpha)
-        ctx = _Run(cfg)
-        with torch.no_grad():  # a steep g, so that psi = k||y||^2 - g is not convex yet
-            ctx.g.fc.weight.mul_(1e3)
-        # The loop's settings: the penalty's alpha for not_convex only.
-        m = cfg.method
-        out = ctx.not_(1, get_cost(m.cost), m.convex_alpha if method == "not_convex" else 0.0)
-        return out, [p.detach().clone() for p in ctx.g.parameters()]
+        flags = ("--method", method, "--t-iters", "1", "--convex-alpha", alpha)
+        run = _Trace(tmp_path / f"{method}_{alpha}", monkeypatch, 1, *flags, steep_g=True)
+        return run.values, [p.detach().clone() for p in run.g.parameters()]
 
     penalised, g_pen = g_after("not_convex", "0.5")
     free, g_free = g_after("not_convex", "0.0")
@@ -264,13 +266,13 @@ def test_not_ae_config_builds_a_bottleneck_t_and_maps_source_to_itself():
     assert _cfg().architecture()["t_bottleneck"] == 0  # enot: a checkpoint of other networks
 
 
-def test_not_ae_potential_weights_change_after_a_step():
+def test_not_ae_potential_weights_change_after_a_step(tmp_path, monkeypatch):
     """The NOT-AE source never trains its potential; here both networks move in one iteration."""
-    cfg = _cfg("--method", "not_ae", "--no-t-residual", "--t-iters", "2")
-    loop = _Run(cfg)
-    before = [copy.deepcopy(m.state_dict()) for m in (loop.T, loop.g)]
-    loop.not_(2, ae_cost(cfg.method.ae_cost))
-    for old, model in zip(before, (loop.T, loop.g)):
+    loop = _Trace(
+        tmp_path, monkeypatch, 1, "--method", "not_ae", "--no-t-residual", "--t-iters", "2"
+    )
+    assert loop.steps == ["T", "T", "g"]
+    for old, model in zip(loop.initial, (loop.T, loop.g)):
         moved = [
             k
             for k, v in model.state_dict().items()

@@ -3,7 +3,7 @@
 Bidirectional (strictly convex c(x, y) = h(x - y)): two potentials, f on the source and g on the
 target. Even steps train the map T(x) = x - grad h*(grad f(x)) against the dual potential g,
 odd steps the map T^-1(y) = y - grad h*(grad g(y)) against f, each with the expectile
-regulariser (`enot.losses.enot_losses` via `enot.step.enot_step`, shared with the image path).
+regulariser (`enot.losses.enot_losses` via `enot.step.enot_gradients`, shared with the image path).
 One-directional (any batched cost): a residual map network T and a potential g, updated 1:1.
 """
 
@@ -32,7 +32,7 @@ from enot.lowdim.result import TransportResult
 from enot.lowdim.single_backward_step import make_step
 from enot.lowdim.standardise import NONE, QUADRATIC_FACTOR, SEPARATE, SHARED, Standardiser
 from enot.optim import adamw_cosine
-from enot.step import enot_step
+from enot.step import ENOTObjective, enot_gradients
 
 # Samples used to estimate the standardisation from samplers.
 _STANDARDISE_SAMPLES = 10_000
@@ -49,9 +49,11 @@ def _standardisation(cost: ArrayCost) -> tuple[str, float]:
 
 def _stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
     """The lean two-backward step of the image path, or the single-backward step compiled."""
+    objective = ENOTObjective(cost, cfg.tau, cfg.lam)
     if cfg.compile:
-        return make_step(T, g, cost, cfg.tau, cfg.lam, compile=True)
-    return lambda x, y: enot_step(T, g, x, y, cost, cfg.tau, cfg.lam)
+        return make_step(T, g, objective, compile=True)
+
+    return lambda x, y: enot_gradients(T, g, x, y, objective)
 
 
 def _optimiser(net: nn.Module, cfg: FitConfig, betas: tuple[float, float], dim: int):

@@ -1,10 +1,11 @@
 """The ENOT step as one loss with one backward pass, so that torch.compile can take it whole.
 
-`enot.step.enot_step` routes two backward passes (L_g into g, L_T into T) through one forward of
-g on T(x); compiled code cannot replay part of its backward, so here the routing is done by
-stop-gradients instead (`enot.step.enot_step_loss`): L_g sees g on sg(T(x)), and L_T sees g
-with its weights detached (`torch.func.functional_call`). Then d(L_g + L_T) gives g exactly L_g's
-gradient and T exactly L_T's (tests/test_lowdim_parts.py checks it against `enot_step`).
+`enot.step.backward_separately` routes two backward passes (L_g into g, L_T into T) through one
+forward of g on T(x); compiled code cannot replay part of its backward, so here the routing is
+done by stop-gradients instead (`enot.step.enot_joint_losses`): L_g sees g on sg(T(x)), and L_T
+sees g with its weights detached (`torch.func.functional_call`). Then d(L_g + L_T) gives g
+exactly L_g's gradient and T exactly L_T's (tests/test_lowdim_parts.py checks it against
+`enot.step.enot_gradients`).
 It costs one more forward of g than the lean step, but compiled it fuses the many small
 elementwise ops of the gradient map, which on CPU dominate (see scripts/benchmark_lowdim.py
 speed).
@@ -17,16 +18,15 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from enot.costs import Cost
 from enot.losses import ENOTLosses
-from enot.step import enot_step_loss
+from enot.step import ENOTObjective, enot_joint_losses
 
 
 def step_loss(
-    T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, cost: Cost, tau: float, lam: float
+    T: nn.Module, g: nn.Module, x: Tensor, y: Tensor, objective: ENOTObjective
 ) -> tuple[Tensor, ...]:
     """(L_g + L_T, then the five ENOTLosses fields) for one direction of Alg. 1."""
-    part = enot_step_loss(T, g, x, y, cost, tau, lam)
+    part = enot_joint_losses(T, g, x, y, objective)
     return (
         part.g_loss + part.t_loss,
         part.g_loss,
@@ -38,12 +38,12 @@ def step_loss(
 
 
 def make_step(
-    T: nn.Module, g: nn.Module, cost: Cost, tau: float, lam: float, compile: bool
+    T: nn.Module, g: nn.Module, objective: ENOTObjective, compile: bool
 ) -> Callable[[Tensor, Tensor], ENOTLosses]:
     """A step (x, y) -> ENOTLosses that accumulates gradients into T's and g's .grad."""
 
     def loss(x: Tensor, y: Tensor) -> tuple[Tensor, ...]:
-        return step_loss(T, g, x, y, cost, tau, lam)
+        return step_loss(T, g, x, y, objective)
 
     run = torch.compile(loss) if compile else loss
 

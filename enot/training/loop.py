@@ -1,10 +1,11 @@
 """The training loop of ENOT (arXiv 2403.03777) and the NOT methods, top to bottom.
 
 Build the run (Accelerator, networks, optimisers, data, EMA, resume), then step: one outer
-iteration of the method (``enot.methods``, the one ``match``), the learning-rate schedule, the
-EMA, the log, the sample grid, the evaluation callback, the checkpoint; stop after ``--steps``
-or ``--max-seconds`` of training, and export. It runs the same under ``python``,
-``accelerate launch`` (one or many processes, GPU or CPU) and ``torchrun``.
+iteration of the method (the one ``match``: the method's forward, ``enot.step`` or
+``enot.not_step``, gives the losses; backward, the finite guard and ``opt.step()`` are here), the
+learning-rate schedule, the EMA, the log, the sample grid, the evaluation callback, the
+checkpoint; stop after ``--steps`` or ``--max-seconds`` of training, and export. It runs the
+same under ``python``, ``accelerate launch`` (one or many processes, GPU or CPU) and ``torchrun``.
 
 Training knows no metric: ``evaluate(T, step, seconds)`` is handed in (``scripts/train.py``
 passes ``enot.evaluation.map_judge.MapJudge``) and answers ``(metrics, score, summary)``, or
@@ -29,11 +30,19 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from enot.config import Config, ConfigError, save_config
-from enot.costs import get_cost
-from enot.methods import enot_iteration, not_iteration
+from enot.costs import Cost, get_cost
 from enot.not_ae import ae_cost
 from enot.not_losses import QUADRATIC_COEFFICIENT, quadratic_coefficient
+from enot.not_step import not_map_forward, not_potential_forward
 from enot.optim import adamw_cosine, cosine_lr_factor
+from enot.step import (
+    Backward,
+    ENOTObjective,
+    backward_separately,
+    enot_forward,
+    grad_norm,
+    trainable_params,
+)
 from enot.training import artifacts
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import Progress, list_checkpoints, resolve_resume, save_checkpoint
@@ -84,6 +93,8 @@ def train(
         if m.method == "not_ae"
         else get_cost(m.cost)
     )
+    e = cfg.enot
+    objective = ENOTObjective(cost, e.tau, e.lam, e.gauge, e.r1, e.diff_augment)
     if m.method == "not_convex" and m.cost not in QUADRATIC_COEFFICIENT:
         raise ConfigError(
             f"--method not_convex needs a quadratic --cost (one of "
@@ -156,54 +167,48 @@ def train(
     out_of_time = bool(tc.max_seconds) and progress.seconds >= tc.max_seconds
     while progress.step < end and not out_of_time:
         step = progress.step + 1
+        # Every update's losses and gradient norms pass the finite guard before its optimiser
+        # steps: a NaN stops the run with no weight touched by it.
         check = partial(
             check_update, acc=acc, step=step, ckpt_dir=ckpt_dir, fp16=tc.mixed_precision == "fp16"
         )
 
-        # One outer iteration of the method.
+        # One outer iteration of the method: its forward gives the losses; backward, the guard
+        # and the optimiser steps are here.
         match m.method:
             case "enot":
+                # g and T updated 1:1 on one batch pair (ENOT, Alg. 1).
                 x, y = draw(source), draw(target)
-                e = cfg.enot
-                values = enot_iteration(
-                    T,
-                    g,
-                    opt_t,
-                    opt_g,
-                    x,
-                    y,
-                    cost,
-                    e.tau,
-                    e.lam,
-                    e.gauge,
-                    r1=e.r1,
-                    augment=e.diff_augment,
-                    backward=acc.backward,
-                    check=check,
+                opt_t.zero_grad(set_to_none=True)
+                opt_g.zero_grad(set_to_none=True)
+                losses = enot_forward(T, g, x, y, objective)
+                backward_separately(losses, T, g, acc.backward)  # L_g into g, L_T into T
+                values = check(
+                    {**losses.scalars(), "grad_norm_t": grad_norm(T), "grad_norm_g": grad_norm(g)}
                 )
+                opt_g.step()
+                opt_t.step()
             case "not" | "not_convex" | "not_ae":
-                # The K batches of the T updates first, then the potential's pair: the order
-                # in which NOT, Alg. 1 draws them.
+                # K map updates, each on its own source batch with g frozen, then one potential
+                # update on a source and a target batch: NOT, Alg. 1, in the order it draws them.
                 t_batches = [draw(source) for _ in range(m.t_iters)]
                 x, y = draw(source), draw(target)
+                values = not_map_updates(T, g_plain, opt_t, t_batches, cost, acc.backward, check)
+                opt_g.zero_grad(set_to_none=True)
                 alpha, k = 0.0, 0.0
                 if m.method == "not_convex":
                     alpha, k = m.convex_alpha, quadratic_coefficient(m.cost, y.shape)
-                values = not_iteration(
-                    T,
-                    g,
-                    opt_t,
-                    opt_g,
-                    t_batches,
-                    x,
-                    y,
-                    cost,
-                    alpha,
-                    k,
-                    g_plain=g_plain,
-                    backward=acc.backward,
-                    check=check,
-                )
+                p = not_potential_forward(T, g, x, y, cost, alpha, k)
+                acc.backward(p.g_loss, inputs=trainable_params(g))
+                potential = {
+                    "g_loss": p.g_loss.detach().float(),
+                    "w_dist": p.w_dist.float(),
+                    "grad_norm_g": grad_norm(g),
+                }
+                if alpha > 0:
+                    potential["jensen"] = p.jensen.float()
+                values.update(check(potential))
+                opt_g.step()
         progress.step = step
         progress.seconds = seconds_before + time.perf_counter() - start - judging
         if tc.max_seconds:  # one clock for every process: the main process's
@@ -348,6 +353,35 @@ def ema_copy(T: nn.Module, ema: EMAModel | None) -> nn.Module | None:
     model = copy.deepcopy(T)
     ema.copy_to(model.parameters())
     return model
+
+
+def not_map_updates(
+    T: nn.Module,
+    g: nn.Module,
+    opt_t: torch.optim.Optimizer,
+    batches: list[torch.Tensor],
+    cost: Cost,
+    backward: Backward,
+    check: Callable[[dict], dict],
+) -> dict[str, float]:
+    """NOT's K map updates, one per source batch, g frozen (its plain module: only T wants
+    these gradients); the mean of their checked values."""
+    means: dict[str, float] = {}
+    for xt in batches:
+        opt_t.zero_grad(set_to_none=True)
+        m = not_map_forward(T, g, xt, cost)
+        backward(m.t_loss, inputs=trainable_params(T))
+        checked = check(
+            {
+                "t_loss": m.t_loss.detach().float(),
+                "transport_cost": m.transport_cost.float(),
+                "grad_norm_t": grad_norm(T),
+            }
+        )
+        opt_t.step()
+        for name, v in checked.items():
+            means[name] = means.get(name, 0.0) + v / len(batches)
+    return means
 
 
 def export(
