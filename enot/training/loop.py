@@ -114,14 +114,14 @@ def train(
     )
     # The modules without their data-parallel or compiled wrappers: for samples, evaluation,
     # EMA and export, whose eval-mode calls would otherwise compile graphs of their own.
-    T_plain = acc.unwrap_model(T, keep_torch_compile=False)
-    g_plain = acc.unwrap_model(g, keep_torch_compile=False)
+    T_unwrapped = acc.unwrap_model(T, keep_torch_compile=False)
+    g_unwrapped = acc.unwrap_model(g, keep_torch_compile=False)
     source = InfiniteStream(src_loader, acc, seed=tc.seed * 2 + 1)
     target = InfiniteStream(tgt_loader, acc, seed=tc.seed * 2 + 2)
     progress = Progress()
     ema = None
     if tc.ema_decay > 0:
-        ema = EMAModel(T_plain.parameters(), decay=tc.ema_decay)
+        ema = EMAModel(T_unwrapped.parameters(), decay=tc.ema_decay)
         ema.to(acc.device)
     for obj in (progress, source, target, ema):
         if obj is not None:
@@ -193,7 +193,9 @@ def train(
                 # update on a source and a target batch: NOT, Alg. 1, in the order it draws them.
                 t_batches = [draw(source) for _ in range(m.t_iters)]
                 x, y = draw(source), draw(target)
-                values = not_map_updates(T, g_plain, opt_t, t_batches, cost, acc.backward, check)
+                values = not_map_updates(
+                    T, g_unwrapped, opt_t, t_batches, cost, acc.backward, check
+                )
                 opt_g.zero_grad(set_to_none=True)
                 alpha, k = 0.0, 0.0
                 if m.method == "not_convex":
@@ -230,7 +232,7 @@ def train(
 
         # EMA of T's weights.
         if ema is not None:
-            ema.step(T_plain.parameters())
+            ema.step(T_unwrapped.parameters())
 
         # Log.
         bar.update(1)
@@ -251,14 +253,14 @@ def train(
 
         # Sample grid.
         if step % tc.sample_every == 0 or last:
-            samples.save(T_plain, step)
+            samples.save(T_unwrapped, step)
 
         # Evaluation: the exported map (the EMA when kept) judged; the best one exported.
         if tc.eval_every and (step % tc.eval_every == 0 or last):
             clock = time.perf_counter()
             if acc.is_main_process:
-                ema_T = ema_copy(T_plain, ema)
-                verdict = evaluate(ema_T or T_plain, step, progress.seconds)
+                ema_T = ema_copy(T_unwrapped, ema)
+                verdict = evaluate(ema_T or T_unwrapped, step, progress.seconds)
                 if verdict is not None:
                     metrics, score, summary = verdict
                     last_eval = metrics
@@ -269,8 +271,8 @@ def train(
                             cfg,
                             acc,
                             artifacts.EXPORT_BEST,
-                            T_plain,
-                            g_plain,
+                            T_unwrapped,
+                            g_unwrapped,
                             ema_T,
                             step,
                             progress.seconds,
@@ -300,7 +302,7 @@ def train(
     # Summary, weights agreed across processes, export.
     elapsed = time.perf_counter() - start
     checksum = torch.stack(
-        [sum(p.double().sum() for p in n.parameters()) for n in (T_plain, g_plain)]
+        [sum(p.double().sum() for p in n.parameters()) for n in (T_unwrapped, g_unwrapped)]
     )
     per_rank_params = acc.gather(checksum[None]).tolist()
     summary = {
@@ -332,9 +334,9 @@ def train(
             cfg,
             acc,
             artifacts.EXPORT,
-            T_plain,
-            g_plain,
-            ema_copy(T_plain, ema),
+            T_unwrapped,
+            g_unwrapped,
+            ema_copy(T_unwrapped, ema),
             progress.step,
             progress.seconds,
         )
@@ -364,7 +366,7 @@ def not_map_updates(
     backward: Backward,
     check: Callable[[dict], dict],
 ) -> dict[str, float]:
-    """NOT's K map updates, one per source batch, g frozen (its plain module: only T wants
+    """NOT's K map updates, one per source batch, g frozen (its unwrapped module: only T wants
     these gradients); the mean of their checked values."""
     means: dict[str, float] = {}
     for xt in batches:
