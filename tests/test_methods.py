@@ -12,7 +12,7 @@ from torch.optim import AdamW
 from data import build_domain
 from enot.config import Config
 from enot.config.cli import parse_cli
-from enot.costs import get_cost, image_cost, pixel_mse
+from enot.costs import get_cost, sq_l2_per_size, pixel_mse
 from enot.evaluation.split_judge import per_image_mse
 from enot.methods import enot_iteration, not_iteration
 from enot.not_ae import ae_cost, pixel_l1
@@ -200,10 +200,10 @@ def test_jensen_penalty_is_positive_for_non_convex_psi():
 def test_psi_is_scaled_by_the_cost():
     """psi = k||y||^2 - f: f = 0 is c-concave (psi convex, no penalty); f = 2k||y||^2 is not."""
     y1, y2, t = _pairs()
-    k = quadratic_coefficient("image_mse", y1.shape)
+    k = quadratic_coefficient("sq_l2_per_size", y1.shape)
     assert k == pytest.approx(1 / (3 * 4))
     # c(x, y) = k ||x - y||^2 for the named cost.
-    assert image_cost(y1, y2).double() == pytest.approx(k * (y1 - y2).flatten(1).square().sum(1))
+    assert sq_l2_per_size(y1, y2).double() == pytest.approx(k * (y1 - y2).flatten(1).square().sum(1))
     zero = convex_psi(lambda y: torch.zeros(len(y), dtype=y.dtype), k)
     assert jensen_penalty(zero, y1, y2, t).item() == 0.0
     steep = convex_psi(lambda y: 2 * k * y.flatten(1).square().sum(1), k)
@@ -472,7 +472,7 @@ def test_comparison_counts_the_flops_of_each_outer_iteration():
 
     cfg = Config()
     cfg.data.image_size, cfg.train.batch_size = 16, 4
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
     flops = {k: time_outer_iterations("tiny", cfg, k, repeats=1).flops for k in (1, 2, 4)}
     # ENOT's iteration does not depend on K; each extra NOT T-update adds the same FLOPs.
     assert flops[1]["enot"] == flops[2]["enot"] == flops[4]["enot"] > 0
