@@ -18,7 +18,7 @@ tau close to 1 punishes violations hard and replaces NOT's inner maximisation ov
 
 The functions here are pure: they take per-sample tensors and return a typed result. Given g on
 sg(T_x) for L_g and g with frozen weights on T_x for L_T, the sum L_g + L_T has exactly the
-gradients of the method, so one plain backward pass is right (`enot.step.enot_step_loss`).
+gradients of the method, so one backward pass of their sum is right (`enot.step.enot_step_loss`).
 `enot.step.enot_step` saves a forward of g by passing the same g(T_x) for both and routing the
 two backward passes itself; tests/test_losses.py proves the two steps equal.
 """
@@ -65,7 +65,7 @@ class ENOTLosses:
         return {k: getattr(self, k).detach().float() for k in names if getattr(self, k) is not None}
 
     def detached(self) -> dict[str, float]:
-        """Plain floats for logging."""
+        """Python floats for logging."""
         return {k: v.item() for k, v in self.scalars().items()}
 
 
@@ -90,8 +90,8 @@ def enot_losses(
 
     gauge: weight of gauge * (mean g(y))^2 added to L_g (0 in the paper). L_g and W are
     unchanged by g -> g + a, so nothing holds the level of g: under Adam it drifts, and the
-    logged L_T = mean c - g(T(x)) with it (to -90 in 1,500 colored-MNIST steps). The term pins
-    mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
+    logged L_T = mean c - g(T(x)) with it (how far: docs/quickstart.md, "The gauge"). The term
+    pins mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
 
     grad_penalty: a scalar added to L_g as it is, differentiable in g's parameters: the R1
     penalty of ``enot.step.r1_penalty`` (not in the paper; None: nothing added).

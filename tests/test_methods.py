@@ -12,7 +12,7 @@ from torch.optim import AdamW
 from data import build_domain
 from enot.config import Config
 from enot.config.cli import parse_cli
-from enot.costs import get_cost, sq_l2_per_size, pixel_mse
+from enot.costs import get_cost, pixel_mse, sq_l2_per_size
 from enot.evaluation.split_judge import per_image_mse
 from enot.methods import enot_iteration, not_iteration
 from enot.not_ae import ae_cost, pixel_l1
@@ -203,7 +203,9 @@ def test_psi_is_scaled_by_the_cost():
     k = quadratic_coefficient("sq_l2_per_size", y1.shape)
     assert k == pytest.approx(1 / (3 * 4))
     # c(x, y) = k ||x - y||^2 for the named cost.
-    assert sq_l2_per_size(y1, y2).double() == pytest.approx(k * (y1 - y2).flatten(1).square().sum(1))
+    assert sq_l2_per_size(y1, y2).double() == pytest.approx(
+        k * (y1 - y2).flatten(1).square().sum(1)
+    )
     zero = convex_psi(lambda y: torch.zeros(len(y), dtype=y.dtype), k)
     assert jensen_penalty(zero, y1, y2, t).item() == 0.0
     steep = convex_psi(lambda y: 2 * k * y.flatten(1).square().sum(1), k)

@@ -23,7 +23,7 @@ import ot
 import torch
 from torch import Tensor
 
-from enot.costs import COSTS, Cost, get_cost, half_sq_l2, sq_l2_per_size, pixel_mse
+from enot.costs import COSTS, Cost, get_cost, half_sq_l2, pixel_mse, sq_l2_per_size
 
 MAX_ITER = 10_000_000  # network-simplex iterations: far above what 10^4 images need
 _OPTIMAL = 1  # ot.emd's result_code of a solved problem
