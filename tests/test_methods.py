@@ -10,7 +10,7 @@ from helpers import run, run_in_process
 from torch.optim import AdamW
 
 from data import build_domain
-from enot.config import Config
+from enot.config import Config, ConfigError
 from enot.config.cli import parse_cli
 from enot.costs import get_cost, pixel_mse, sq_l2_per_size
 from enot.evaluation.split_judge import per_image_mse
@@ -338,10 +338,13 @@ def test_dry_run_prints_the_method_section(train_cmd):
     assert method["convex_alpha"] == 0.01
 
 
-def test_configs_saved_before_the_method_section_still_load():
+def test_a_config_without_the_method_section_is_refused_by_name():
+    # No release wrote a config without it: nothing to migrate, and nothing is guessed.
     d = Config().to_dict()
     del d["method"]
-    assert Config.from_dict(d).method.method == "enot"
+    with pytest.raises(ConfigError, match="does not match this version of the code: 'method'"):
+        Config.from_dict(d)
+    assert Config.from_dict(Config().to_dict()).method.method == "enot"
 
 
 def test_missing_lpips_weights_stop_the_run_with_the_fix(tmp_path, train_cmd):
