@@ -63,11 +63,11 @@ def test_the_potential_level_is_free_and_the_gauge_holds_it():
     def g_loss(gauge):
         return enot_losses(c_x_tx, c_xy, g_y + a, g_tx + a, g_tx + a, 0.98, 1.0, gauge).g_loss
 
-    plain = g_loss(0.0)
-    (grad_plain,) = torch.autograd.grad(plain, a)
-    assert abs(grad_plain.item()) < 1e-6  # the dual does not see the level of g...
+    ungauged = g_loss(0.0)
+    (grad_ungauged,) = torch.autograd.grad(ungauged, a)
+    assert abs(grad_ungauged.item()) < 1e-6  # the dual does not see the level of g...
     shifted = enot_losses(c_x_tx, c_xy, g_y + 5, g_tx + 5, g_tx + 5, 0.98, 1.0)
-    assert shifted.g_loss.item() == pytest.approx(plain.item(), abs=1e-5)
+    assert shifted.g_loss.item() == pytest.approx(ungauged.item(), abs=1e-5)
     assert shifted.w_dist.item() == pytest.approx(
         enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5
     )
@@ -77,7 +77,7 @@ def test_the_potential_level_is_free_and_the_gauge_holds_it():
     )
     held = g_loss(0.1)
     (grad_held,) = torch.autograd.grad(held, a)
-    assert held.item() == pytest.approx(plain.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
+    assert held.item() == pytest.approx(ungauged.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
     assert grad_held.item() == pytest.approx(2 * 0.1 * g_y.mean().item(), rel=1e-4)
     # T's loss does not depend on the gauge.
     assert (
@@ -129,7 +129,7 @@ def test_lean_step_gradients_equal_the_step_whose_losses_carry_their_stop_gradie
     x, y = _data()
     out = enot_step(T1, g1, x, y, sq_l2_per_size, tau=0.98, lam=1.0)
     ref = enot_step_loss(T2, g2, x, y, sq_l2_per_size, tau=0.98, lam=1.0)
-    (ref.g_loss + ref.t_loss).backward()  # one plain backward pass: no routing
+    (ref.g_loss + ref.t_loss).backward()  # one backward pass of the sum: no routing
     assert out.g_loss.item() == pytest.approx(ref.g_loss.item(), abs=1e-12)
     assert out.t_loss.item() == pytest.approx(ref.t_loss.item(), abs=1e-12)
     assert out.w_dist.item() == pytest.approx(ref.w_dist.item(), abs=1e-12)
@@ -227,8 +227,8 @@ def test_lean_step_equals_the_reference_with_the_potentials_options(r1, augment)
     for p in list(T3.parameters()) + list(g3.parameters()):
         p.grad = None
     torch.manual_seed(3)
-    plain = enot_step(T3, g3, x, y, sq_l2_per_size, tau=0.98, lam=1.0)
-    assert plain.g_loss.item() != pytest.approx(out.g_loss.item(), abs=1e-9)
+    without_options = enot_step(T3, g3, x, y, sq_l2_per_size, tau=0.98, lam=1.0)
+    assert without_options.g_loss.item() != pytest.approx(out.g_loss.item(), abs=1e-9)
 
 
 def test_r1_penalty_of_a_linear_potential_is_half_gamma_times_its_squared_slope():

@@ -241,7 +241,7 @@ class TrainConfig:
     eval_every: int = _opt(
         0,
         "judge T on a fixed test subset every N steps, keeping the best export as "
-        "export_best (docs/evaluation.md); 0 disables",
+        "export_best (docs/evaluation.md); 0 disables (needs the Inception weights)",
         range=(0, 10**8),
     )
     eval_images: int = _opt(1000, "images per domain for --eval-every", range=(2, 10**6))
