@@ -175,8 +175,7 @@ def model_card(entry: Entry) -> str:
         f"- **image size:** {entry.size} × {entry.size}",
         f"- **training steps:** {card.step:,} of {cfg.train.steps:,}",
         f"- **cost:** {card.cost}; τ = {cfg.enot.tau}, λ = {cfg.enot.lam}",
-        f"- **map:** U-Net base {cfg.t_net.t_base_channels} ({weights}), run by "
-        f"{describe(entry.T)}",
+        f"- **map:** U-Net base {cfg.t_net.base_channels} ({weights}), run by {describe(entry.T)}",
     ]
     m = entry.metrics
     if m is not None:

@@ -1,6 +1,8 @@
 """Transport costs c(x, y), batched: inputs [B, ...], output [B].
 
-A small registry so that presets and checkpoints name a cost by a plain string.
+``COSTS`` is the one registry of the image costs by the name a config holds
+(``enot.config.sections.COST_NAMES`` lists the same names, since the config imports nothing
+of the method; tests/test_config.py checks that they agree).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from torch import Tensor
 Cost = Callable[[Tensor, Tensor], Tensor]
 
 
-def image_cost(x: Tensor, y: Tensor) -> Tensor:
-    """The ENOT paper's image cost ||x - y||^2 / (3 * image_size).
+def sq_l2_per_size(x: Tensor, y: Tensor) -> Tensor:
+    """The ENOT paper's image cost ||x - y||^2 / (C * S), for [B, C, S, S] batches (C = 3: RGB).
 
-    For a [B, 3, S, S] batch this equals S x the per-pixel mean squared error, which keeps the cost
-    on the scale of the potential whatever the resolution (arXiv 2403.03777, image experiments).
-    Scaled by the channel count of the input, so it stays S x MSE for gray images too.
+    The squared distance per channel and image side ("size"): S x the per-pixel mean squared
+    error, which keeps the cost on the scale of the potential whatever the resolution
+    (arXiv 2403.03777, image experiments). Divided by the input's channel count, so it stays
+    S x MSE for gray images too.
     """
     channels, size = x.shape[1], x.shape[-1]
     return (x - y).flatten(1).square().sum(dim=1) / (channels * size)
@@ -40,7 +43,7 @@ def half_sq_l2(x: Tensor, y: Tensor) -> Tensor:
 
 
 COSTS: dict[str, Cost] = {
-    "image_mse": image_cost,
+    "sq_l2_per_size": sq_l2_per_size,
     "pixel_mse": pixel_mse,
     "half_sq_l2": half_sq_l2,
 }

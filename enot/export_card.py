@@ -3,9 +3,10 @@
 ``ExportCard`` is the one reader and writer of that file. Training writes it; evaluation, the
 demo, the translate command, the ONNX exporter and the model card read it through attributes.
 
-Versions: a card carries ``version``. A card without one is version 1, written before the card
-was typed; it loads, with each field added since at its default. A card of a version newer than
-``VERSION`` is refused with a message that says so, rather than read with fields it would drop.
+Versions: a card carries ``version``, and this code reads cards of ``VERSION`` only. No release
+has written another format, so there is nothing to migrate: a card of a newer version is refused
+with a message that says to upgrade, rather than read with fields it would drop, and any other
+version, or none, is refused by name.
 
 This module imports nothing of the method, training, evaluation or app, so any of them may
 read a card.
@@ -92,10 +93,18 @@ class ExportCard:
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "the task card") -> ExportCard:
-        """Read a card of any version up to ``VERSION``; CardError names what is wrong."""
+        """Read a card of version ``VERSION``; CardError names what is wrong."""
         if not isinstance(data, dict):
             raise CardError(f"{where} must hold a JSON object, got {type(data).__name__}")
-        version = data.get("version", 1)
+        missing = [name for name in REQUIRED if name not in data]
+        if missing:
+            raise CardError(f"{where} lacks {', '.join(missing)}")
+        if "version" not in data:
+            raise CardError(
+                f"{where} has no version, a format no release wrote; this enot-i2i reads "
+                f"version {VERSION}: export the run again"
+            )
+        version = data["version"]
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise CardError(f"{where}: version must be a positive integer, got {version!r}")
         if version > VERSION:
@@ -103,16 +112,18 @@ class ExportCard:
                 f"{where} is a version {version} card; this enot-i2i reads cards "
                 f"up to version {VERSION}: upgrade enot-i2i to load this export"
             )
-        missing = [name for name in REQUIRED if name not in data]
-        if missing:
-            raise CardError(f"{where} lacks {', '.join(missing)}")
+        if version != VERSION:
+            raise CardError(
+                f"{where} is a version {version} card, a format no release wrote; "
+                f"this enot-i2i reads version {VERSION}: export the run again"
+            )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise CardError(
                 f"{where} has unknown field(s) {', '.join(unknown)} for a version {version} card"
             )
-        values = {**data, "version": VERSION}
+        values = dict(data)
         try:
             if values.get("test_split") is not None:
                 values["test_split"] = SplitJudgement(**values["test_split"])

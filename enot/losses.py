@@ -66,7 +66,7 @@ class ENOTLosses:
         return {k: getattr(self, k).detach().float() for k in names if getattr(self, k) is not None}
 
     def detached(self) -> dict[str, float]:
-        """Plain floats for logging."""
+        """Python floats for logging."""
         return {k: v.item() for k, v in self.scalars().items()}
 
 
@@ -91,8 +91,8 @@ def enot_losses(
 
     gauge: weight of gauge * (mean g(y))^2 added to L_g (0 in the paper). L_g and W are
     unchanged by g -> g + a, so nothing holds the level of g: under Adam it drifts, and the
-    logged L_T = mean c - g(T(x)) with it (to -90 in 1,500 colored-MNIST steps). The term pins
-    mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
+    logged L_T = mean c - g(T(x)) with it (how far: docs/quickstart.md, "The gauge"). The term
+    pins mean g(y) near 0; T's gradient, which depends on g's slope only, does not see it.
 
     grad_penalty: a scalar added to L_g as it is, differentiable in g's parameters: the R1
     penalty of ``enot.step.r1_penalty`` (not in the paper; None: nothing added).

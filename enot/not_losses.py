@@ -19,7 +19,7 @@ with y1, y2 the two halves of the target batch: Jensen's inequality, which holds
 exactly when psi is convex.
 
 Scaling of psi. The sources write psi(y) = ||y||^2/2 - f(y), i.e. k = 1/2, the cost
-||x - y||^2 / 2. Our costs scale the squared distance: image_mse is ||x-y||^2 / (C * S), i.e.
+||x - y||^2 / 2. Our costs scale the squared distance: sq_l2_per_size is ||x-y||^2 / (C * S), i.e.
 k = 1/(C S); pixel_mse is k = 1/(C S^2); half_sq_l2 is k = 1/2, the sources' psi. We use
 psi = k ||y||^2 - f(y) with the run's own k. That is the sources' psi of the equivalent
 problem rescaled by 2k: the same convex/non-convex verdict, and the penalty is in the units of f
@@ -39,7 +39,7 @@ from torch import Tensor
 Potential = Callable[[Tensor], Tensor]
 
 
-def _k_image_mse(shape: torch.Size) -> float:
+def _k_sq_l2_per_size(shape: torch.Size) -> float:
     return 1.0 / (shape[1] * shape[-1])
 
 
@@ -53,7 +53,7 @@ def _k_half(shape: torch.Size) -> float:
 
 # k of the quadratic costs c(x, y) = k ||x - y||^2 in enot.costs, as a function of [B, C, H, W].
 QUADRATIC_COEFFICIENT: dict[str, Callable[[torch.Size], float]] = {
-    "image_mse": _k_image_mse,
+    "sq_l2_per_size": _k_sq_l2_per_size,
     "pixel_mse": _k_pixel_mse,
     "half_sq_l2": _k_half,
 }

@@ -38,7 +38,7 @@ def make_export(
     background: str = "white",
 ) -> Path:
     cfg = get_preset("colored_mnist")
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = base, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = base, 4
     cfg.data.image_size = image_size
     cfg.data.background = background
     torch.manual_seed(seed)

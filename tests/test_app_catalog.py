@@ -35,7 +35,7 @@ def test_card_shows_task_size_steps_cost_and_metrics(models):
         "colored_mnist 2 → 3",
         "32 × 32",
         f"7 of {steps:,}",
-        "image_mse",
+        "sq_l2_per_size",
         "FID",
         "123.45",
         "MSE",
@@ -115,7 +115,7 @@ def test_emoji_export_lists_its_examples_and_both_licences(tmp_path):
         for i in range(40):
             Image.new("RGBA", (64, 64), (i * 6, 0, 0, 255)).save(data / side / f"{i:04x}.png")
     cfg = get_preset("emoji_32")
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
     cfg.data.source, cfg.data.target = str(data / "noto"), str(data / "twemoji")
     T, g = build_networks(cfg)
     write_export(tmp_path / "models" / "emoji" / "export", T, g, None, cfg, step=1)

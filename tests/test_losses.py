@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from enot.costs import get_cost, half_sq_l2, image_cost
+from enot.costs import get_cost, half_sq_l2, sq_l2_per_size
 from enot.losses import enot_losses, expectile
 from enot.step import ENOTObjective, enot_gradients, enot_joint_losses
 
@@ -22,11 +22,11 @@ def test_expectile_is_asymmetric():
     assert torch.allclose(out, torch.tensor([0.9 * 4, 0.1 * 4]))
 
 
-def test_image_cost_is_size_times_pixel_mse():
+def test_sq_l2_per_size_is_size_times_pixel_mse():
     x, y = torch.randn(4, 3, 16, 16), torch.randn(4, 3, 16, 16)
     mse = (x - y).square().mean(dim=(1, 2, 3))
-    assert torch.allclose(image_cost(x, y), 16 * mse, rtol=1e-5)
-    assert torch.allclose(image_cost(x, y), (x - y).flatten(1).square().sum(1) / (3 * 16))
+    assert torch.allclose(sq_l2_per_size(x, y), 16 * mse, rtol=1e-5)
+    assert torch.allclose(sq_l2_per_size(x, y), (x - y).flatten(1).square().sum(1) / (3 * 16))
 
 
 def test_half_sq_l2_and_registry():
@@ -63,11 +63,11 @@ def test_the_potential_level_is_free_and_the_gauge_holds_it():
     def g_loss(gauge):
         return enot_losses(c_x_tx, c_xy, g_y + a, g_tx + a, g_tx + a, 0.98, 1.0, gauge).g_loss
 
-    plain = g_loss(0.0)
-    (grad_plain,) = torch.autograd.grad(plain, a)
-    assert abs(grad_plain.item()) < 1e-6  # the dual does not see the level of g...
+    ungauged = g_loss(0.0)
+    (grad_ungauged,) = torch.autograd.grad(ungauged, a)
+    assert abs(grad_ungauged.item()) < 1e-6  # the dual does not see the level of g...
     shifted = enot_losses(c_x_tx, c_xy, g_y + 5, g_tx + 5, g_tx + 5, 0.98, 1.0)
-    assert shifted.g_loss.item() == pytest.approx(plain.item(), abs=1e-5)
+    assert shifted.g_loss.item() == pytest.approx(ungauged.item(), abs=1e-5)
     assert shifted.w_dist.item() == pytest.approx(
         enot_losses(c_x_tx, c_xy, g_y, g_tx, g_tx, 0.98, 1.0).w_dist.item(), abs=1e-5
     )
@@ -77,7 +77,7 @@ def test_the_potential_level_is_free_and_the_gauge_holds_it():
     )
     held = g_loss(0.1)
     (grad_held,) = torch.autograd.grad(held, a)
-    assert held.item() == pytest.approx(plain.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
+    assert held.item() == pytest.approx(ungauged.item() + 0.1 * g_y.mean().item() ** 2, rel=1e-5)
     assert grad_held.item() == pytest.approx(2 * 0.1 * g_y.mean().item(), rel=1e-4)
     # T's loss does not depend on the gauge.
     assert (
@@ -127,9 +127,9 @@ def test_lean_step_gradients_equal_the_step_whose_losses_carry_their_stop_gradie
     T1, g1 = _pair()
     T2, g2 = copy.deepcopy(T1), copy.deepcopy(g1)
     x, y = _data()
-    out = enot_gradients(T1, g1, x, y, ENOTObjective(image_cost, 0.98, 1.0))
-    ref = enot_joint_losses(T2, g2, x, y, ENOTObjective(image_cost, 0.98, 1.0))
-    (ref.g_loss + ref.t_loss).backward()  # one plain backward pass: no routing
+    out = enot_gradients(T1, g1, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0))
+    ref = enot_joint_losses(T2, g2, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0))
+    (ref.g_loss + ref.t_loss).backward()  # one backward pass of the sum: no routing
     assert out.g_loss.item() == pytest.approx(ref.g_loss.item(), abs=1e-12)
     assert out.t_loss.item() == pytest.approx(ref.t_loss.item(), abs=1e-12)
     assert out.w_dist.item() == pytest.approx(ref.w_dist.item(), abs=1e-12)
@@ -150,7 +150,7 @@ def test_t_loss_leaves_g_gradients_at_zero():
             seen.append("t")
             torch.autograd.backward(loss, inputs=inputs, retain_graph=retain_graph)
 
-    enot_gradients(T, g, x, y, ENOTObjective(image_cost, 0.98, 1.0), backward=only_t)
+    enot_gradients(T, g, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0), backward=only_t)
     assert seen == ["t"]
     assert all(p.grad is None or p.grad.abs().max() == 0 for p in g.parameters())
     assert any(p.grad is not None and p.grad.abs().max() > 0 for p in T.parameters())
@@ -164,7 +164,7 @@ def test_g_loss_leaves_t_gradients_at_zero():
         if any(i is next(iter(g.parameters())) for i in inputs):
             torch.autograd.backward(loss, inputs=inputs, retain_graph=retain_graph)
 
-    enot_gradients(T, g, x, y, ENOTObjective(image_cost, 0.98, 1.0), backward=only_g)
+    enot_gradients(T, g, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0), backward=only_g)
     assert all(p.grad is None or p.grad.abs().max() == 0 for p in T.parameters())
     assert any(p.grad is not None and p.grad.abs().max() > 0 for p in g.parameters())
 
@@ -173,7 +173,7 @@ def test_step_rejects_unequal_batches():
     T, g = _pair()
     x, y = _data()
     with pytest.raises(ValueError, match="differ in size: 6 vs 5"):
-        enot_gradients(T, g, x, y[:5], ENOTObjective(image_cost, 0.98, 1.0))
+        enot_gradients(T, g, x, y[:5], ENOTObjective(sq_l2_per_size, 0.98, 1.0))
 
 
 def test_the_lean_steps_losses_cannot_be_backpropagated_again():
@@ -181,7 +181,7 @@ def test_the_lean_steps_losses_cannot_be_backpropagated_again():
     fails loudly instead of silently adding wrong gradients."""
     T, g = _pair()
     x, y = _data()
-    out = enot_gradients(T, g, x, y, ENOTObjective(image_cost, 0.98, 1.0))
+    out = enot_gradients(T, g, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0))
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         (out.g_loss + out.t_loss).backward()
 
@@ -190,7 +190,7 @@ def test_summed_losses_with_a_frozen_g_leave_g_untouched_by_the_map_loss():
     """enot_joint_losses's L_T alone gives g no gradient and T one; its L_g gives T none."""
     T, g = _pair()
     x, y = _data()
-    losses = enot_joint_losses(T, g, x, y, ENOTObjective(image_cost, 0.98, 1.0))
+    losses = enot_joint_losses(T, g, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0))
     t_grads = torch.autograd.grad(
         losses.t_loss,
         list(g.parameters()) + list(T.parameters()),
@@ -210,10 +210,12 @@ def test_lean_step_equals_the_reference_with_the_potentials_options(r1, augment)
     T2, g2 = copy.deepcopy(T1), copy.deepcopy(g1)
     x, y = _data()
     torch.manual_seed(3)  # the same augmentation draws in both steps
-    out = enot_gradients(T1, g1, x, y, ENOTObjective(image_cost, 0.98, 1.0, r1=r1, augment=augment))
+    out = enot_gradients(
+        T1, g1, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0, r1=r1, augment=augment)
+    )
     torch.manual_seed(3)
     ref = enot_joint_losses(
-        T2, g2, x, y, ENOTObjective(image_cost, 0.98, 1.0, r1=r1, augment=augment)
+        T2, g2, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0, r1=r1, augment=augment)
     )
     (ref.g_loss + ref.t_loss).backward()
     assert out.g_loss.item() == pytest.approx(ref.g_loss.item(), abs=1e-12)
@@ -229,8 +231,8 @@ def test_lean_step_equals_the_reference_with_the_potentials_options(r1, augment)
     for p in list(T3.parameters()) + list(g3.parameters()):
         p.grad = None
     torch.manual_seed(3)
-    plain = enot_gradients(T3, g3, x, y, ENOTObjective(image_cost, 0.98, 1.0))
-    assert plain.g_loss.item() != pytest.approx(out.g_loss.item(), abs=1e-9)
+    without_options = enot_gradients(T3, g3, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0))
+    assert without_options.g_loss.item() != pytest.approx(out.g_loss.item(), abs=1e-9)
 
 
 def test_r1_penalty_of_a_linear_potential_is_half_gamma_times_its_squared_slope():
@@ -240,10 +242,10 @@ def test_r1_penalty_of_a_linear_potential_is_half_gamma_times_its_squared_slope(
     x, y = _data()
     gamma = 0.3
     w = g[1].weight
-    with_r1 = enot_gradients(T, g, x, y, ENOTObjective(image_cost, 0.98, 1.0, r1=gamma))
+    with_r1 = enot_gradients(T, g, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0, r1=gamma))
     grad_with = w.grad.clone()
     w.grad = None
-    without = enot_gradients(T, g, x, y, ENOTObjective(image_cost, 0.98, 1.0))
+    without = enot_gradients(T, g, x, y, ENOTObjective(sq_l2_per_size, 0.98, 1.0))
     # grad_y (w . y + b) = w for every y: the penalty is gamma/2 |w|^2, its gradient gamma * w.
     assert with_r1.grad_penalty.item() == pytest.approx(gamma / 2 * w.square().sum().item())
     assert with_r1.g_loss.item() == pytest.approx(

@@ -11,9 +11,9 @@ from helpers import run, run_in_process
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from data import build_domain
-from enot.config import Config
+from enot.config import Config, ConfigError
 from enot.config.cli import parse_cli
-from enot.costs import image_cost
+from enot.costs import sq_l2_per_size
 from enot.evaluation.split_judge import per_image_mse
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (
@@ -207,10 +207,12 @@ def test_jensen_penalty_is_positive_for_non_convex_psi():
 def test_psi_is_scaled_by_the_cost():
     """psi = k||y||^2 - f: f = 0 is c-concave (psi convex, no penalty); f = 2k||y||^2 is not."""
     y1, y2, t = _pairs()
-    k = quadratic_coefficient("image_mse", y1.shape)
+    k = quadratic_coefficient("sq_l2_per_size", y1.shape)
     assert k == pytest.approx(1 / (3 * 4))
     # c(x, y) = k ||x - y||^2 for the named cost.
-    assert image_cost(y1, y2).double() == pytest.approx(k * (y1 - y2).flatten(1).square().sum(1))
+    assert sq_l2_per_size(y1, y2).double() == pytest.approx(
+        k * (y1 - y2).flatten(1).square().sum(1)
+    )
     zero = convex_psi(lambda y: torch.zeros(len(y), dtype=y.dtype), k)
     assert jensen_penalty(zero, y1, y2, t).item() == 0.0
     steep = convex_psi(lambda y: 2 * k * y.flatten(1).square().sum(1), k)
@@ -338,10 +340,13 @@ def test_dry_run_prints_the_method_section(train_cmd):
     assert method["convex_alpha"] == 0.01
 
 
-def test_configs_saved_before_the_method_section_still_load():
+def test_a_config_without_the_method_section_is_refused_by_name():
+    # No release wrote a config without it: nothing to migrate, and nothing is guessed.
     d = Config().to_dict()
     del d["method"]
-    assert Config.from_dict(d).method.method == "enot"
+    with pytest.raises(ConfigError, match="does not match this version of the code: 'method'"):
+        Config.from_dict(d)
+    assert Config.from_dict(Config().to_dict()).method.method == "enot"
 
 
 def test_missing_lpips_weights_stop_the_run_with_the_fix(tmp_path, train_cmd):
@@ -474,7 +479,7 @@ def test_comparison_counts_the_flops_of_each_outer_iteration():
 
     cfg = Config()
     cfg.data.image_size, cfg.train.batch_size = 16, 4
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
     flops = {k: time_outer_iterations("tiny", cfg, k, repeats=1).flops for k in (1, 2, 4)}
     # ENOT's iteration does not depend on K; each extra NOT T-update adds the same FLOPs.
     assert flops[1]["enot"] == flops[2]["enot"] == flops[4]["enot"] > 0

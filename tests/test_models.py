@@ -317,7 +317,7 @@ def test_channels_last_networks_give_the_contiguous_answers():
 
     def built(channels_last: bool):
         cfg = get_preset("colored_mnist")
-        cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 8, 8
+        cfg.t_net.base_channels, cfg.g_net.nfilter = 8, 8
         cfg.train.channels_last = channels_last
         torch.manual_seed(0)
         return build_networks(cfg)

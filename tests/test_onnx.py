@@ -33,7 +33,7 @@ TRANSLATE = str(ROOT / "scripts" / "translate.py")
 def _ema_export(folder):
     """An export whose EMA differs from T, both with randomised BatchNorm statistics."""
     cfg = get_preset("colored_mnist")
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
     cfg.data.background = "#808080"
     torch.manual_seed(0)
     T, g = build_networks(cfg)

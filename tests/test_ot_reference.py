@@ -69,7 +69,7 @@ def test_counterpart_share_follows_the_optimal_plan():
 def test_unequal_sides_take_uniform_weights():
     # Weights 1/4 and 1/6 equal 12 copies a side, where an assignment is optimal.
     x, y = _images(4, 4), _images(6, 5)
-    c = _pairwise(x, y, "image_mse")
+    c = _pairwise(x, y, "sq_l2_per_size")
     big = np.repeat(np.repeat(c, 3, axis=0), 2, axis=1)
     rows, cols = linear_sum_assignment(big)
     ref = ot_reference(x, y)
@@ -146,7 +146,7 @@ def test_the_command_on_paired_folders(folders, tmp_path):
     assert figures["optimal"] < figures["random_pairs"]
     # The lighter copy of each square is nearer to it than any other square.
     assert figures["counterpart_share"] == 1.0
-    assert "exact OT of the samples (10 a side, cost image_mse)" in res.stdout
+    assert "exact OT of the samples (10 a side, cost sq_l2_per_size)" in res.stdout
     assert "paired by name" in res.stdout and "true pairs" in res.stdout
 
     res = run_in_process(

@@ -27,10 +27,10 @@ PAPER = {
 
 # ENOT (arXiv 2403.03777) App. C, as listed in issue 4.
 PAPER_VALUES = {
-    "t_net": {"t_base_channels": 48},
-    "g_net": {"g_nfilter": 64, "g_nfilter_max": 512},
+    "t_net": {"base_channels": 48},
+    "g_net": {"nfilter": 64, "nfilter_max": 512},
     "enot": {"tau": 0.98, "lam": 1.0},
-    "method": {"cost": "image_mse"},
+    "method": {"cost": "sq_l2_per_size"},
     "optim": {
         "lr_t": 1e-4,
         "lr_g": 5e-5,
@@ -79,6 +79,7 @@ def test_every_preset_names_where_its_values_come_from():
     from dataclasses import fields
 
     from enot.config import Config, presets
+    from enot.config.cli import flag
 
     base = Config()
     for name, make in PRESETS.items():
@@ -98,9 +99,9 @@ def test_every_preset_names_where_its_values_come_from():
                     "target",
                 ):
                     continue
-                flag = "--" + f.name.replace("_", "-")
-                assert flag in doc or any(s in doc for s in _spellings(value)), (
-                    f"preset {name} sets {flag} {value} without saying so"
+                option = flag(section, f.name)
+                assert option in doc or any(s in doc for s in _spellings(value)), (
+                    f"preset {name} sets {option} {value} without saying so"
                 )
 
 
@@ -108,9 +109,9 @@ def test_fashion_preset_is_cpu_sized():
     cfg = get_preset("fashion_bags2shoes")
     assert (cfg.data.dataset, cfg.data.source, cfg.data.target) == ("fashion_mnist", "bag", "shoes")
     quick = get_preset("colored_mnist")
-    assert (cfg.data.image_size, cfg.t_net.t_base_channels, cfg.g_net.g_nfilter) == (32, 16, 8)
+    assert (cfg.data.image_size, cfg.t_net.base_channels, cfg.g_net.nfilter) == (32, 16, 8)
     assert (cfg.optim, cfg.enot, cfg.train.steps) == (quick.optim, quick.enot, quick.train.steps)
-    assert cfg.t_net.t_gray and not quick.t_net.t_gray  # both Fashion-MNIST domains are gray
+    assert cfg.t_net.gray and not quick.t_net.gray  # both Fashion-MNIST domains are gray
     assert cfg.train.mixed_precision == "no" and cfg.train.steps <= 2500
 
 

@@ -42,8 +42,8 @@ def file_state():
 
 def _projected_cfg(**g_net):
     cfg = get_preset("emoji_32")
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
-    cfg.g_net.g_projected = "efficientnet_lite0"
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
+    cfg.g_net.projected = "efficientnet_lite0"
     for name, value in g_net.items():
         setattr(cfg.g_net, name, value)
     return cfg
@@ -129,12 +129,12 @@ def test_gradients_reach_the_input_and_the_heads_but_not_phi():
 
 def test_the_option_is_off_in_every_preset_and_refuses_bad_input(tmp_path):
     for name in sorted(PRESETS):
-        assert get_preset(name).g_net.g_projected == "", name
+        assert get_preset(name).g_net.projected == "", name
     cfg = get_preset("emoji_32")
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 4, 4
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
     assert type(build_networks(cfg)[1]) is ResNetD
     cfg, _ = parse_cli(["--preset", "emoji_32", "--g-projected", "efficientnet_lite0"], "t")
-    assert (cfg.g_net.g_projected, cfg.g_net.g_projected_size) == ("efficientnet_lite0", 64)
+    assert (cfg.g_net.projected, cfg.g_net.projected_size) == ("efficientnet_lite0", 64)
     with pytest.raises(SystemExit):
         parse_cli(["--g-projected", "inception"], "t")
     with pytest.raises(ConfigError, match="--g-projected-weights needs --g-projected"):
@@ -142,7 +142,7 @@ def test_the_option_is_off_in_every_preset_and_refuses_bad_input(tmp_path):
 
 
 def test_an_export_saves_only_the_trainable_weights_and_rebuilds_g(tmp_path):
-    cfg = _projected_cfg(g_projected_size=32)
+    cfg = _projected_cfg(projected_size=32)
     torch.manual_seed(0)
     T, g = build_networks(cfg)
     assert isinstance(g, ProjectedPotential) and type(T).__name__ == "UNet"
@@ -154,7 +154,7 @@ def test_an_export_saves_only_the_trainable_weights_and_rebuilds_g(tmp_path):
             p.add_(0.01 * p.grad.sign())
     g.eval()
     folder = write_export(tmp_path / "export", T, g, None, cfg, step=1)
-    assert load_export(folder).config.g_net.g_projected == "efficientnet_lite0"
+    assert load_export(folder).config.g_net.projected == "efficientnet_lite0"
     back = load_model(folder / "g", expected=ProjectedPotential)
     config = json.loads((folder / "g" / "config.json").read_text())
     assert (config["backbone"], config["backbone_size"]) == ("efficientnet_lite0", 32)
@@ -189,7 +189,7 @@ def test_missing_or_foreign_weights_give_a_clear_error(tmp_path):
         EfficientNetLite0Features(foreign)
     assert str(foreign) in str(err.value)
     # An export whose weights path is gone is refused on load, naming the path.
-    cfg = _projected_cfg(g_projected_weights=str(tmp_path / "copy.pth"))
+    cfg = _projected_cfg(projected_weights=str(tmp_path / "copy.pth"))
     (tmp_path / "copy.pth").write_bytes(default_weights_path().read_bytes())
     T, g = build_networks(cfg)
     folder = write_export(tmp_path / "export", T, g, None, cfg, step=1)

@@ -9,7 +9,7 @@ from enot.config import Config
 def _small(batch: int, precision: str = "no") -> Config:
     cfg = Config()
     cfg.data.image_size = 32
-    cfg.t_net.t_base_channels, cfg.g_net.g_nfilter = 8, 8
+    cfg.t_net.base_channels, cfg.g_net.nfilter = 8, 8
     cfg.train.batch_size = batch
     cfg.train.mixed_precision = precision
     return cfg

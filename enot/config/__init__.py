@@ -3,8 +3,9 @@ command line (``cli``, imported on its own: it is the boundary, the rest is data
 
 from enot.config.presets import DATA_ROOT, PRESETS, get_preset
 from enot.config.sections import (
-    AE_COSTS,
+    AE_COST_NAMES,
     BEST_BY,
+    COST_NAMES,
     METHODS,
     Config,
     ConfigError,
@@ -20,8 +21,9 @@ from enot.config.sections import (
 )
 
 __all__ = [
-    "AE_COSTS",
+    "AE_COST_NAMES",
     "BEST_BY",
+    "COST_NAMES",
     "DATA_ROOT",
     "METHODS",
     "PRESETS",

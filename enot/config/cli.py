@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from data.normalization import parse_background
 from enot.config.presets import PRESETS, get_preset
-from enot.config.sections import SECTIONS, Config, ConfigError
+from enot.config.sections import SECTIONS, Config, ConfigError, option_name
 
 # ---------------------------------------------------------------------------------------------
 # CLI: one flat flag per field, defaults from the chosen preset.
@@ -27,14 +27,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+def flag(section: str, name: str) -> str:
+    """The command-line flag of field ``name`` of ``section``: ``--t-base-channels``."""
+    return "--" + option_name(section, name).replace("_", "-")
 
 
 def _fields() -> list[tuple[str, dataclasses.Field]]:
     out = [(section, f) for section, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
-    names = [f.name for _, f in out]
-    assert len(names) == len(set(names)), "config field names must be unique across sections"
+    names = [option_name(section, f.name) for section, f in out]
+    assert len(names) == len(set(names)), "config option names must be unique across sections"
     return out
 
 
@@ -89,16 +90,16 @@ def build_parser(preset: Config, description: str) -> argparse.ArgumentParser:
             extra = f" [range {f.metadata['range'][0]:g}..{f.metadata['range'][1]:g}]"
         if f.type == "bool":
             groups[section].add_argument(
-                _flag(f.name),
-                dest=f.name,
+                flag(section, f.name),
+                dest=option_name(section, f.name),
                 default=default,
                 action=argparse.BooleanOptionalAction,
                 help=f.metadata["help"],
             )
         else:
             groups[section].add_argument(
-                _flag(f.name),
-                dest=f.name,
+                flag(section, f.name),
+                dest=option_name(section, f.name),
                 default=default,
                 type=_checker(f),
                 choices=f.metadata["choices"],
@@ -124,12 +125,12 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     args = build_parser(preset, description).parse_args(argv)
     cfg = get_preset(args.preset)
     for section, f in _fields():
-        setattr(getattr(cfg, section), f.name, getattr(args, f.name))
-    if cfg.g_net.g_nfilter > cfg.g_net.g_nfilter_max:
+        setattr(getattr(cfg, section), f.name, getattr(args, option_name(section, f.name)))
+    if cfg.g_net.nfilter > cfg.g_net.nfilter_max:
         raise ConfigError(
-            f"--g-nfilter {cfg.g_net.g_nfilter} exceeds --g-nfilter-max {cfg.g_net.g_nfilter_max}"
+            f"--g-nfilter {cfg.g_net.nfilter} exceeds --g-nfilter-max {cfg.g_net.nfilter_max}"
         )
-    if cfg.g_net.g_projected_weights and not cfg.g_net.g_projected:
+    if cfg.g_net.projected_weights and not cfg.g_net.projected:
         raise ConfigError("--g-projected-weights needs --g-projected (the backbone it loads)")
     size = cfg.data.image_size
     if size & (size - 1):
@@ -161,7 +162,7 @@ def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None
     """not_ae learns OT from the source domain to itself, through T's bottleneck."""
     if cfg.method.method != "not_ae":
         return
-    if cfg.t_net.t_residual:
+    if cfg.t_net.residual:
         raise ConfigError(
             "--method not_ae needs --no-t-residual: T(x) = x + U-Net(x) would "
             "pass x around the bottleneck"

@@ -1,7 +1,7 @@
 """Named presets: one function per task, setting only what differs from the paper defaults.
 
-Values and where they come from; the figures measured with them live in README beside the
-commands that measured them.
+Each docstring says its values and where they come from; the figures measured with them live in
+docs/ (quickstart.md, paper_tasks.md, emoji.md) beside the commands that measured them.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ def _colored_mnist() -> Config:
     """The embedded default: colored MNIST 2 -> 3 at 32 px, sized to train on 2 CPU cores.
 
     Narrow networks (U-Net base 16, ResNet_D nfilter 8) and batch 32, so that 2,400 steps fit
-    in about 9 minutes on a 2-core AVX2 CPU. T is residual (--t-residual), starting near the
-    identity: colour is kept from the first step and only the shape has to be learnt. lr 6e-3
-    for T and 9e-4 for g (three times the earlier 2e-3 / 3e-4, the best of an equal search for
-    ENOT and NOT), beta2 0.99, --gauge 0.1 to hold the potential's free level, and an EMA of
-    0.99. Losses are logged every 25 steps; the judge (target-class rate, ink shift, FID)
-    runs every 400 steps, beside the samples and checkpoints, and picks export_best by the class
-    rate. The runs that decided each value: README, Quickstart.
+    a 2-core CPU's time budget of about ten minutes. T is residual (--t-residual), starting near
+    the identity: colour is kept from the first step and only the shape has to be learnt. lr 6e-3
+    for T and 9e-4 for g (the best of an equal search for ENOT and NOT), beta2 0.99, --gauge 0.1
+    to hold the potential's free level, and an EMA of 0.99. Losses are logged every 25 steps; the
+    judge runs every 400 steps, beside the samples and checkpoints, and picks export_best by the
+    class rate. The runs that decided each value, and what they measured: docs/quickstart.md.
     """
     cfg = Config(preset="colored_mnist")
     cfg.data.image_size = 32
-    cfg.t_net.t_base_channels = 16
-    cfg.t_net.t_residual = True
-    cfg.g_net.g_nfilter = 8
+    cfg.t_net.base_channels = 16
+    cfg.t_net.residual = True
+    cfg.g_net.nfilter = 8
     cfg.enot.gauge = 0.1
     cfg.train.steps = 2400
     cfg.train.batch_size = 32
@@ -57,8 +56,8 @@ def _paper(name: str, image_size: int, dataset: str, source: str, target: str) -
     1e-4, lr T 1e-4 and g 5e-5 with cosine decay to 1e-2 of the start (App. C); batch 64 and
     120,000 steps (App. C). bf16 mixed precision is this project's GPU recipe, not a
     paper value; pass --mixed-precision no for full fp32. num_workers 2 DataLoader workers per
-    domain: with 2, every format measured keeps a 128 px step on an A100 fed, and packed data
-    feeds every preset on an A100 and an H100 (docs/paper_tasks.md, "Before renting a GPU").
+    domain: enough to keep a GPU step fed (measured per data format and GPU in
+    docs/paper_tasks.md, "Before renting a GPU").
     """
     cfg = Config(preset=name)
     cfg.data.image_size = image_size
@@ -114,7 +113,7 @@ def _fashion_bags2shoes() -> Config:
     cfg.data.dataset = "fashion_mnist"
     cfg.data.source = "bag"
     cfg.data.target = "shoes"
-    cfg.t_net.t_gray = True
+    cfg.t_net.gray = True
     cfg.train.eval_images = 200
     return cfg
 

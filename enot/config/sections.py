@@ -47,11 +47,11 @@ class DataConfig:
 @dataclass
 class TNetConfig:
     # Korotin et al.'s NOT U-Net; base width 48 in the ENOT paper's image experiments.
-    t_base_channels: int = _opt(48, "U-Net base width of the map T", range=(4, 512))
+    base_channels: int = _opt(48, "U-Net base width of the map T", range=(4, 512))
     # Not in the paper: T(x) = x + U-Net(x), starting near the identity (see _colored_mnist).
-    t_residual: bool = _opt(False, "T(x) = x + U-Net(x), starting near the identity map")
+    residual: bool = _opt(False, "T(x) = x + U-Net(x), starting near the identity map")
     # Not in the paper: for grayscale domains held as RGB (see _fashion_bags2shoes).
-    t_gray: bool = _opt(
+    gray: bool = _opt(
         False,
         "T draws one gray channel, repeated to RGB: for grayscale "
         "domains, so the map cannot add colour",
@@ -64,18 +64,18 @@ G_PROJECTED: tuple[str, ...] = ("", "efficientnet_lite0")
 @dataclass
 class GNetConfig:
     # WGAN-QC ResNet_D as the potential g, as in the ENOT and NOT papers.
-    g_nfilter: int = _opt(64, "ResNet_D base width of the potential g", range=(4, 512))
-    g_nfilter_max: int = _opt(512, "ResNet_D width cap", range=(4, 2048))
+    nfilter: int = _opt(64, "ResNet_D base width of the potential g", range=(4, 512))
+    nfilter_max: int = _opt(512, "ResNet_D width cap", range=(4, 2048))
     # Not in the paper: a projected potential (Sauer et al. 2021), models.projected_potential.
-    g_projected: str = _opt(
+    projected: str = _opt(
         "",
         "add heads on frozen pretrained features to g: efficientnet_lite0 (empty: off, the paper)",
         choices=G_PROJECTED,
     )
-    g_projected_weights: str = _opt(
+    projected_weights: str = _opt(
         "", "the backbone's .pth weights (empty: the installed package's file)"
     )
-    g_projected_size: int = _opt(64, "side images are resized to for the backbone", range=(16, 512))
+    projected_size: int = _opt(64, "side images are resized to for the backbone", range=(16, 512))
 
 
 @dataclass
@@ -104,16 +104,21 @@ class ENOTConfig:
     )
 
 
-# The names a config may hold; the training loop matches on the method, enot.costs and
-# enot.not_ae map the cost names to functions (tests/test_config.py checks they agree).
+# The names a config may hold; the training loop matches on the method, enot.costs.COSTS and
+# enot.not_ae map the cost names to functions (tests/test_config.py checks they agree). The
+# config imports nothing of the method, so it lists the names it checks here.
 MethodName = Literal["enot", "not", "not_convex", "not_ae"]
-CostName = Literal["image_mse", "pixel_mse", "half_sq_l2"]
+# sq_l2_per_size: ||x - y||^2 / (C * S) for C channels of side S (the paper's image cost, S x
+# the per-pixel MSE); pixel_mse: the per-pixel MSE; half_sq_l2: ||x - y||^2 / 2.
+CostName = Literal["sq_l2_per_size", "pixel_mse", "half_sq_l2"]
 AECostName = Literal["l2", "l1", "lpips"]
 BestBy = Literal["auto", "class_rate", "style_rate", "fid", "kid"]
 MixedPrecision = Literal["no", "fp16", "bf16"]
 METHODS: tuple[str, ...] = get_args(MethodName)
-COSTS: tuple[str, ...] = get_args(CostName)
-AE_COSTS: tuple[str, ...] = get_args(AECostName)
+COST_NAMES: tuple[str, ...] = get_args(CostName)
+# Former names a saved config may hold, read as the cost they name now.
+COST_ALIASES: dict[str, str] = {"image_mse": "sq_l2_per_size"}
+AE_COST_NAMES: tuple[str, ...] = get_args(AECostName)
 BEST_BY: tuple[str, ...] = get_args(BestBy)
 MIXED_PRECISION: tuple[str, ...] = get_args(MixedPrecision)
 
@@ -133,9 +138,10 @@ class MethodConfig:
     )
     # The transport cost is every OT method's, so it lives here, not in ENOT's section.
     cost: CostName = _opt(
-        "image_mse",
-        "transport cost c(x, y) of enot, not and not_convex (not_ae takes --ae-cost)",
-        choices=COSTS,
+        "sq_l2_per_size",
+        "transport cost c(x, y) of enot, not and not_convex (not_ae takes --ae-cost): "
+        "sq_l2_per_size = ||x-y||^2/(3*size), pixel_mse, half_sq_l2 = ||x-y||^2/2",
+        choices=COST_NAMES,
     )
     t_iters: int = _opt(10, "NOT methods: T updates per potential update (K)", range=(1, 10_000))
     convex_alpha: float = _opt(
@@ -148,7 +154,7 @@ class MethodConfig:
     ae_cost: AECostName = _opt(
         "l2",
         "not_ae: cost c(x, T(x)), per-pixel mean l2 or l1, or lpips (AlexNet; replaces --cost)",
-        choices=AE_COSTS,
+        choices=AE_COST_NAMES,
     )
     lpips_weights: str = _opt(
         "",
@@ -213,8 +219,8 @@ class TrainConfig:
     checkpoint_every: int = _opt(
         5000, "save a resumable checkpoint every N steps", range=(1, 10**8)
     )
-    # NHWC activations: oneDNN's CPU convolutions run ~20% faster on the CPU preset
-    # (`python scripts/benchmark.py step --settings cpu_preset`), as do tensor-core GPUs under AMP.
+    # NHWC activations: oneDNN's CPU convolutions and tensor-core GPUs under AMP run faster in
+    # it (measured in docs/quickstart.md, "Speed on AVX2").
     channels_last: bool = _opt(
         True,
         "store both networks' weights, and so their activations, "
@@ -234,11 +240,11 @@ class TrainConfig:
     )
     eval_every: int = _opt(
         0,
-        "FID of T on a fixed test subset every N steps, keeping the best "
-        "export; 0 disables (needs the Inception weights)",
+        "judge T on a fixed test subset every N steps, keeping the best export as "
+        "export_best (docs/evaluation.md); 0 disables (needs the Inception weights)",
         range=(0, 10**8),
     )
-    eval_images: int = _opt(1000, "images per domain for --eval-every's FID", range=(2, 10**6))
+    eval_images: int = _opt(1000, "images per domain for --eval-every", range=(2, 10**6))
     ot_reference_samples: int = _opt(
         3500,
         "before a new run, the exact OT cost between this many train images per domain "
@@ -246,28 +252,18 @@ class TrainConfig:
         "curves.png; 0: off",
         range=(0, 20_000),
     )
-    # The identity map must not be able to win the criterion: FID on few images ranks
-    # near-identity maps first, a classifier's target-class rate does not.
+    # Which judge reads which task, and why the guard is 0.75: docs/evaluation.md.
     best_by: BestBy = _opt(
         "auto",
-        "what picks export_best at --eval-every: class_rate (share of "
-        "T(x) a classifier of the task reads as the target class; "
-        "colored_mnist and fashion_mnist), style_rate (share of T(x) a "
-        "style classifier reads as the target set; paired_folder), fid "
-        "or kid; auto = class_rate or style_rate where the task has "
-        "that classifier, else fid",
+        "what picks export_best at --eval-every: class_rate, style_rate, fid or kid; auto: "
+        "the task's classifier rate where it has one, else fid (docs/evaluation.md)",
         choices=BEST_BY,
     )
-    # 0.75: bag -> shoe translations lose ~0.53 of what random pairs lose in MSE, and a map
-    # that ignores its input ~1.0 (docs/paper_tasks.md, Fashion-MNIST).
     best_guard: float = _opt(
         0.75,
-        "with --best-by class_rate or style_rate, a map qualifies "
-        "for export_best only if it loses at most this fraction of "
-        "what random pairs lose: its ink-colour shift (colored_mnist), "
-        "its Inception-feature distance to the true counterpart "
-        "(paired_folder) or MSE, over the same measure for random "
-        "source/target pairs",
+        "with --best-by class_rate or style_rate, a map qualifies for export_best only if it "
+        "loses at most this fraction of what random source/target pairs lose "
+        "(docs/evaluation.md)",
         range=(0.0, 10.0),
     )
     ddp_checksums: bool = _opt(
@@ -307,15 +303,10 @@ class Config:
     def from_dict(cls, d: dict[str, Any]) -> "Config":
         try:
             sections = [f.name for f in dataclasses.fields(cls) if f.name != "preset"]
-            # Configs saved before a section existed lack it: its defaults are what ran.
-            d = _moved_cost(d)
-            kwargs = {
-                name: SECTIONS[name](**(d.get(name, {}) if name in LATER_SECTIONS else d[name]))
-                for name in sections
-            }
-            cfg = cls(preset=d["preset"], **kwargs)
+            cfg = cls(preset=d["preset"], **{name: SECTIONS[name](**d[name]) for name in sections})
         except (KeyError, TypeError) as e:
             raise ConfigError(f"config does not match this version of the code: {e}") from None
+        cfg.method.cost = COST_ALIASES.get(cfg.method.cost, cfg.method.cost)
         for name in sections:  # a saved name (method, cost, ...) must be one this code knows
             for f in dataclasses.fields(SECTIONS[name]):
                 choices, value = f.metadata.get("choices"), getattr(getattr(cfg, name), f.name)
@@ -327,13 +318,14 @@ class Config:
         return cfg
 
     def architecture(self) -> dict[str, Any]:
-        """The fields that fix the networks' shapes; a checkpoint must agree on all of them."""
-        return {
-            "image_size": self.data.image_size,
-            **dataclasses.asdict(self.t_net),
-            **dataclasses.asdict(self.g_net),
-            **self.method.t_architecture(),
+        """The fields that fix the networks' shapes, by their option names (``t_base_channels``):
+        a checkpoint must agree on all of them."""
+        nets = {
+            option_name(section, name): value
+            for section in ("t_net", "g_net")
+            for name, value in dataclasses.asdict(getattr(self, section)).items()
         }
+        return {"image_size": self.data.image_size, **nets, **self.method.t_architecture()}
 
 
 SECTIONS: dict[str, type] = {
@@ -345,16 +337,14 @@ SECTIONS: dict[str, type] = {
     "optim": OptimConfig,
     "train": TrainConfig,
 }
-LATER_SECTIONS = {"method"}  # added after exports existed; absent means the defaults
+# The networks' fields name their network in their flat option (--t-base-channels sets
+# t_net.base_channels, --g-nfilter g_net.nfilter), so every option stays unique across sections.
+OPTION_PREFIX: dict[str, str] = {"t_net": "t_", "g_net": "g_"}
 
 
-def _moved_cost(d: dict[str, Any]) -> dict[str, Any]:
-    """Configs written before the cost moved from the enot section to the method section."""
-    if "cost" not in d.get("enot", {}):
-        return d
-    enot = {k: v for k, v in d["enot"].items() if k != "cost"}
-    method = {"cost": d["enot"]["cost"], **d.get("method", {})}
-    return {**d, "enot": enot, "method": method}
+def option_name(section: str, name: str) -> str:
+    """The flat name of field ``name`` of ``section``: the CLI flag's, without ``--``."""
+    return OPTION_PREFIX.get(section, "") + name
 
 
 def save_config(cfg: Config, path: Path) -> None:

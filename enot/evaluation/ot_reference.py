@@ -23,7 +23,7 @@ import ot
 import torch
 from torch import Tensor
 
-from enot.costs import COSTS, Cost, get_cost, half_sq_l2, image_cost, pixel_mse
+from enot.costs import COSTS, Cost, get_cost, half_sq_l2, pixel_mse, sq_l2_per_size
 
 MAX_ITER = 10_000_000  # network-simplex iterations: far above what 10^4 images need
 _OPTIMAL = 1  # ot.emd's result_code of a solved problem
@@ -31,7 +31,7 @@ _OPTIMAL = 1  # ot.emd's result_code of a solved problem
 # Costs that are a scale of ||x - y||^2, by the scale for an input shape [B, C, H, W]:
 # the cost matrix then comes from ||x||^2 + ||y||^2 - 2 x.y, without forming every x - y.
 _SQUARED_DISTANCE_SCALE: dict[Callable, Callable[[torch.Size], float]] = {
-    image_cost: lambda shape: 1.0 / (shape[1] * shape[-1]),
+    sq_l2_per_size: lambda shape: 1.0 / (shape[1] * shape[-1]),
     pixel_mse: lambda shape: 1.0 / shape[1:].numel(),
     half_sq_l2: lambda shape: 0.5,
 }
@@ -123,7 +123,7 @@ def cost_matrix(x: Tensor, y: Tensor, cost: str | Cost, chunk: int = 512) -> np.
 
 
 def ot_reference(
-    x: Tensor, y: Tensor, cost: str | Cost = "image_mse", *, paired: bool = False
+    x: Tensor, y: Tensor, cost: str | Cost = "sq_l2_per_size", *, paired: bool = False
 ) -> OTReference:
     """The exact OT between images x [N, C, H, W] and y [M, C, H, W] (both in [-1, 1]) under
     ``cost`` (a name or a batched cost of ``enot.costs``), with weights 1/N and 1/M.

@@ -45,8 +45,8 @@ class FitConfig:
     lam: float = 0.3
     quadratic: bool = True
     standardise: bool = True
-    # torch.compile the step (one backward, see single_backward_step): compiling takes ~15-60 s
-    # and needs a C++ compiler, then steps are much faster on CPU.
+    # torch.compile the step (one backward, see single_backward_step): a one-off compile that
+    # needs a C++ compiler, for faster steps on a CPU (timed in docs/lowdim.md).
     compile: bool = False
     seed: int = 0
     log_every: int = 0

@@ -15,25 +15,25 @@ def build_networks(cfg: Config) -> tuple[UNet, ResNetD | ProjectedPotential]:
     T = UNet(
         in_channels=CHANNELS,
         out_channels=CHANNELS,
-        base_channels=cfg.t_net.t_base_channels,
-        residual=cfg.t_net.t_residual,
+        base_channels=cfg.t_net.base_channels,
+        residual=cfg.t_net.residual,
         skips=shape["t_skips"],
         bottleneck_dim=shape["t_bottleneck"],
         image_size=cfg.data.image_size if shape["t_bottleneck"] else 0,
-        gray_output=cfg.t_net.t_gray,
+        gray_output=cfg.t_net.gray,
     )
     critic = dict(
         image_size=cfg.data.image_size,
         in_channels=CHANNELS,
-        nfilter=cfg.g_net.g_nfilter,
-        nfilter_max=cfg.g_net.g_nfilter_max,
+        nfilter=cfg.g_net.nfilter,
+        nfilter_max=cfg.g_net.nfilter_max,
     )
-    if cfg.g_net.g_projected:  # g = ResNet_D + heads on a frozen backbone's features
+    if cfg.g_net.projected:  # g = ResNet_D + heads on a frozen backbone's features
         g = ProjectedPotential(
             **critic,
-            backbone=cfg.g_net.g_projected,
-            backbone_size=cfg.g_net.g_projected_size,
-            backbone_weights=cfg.g_net.g_projected_weights,
+            backbone=cfg.g_net.projected,
+            backbone_size=cfg.g_net.projected_size,
+            backbone_weights=cfg.g_net.projected_weights,
         )
     else:
         g = ResNetD(**critic)

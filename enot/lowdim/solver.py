@@ -114,8 +114,8 @@ def fit(
         f, T_inv = None, None
         T = one_directional_map(map_network(cfg, dim), cost).to(device)
         first = T
-    forward = _stepper(T, g, cost, cfg)
-    backward = _stepper(T_inv, f, T_inv.cost, cfg) if bidirectional else None
+    forward_step = _stepper(T, g, cost, cfg)  # trains T against g
+    reverse_step = _stepper(T_inv, f, T_inv.cost, cfg) if bidirectional else None  # T^-1, f
     opt_first, sched_first = _optimiser(first, cfg, cfg.betas_f, dim)
     opt_g, sched_g = _optimiser(g, cfg, cfg.betas_g, dim)
 
@@ -142,7 +142,7 @@ def fit(
         x, y = std.x_in(src(cfg.batch_size)), std.y_in(tgt(cfg.batch_size))
         opt_first.zero_grad(set_to_none=True)
         opt_g.zero_grad(set_to_none=True)
-        losses = backward(y, x) if bidirectional and step % 2 == 1 else forward(x, y)
+        losses = reverse_step(y, x) if bidirectional and step % 2 == 1 else forward_step(x, y)
         finite_means(
             {"g_loss": losses.g_loss, "t_loss": losses.t_loss},
             where=f"at step {step}",
