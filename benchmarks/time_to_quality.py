@@ -27,7 +27,6 @@ from typing import Callable
 import torch
 from accelerate.utils import set_seed
 
-from benchmarks.comparison import with_method
 from enot.config import Config
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.map_judge import MapJudge, best_score, rate_key
@@ -81,6 +80,12 @@ class QualityCurve:
     def first_reaching(self, rate: float) -> int | None:
         """Index of the first judgement after training began whose score is >= ``rate``."""
         return next((i for i in range(1, len(self.metrics)) if self.score(i) >= rate), None)
+
+
+def with_method(cfg: Config, method: str, t_iters: int) -> Config:
+    out = copy.deepcopy(cfg)
+    out.method.method, out.method.t_iters = method, t_iters
+    return out
 
 
 def scaled_lr(cfg: Config, scale: float) -> Config:
