@@ -183,11 +183,21 @@ def quality(args: argparse.Namespace) -> tuple[dict, list[str]]:
         scale, searches[method] = (
             (args.lr_scales[0], [])
             if len(args.lr_scales) == 1
-            else search_lr(cfg, method, args.t_iters, args.lr_scales, args.search_budget, judge)
+            else search_lr(
+                cfg, method, args.t_iters, args.lr_scales, judge, search_s=args.search_budget
+            )
         )
         print(f"{method}: learning-rate scale {scale:g}", flush=True)
         curves.append(
-            train_for_budget(cfg, method, args.t_iters, scale, args.budget, args.eval_every, judge)
+            train_for_budget(
+                cfg,
+                method,
+                args.t_iters,
+                scale,
+                judge,
+                budget_s=args.budget,
+                eval_every_s=args.eval_every,
+            )
         )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     title = f"{args.preset}: {args.budget:.0f} s each (NOT K={args.t_iters})"

@@ -51,21 +51,10 @@ BATCH = 64  # the paper's batch per domain
 DEFAULT_MFU = 0.35
 
 
-@dataclass(frozen=True)
-class Format:
-    name: str
-    kind: str  # the data.build_domain kind that reads it
-    what: str
-
-
-FORMATS = (
-    Format("ffhq_folder", "folder", "folder of 256 px JPEGs (FFHQ downscale; --ffhq-side)"),
-    Format("anime_folder", "folder", "folder of 128 px JPEGs (aligned anime faces)"),
-    Format("celeba", "celeba_female", "CelebA 178x218 JPEGs + list_attr_celeba.txt"),
-    Format("igan_hdf5", "igan_hdf5", "iGAN .hdf5, uint8 [N,S,S,3] at the task size"),
-    Format("packed", "packed", "packed .npy memmap at the task size (prepare_data.py pack)"),
-)
-FORMAT_NAMES = tuple(f.name for f in FORMATS)
+# Folders of 256 px (FFHQ downscale; --ffhq-side) and of 128 px JPEGs (aligned anime faces),
+# CelebA's 178x218 JPEGs with list_attr_celeba.txt, iGAN's .hdf5 and the packed .npy memmap
+# (prepare_data.py pack), both at the task size.
+FORMAT_NAMES = ("ffhq_folder", "anime_folder", "celeba", "igan_hdf5", "packed")
 # The benchmark format that stands for each dataset kind of the paper presets. Kaggle's comics
 # are larger JPEGs than this FFHQ-like folder, so their figure is an upper bound.
 KIND_FORMAT = {
