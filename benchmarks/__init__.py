@@ -1,3 +1,2 @@
-"""Measurements of the project, not part of it: ENOT against NOT (time per outer iteration and
-time to quality), FID feature-extraction throughput, and clean-fid as a reference.
-`scripts/benchmark.py` runs them; the library never imports this package."""
+"""Measurements of the project, not part of it: one script per measurement, each run as
+``python -m benchmarks.<name>`` with its own ``--help``. The library never imports this package."""

@@ -2,19 +2,24 @@
 
 Both measurements call the training loop's own outer iterations (`enot.methods`) on networks
 built by `enot.training.networks.build_networks`, with the trainer's AdamW settings, so they
-differ only in the method. `scripts/benchmark.py compare` runs them and writes the figures.
+differ only in the method. ``main`` runs them and writes the figures.
 
 * Per iteration: one process builds T and g once; every method gets a copy of them and its own
   optimisers, and the methods' outer iterations alternate (paired) on one fixed batch, so load
   and thermal drift hit both alike. The median of each is reported with their ratio.
 * Time to quality (the map's judged quality against wall time) is `benchmarks.time_to_quality`.
+
+    python -m benchmarks.comparison                          # both parts, 20 min per method
+    python -m benchmarks.comparison --parts timing --out runs/compare_timing
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,18 +28,14 @@ import torch
 from torch.optim import AdamW
 from torch.utils.flop_counter import FlopCounterMode
 
-from enot.config import Config
+from benchmarks.common import cpu_description
+from benchmarks.step_timing import SETTINGS
+from enot.config import Config, get_preset
 from enot.costs import get_cost
 from enot.methods import enot_iteration, not_iteration
 from enot.training.networks import build_networks
 
 METHODS = ("enot", "not")
-
-
-def with_method(cfg: Config, method: str, t_iters: int) -> Config:
-    out = copy.deepcopy(cfg)
-    out.method.method, out.method.t_iters = method, t_iters
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,6 +65,15 @@ class IterationTiming:
         return self.flops["not"] / self.flops["enot"]
 
 
+def outer_iteration(method: str, nets: tuple, x, y, cfg: Config, t_iters: int) -> None:
+    """One outer iteration of ``method`` on (T, g, opt_T, opt_g): every call of the method here."""
+    cost, e = get_cost(cfg.method.cost), cfg.enot
+    if method == "enot":
+        enot_iteration(*nets, x, y, cost, e.tau, e.lam, e.gauge)
+    else:
+        not_iteration(*nets, [x] * t_iters, x, y, cost)
+
+
 def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) -> IterationTiming:
     """Median wall seconds of one outer iteration of ENOT and of NOT (K = ``t_iters``), paired
     on one batch, each from a copy of the same networks with the trainer's AdamW."""
@@ -73,7 +83,7 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
     y = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    cost, e, o = get_cost(cfg.method.cost), cfg.enot, cfg.optim
+    o = cfg.optim
     nets = {}
     for m in METHODS:
         T, g = copy.deepcopy(T0).train(), copy.deepcopy(g0).train()
@@ -85,10 +95,7 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
         )
 
     def iterate(method: str) -> None:
-        if method == "enot":
-            enot_iteration(*nets[method], x, y, cost, e.tau, e.lam, e.gauge)
-        else:
-            not_iteration(*nets[method], [x] * t_iters, x, y, cost)
+        outer_iteration(method, nets[method], x, y, cfg, t_iters)
 
     # One counted, untimed iteration per method; it also warms up the allocator and the oneDNN
     # primitives before the timed ones.
@@ -159,3 +166,102 @@ def write_report(
     md_path = out / "compare.md"
     md_path.write_text("\n".join(lines) + "\n")
     return json_path, md_path
+
+
+def quality(args: argparse.Namespace) -> tuple[dict, list[str]]:
+    """Time-to-quality curves of both methods, each at the best scale of the same search."""
+    from benchmarks.time_to_quality import plot_curves, report_lines, search_lr, train_for_budget
+    from enot.evaluation.held_out import data_from_config
+    from enot.evaluation.map_judge import MapJudge
+
+    cfg = get_preset(args.preset)
+    judge = MapJudge(data_from_config(cfg), fid_images=10**9)
+    if not judge.has_classifier:
+        raise SystemExit(f"--preset {args.preset}: its task has no classifier to judge by")
+    curves, searches = [], {}
+    for method in METHODS:
+        scale, searches[method] = (
+            (args.lr_scales[0], [])
+            if len(args.lr_scales) == 1
+            else search_lr(
+                cfg, method, args.t_iters, args.lr_scales, judge, search_s=args.search_budget
+            )
+        )
+        print(f"{method}: learning-rate scale {scale:g}", flush=True)
+        curves.append(
+            train_for_budget(
+                cfg,
+                method,
+                args.t_iters,
+                scale,
+                judge,
+                budget_s=args.budget,
+                eval_every_s=args.eval_every,
+            )
+        )
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    title = f"{args.preset}: {args.budget:.0f} s each (NOT K={args.t_iters})"
+    print(f"plot: {plot_curves(curves, title, Path(args.out) / 'quality_vs_time.png')}")
+    result = {
+        "preset": args.preset,
+        "budget_s": args.budget,
+        "search_s": args.search_budget,
+        "lr_scales": args.lr_scales,
+        "curves": [asdict(c) for c in curves],
+        "searches": {m: [asdict(c) for c in runs] for m, runs in searches.items()},
+    }
+    return result, report_lines(curves, searches, args.budget, args.search_budget)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--parts", nargs="+", choices=("timing", "quality"), default=["timing", "quality"]
+    )
+    p.add_argument(
+        "--settings", nargs="+", choices=sorted(SETTINGS), default=["cpu_preset", "paper64"]
+    )
+    p.add_argument("--repeats", type=int, default=0, help="default: 10 at 32 px, 1 at 64 px")
+    p.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
+    p.add_argument(
+        "--preset",
+        choices=("colored_mnist", "fashion_bags2shoes", "emoji_32"),
+        default="colored_mnist",
+        help="task, networks and optimiser of the quality runs (one with a judge)",
+    )
+    p.add_argument("--budget", type=float, default=1200.0, help="training seconds per method")
+    p.add_argument("--eval-every", type=float, default=60.0, help="training seconds per judgement")
+    p.add_argument(
+        "--lr-scales",
+        type=float,
+        nargs="+",
+        default=[0.3, 1.0, 3.0],
+        help="multiples of the preset's lr_T and lr_g searched for both; one skips the search",
+    )
+    p.add_argument("--search-budget", type=float, default=150.0, help="seconds per scale")
+    p.add_argument("--out", default="runs/compare", help="folder for the plot and the tables")
+    args = p.parse_args(argv)
+    print(f"{cpu_description()}; torch {torch.__version__}", flush=True)
+    timings = []
+    for name in args.settings if "timing" in args.parts else ():
+        cfg = SETTINGS[name]()
+        repeats = args.repeats or (10 if cfg.data.image_size <= 32 else 1)
+        t = time_outer_iterations(name, cfg, args.t_iters, repeats)
+        timings.append(t)
+        print(
+            f"{name}: ENOT {t.seconds['enot']:.3f} s, NOT (K={t.t_iters}) "
+            f"{t.seconds['not']:.3f} s per outer iteration: NOT/ENOT = {t.ratio:.2f}x "
+            f"(median of {repeats}, paired); FLOPs per outer iteration "
+            f"{t.flops['enot'] / 1e9:.1f} vs {t.flops['not'] / 1e9:.1f} GFLOP = "
+            f"{t.flop_ratio:.2f}x",
+            flush=True,
+        )
+    result, lines = quality(args) if "quality" in args.parts else (None, [])
+    command = "python -m benchmarks.comparison " + " ".join(sys.argv[1:] if argv is None else argv)
+    json_path, md_path = write_report(Path(args.out), command, timings, result, lines)
+    print(md_path.read_text())
+    print(f"written: {json_path}, {md_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,12 +10,18 @@ JPEG decoding costs what it costs on photographs, not what it costs on flat colo
 
 ``measure`` reads a domain through ``data.build_domain`` and the trainer's own DataLoaders
 (``enot.training.streams.shuffled_loaders``), endlessly over epochs as ``InfiniteStream`` does,
-and times steady state after the workers have started.
+and times steady state after the workers have started; ``main`` sets each rate against what a
+GPU step needs at an assumed MFU.
+
+    python -m benchmarks.data_feed            # every format at 64 and 128 px, 0-2 workers
+    python -m benchmarks.data_feed --quick    # a smoke run: 200 images, 64 px
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +30,8 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from benchmarks.gpu_peaks import GPU_PEAK_BF16
-from data import build_domain, split_range, to_model
+from benchmarks.common import GPU_NAMES, GPU_PEAK_BF16, cpu_description
+from data import build_domain, resolve_kind, split_range, to_model
 from data.atomic import atomic_folder
 from data.celeba import IMAGE_SIZE as CELEBA_SIZE
 from data.celeba import IMAGES_DIR, OFFICIAL_ATTRIBUTES, write_attributes
@@ -35,34 +41,20 @@ from enot.training.streams import shuffled_loaders
 
 BATCH = 64  # the paper's batch per domain
 
-# Dense bf16 peaks of the GPUs `benchmark.py predict` names, and their datasheets' names.
-GPU_NAMES = {"a100": "A100 SXM", "h100": "H100 SXM"}
-
 # Achieved fraction of that peak (model FLOPs utilisation, MFU, as defined in the PaLM paper,
 # Chowdhery et al. 2022, arXiv 2204.02311, Sec. 4.1 and App. B: counted model FLOPs per second
 # over the datasheet peak). An ASSUMPTION, not a measurement of this project: Epoch AI
 # (Hobbhahn 2021, "How to measure FLOP/s for Neural Networks empirically?") measured 0.3-0.75
 # for most CNNs on a P100 in fp32; small convnets at 64-128 px and batch 64 reach a smaller
 # fraction of a much larger tensor-core peak, so 0.35 is a middle guess. Measure yours with
-# `scripts/benchmark.py step` on the GPU and pass --mfu.
+# `benchmarks.step_timing` on the GPU and pass --mfu.
 DEFAULT_MFU = 0.35
 
 
-@dataclass(frozen=True)
-class Format:
-    name: str
-    kind: str  # the data.build_domain kind that reads it
-    what: str
-
-
-FORMATS = (
-    Format("ffhq_folder", "folder", "folder of 256 px JPEGs (FFHQ downscale; --ffhq-side)"),
-    Format("anime_folder", "folder", "folder of 128 px JPEGs (aligned anime faces)"),
-    Format("celeba", "celeba_female", "CelebA 178x218 JPEGs + list_attr_celeba.txt"),
-    Format("igan_hdf5", "igan_hdf5", "iGAN .hdf5, uint8 [N,S,S,3] at the task size"),
-    Format("packed", "packed", "packed .npy memmap at the task size (prepare_data.py pack)"),
-)
-FORMAT_NAMES = tuple(f.name for f in FORMATS)
+# Folders of 256 px (FFHQ downscale; --ffhq-side) and of 128 px JPEGs (aligned anime faces),
+# CelebA's 178x218 JPEGs with list_attr_celeba.txt, iGAN's .hdf5 and the packed .npy memmap
+# (prepare_data.py pack), both at the task size.
+FORMAT_NAMES = ("ffhq_folder", "anime_folder", "celeba", "igan_hdf5", "packed")
 # The benchmark format that stands for each dataset kind of the paper presets. Kaggle's comics
 # are larger JPEGs than this FFHQ-like folder, so their figure is an upper bound.
 KIND_FORMAT = {
@@ -155,59 +147,42 @@ def prepare(
     or not at all, so a rerun with the same --images skips it.
     """
     t0 = time.perf_counter()
+
+    def packed(d: Path, px: int) -> None:
+        images = (to_model(a).permute(2, 0, 1) for a in photo_array(n, px, 5))
+        train, test = len(split_range(n, "train")), len(split_range(n, "test"))
+        meta = {"kind": "folder", "spec": "photo-like benchmark images", "train": train}
+        write_packed(
+            d / f"ffhq_{px}.npy", images, n, px, meta | {"test": test, "flip_train": False}
+        )
+
+    def igan(d: Path, px: int) -> None:
+        write_igan_array(d / f"handbag_{px}.hdf5", photo_array(n, px, seed=4))
+
+    # format: (data.build_domain kind, folder name, writer(folder, px), the file in the folder)
     writers = {
-        "ffhq_folder": lambda px: (
+        "ffhq_folder": (
             "folder",
-            _cached(
-                root,
-                f"ffhq_{ffhq_side}px_{n}",
-                lambda d: write_jpeg_folder(d, n, ffhq_side, seed=1),
-            ),
+            f"ffhq_{ffhq_side}px_{n}",
+            lambda d, px: write_jpeg_folder(d, n, ffhq_side, seed=1),
+            "",
         ),
-        "anime_folder": lambda px: (
+        "anime_folder": (
             "folder",
-            _cached(root, f"anime_128px_{n}", lambda d: write_jpeg_folder(d, n, 128, seed=2)),
+            f"anime_128px_{n}",
+            lambda d, px: write_jpeg_folder(d, n, 128, seed=2),
+            "",
         ),
-        "celeba": lambda px: (
-            "celeba_female",
-            _cached(root, f"celeba_{n}", lambda d: write_celeba_like(d, n, seed=3)),
-        ),
-        "igan_hdf5": lambda px: (
-            "igan_hdf5",
-            _cached(
-                root,
-                f"igan_{px}px_{n}",
-                lambda d: write_igan_array(d / f"handbag_{px}.hdf5", photo_array(n, px, seed=4)),
-            )
-            / f"handbag_{px}.hdf5",
-        ),
-        "packed": lambda px: (
-            "packed",
-            _cached(
-                root,
-                f"packed_{px}px_{n}",
-                lambda d: write_packed(
-                    d / f"ffhq_{px}.npy",
-                    (to_model(a).permute(2, 0, 1) for a in photo_array(n, px, 5)),
-                    n,
-                    px,
-                    {
-                        "kind": "folder",
-                        "spec": "photo-like benchmark images",
-                        "train": len(split_range(n, "train")),
-                        "test": len(split_range(n, "test")),
-                        "flip_train": False,
-                    },
-                ),
-            )
-            / f"ffhq_{px}.npy",
-        ),
+        "celeba": ("celeba_female", f"celeba_{n}", lambda d, px: write_celeba_like(d, n, 3), ""),
+        "igan_hdf5": ("igan_hdf5", f"igan_{{px}}px_{n}", igan, "handbag_{px}.hdf5"),
+        "packed": ("packed", f"packed_{{px}}px_{n}", packed, "ffhq_{px}.npy"),
     }
     specs = {}
     for fmt in formats:
         for px in sizes:
-            kind, path = writers[fmt](px)
-            specs[fmt, px] = (kind, str(path))
+            kind, name, write, file = writers[fmt]
+            folder = _cached(root, name.format(px=px), lambda d: write(d, px))
+            specs[fmt, px] = (kind, str(folder / file.format(px=px)))
     log(f"data under {root} ready in {time.perf_counter() - t0:.1f} s ({n} images a format)")
     return specs
 
@@ -295,12 +270,12 @@ def needed_rate(flops: float, gpu: str, mfu: float, batch: int = BATCH) -> float
     return 2 * batch / step_seconds(flops, gpu, mfu)
 
 
-# One domain's loader with 2 workers, images/s: `scripts/benchmark.py data` (see MEASURED_ON).
-# `benchmark.py predict` uses these when no --data-rate is given; replace them with the
+# One domain's loader with 2 workers, images/s: `benchmarks.data_feed` (see MEASURED_ON).
+# `benchmarks.predict_hours` uses these when no --data-rate is given; replace them with the
 # figures of the machine that feeds the GPU.
 MEASURED_WORKERS = 2
 MEASURED_ON = (
-    "with `benchmark.py data` (4,000 images a format; celeba rerun with "
+    "with `benchmarks.data_feed` (4,000 images a format; celeba rerun with "
     "`--formats celeba`) on a 2-core AMD EPYC (AVX2), 2 cores for 2 workers"
 )
 MEASURED_RATES: dict[tuple[str, int], float] = {
@@ -330,3 +305,123 @@ def default_data_rate(kinds: list[str], px: int) -> tuple[float, str]:
         f"({KIND_FORMAT[slow]}, {px} px, {MEASURED_WORKERS} workers) as "
         f"measured {MEASURED_ON}; pass --data-rate for yours"
     )
+
+
+SETTING_OF_SIZE = {64: "paper64", 128: "paper128"}
+GPUS = ("a100", "h100")
+
+
+def feeding_loaders(results: dict, need: dict, args: argparse.Namespace) -> None:
+    """Print which loaders keep each paper preset fed (each domain has its own loader, so a run
+    uses 2 x workers worker processes besides the training process)."""
+    from benchmarks.step_memory import PAPER_PRESETS
+    from enot.config import get_preset
+
+    print("\nWhich loaders keep each paper preset fed (2 x workers processes per run):")
+    tried = [w for w in args.workers if w > 0]
+    for name in PAPER_PRESETS:
+        cfg = get_preset(name)
+        px = cfg.data.image_size
+        if px not in args.sizes or not tried:
+            continue
+        kinds = [
+            resolve_kind(cfg.data.dataset, getattr(cfg.data, r))[0] for r in ("source", "target")
+        ]
+        formats = [KIND_FORMAT[k] for k in kinds]
+        for gpu in GPUS:
+            per_domain, said = need[px, gpu] / 2, []
+            for fmt in (f for f in dict.fromkeys([*formats, "packed"]) if f in args.formats):
+                enough = [w for w in tried if results[fmt, px, w] >= per_domain]
+                best = max(results[fmt, px, w] for w in tried)
+                said.append(
+                    f"{fmt} with {min(enough)} worker(s)"
+                    if enough
+                    else f"{fmt} not with <= {max(tried)} workers (best {best:,.0f}/s)"
+                )
+            print(
+                f"  {name} ({' -> '.join(formats)}) on {GPU_NAMES[gpu]}, "
+                f"{per_domain:,.0f} images/s per domain: {'; '.join(said)}"
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    from benchmarks.step_timing import SETTINGS, step_flops
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--root", default="runs/datafeed_data", help="generated datasets, reused")
+    p.add_argument("--images", type=int, default=0, help="per format (4000; 200 with --quick)")
+    p.add_argument("--sizes", type=int, nargs="+", choices=(64, 128), default=[64, 128])
+    p.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="per domain")
+    p.add_argument("--formats", nargs="+", choices=FORMAT_NAMES, default=list(FORMAT_NAMES))
+    p.add_argument("--ffhq-side", type=int, default=256, help="FFHQ: 1024, or 256/128 downscales")
+    p.add_argument("--min-batches", type=int, default=30, help="timed batches at least")
+    p.add_argument("--min-seconds", type=float, default=10.0, help="timed seconds at least")
+    p.add_argument("--mfu", type=float, default=DEFAULT_MFU, help="of the bf16 peak (assumed)")
+    p.add_argument("--quick", action="store_true", help="200 images, 64 px, 3 timed batches")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.images = args.images or 200
+        args.sizes, args.min_batches, args.min_seconds = [64], 3, 0.0
+    print(
+        f"{cpu_description()}; {os.cpu_count()} cores seen; load avg (1 min) "
+        f"{os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    specs = prepare(
+        Path(args.root),
+        args.images or 4000,
+        tuple(args.sizes),
+        args.ffhq_side,
+        print,
+        tuple(args.formats),
+    )
+    flops = {px: step_flops(SETTINGS[SETTING_OF_SIZE[px]]()) for px in args.sizes}
+    need = {(px, gpu): needed_rate(flops[px], gpu, args.mfu) for px in args.sizes for gpu in GPUS}
+    print(
+        f"\nA GPU step (both domains, batch {BATCH} each) needs 2 x {BATCH} / (FLOPs per step "
+        f"/ (mfu x dense bf16 peak)) images/s; mfu {args.mfu} (assumed):"
+    )
+    for px, gpu in need:
+        print(
+            f"  {px:>3} px ({SETTING_OF_SIZE[px]}, {flops[px] / 1e9:,.0f} GFLOP/step) on "
+            f"{GPU_NAMES[gpu]} ({GPU_PEAK_BF16[gpu] / 1e12:.0f} TFLOP/s): "
+            f"{step_seconds(flops[px], gpu, args.mfu) * 1e3:.1f} ms/step -> "
+            f"{need[px, gpu]:,.0f} images/s ({need[px, gpu] / 2:,.0f} per domain)"
+        )
+    print(
+        f"\nOne domain's loader (batch {BATCH}, shuffle, drop_last, persistent workers), timed "
+        f">= {args.min_batches} batches and >= {args.min_seconds:g} s after start-up. Fed: with "
+        f"workers, yes when its rate >= the per-domain need; with 0 workers, the time both "
+        f"domains' loading adds to a step:"
+    )
+    header = (
+        f"{'format':<13} {'px':>4} {'workers':>7} {'build s':>7} {'1st batch s':>11} "
+        f"{'images/s':>9} {'A100 fed':>8} {'H100 fed':>8}"
+    )
+    print(header + "\n" + "-" * len(header), flush=True)
+    results = {}
+    for fmt in args.formats:
+        for px in args.sizes:
+            for workers in args.workers:
+                kind, spec = specs[fmt, px]
+                r = measure(
+                    fmt,
+                    kind,
+                    spec,
+                    px,
+                    workers,
+                    min_batches=args.min_batches,
+                    min_seconds=args.min_seconds,
+                )
+                results[fmt, px, workers] = r.rate
+                fed = [fed_mark(r, step_seconds(flops[px], gpu, args.mfu)) for gpu in GPUS]
+                print(
+                    f"{fmt:<13} {px:>4} {workers:>7} {r.build_s:>7.2f} {r.first_batch_s:>11.2f} "
+                    f"{r.rate:>9,.0f} {fed[0]:>8} {fed[1]:>8}",
+                    flush=True,
+                )
+    feeding_loaders(results, need, args)
+
+
+if __name__ == "__main__":
+    main()

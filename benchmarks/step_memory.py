@@ -1,26 +1,21 @@
-"""Peak memory of one ENOT training step, measured without the memory: on fake tensors.
+"""Peak memory of one ENOT training step, counted on fake tensors: no data, any machine.
 
-The step is the trainer's: ``enot.step.enot_step`` on a source and a target batch under
-autocast when asked, then both AdamW steps, with ``zero_grad(set_to_none=True)`` before, twice
-over so that the optimiser state exists. Run under ``FakeTensorMode`` every tensor has its
-shape, dtype and storage but no data, so a 128 px batch of 64 costs seconds and no RAM; the
-same code on real tensors gives the same bytes (``--check-real``).
+The step is the trainer's (``enot.step.enot_step`` under autocast when asked, then both AdamW
+steps, twice over so that the optimiser state exists). Under ``FakeTensorMode`` every tensor
+has its shape, dtype and storage but no data, so a 128 px batch of 64 costs seconds and no RAM;
+the same code on real tensors gives the same bytes (``--check-real``; on CUDA it also reads
+``torch.cuda.max_memory_allocated``, which adds the allocator's rounding and cuDNN's
+workspaces). ``LiveBytes`` counts every storage alive at once (the peak); ``SavedBytes`` the
+storages autograd saves for the backward (the activations). The CUDA context (~0.3-0.6 GiB),
+fragmentation and DDP's gradient bucket come on top.
 
-Two counters:
-
-* ``LiveBytes`` (a dispatch mode) adds every new storage an operator returns and subtracts it
-  when the storage is freed: the peak of everything allocated during the step. Parameters
-  exist before the step, so they are added separately.
-* ``saved_tensors_hooks`` sums the distinct storages autograd saves for the backward: the
-  activations.
-
-What CUDA would add on top (not measured here): the CUDA context (~0.3-0.6 GiB outside
-PyTorch's allocator), cuDNN workspaces, the caching allocator's rounding (512-byte blocks,
-larger segments) and fragmentation, and under DDP one gradient-sized bucket copy.
+    python -m benchmarks.step_memory                     # each paper preset, fp32 and bf16
+    python -m benchmarks.step_memory --presets emoji_64 --check-real --device cuda
 """
 
 from __future__ import annotations
 
+import argparse
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +26,19 @@ from torch.optim import AdamW
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
-from enot.config import Config
+from enot.config import Config, get_preset
 from enot.costs import get_cost
 from enot.step import enot_step
 from enot.training.networks import build_networks
 
 MiB = 2**20
+PAPER_PRESETS = (
+    "celeba2anime_64",
+    "celeba2anime_128",
+    "handbags2shoes_128",
+    "ffhq2comics_128",
+    "emoji_64",
+)
 
 
 class LiveBytes(TorchDispatchMode):
@@ -164,3 +166,48 @@ def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> Step
     return StepMemory(
         size, batch, precision, params, grads, state, saved.total, live.peak + params + inputs
     )
+
+
+def check_real(cfg: Config, device: str) -> None:
+    """The fake count beside the same step on real tensors on ``device``; they must agree."""
+    fake = measure_step(cfg)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    real = measure_step(cfg, fake=False, device=device)
+    print(
+        f"batch {cfg.train.batch_size}, {cfg.train.mixed_precision}: fake {fake.peak / MiB:,.1f} "
+        f"MiB, real {device} tensors {real.peak / MiB:,.1f} MiB: "
+        f"{'identical in every column' if fake == real else 'DIFFERENT'}"
+    )
+    if device == "cuda":
+        allocated = torch.cuda.max_memory_allocated() - base
+        print(f"torch.cuda.max_memory_allocated: {allocated / MiB:,.1f} MiB")
+    if fake != real:
+        raise SystemExit(f"fake and real counts differ: {fake} vs {real}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--presets", nargs="+", choices=PAPER_PRESETS, default=list(PAPER_PRESETS))
+    p.add_argument("--precisions", nargs="+", choices=("no", "bf16"), default=["no", "bf16"])
+    p.add_argument("--batch-size", type=int, default=0, help="per domain (default: the preset's)")
+    p.add_argument("--check-real", action="store_true", help="paper64 on real tensors too")
+    p.add_argument("--device", default="cpu", help="of --check-real's real tensors")
+    args = p.parse_args(argv)
+    print(f"torch {torch.__version__}; bytes counted on fake tensors (no data, any machine)")
+    print(HEADER)
+    for name in args.presets:
+        for precision in args.precisions:
+            cfg = get_preset(name)
+            cfg.train.mixed_precision = precision
+            cfg.train.batch_size = args.batch_size or cfg.train.batch_size
+            print(measure_step(cfg).row(name), flush=True)
+    if args.check_real:
+        cfg = Config()
+        cfg.train.batch_size = args.batch_size or 8
+        check_real(cfg, args.device)
+
+
+if __name__ == "__main__":
+    main()

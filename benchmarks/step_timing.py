@@ -1,116 +1,196 @@
-"""Timing and FLOP counting of one ENOT training step, for `scripts/benchmark.py`.
+"""Time one ENOT training step (forward, backward, both AdamW updates), as nanoGPT's bench.py
+does: warm up, synchronise, median ms per step. Per row: images/s, FLOPs per step
+(``torch.utils.flop_counter``), TFLOP/s and, on a GPU ``benchmarks.common`` knows, MFU against
+its datasheet's dense peak of the mode. A compiled mode also gives its first call's seconds.
 
-``SETTINGS`` names the networks and batch of each benchmark setting; ``time_steps`` is the
-median wall time of a step with both AdamW updates, after a warm-up; ``step_flops`` counts one
-lean step's FLOPs on the meta device (``torch.utils.flop_counter``).
+    python -m benchmarks.step_timing                  # CPU: cpu_preset and paper64, lean/naive
+    python -m benchmarks.step_timing --device cuda --settings paper64 paper128 \\
+        --modes fp32 tf32 bf16 bf16_cl bf16_compile --variants lean --json gpu_timing.json
 """
 
 from __future__ import annotations
 
-import time
+import argparse
+import copy
+import gc
+import resource
+import sys
+from dataclasses import dataclass
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmarks.common import fp32_mode, machine, median_seconds, peak_of, write_json
 from enot.config import Config, get_preset
 from enot.costs import get_cost
 from enot.step import enot_step, enot_step_loss
-from enot.training.model_card import cpu_model_and_flags
 from enot.training.networks import build_networks
 
 SETTINGS = {
     "cpu_preset": lambda: get_preset("colored_mnist"),
     "paper64": Config,  # the dataclass defaults are the paper's 64 px setting: U-Net 48, batch 64
-    # The 128 px paper tasks (handbags2shoes, ffhq2comics, celeba2anime_128) share these
-    # networks and batch; timed in fp32 here, whatever precision the preset trains in.
+    # The 128 px paper tasks share these networks and batch; timed in the mode asked, whatever
+    # precision the preset trains in.
     "paper128": lambda: get_preset("celeba2anime_128"),
     "fashion_preset": lambda: get_preset("fashion_bags2shoes"),
 }
+VARIANTS = ("lean", "naive")  # the trainer's step; g three times and one backward of L_g + L_T
 
 
-def plain_step(T, g, x, y, cost, tau, lam):
-    """g three times (on y, on sg(T(x)), frozen on T(x)) and one backward of L_g + L_T."""
-    losses = enot_step_loss(T, g, x, y, cost, tau, lam)
-    (losses.g_loss + losses.t_loss).backward()
-    return losses
+@dataclass(frozen=True)
+class Mode:
+    fp32: str  # "ieee" or "tf32": how what stays float32 is computed on CUDA
+    bf16: bool  # autocast, as the trainer runs --mixed-precision bf16
+    channels_last: bool
+    compile: bool  # torch.compile, inductor, static shapes (as --compile trains)
+
+    @property
+    def peak(self) -> str:
+        return "bf16" if self.bf16 else self.fp32.replace("ieee", "fp32")
 
 
-VARIANTS = {"naive": plain_step, "lean": enot_step}
+MODES = {
+    "fp32": Mode("ieee", False, False, False),
+    "fp32_cl": Mode("ieee", False, True, False),  # the CPU default: the trainer's layout
+    "fp32_cl_compile": Mode("ieee", False, True, True),
+    "tf32": Mode("tf32", False, False, False),
+    "bf16": Mode("tf32", True, False, False),
+    "bf16_cl": Mode("tf32", True, True, False),  # the trainer's default on a GPU
+    "bf16_compile": Mode("tf32", True, True, True),
+}
 
 
-def time_steps(
-    step_fn,
-    T,
-    g,
-    cfg: Config,
-    repeats: int,
-    *,
-    device: str = "cpu",
-    precision: str = "no",
-    warmup: int = 1,
-) -> float:
-    """Median seconds of one step with both AdamW updates, after ``warmup`` untimed steps.
-
-    T and g must be on ``device`` already. ``precision`` "bf16" runs the step under autocast,
-    as the trainer does through Accelerate. On CUDA the clock is read after a synchronize, so
-    each step's queued kernels are inside its time.
-    """
-    size, batch = cfg.data.image_size, cfg.train.batch_size
-    gen = torch.Generator().manual_seed(0)
-    x = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device)
-    y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device)
+def method_step(variant: str, T, g, x: torch.Tensor, y: torch.Tensor, cfg: Config) -> None:
+    """One ENOT step's forward and backward: every call of the method in this file."""
     cost = get_cost(cfg.method.cost)
-    opts = [torch.optim.AdamW(m.parameters(), lr=1e-5) for m in (T, g)]
-    device_type = torch.device(device).type
-    sync = torch.cuda.synchronize if device_type == "cuda" else (lambda: None)
-
-    def one():
-        for o in opts:
-            o.zero_grad(set_to_none=True)
-        with torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"):
-            step_fn(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
-        for o in opts:
-            o.step()
-
-    for _ in range(warmup):  # allocator, kernel caches, a compile's first calls
-        one()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        one()
-        sync()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
+    if variant == "lean":
+        enot_step(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
+        return
+    losses = enot_step_loss(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
+    (losses.g_loss + losses.t_loss).backward()
 
 
-def count_flops(step_fn, T, g, cfg: Config, device: str = "cpu") -> int:
+def count_flops(variant: str, T, g, cfg: Config, device: str = "cpu") -> int:
     size, batch = cfg.data.image_size, cfg.train.batch_size
     x = torch.zeros(batch, 3, size, size, device=device)
     with FlopCounterMode(display=False) as counter:
-        step_fn(T, g, x, x.clone(), get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
+        method_step(variant, T, g, x, x.clone(), cfg)
     return counter.get_total_flops()
 
 
 def step_flops(cfg: Config) -> int:
-    """FLOPs of one ENOT step (the lean pass) at cfg's networks, batch and size.
-
-    Counted on the meta device: shapes flow, no arithmetic runs, so 128 px takes a second; the
-    count equals that of a real step (tests/test_data_feed.py checks it on a small setting).
-    """
+    """FLOPs of one lean ENOT step at cfg's networks, batch and size, counted on the meta device
+    (shapes flow, no arithmetic runs): 128 px takes a second, and the count equals a real
+    step's (tests/test_data_feed.py)."""
     torch.manual_seed(0)
     T, g = build_networks(cfg)
-    T.train()
-    g.train()
-    return count_flops(enot_step, T.to("meta"), g.to("meta"), cfg, device="meta")
+    return count_flops("lean", T.train().to("meta"), g.train().to("meta"), cfg, device="meta")
 
 
-def cpu_description() -> str:
-    """The CPU model, whether it has AVX-512, and the kernels torch picked (for speed figures)."""
-    model, flags = cpu_model_and_flags()
-    isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
-    return (
-        f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
-        f"{torch.get_num_threads()} threads"
+def time_step(cfg: Config, mode: Mode, variant: str, device: str, repeats: int) -> dict:
+    """Median seconds of one step with both AdamW updates, and the first call's seconds."""
+    cfg = copy.deepcopy(cfg)
+    cfg.train.channels_last = mode.channels_last
+    torch.manual_seed(0)
+    T, g = (m.to(device).train() for m in build_networks(cfg))
+    flops = count_flops(
+        variant, copy.deepcopy(T).to("meta"), copy.deepcopy(g).to("meta"), cfg, "meta"
     )
+    if mode.compile:
+        T, g = (torch.compile(m, dynamic=False) for m in (T, g))
+    size, batch = cfg.data.image_size, cfg.train.batch_size
+    gen = torch.Generator().manual_seed(0)
+    x, y = ((torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device) for _ in "xy")
+    opts = [torch.optim.AdamW(m.parameters(), lr=1e-5) for m in (T, g)]
+    device_type = torch.device(device).type
+
+    def one() -> None:
+        for o in opts:
+            o.zero_grad(set_to_none=True)
+        with torch.autocast(device_type, torch.bfloat16, enabled=mode.bf16):
+            method_step(variant, T, g, x, y, cfg)
+        for o in opts:
+            o.step()
+
+    with fp32_mode(mode.fp32):
+        first = median_seconds(one, 1, 0, device)
+        seconds = median_seconds(one, repeats, 3 if mode.compile else 1, device)
+    return {"seconds": seconds, "first_call_s": first, "flops": flops}
+
+
+def row(name: str, mode_name: str, variant: str, args: argparse.Namespace) -> dict:
+    cfg, mode = SETTINGS[name](), MODES[mode_name]
+    cfg.train.batch_size = args.batch_size or cfg.train.batch_size
+    r = {"setting": name, "px": cfg.data.image_size, "batch": cfg.train.batch_size}
+    r |= {"mode": mode_name, "variant": variant}
+    if args.device == "cpu" and mode.fp32 == "tf32" and not mode.bf16:
+        return {**r, "status": "skipped: TF32 is CUDA's"}
+    repeats = args.repeats or (20 if cfg.data.image_size <= 32 or args.device != "cpu" else 3)
+    try:
+        t = time_step(cfg, mode, variant, args.device, repeats)
+    except Exception as e:  # one mode failing (a compile, say) must not hide the others
+        return {**r, "status": f"failed: {type(e).__name__}: {e}"[:300]}
+    finally:  # the networks and their compiled graphs go before the next row
+        torch._dynamo.reset()
+        gc.collect()
+        if args.device == "cuda":
+            torch.cuda.empty_cache()
+    peak = peak_of(torch.cuda.get_device_name(0)) if args.device == "cuda" else None
+    achieved = t["flops"] / t["seconds"]
+    return {
+        **r,
+        "status": "ok",
+        "repeats": repeats,
+        "ms_per_step": t["seconds"] * 1e3,
+        "images_per_s": 2 * cfg.train.batch_size / t["seconds"],
+        "gflop_per_step": t["flops"] / 1e9,
+        "tflops": achieved / 1e12,
+        "mfu": achieved / peak[mode.peak] if peak else None,
+        "first_call_s": t["first_call_s"],
+    }
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--settings", nargs="+", choices=sorted(SETTINGS), default=["cpu_preset", "paper64"]
+    )
+    p.add_argument("--modes", nargs="+", choices=tuple(MODES), default=["fp32_cl"])
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--repeats", type=int, default=0, help="default: 20 (CPU: 3 above 32 px)")
+    p.add_argument("--batch-size", type=int, default=0, help="default: the setting's")
+    p.add_argument("--json", help="write the machine and the rows here")
+    args = p.parse_args(argv)
+    print(machine(), flush=True)
+    head = ("setting", "px", "batch", "mode", "variant", "ms/step", "images/s", "GFLOP", "TFLOP/s")
+    print(
+        f"{head[0]:<11} {head[1]:>4} {head[2]:>5} {head[3]:<15} {head[4]:<6} "
+        + " ".join(f"{h:>9}" for h in (*head[5:], "MFU", "1st call s"))
+    )
+    rows = []
+    for name in args.settings:
+        for mode_name in args.modes:
+            for variant in args.variants:
+                r = row(name, mode_name, variant, args)
+                rows.append(r)
+                cells = f"{name:<11} {r['px']:>4} {r['batch']:>5} {mode_name:<15} {variant:<6} "
+                if r["status"] != "ok":
+                    print(cells + r["status"], flush=True)
+                    continue
+                mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "-"
+                print(
+                    cells + f"{r['ms_per_step']:>9.1f} {r['images_per_s']:>9.1f} "
+                    f"{r['gflop_per_step']:>9.1f} {r['tflops']:>9.3f} {mfu:>9} "
+                    f"{r['first_call_s']:>9.2f}",
+                    flush=True,
+                )
+    # ru_maxrss is in KiB on Linux: the peak of the whole process so far.
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory: {peak_rss:,.0f} MiB")
+    write_json(args.json, {"command": sys.argv, "machine": machine(), "rows": rows})
+    return rows
+
+
+if __name__ == "__main__":
+    main()

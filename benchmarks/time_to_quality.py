@@ -27,7 +27,6 @@ from typing import Callable
 import torch
 from accelerate.utils import set_seed
 
-from benchmarks.comparison import with_method
 from enot.config import Config
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.map_judge import MapJudge, best_score, rate_key
@@ -83,6 +82,12 @@ class QualityCurve:
         return next((i for i in range(1, len(self.metrics)) if self.score(i) >= rate), None)
 
 
+def with_method(cfg: Config, method: str, t_iters: int) -> Config:
+    out = copy.deepcopy(cfg)
+    out.method.method, out.method.t_iters = method, t_iters
+    return out
+
+
 def scaled_lr(cfg: Config, scale: float) -> Config:
     out = copy.deepcopy(cfg)
     out.optim.lr_t, out.optim.lr_g = cfg.optim.lr_t * scale, cfg.optim.lr_g * scale
@@ -94,9 +99,10 @@ def train_for_budget(
     method: str,
     t_iters: int,
     lr_scale: float,
+    judge: MapJudge,
+    *,
     budget_s: float,
     eval_every_s: float,
-    judge: MapJudge,
     log: Callable[[str], None] = print,
 ) -> QualityCurve:
     """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training, in
@@ -143,14 +149,18 @@ def search_lr(
     method: str,
     t_iters: int,
     scales: list[float],
-    search_s: float,
     judge: MapJudge,
+    *,
+    search_s: float,
     log: Callable[[str], None] = print,
 ) -> tuple[float, list[QualityCurve]]:
     """The same search for every method: each scale for ``search_s`` seconds, judged at the end;
     returns the scale whose last judgement scores best (the first such on ties)."""
     runs = [
-        train_for_budget(cfg, method, t_iters, s, search_s, search_s, judge, log) for s in scales
+        train_for_budget(
+            cfg, method, t_iters, s, judge, budget_s=search_s, eval_every_s=search_s, log=log
+        )
+        for s in scales
     ]
     best = max(runs, key=lambda c: c.score(len(c.metrics) - 1))
     return best.lr_scale, runs

@@ -1,4 +1,4 @@
-"""`scripts/benchmark.py translate`: the translate command on a folder of 1,000 photo-like JPEGs
+"""The translate command on a folder of 1,000 photo-like JPEGs
 of which one is corrupt, timed end to end as a user runs it (a real subprocess), with either
 backend: PyTorch, or the export's T.onnx through onnxruntime.
 
@@ -6,10 +6,14 @@ The export is an untrained map at the preset's networks (the speed does not depe
 weights): the quickstart's U-Net base 16 at 32 px, the paper's base 48 at 128 px. Its T.onnx
 is written once by the exporter (``app.onnx_export``), outside the timing. Both backends get
 the same thread count (OMP_NUM_THREADS, which torch and the onnx backend follow).
+
+    python -m benchmarks.translate_speed
+    python -m benchmarks.translate_speed --backend torch onnx --threads 2
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -20,11 +24,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.common import cpu_description
 from benchmarks.data_feed import photo_like
 from enot.config import get_preset
 from enot.training.export import write_export
 from enot.training.networks import build_networks
-from models.io import WEIGHTS_NAME
 
 PRESET_OF_SIZE = {32: "colored_mnist", 128: "celeba2anime_128"}
 CORRUPT = "corrupt_0500.jpg"
@@ -105,19 +109,30 @@ def time_translate(
     }
 
 
-def onnx_figures(root: Path, size: int) -> dict:
-    """Export the preset network of ``size`` (untrained, BatchNorm statistics as initialised)
-    to ONNX: seconds, file size, and the parity on noise, every input the exporter checks."""
-    from app.onnx_export import export_onnx
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", choices=(32, 128), default=[32, 128])
+    p.add_argument("--images", type=int, default=1000, help="files in the folder, one corrupt")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--root", default="runs/translate_bench", help="for inputs and outputs")
+    p.add_argument("--backend", nargs="+", choices=("torch", "onnx"), default=["torch"])
+    p.add_argument("--threads", type=int, default=2, help="threads of either backend")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"{cpu_description()}; torch {torch.__version__}")
+    for size in args.sizes:
+        for backend in args.backend:
+            r = time_translate(
+                Path(args.root), size, args.images, args.batch_size, backend, args.threads
+            )
+            print(
+                f"{size} px, {backend}: exit status {r['returncode']}, {r['written']} PNGs "
+                f"written in {r['seconds']:.1f} s, {r['rate']:.1f} images/s end to end "
+                f"(process start, model load, decode, translate, PNG)\n  stdout: "
+                f"{r['stdout']}\n  stderr: {r['stderr']}",
+                flush=True,
+            )
 
-    export = untrained_export(root / f"onnx_{size}", size)
-    start = time.perf_counter()
-    record = export_onnx(export, parity_images=64, log=lambda _: None)
-    return {
-        "size": size,
-        "seconds": time.perf_counter() - start,
-        "bytes": record.bytes,
-        "parity": record.parity["max_abs_diff"],
-        "inputs": record.parity["inputs"],
-        "weights_bytes": (export / "T" / WEIGHTS_NAME).stat().st_size,
-    }
+
+if __name__ == "__main__":
+    main()

@@ -6,11 +6,10 @@ import functools
 import io
 import os
 import runpy
+import socket
 import subprocess
 import sys
 from pathlib import Path
-
-from benchmarks.launch import accelerate_launch, free_port  # noqa: F401 (the tests' helpers)
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "scripts" / "train.py")
@@ -36,6 +35,33 @@ TINY = [
 # The cuda tier runs its bodies on the CPU when this is set, to check the tests themselves
 # where there is no GPU; their figures then say nothing about CUDA.
 CUDA_TIER_ON_CPU = "ENOT_CUDA_TIER_ON_CPU"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a rendezvous or a server of one run."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def accelerate_launch(*launch_args: str, precision: str = "no") -> list[str]:
+    """``accelerate launch`` on one machine, without dynamo, with its own rendezvous port, so
+    that two launches' process groups never meet on the default one; the script and its flags
+    follow."""
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--num_machines",
+        "1",
+        "--main_process_port",
+        str(free_port()),
+        "--mixed_precision",
+        precision,
+        "--dynamo_backend",
+        "no",
+        *launch_args,
+    ]
 
 
 def subprocess_env() -> dict:

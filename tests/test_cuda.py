@@ -3,7 +3,7 @@
 Skipped, with the reason, where CUDA is absent (conftest). ``ENOT_CUDA_TIER_ON_CPU=1`` runs the
 same bodies on the CPU, to check the tests themselves; their figures then say nothing of CUDA.
 Float32 checks run with TF32 off (cuDNN convolutions default to TF32 on CUDA), against a
-float64 CPU reference where one is named. ``scripts/benchmark.py gpu`` runs this tier first.
+float64 CPU reference where one is named. docs/gpu.md runs this tier on a lent GPU.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 import torch
 from helpers import CUDA_TIER_ON_CPU, TRAIN, accelerate_launch, run
 
-from benchmarks.gpu_precision import fp32_mode
+from benchmarks.common import fp32_mode
 
 # The project's modules are imported in the tests: where the tier is skipped, collecting it
 # costs no more than torch.
@@ -179,6 +179,26 @@ COMMON = [
     "--eval-every",
     "0",
 ]
+
+
+def test_step_memory_on_the_device_holds_at_least_the_fake_count():
+    """The weights, gradients and AdamW state counted on fake tensors are the device's; the
+    allocator's peak over the step holds at least the counted peak (its rounding and cuDNN's
+    workspaces only add)."""
+    from benchmarks.step_memory import measure_step
+
+    cfg = _tiny(32, 8)
+    predicted = measure_step(cfg)
+    if DEVICE == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    real = measure_step(cfg, fake=False, device=DEVICE)
+    assert (real.params, real.grads) == (predicted.params, predicted.grads)
+    assert real.optimizer_state == predicted.optimizer_state
+    if DEVICE == "cuda":
+        assert torch.cuda.max_memory_allocated() - base >= 0.9 * predicted.peak
+    else:
+        assert real == predicted
 
 
 @pytest.fixture(scope="module")

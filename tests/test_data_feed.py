@@ -1,5 +1,5 @@
-"""`scripts/benchmark.py data` and `predict` as real subprocesses: the smoke run writes the real
-formats and reports a rate for each; the predicted hours follow the stated formula.
+"""`benchmarks.data_feed` and `benchmarks.predict_hours` as real subprocesses: the smoke run
+writes the real formats and reports a rate for each; the predicted hours follow the formula.
 
 Nothing here is timed: the rates only have to be there and positive.
 """
@@ -21,11 +21,9 @@ from benchmarks.data_feed import FORMAT_NAMES
 from benchmarks.step_timing import SETTINGS, count_flops, step_flops
 from data.celeba import read_attributes
 from enot.config import get_preset
-from enot.step import enot_step
 from enot.training.networks import build_networks
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK = str(ROOT / "scripts" / "benchmark.py")
 
 ROW = re.compile(
     r"^(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)\s+(yes|no|\+\d+%)\s+(yes|no|\+\d+%)$"
@@ -41,8 +39,8 @@ def test_quick_data_run_rates_every_format_on_real_files(tmp_path):
     result = run(
         [
             sys.executable,
-            BENCHMARK,
-            "data",
+            "-m",
+            "benchmarks.data_feed",
             "--quick",
             "--root",
             str(tmp_path),
@@ -92,7 +90,7 @@ def test_quick_data_run_rates_every_format_on_real_files(tmp_path):
 def test_flops_counted_on_meta_equal_a_real_step():
     cfg = SETTINGS["cpu_preset"]()
     T, g = build_networks(cfg)
-    assert step_flops(cfg) == count_flops(enot_step, T.train(), g.train(), cfg)
+    assert step_flops(cfg) == count_flops("lean", T.train(), g.train(), cfg)
 
 
 @pytest.mark.parametrize("data_rate", [1e6, 300.0], ids=["compute-bound", "data-bound"])
@@ -101,8 +99,8 @@ def test_predict_prints_the_hours_of_its_formula(data_rate):
     result = run(
         [
             sys.executable,
-            BENCHMARK,
-            "predict",
+            "-m",
+            "benchmarks.predict_hours",
             "--preset",
             preset,
             "--gpu",
@@ -120,7 +118,7 @@ def test_predict_prints_the_hours_of_its_formula(data_rate):
 
     cfg = get_preset(preset)
     T, g = build_networks(cfg)
-    flops = count_flops(enot_step, T.train().to("meta"), g.train().to("meta"), cfg, device="meta")
+    flops = count_flops("lean", T.train().to("meta"), g.train().to("meta"), cfg, device="meta")
     assert int(re.search(r"^FLOPs per step: (\d+)", out, re.M).group(1)) == flops
     a100_dense_bf16 = 312e12
     step_s = max(flops / (0.3 * a100_dense_bf16), 2 * cfg.train.batch_size / data_rate)

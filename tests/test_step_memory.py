@@ -1,4 +1,4 @@
-"""The memory counter of `scripts/benchmark.py memory`: fake tensors count what real ones use."""
+"""The memory counter of `benchmarks.step_memory`: fake tensors count what real ones use."""
 
 import pytest
 

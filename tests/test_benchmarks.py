@@ -1,0 +1,106 @@
+"""The benchmark scripts run for real on the CPU at tiny settings, so that each is known to work
+before a machine spends minutes on it: their tables, their JSON, and the shared timing."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+import torch
+
+from benchmarks import common, step_memory, step_timing
+
+SCRIPTS = (
+    "comparison",
+    "data_feed",
+    "demo_latency",
+    "feature_throughput",
+    "onnx_speed",
+    "predict_hours",
+    "step_memory",
+    "step_timing",
+    "translate_speed",
+)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_script_has_its_own_help(name, capsys):
+    module = importlib.import_module(f"benchmarks.{name}")
+    with pytest.raises(SystemExit) as exit_:
+        module.main(["--help"])
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_step_timing_on_the_cpu_prints_a_table_and_writes_its_rows(tmp_path, capsys):
+    out = tmp_path / "timing.json"
+    argv = ["--settings", "cpu_preset", "--batch-size", "2", "--repeats", "2", "--device", "cpu"]
+    rows = step_timing.main([*argv, "--modes", "fp32_cl", "tf32", "--json", str(out)])
+    printed = capsys.readouterr().out
+    assert [(r["mode"], r["variant"]) for r in rows] == [
+        (m, v) for m in ("fp32_cl", "tf32") for v in ("lean", "naive")
+    ]
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert len(ok) == 2 and all(r["mode"] == "fp32_cl" for r in ok)
+    for r in ok:
+        assert r["px"] == 32 and r["batch"] == 2 and r["repeats"] == 2
+        assert r["ms_per_step"] > 0 and r["tflops"] > 0 and r["first_call_s"] > 0
+        assert r["images_per_s"] == pytest.approx(2 * 2 / (r["ms_per_step"] / 1e3))
+        assert r["mfu"] is None  # no datasheet peak for a CPU
+    lean, naive = ok
+    assert naive["gflop_per_step"] > lean["gflop_per_step"]  # g once more in the naive pass
+    assert all(r["status"].startswith("skipped") for r in rows if r["mode"] == "tf32")
+    saved = json.loads(out.read_text())
+    assert saved["rows"] == json.loads(json.dumps(rows)) and saved["machine"].startswith("torch")
+    assert "ms/step" in printed and "TF32 is CUDA's" in printed and "peak resident" in printed
+
+
+def test_step_timing_counts_the_flops_of_the_settings_batch():
+    cfg = step_timing.SETTINGS["cpu_preset"]()
+    full = step_timing.step_flops(cfg)
+    cfg.train.batch_size //= 2
+    assert step_timing.step_flops(cfg) == pytest.approx(full / 2, rel=0.01)
+
+
+@pytest.mark.slow  # a 64 px step on real CPU tensors
+def test_step_memory_prints_a_row_per_preset_and_precision(capsys):
+    step_memory.main(["--presets", "emoji_64", "--batch-size", "2", "--check-real"])
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| emoji_64 |")]
+    assert [r.split(" | ")[3] for r in rows] == ["no", "bf16"]
+    assert all(r.split(" | ")[2] == "2" for r in rows)
+    assert any("identical in every column" in line for line in lines)
+
+
+def test_median_seconds_warms_up_then_takes_the_median():
+    calls = []
+    seconds = common.median_seconds(lambda: calls.append(1), repeats=5, warmup=2, device="cpu")
+    assert len(calls) == 7
+    assert 0 <= seconds < 0.1
+
+
+def test_fp32_mode_restores_the_flags_it_found():
+    before = torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
+    with common.fp32_mode("tf32"):
+        assert torch.backends.cuda.matmul.fp32_precision == "tf32"
+        assert torch.backends.cudnn.conv.fp32_precision == "tf32"
+    after = torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision
+    assert after == before
+    with pytest.raises(ValueError, match="fp32 mode"):
+        with common.fp32_mode("fp16"):
+            pass
+
+
+def test_peaks_are_the_datasheets_and_an_unknown_card_has_none():
+    assert common.peak_of("NVIDIA H200") == {"bf16": 989e12, "tf32": 494.5e12, "fp32": 66.9e12}
+    assert common.peak_of("NVIDIA H100 PCIe")["bf16"] == 756e12
+    assert common.peak_of("NVIDIA A100-SXM4-80GB")["bf16"] == common.GPU_PEAK_BF16["a100"]
+    assert common.peak_of("NVIDIA GeForce RTX 4090") is None
+
+
+def test_write_json_writes_only_where_asked(tmp_path):
+    common.write_json(None, {"a": 1})
+    common.write_json(tmp_path / "sub" / "x.json", {"a": 1})
+    assert json.loads((tmp_path / "sub" / "x.json").read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.rglob("*")] == ["sub", "x.json"]
