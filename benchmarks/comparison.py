@@ -1,8 +1,9 @@
 """ENOT against NOT on identical networks: time per outer iteration, and the shared report.
 
-Both measurements call the training loop's own outer iterations (`enot.methods`) on networks
-built by `enot.training.networks.build_networks`, with the trainer's AdamW settings, so they
-differ only in the method. ``main`` runs them and writes the figures.
+Both measurements run the training loop's outer iterations (the forward passes of `enot.step`
+and `enot.not_step`, `enot.training.loop.not_map_updates`) on networks built by
+`enot.training.networks.build_networks`, with the trainer's AdamW settings, so they differ only
+in the method. ``main`` runs them and writes the figures.
 
 * Per iteration: one process builds T and g once; every method gets a copy of them and its own
   optimisers, and the methods' outer iterations alternate (paired) on one fixed batch, so load
@@ -32,7 +33,10 @@ from benchmarks.common import cpu_description
 from benchmarks.step_timing import SETTINGS
 from enot.config import Config, get_preset
 from enot.costs import get_cost
-from enot.methods import enot_iteration, not_iteration
+from enot.finite import finite_means
+from enot.not_step import not_potential_forward
+from enot.step import ENOTObjective, enot_gradients, grad_norm, trainable_params
+from enot.training.loop import not_map_updates
 from enot.training.networks import build_networks
 
 METHODS = ("enot", "not")
@@ -66,12 +70,25 @@ class IterationTiming:
 
 
 def outer_iteration(method: str, nets: tuple, x, y, cfg: Config, t_iters: int) -> None:
-    """One outer iteration of ``method`` on (T, g, opt_T, opt_g): every call of the method here."""
+    """One outer iteration of ``method`` on (T, g, opt_T, opt_g), as the training loop's
+    ``match`` runs it (gradient norms and the finite check included): every call of the method
+    here."""
+    T, g, opt_t, opt_g = nets
     cost, e = get_cost(cfg.method.cost), cfg.enot
     if method == "enot":
-        enot_iteration(*nets, x, y, cost, e.tau, e.lam, e.gauge)
+        opt_t.zero_grad(set_to_none=True)
+        opt_g.zero_grad(set_to_none=True)
+        losses = enot_gradients(T, g, x, y, ENOTObjective(cost, e.tau, e.lam, e.gauge))
+        finite_means({**losses.scalars(), "grad_norm_t": grad_norm(T), "grad_norm_g": grad_norm(g)})
+        opt_g.step()
+        opt_t.step()
     else:
-        not_iteration(*nets, [x] * t_iters, x, y, cost)
+        not_map_updates(T, g, opt_t, [x] * t_iters, cost, torch.autograd.backward, finite_means)
+        opt_g.zero_grad(set_to_none=True)
+        p = not_potential_forward(T, g, x, y, cost)
+        p.g_loss.backward(inputs=trainable_params(g))
+        finite_means({"g_loss": p.g_loss.detach(), "grad_norm_g": grad_norm(g)})
+        opt_g.step()
 
 
 def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) -> IterationTiming:
@@ -114,8 +131,8 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
         setting=name,
         image_size=size,
         batch=batch,
-        t_base=cfg.t_net.t_base_channels,
-        g_nfilter=cfg.g_net.g_nfilter,
+        t_base=cfg.t_net.base_channels,
+        g_nfilter=cfg.g_net.nfilter,
         t_iters=t_iters,
         repeats=repeats,
         seconds={m: statistics.median(v) for m, v in times.items()},

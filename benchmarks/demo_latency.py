@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu; input "
         f"PNG {args.input_size}x{args.input_size} ({len(png) / 1024:.0f} KB), model "
-        f"{cfg.data.image_size} px, U-Net base {cfg.t_net.t_base_channels}"
+        f"{cfg.data.image_size} px, U-Net base {cfg.t_net.base_channels}"
     )
 
     def eager(x: torch.Tensor) -> torch.Tensor:

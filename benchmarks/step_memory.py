@@ -1,6 +1,6 @@
 """Peak memory of one ENOT training step, counted on fake tensors: no data, any machine.
 
-The step is the trainer's (``enot.step.enot_step`` under autocast when asked, then both AdamW
+The step is the trainer's (``enot.step.enot_gradients`` under autocast when asked, then both AdamW
 steps, twice over so that the optimiser state exists). Under ``FakeTensorMode`` every tensor
 has its shape, dtype and storage but no data, so a 128 px batch of 64 costs seconds and no RAM;
 the same code on real tensors gives the same bytes (``--check-real``; on CUDA it also reads
@@ -28,7 +28,7 @@ from torch.utils._pytree import tree_flatten
 
 from enot.config import Config, get_preset
 from enot.costs import get_cost
-from enot.step import enot_step
+from enot.step import ENOTObjective, enot_gradients
 from enot.training.networks import build_networks
 
 MiB = 2**20
@@ -150,7 +150,9 @@ def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> Step
                     torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t),
                     torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"),
                 ):
-                    enot_step(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam, gauge=cfg.enot.gauge)
+                    enot_gradients(
+                        T, g, x, y, ENOTObjective(cost, cfg.enot.tau, cfg.enot.lam, cfg.enot.gauge)
+                    )
                 for opt in opts:
                     opt.step()
         params = sum(p.nbytes for m in (T, g) for p in m.parameters())

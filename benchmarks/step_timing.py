@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.common import fp32_mode, machine, median_seconds, peak_of, write_json
 from enot.config import Config, get_preset
 from enot.costs import get_cost
-from enot.step import enot_step, enot_step_loss
+from enot.step import ENOTObjective, enot_gradients, enot_joint_losses
 from enot.training.networks import build_networks
 
 SETTINGS = {
@@ -62,11 +62,11 @@ MODES = {
 
 def method_step(variant: str, T, g, x: torch.Tensor, y: torch.Tensor, cfg: Config) -> None:
     """One ENOT step's forward and backward: every call of the method in this file."""
-    cost = get_cost(cfg.method.cost)
+    objective = ENOTObjective(get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
     if variant == "lean":
-        enot_step(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
+        enot_gradients(T, g, x, y, objective)
         return
-    losses = enot_step_loss(T, g, x, y, cost, cfg.enot.tau, cfg.enot.lam)
+    losses = enot_joint_losses(T, g, x, y, objective)
     (losses.g_loss + losses.t_loss).backward()
 
 

@@ -47,20 +47,14 @@ def _batch(cfg, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _step(T, g, x, y, cfg, autocast: bool = False):
     from enot.costs import get_cost
-    from enot.step import enot_step
+    from enot.step import ENOTObjective, enot_gradients
 
     device = next(T.parameters()).device
     with torch.autocast(device.type, torch.bfloat16, enabled=autocast):
-        losses = enot_step(
-            T,
-            g,
-            x.to(device),
-            y.to(device),
-            get_cost(cfg.method.cost),
-            cfg.enot.tau,
-            cfg.enot.lam,
-            gauge=cfg.enot.gauge,
+        objective = ENOTObjective(
+            get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam, cfg.enot.gauge
         )
+        losses = enot_gradients(T, g, x.to(device), y.to(device), objective)
     return {k: getattr(losses, k).item() for k in LOGGED}
 
 
