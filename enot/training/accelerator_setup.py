@@ -65,6 +65,8 @@ def sync_batchnorm(T: torch.nn.Module, acc: Accelerator) -> torch.nn.Module:
             "--sync-bn needs GPUs: torch's SyncBatchNorm does not run on CPU; leave it off here"
         )
     if acc.num_processes == 1:
-        acc.print("--sync-bn: one process, nothing to synchronise; plain BatchNorm is used")
+        acc.print(
+            "--sync-bn: one process, nothing to synchronise; BatchNorm is left unsynchronised"
+        )
         return T
     return torch.nn.SyncBatchNorm.convert_sync_batchnorm(T)

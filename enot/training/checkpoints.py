@@ -45,11 +45,9 @@ class Progress:
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.step = int(state["step"])
-        # Checkpoints written before --best-by kept the best FID.
-        old = -float(state["best_fid"]) if "best_fid" in state else float("-inf")
-        self.best_score = float(state.get("best_score", old))
-        self.best_step = int(state.get("best_step", 0))
-        self.seconds = float(state.get("seconds", 0.0))
+        self.best_score = float(state["best_score"])
+        self.best_step = int(state["best_step"])
+        self.seconds = float(state["seconds"])
 
 
 class CheckpointError(ValueError):
