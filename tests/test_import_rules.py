@@ -3,9 +3,10 @@
 models/ and data/ know nothing of OT; dataset_tools/ (which builds datasets on disk) builds on
 data/, never the reverse, and imports nothing of enot; the config imports nothing of the method,
 training or evaluation (only the data kinds' names); the method (enot/*.py, enot/lowdim) imports
-no config, training, evaluation, script or app; training imports no evaluation (the loop is
-handed a callback); the app imports no scripts; the import graph, of modules and of packages,
-has no cycle; and no module imports another module's private name.
+no config, training, evaluation, script or app; the export (enot/export) imports no training or
+evaluation; training imports no evaluation (the loop is handed a callback); the app imports no
+scripts; the import graph, of modules and of packages, has no cycle; and no module imports
+another module's private name.
 """
 
 from __future__ import annotations
@@ -79,13 +80,14 @@ def test_the_parser_sees_the_imports_it_judges():
         (("models", "data"), ("enot", "dataset_tools", "app", "scripts", "benchmarks")),
         (("dataset_tools",), ("enot", "app", "scripts", "benchmarks")),
         (("app",), ("scripts", "benchmarks")),
+        (("enot/export",), ("enot.training", "enot.evaluation", "app", "scripts", "benchmarks")),
         (
             ("enot/training",),
             ("enot.evaluation", "enot.config.cli", "app", "scripts", "benchmarks"),
         ),
         (("enot/evaluation",), ("app", "scripts", "benchmarks")),
     ],
-    ids=["models-data", "dataset_tools", "app", "training", "evaluation"],
+    ids=["models-data", "dataset_tools", "app", "export", "training", "evaluation"],
 )
 def test_layers_import_only_downwards(folders, forbidden):
     assert _violations(_sources(*folders), forbidden) == []
@@ -180,8 +182,10 @@ def test_the_package_import_graph_is_a_dag():
         "enot.training",
         "enot.evaluation",
         "enot.lowdim",
+        "enot.export",
         "models",
         "data",
+        "dataset_tools",
         "app",
         "scripts",
         "benchmarks",

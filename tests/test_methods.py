@@ -14,6 +14,7 @@ from enot.config import Config
 from enot.config.cli import parse_cli
 from enot.costs import get_cost, image_cost, pixel_mse
 from enot.evaluation.split_judge import per_image_mse
+from enot.export import load_export
 from enot.methods import enot_iteration, not_iteration
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (
@@ -23,7 +24,6 @@ from enot.not_losses import (
     not_potential_loss,
     quadratic_coefficient,
 )
-from enot.training.export import load_export
 from enot.training.networks import build_networks
 from models import UNet
 
