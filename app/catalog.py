@@ -1,6 +1,6 @@
 """Find, load once and describe every inference export under the model folder.
 
-An export is a folder holding ``translator.json`` (``enot.training.export``). Only files that
+An export is a folder holding ``translator.json`` (``enot.export``). Only files that
 resolve inside the model folder are read: an export or metrics file reached through a symlink that
 points elsewhere is skipped with a warning.
 """
@@ -18,8 +18,8 @@ from PIL import Image
 from data import DatasetError, build_domain
 from data.attribution import attribution
 from data.normalization import Color, parse_background
+from enot.export import HUB_ID, ExportError, LoadedExport, load_export, resolve_export
 from enot.export_card import CARD_FILE
-from enot.training.export import HUB_ID, ExportError, LoadedExport, load_export, resolve_export
 
 from .fast_map import FastMap
 from .onnx_map import OnnxLoadError, OnnxMap, build_map, describe

@@ -36,8 +36,8 @@ import torch
 from torch import nn
 
 from data import DatasetError, build_domain
+from enot.export import ExportError, LoadedExport, load_export, rewrite_card
 from enot.export_card import OnnxExport
-from enot.training.export import ExportError, LoadedExport, load_export, rewrite_card
 from models.io import CONFIG_NAME, WEIGHTS_NAME
 
 from .fast_map import fold_batchnorm

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from enot.training.export import LoadedExport
+from enot.export import LoadedExport
 from models.io import WEIGHTS_NAME
 
 from .fast_map import FastMap

@@ -32,7 +32,7 @@ from data import CorruptImageError
 from data.atomic import atomic_file
 from data.image_folder import IMAGE_EXTENSIONS, walk_files
 from data.normalization import WHITE, Color, decode_image, parse_background
-from enot.training.export import ExportError, load_export
+from enot.export import ExportError, load_export
 
 from .fast_map import FastMap
 from .onnx_map import BACKENDS, OnnxLoadError, OnnxMap, build_map

@@ -36,7 +36,7 @@ def peak_of(device_name: str) -> dict[str, float] | None:
 
 def cpu_description() -> str:
     """The CPU model, whether it has AVX-512, and the kernels torch picked (for speed figures)."""
-    from enot.training.model_card import cpu_model_and_flags
+    from enot.machine import cpu_model_and_flags
 
     model, flags = cpu_model_and_flags()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"

@@ -4,7 +4,7 @@ many a GPU step needs.
 Files are written in the real formats at realistic sizes (``prepare``): JPEG folders (FFHQ-like
 256 px, anime-like 128 px), CelebA (178x218 JPEGs and ``list_attr_celeba.txt``), iGAN HDF5
 (uint8 [N, S, S, 3] under ``imgs``, contiguous as iGAN's create_hdf5.py writes it) and the
-project's packed .npy with its sidecar (``data.packed.write_packed``). Pixels are photo-like
+project's packed .npy with its sidecar (``dataset_tools.pack.write_packed``). Pixels are photo-like
 (smooth random colour fields, a mid-frequency layer and grain, different in every image), so
 JPEG decoding costs what it costs on photographs, not what it costs on flat colours.
 
@@ -36,7 +36,7 @@ from data.atomic import atomic_folder
 from data.celeba import IMAGE_SIZE as CELEBA_SIZE
 from data.celeba import IMAGES_DIR, OFFICIAL_ATTRIBUTES, write_attributes
 from data.igan_hdf5 import write_igan_array
-from data.packed import write_packed
+from dataset_tools.pack import write_packed
 from enot.training.streams import shuffled_loaders
 
 BATCH = 64  # the paper's batch per domain

@@ -1,4 +1,4 @@
-"""`enot.fit` on the ICNN-mixture pair (`data.icnn_mixture`): L2-UV against steps and seconds.
+"""`enot.fit` on the ICNN-mixture pair (`enot.lowdim.datasets.icnn_mixture`): L2-UV against steps and seconds.
 
 For each D: a fixed pool of `pool` samples per side (independent draws, so the pair is
 unpaired), `enot.fit(pool_x, pool_y, cost="half_sq_l2", bidirectional=True)` with the chosen
@@ -19,9 +19,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from data.icnn_mixture import IcnnMixturePair, icnn_mixture_pair  # noqa: E402
-from data.synthetic import GaussianPair  # noqa: E402
 from enot.lowdim import FitConfig, fit  # noqa: E402
+from enot.lowdim.datasets.icnn_mixture import IcnnMixturePair, icnn_mixture_pair  # noqa: E402
+from enot.lowdim.datasets.synthetic import GaussianPair  # noqa: E402
 
 EVAL_SAMPLES = 20_000
 

@@ -27,7 +27,7 @@ from PIL import Image
 from benchmarks.common import cpu_description
 from benchmarks.data_feed import photo_like
 from enot.config import get_preset
-from enot.training.export import write_export
+from enot.export import write_export
 from enot.training.networks import build_networks
 
 PRESET_OF_SIZE = {32: "colored_mnist", 128: "celeba2anime_128"}

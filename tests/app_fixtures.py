@@ -1,6 +1,6 @@
 """Builders shared by the demo's tests (no tests here): tiny exports, image files, the server.
 
-Exports are written by ``enot.training.export.write_export`` from tiny untrained networks whose
+Exports are written by ``enot.export.write_export`` from tiny untrained networks whose
 BatchNorm statistics are randomised, so the folded-BatchNorm inference path is exercised.
 """
 
@@ -25,7 +25,7 @@ from torch import nn
 
 from enot.config import get_preset
 from enot.evaluation.export_report import EvaluationResult, write_reports
-from enot.training.export import write_export
+from enot.export import write_export
 from enot.training.networks import build_networks
 
 

@@ -102,7 +102,7 @@ def test_command_line_without_models_and_without_quickstart(tmp_path):
 def test_emoji_export_lists_its_examples_and_both_licences(tmp_path):
     from PIL import Image
 
-    from enot.training.export import write_export
+    from enot.export import write_export
     from enot.training.networks import build_networks
 
     data = tmp_path / "data"

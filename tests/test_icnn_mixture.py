@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from benchmarks.icnn_mixture import l2_uv, linear_baseline
-from data.icnn_mixture import icnn_mixture_pair
+from enot.lowdim.datasets.icnn_mixture import icnn_mixture_pair
 
 
 @pytest.mark.parametrize("dim,layers", [(2, 1), (5, 2), (16, 3)])

@@ -1,10 +1,12 @@
 """The layering README's Layout section states, read from every module's imports (ast, no import).
 
-models/ and data/ know nothing of OT; the config imports nothing of the method, training or
-evaluation (only the data kinds' names); the method (enot/*.py, enot/lowdim) imports no
-config, training, evaluation, script or app; training imports no evaluation (the loop is handed
-a callback); the app imports no scripts; the import graph, of modules and of packages, has no
-cycle; and no module imports another module's private name.
+models/ and data/ know nothing of OT; dataset_tools/ (which builds datasets on disk) builds on
+data/, never the reverse, and imports nothing of enot; the config imports nothing of the method,
+training or evaluation (only the data kinds' names); the method (enot/*.py, enot/lowdim) imports
+no config, training, evaluation, script or app; the export (enot/export) imports no training or
+evaluation; training imports no evaluation (the loop is handed a callback); the app imports no
+scripts; the import graph, of modules and of packages, has no cycle; and no module imports
+another module's private name.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("enot", "models", "data", "app", "benchmarks", "scripts")
+PACKAGES = ("enot", "models", "data", "dataset_tools", "app", "benchmarks", "scripts")
 LOOP = "enot/training/loop.py"  # the training loop
 
 
@@ -75,15 +77,17 @@ def test_the_parser_sees_the_imports_it_judges():
 @pytest.mark.parametrize(
     "folders, forbidden",
     [
-        (("models", "data"), ("enot", "app", "scripts", "benchmarks")),
+        (("models", "data"), ("enot", "dataset_tools", "app", "scripts", "benchmarks")),
+        (("dataset_tools",), ("enot", "app", "scripts", "benchmarks")),
         (("app",), ("scripts", "benchmarks")),
+        (("enot/export",), ("enot.training", "enot.evaluation", "app", "scripts", "benchmarks")),
         (
             ("enot/training",),
             ("enot.evaluation", "enot.config.cli", "app", "scripts", "benchmarks"),
         ),
         (("enot/evaluation",), ("app", "scripts", "benchmarks")),
     ],
-    ids=["models-data", "app", "training", "evaluation"],
+    ids=["models-data", "dataset_tools", "app", "export", "training", "evaluation"],
 )
 def test_layers_import_only_downwards(folders, forbidden):
     assert _violations(_sources(*folders), forbidden) == []
@@ -178,8 +182,10 @@ def test_the_package_import_graph_is_a_dag():
         "enot.training",
         "enot.evaluation",
         "enot.lowdim",
+        "enot.export",
         "models",
         "data",
+        "dataset_tools",
         "app",
         "scripts",
         "benchmarks",

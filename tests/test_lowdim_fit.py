@@ -12,10 +12,15 @@ import pytest
 import torch
 
 import enot
-from data.icnn_mixture import icnn_mixture_pair
-from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair, standard_normal
 from enot.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim import FitConfig, TransportResult, fit, paper_2d, paper_table4
+from enot.lowdim.datasets.icnn_mixture import icnn_mixture_pair
+from enot.lowdim.datasets.synthetic import (
+    TOY_2D,
+    random_gaussian_pair,
+    sphere_pair,
+    standard_normal,
+)
 
 TINY = dict(steps=30, batch_size=64, hidden=(16, 16))
 # Table 5's network, cut to a suite's length: batch 256 costs half the time of 1,024 a step here.

@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-from data.synthetic import TOY_2D, random_gaussian_pair, sphere_pair
 from enot.costs import (
     HALF_SQ_L2,
     SQ_EUCLIDEAN,
@@ -13,6 +12,7 @@ from enot.costs import (
     get_array_cost,
     sphere_geodesic,
 )
+from enot.lowdim.datasets.synthetic import TOY_2D, random_gaussian_pair, sphere_pair
 from enot.lowdim.maps import GradientMap, potential_gradient
 from enot.lowdim.mlp_gradient import mlp_gradient, supports
 from enot.lowdim.standardise import SEPARATE, SHARED, Standardiser

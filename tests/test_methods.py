@@ -15,6 +15,7 @@ from enot.config import Config, ConfigError
 from enot.config.cli import parse_cli
 from enot.costs import sq_l2_per_size
 from enot.evaluation.split_judge import per_image_mse
+from enot.export import load_export
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (
     convex_psi,
@@ -23,7 +24,6 @@ from enot.not_losses import (
     not_potential_loss,
     quadratic_coefficient,
 )
-from enot.training.export import load_export
 from enot.training.networks import build_networks
 from models import UNet
 

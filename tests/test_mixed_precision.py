@@ -15,7 +15,7 @@ import torch
 from format_fixtures import paper_task_flags
 from helpers import TRAIN, accelerate_launch, run
 
-from enot.training.export import load_export
+from enot.export import load_export
 
 PRESET = "celeba2anime_64"
 LOGGED = ("g_loss", "t_loss", "w_dist", "transport_cost")

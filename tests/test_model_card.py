@@ -11,8 +11,8 @@ from helpers import ROOT, run, subprocess_env
 from huggingface_hub import ModelCard
 
 from enot.evaluation.split_judge import SplitReport
+from enot.export import load_export, record_test_split, update_card
 from enot.export_card import SplitJudgement
-from enot.training.export import load_export, record_test_split, update_card
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -117,7 +117,7 @@ def test_a_hub_repo_id_loads_from_the_offline_cache(tmp_path):
     _cached_snapshot(tmp_path / "hf", "someone/tiny-enot", make_export(tmp_path / "export"))
     env = {**subprocess_env(), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
     code = (
-        "from enot.training.export import load_export; "
+        "from enot.export import load_export; "
         "tr = load_export('someone/tiny-enot'); print(tr.image_size, tr.path)"
     )
     res = run([sys.executable, "-c", code], env=env)

@@ -21,8 +21,8 @@ from app.onnx_export import OPSET, TOLERANCE, OnnxExportError, export_onnx
 from app.onnx_map import OnnxLoadError, OnnxMap
 from data.normalization import center_crop_resize, from_model, load_image, to_model
 from enot.config import get_preset
+from enot.export import load_export, write_export
 from enot.export_card import CARD_FILE, ExportCard
-from enot.training.export import load_export, write_export
 from enot.training.networks import build_networks
 from models.io import WEIGHTS_NAME
 

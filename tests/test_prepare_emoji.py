@@ -27,14 +27,14 @@ from helpers import ROOT, run, subprocess_env
 from PIL import Image
 
 from data import CorruptImageError, DatasetError
-from data.emoji import (
+from data.split import in_test_by_name
+from dataset_tools.emoji import (
     DigestMismatchError,
     EmojiPackage,
     default_cache_dir,
     prepare_emoji,
     sri_sha512,
 )
-from data.split import in_test_by_name
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import prepare_data  # noqa: E402
@@ -47,7 +47,7 @@ HALF = (0, 0, 255, 128)  # half-transparent blue at pixel (x=0, y=63)
 # Runs prepare_data.main with the packages given as JSON: the CLI, with test packages pinned.
 DRIVER = """
 import json, runpy, sys
-from data.emoji import EmojiPackage
+from dataset_tools.emoji import EmojiPackage
 main = runpy.run_path(sys.argv[1], run_name="prepare_data")["main"]
 packages = tuple(EmojiPackage(**p) for p in json.loads(sys.argv[2]))
 sys.exit(main(sys.argv[3:], packages=packages))

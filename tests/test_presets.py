@@ -15,7 +15,7 @@ from format_fixtures import paper_task_flags, write_fashion
 from helpers import TRAIN, run, run_in_process
 
 from enot.config import PRESETS, get_preset
-from enot.training.export import load_export
+from enot.export import load_export
 from enot.training.networks import build_networks
 
 PAPER = {

@@ -18,7 +18,7 @@ from safetensors import safe_open
 from enot.config import ConfigError, get_preset
 from enot.config.cli import parse_cli
 from enot.config.presets import PRESETS
-from enot.training.export import load_export, write_export
+from enot.export import load_export, write_export
 from enot.training.networks import build_networks
 from models import ModelLoadError, ProjectedPotential, ResNetD, load_model
 from models.efficientnet_lite import (

@@ -7,7 +7,7 @@ import torch
 from helpers import run
 from safetensors.torch import load_file
 
-from enot.training.export import load_export
+from enot.export import load_export
 
 pytestmark = pytest.mark.slow
 

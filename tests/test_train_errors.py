@@ -9,7 +9,7 @@ from helpers import ROOT, run, run_in_process, subprocess_env
 from PIL import Image
 from safetensors.torch import load_file
 
-from enot.training.export import ExportError, load_export
+from enot.export import ExportError, load_export
 
 
 def _image(path, color):

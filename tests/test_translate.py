@@ -12,7 +12,7 @@ from helpers import ROOT, run, run_in_process
 from PIL import Image
 
 from data.normalization import load_image
-from enot.training.export import load_export
+from enot.export import load_export
 
 TRANSLATE = str(ROOT / "scripts" / "translate.py")
 

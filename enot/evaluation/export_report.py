@@ -51,7 +51,7 @@ from enot.evaluation.paired_judge import PairedJudge, is_paired
 from enot.evaluation.result import PAPER_RESULTS, EvaluationResult, PaperNumbers, write_reports
 from enot.evaluation.split_judge import TranslatedImages, judge_split
 from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
-from enot.training.export import LoadedExport, load_export
+from enot.export import LoadedExport, load_export
 from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
 
 __all__ = [

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset, Subset
 
 from data import build_domain
 from enot.config import Config, get_preset
-from enot.training.export import LoadedExport
+from enot.export import LoadedExport
 
 CHANNELS = 3
 

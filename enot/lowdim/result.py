@@ -1,6 +1,6 @@
 """`TransportResult`: a fitted low-dimensional OT map, its potentials, and its files.
 
-Saved as a folder like the image export (`enot.training.export`): each network in `save_pretrained`
+Saved as a folder like the image export (`enot.export`): each network in `save_pretrained`
 format (config.json + safetensors, loaded back by `models.load_model`), plus a card
 `transport.json` holding the cost, the standardisation and the settings.
 """

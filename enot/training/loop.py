@@ -31,6 +31,8 @@ from tqdm.auto import tqdm
 
 from enot.config import Config, ConfigError, save_config
 from enot.costs import Cost, get_cost
+from enot.export import write_export
+from enot.machine import machine_description
 from enot.not_ae import ae_cost
 from enot.not_losses import QUADRATIC_COEFFICIENT, quadratic_coefficient
 from enot.not_step import not_map_forward, not_potential_forward
@@ -47,9 +49,7 @@ from enot.training import artifacts
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import Progress, list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
-from enot.training.export import write_export
 from enot.training.finite_guard import check_update, check_weights
-from enot.training.model_card import machine_description
 from enot.training.networks import build_networks
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid

@@ -11,11 +11,9 @@ is then a Hub model repository as it stands.
 
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 from typing import Any
 
-import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from enot.config import Config
@@ -30,29 +28,6 @@ HUB_DATASETS = {
     "colored_mnist": ["ylecun/mnist"],
     "fashion_mnist": ["zalando-datasets/fashion_mnist"],
 }
-
-
-def cpu_model_and_flags() -> tuple[str, set[str]]:
-    """The CPU's model name and its feature flags, from /proc/cpuinfo where there is one."""
-    model, flags = None, set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model is None:
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    return model or platform.processor() or "unknown CPU", flags
-
-
-def machine_description() -> str:
-    """The accelerators, or the CPU model: what a speed or run time was measured on."""
-    if torch.cuda.is_available():
-        n = torch.cuda.device_count()
-        return f"{n} x {torch.cuda.get_device_name(0)}"
-    return f"CPU: {cpu_model_and_flags()[0]}, {torch.get_num_threads()} threads"
 
 
 def _eval_results(card: ExportCard, evaluations: dict[str, dict[str, Any]]) -> list[EvalResult]:
@@ -203,7 +178,7 @@ def render_card(
         "## Use",
         "",
         "```python",
-        "from enot.training.export import load_export",
+        "from enot.export import load_export",
         'tr = load_export("PATH_OR_HUB_ID")  # a folder, or a Hub repo id',
         "tx = tr.T(x)  # x: [B, 3, S, S] in [-1, 1], as data.normalization.to_model makes it",
         "```",

@@ -16,7 +16,7 @@ exactly. grad psi is written out layer by layer (a hand-made backward pass, floa
     grad psi = alpha x + sum_k A_k^T d_k.
 
 `tests/test_icnn_mixture.py` checks it against autograd and checks convexity. Every sampler
-takes (n, generator=None) and returns float32 [n, D], like `data.synthetic`.
+takes (n, generator=None) and returns float32 [n, D], like `enot.lowdim.datasets.synthetic`.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from tqdm import tqdm
 
-from .atomic import atomic_file, swap_in
-from .downloads import cache_root
-from .errors import CorruptImageError, DatasetError
-from .normalization import parse_background, to_rgb
-from .split import TEST_BUCKETS, in_test_by_name
+from data.atomic import atomic_file, swap_in
+from data.downloads import cache_root
+from data.errors import CorruptImageError, DatasetError
+from data.normalization import parse_background, to_rgb
+from data.split import TEST_BUCKETS, in_test_by_name
 
 __all__ = [
     "EMOJI_PACKAGES",
