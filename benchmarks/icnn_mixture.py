@@ -1,4 +1,4 @@
-"""`enot.fit` on the ICNN-mixture pair (`enot.lowdim.datasets.icnn_mixture`): L2-UV against steps and seconds.
+"""`enot.fit` on the ICNN-mixture pair (`enot.lowdim.datasets`): L2-UV against steps and seconds.
 
 For each D: a fixed pool of `pool` samples per side (independent draws, so the pair is
 unpaired), `enot.fit(pool_x, pool_y, cost="half_sq_l2", bidirectional=True)` with the chosen
