@@ -26,7 +26,13 @@ from data import from_model
 from data.atomic import atomic_file
 from data.downloads import cache_root
 from enot.evaluation.held_out import EvalData
-from enot.evaluation.metrics import features_from_images, features_from_tensors, load_stats, stats
+from enot.evaluation.metrics import (
+    FeatureStats,
+    features_from_images,
+    features_from_tensors,
+    load_stats,
+    stats,
+)
 
 CACHE_FORMAT = 1  # bump when what goes into the cached features changes
 
@@ -39,15 +45,13 @@ def stats_cache_dir() -> Path:
     return cache_root() / "fid_stats"
 
 
-@dataclass
-class ReferenceStats:
-    """Inception statistics of one split: mean, covariance (float64) and the raw features."""
+@dataclass(frozen=True)
+class ReferenceStats(FeatureStats):
+    """Inception statistics of one split (mean and covariance in float64, the raw features)
+    and the cache file they came from or went to."""
 
-    mu: np.ndarray
-    sigma: np.ndarray
-    features: np.ndarray
-    path: Path | None
-    from_cache: bool
+    path: Path | None = None
+    from_cache: bool = False
 
 
 def _files_fingerprint(dataset: Dataset) -> str | None:
@@ -115,7 +119,7 @@ def _read_cache(path: Path, n: int) -> ReferenceStats | None:
         return None
     if features.ndim != 2 or features.shape[0] != n or mu.shape != (features.shape[1],):
         return None
-    return ReferenceStats(mu, sigma, features, path, from_cache=True)
+    return ReferenceStats(features, mu, sigma, path, from_cache=True)
 
 
 def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
@@ -185,7 +189,7 @@ def reference_stats(
             ImageBatches(dataset, batch_size), extractor, batch_size=batch_size, progress=progress
         )
     mu, sigma = stats(features)
-    ref = ReferenceStats(mu, sigma, features, path, from_cache=False)
+    ref = ReferenceStats(features, mu, sigma, path, from_cache=False)
     if path is not None:
         _write_cache(path, ref, key)
         log(f"{label}: cached at {path}")

@@ -6,6 +6,8 @@ from enot.evaluation.metrics.features import (
     features_from_images,
 )
 from enot.evaluation.metrics.fid import (
+    FeatureStats,
+    fid_between,
     fid_from_features_fast,
     frechet_distance,
     kid_from_features,
@@ -18,6 +20,8 @@ from enot.evaluation.metrics.paper_protocol import PROTOCOLS, features_from_tens
 from enot.evaluation.metrics.weights import InceptionWeightsError, locate_inception_weights
 
 __all__ = [
+    "FeatureStats",
+    "fid_between",
     "fid_from_features_fast",
     "InceptionFeatures",
     "InceptionWeightsError",
