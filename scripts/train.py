@@ -14,8 +14,7 @@ from data import CorruptImageError, DatasetError
 from enot.config import ConfigError
 from enot.config.cli import parse_cli
 from enot.evaluation.class_judge import JudgeError
-from enot.evaluation.export_report import EvaluationError
-from enot.evaluation.held_out import data_from_config
+from enot.evaluation.held_out import EvaluationError, data_from_config
 from enot.evaluation.judge import judge_for, judge_name, judge_type
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
 from enot.evaluation.metrics import InceptionWeightsError

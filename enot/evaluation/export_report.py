@@ -24,8 +24,6 @@ from enot.evaluation.held_out import (
     EvaluationError,
     check_channels,
     data_from_card,
-    data_from_folders,
-    data_from_preset,
     describe_split,
     eval_split,
 )
@@ -33,32 +31,14 @@ from enot.evaluation.judge import judge_for
 from enot.evaluation.metrics import (
     PROTOCOLS,
     InceptionFeatures,
-    fid_between,
     locate_inception_weights,
 )
-from enot.evaluation.result import PAPER_RESULTS, EvaluationResult, PaperNumbers, write_reports
+from enot.evaluation.result import PAPER_RESULTS, EvaluationResult
 from enot.evaluation.split_fid import SplitFID
-from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
+from enot.evaluation.stats_cache import log_to_stderr
 from enot.evaluation.translate import TranslatedImages
 from enot.training.export import LoadedExport, load_export
-from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError, load_lpips
-
-__all__ = [
-    "EvalData",
-    "EvaluationError",
-    "EvaluationResult",
-    "LPIPS_FROM_HUB",
-    "LPIPSWeightsError",
-    "PAPER_RESULTS",
-    "PaperNumbers",
-    "TranslatedImages",
-    "data_from_card",
-    "data_from_folders",
-    "data_from_preset",
-    "evaluate_export",
-    "load_lpips",
-    "write_reports",
-]
+from models.lpips import load_lpips
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -68,38 +48,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
             "--device cuda was asked for, but CUDA is not available here; use --device cpu"
         )
     return dev
-
-
-def _oracle_fid(
-    fid: SplitFID,
-    data: EvalData,
-    split: str,
-    n: int,
-    progress: bool,
-    log: Callable[[str], None],
-    cache: bool,
-) -> float | None:
-    """FID of N real target training images against the target split (see EvaluationResult)."""
-    if split != "test":
-        return None
-    try:
-        real = eval_split(data, "target", "train", n)
-    except EvaluationError:
-        return None
-    if len(real) < n:
-        return None
-    ref = reference_stats(
-        real,
-        stats_key(data, "target", "train", real),
-        fid.extractor,
-        fid.batch_size,
-        describe_split(data, "target", "train"),
-        progress,
-        log,
-        cache,
-        protocol=fid.protocol,
-    )
-    return fid_between(ref, fid.target)
 
 
 def evaluate_export(
@@ -162,7 +110,7 @@ def evaluate_export(
         cache=cache,
         protocol=fid_protocol,
     )
-    oracle = _oracle_fid(fid, data, split, len(source), progress, log, cache)
+    oracle = fid.train_floor()
     log(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
     stream = TranslatedImages(
         translator.T, source, batch_size, dev, lpips_model, as_float=fid_protocol == "paper"

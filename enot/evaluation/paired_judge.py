@@ -35,12 +35,13 @@ from data import from_model, spread_indices
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
 from enot.evaluation.metrics import InceptionFeatures
 from enot.evaluation.split_fid import SplitFID
-from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
+from enot.evaluation.stats_cache import log_to_stderr
 from enot.evaluation.translate import per_image_mse, translate_batches
 
 BATCH = 64
 FIT_IMAGES = 400  # train images per domain that fit the style classifier
 SEED = 0
+ROLES = ("source", "target")
 
 
 @dataclass(frozen=True)
@@ -170,14 +171,8 @@ class PairedJudge:
         self.names = src_names
         self.extractor = extractor or InceptionFeatures(device=self.device)
 
-        def label(role: str, split: str = "test") -> str:
+        def label(role: str, split: str) -> str:
             return f"paired judge, {describe_split(data, role, split)}"
-
-        def features(dataset: Dataset, role: str, split: str) -> np.ndarray:
-            key = stats_key(data, role, split, dataset)
-            return reference_stats(
-                dataset, key, self.extractor, BATCH, label(role, split), progress=False, log=log
-            ).features
 
         self.fid = SplitFID(
             data, "test", self.source, self.target, self.extractor, log=log, label=label
@@ -186,13 +181,10 @@ class PairedJudge:
         n = len(self.names)
 
         # The style classifier sees train images only; its held-out tenth gives its accuracy.
-        fit = [
-            _spread(eval_split(data, role, "train", None), fit_images)
-            for role in ("source", "target")
-        ]
+        fit = [_spread(eval_split(data, role, "train", None), fit_images) for role in ROLES]
         self.fit_names = set(_names(fit[0])) | set(_names(fit[1]))
         feats = np.concatenate(
-            [features(fit[0], "source", "train"), features(fit[1], "target", "train")]
+            [self.fid.reference(fit[i], role, "train").features for i, role in enumerate(ROLES)]
         )
         labels = np.r_[np.zeros(len(fit[0])), np.ones(len(fit[1]))]
         held = np.arange(len(labels)) % 10 == 9
@@ -241,8 +233,7 @@ class PairedJudge:
     def __call__(self, T: nn.Module, device: torch.device | str | None = None) -> PairedReport:
         device = self.device if device is None else device
         tx = torch.cat([t for _, t in translate_batches(T, self.source, BATCH, device)])
-        images = (img.permute(1, 2, 0).numpy() for img in from_model(tx))
-        feats = self.fid.features(_Sized(images, len(tx)))
+        feats = self.fid.features(from_model(tx))
         kid, kid_std = self.fid.kid_of(feats)
         return PairedReport(
             **self.fixed,
@@ -254,16 +245,3 @@ class PairedJudge:
             kid=kid,
             kid_std=kid_std,
         )
-
-
-class _Sized:
-    """An iterator with a length, as ``features_from_images`` sizes its progress by."""
-
-    def __init__(self, items, n: int):
-        self.items, self.n = items, n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        return iter(self.items)

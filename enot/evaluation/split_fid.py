@@ -14,16 +14,20 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from enot.evaluation.held_out import EvalData, describe_split
+from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
 from enot.evaluation.metrics import (
     FeatureStats,
-    features_from_images,
-    features_from_tensors,
     fid_between,
     kid_from_features,
     kid_with_std,
+    protocol_features,
 )
-from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
+from enot.evaluation.stats_cache import (
+    ReferenceStats,
+    log_to_stderr,
+    reference_stats,
+    stats_key,
+)
 from enot.evaluation.translate import TranslatedImages
 
 BATCH = 64
@@ -33,8 +37,8 @@ class SplitFID:
     """FID and KID against the ``target`` images of a split, with the identity baseline: the
     ``source`` images untouched against the same target.
 
-    ``label(role)`` names a split in the log; ``protocol`` is how Inception sees the images,
-    "clean" (uint8 images) or "paper" (float batches; ``metrics.paper_protocol``).
+    ``label(role, split)`` names a split in the log; ``protocol`` is how Inception sees the
+    images, "clean" (uint8 images) or "paper" (float batches; ``metrics.paper_protocol``).
     """
 
     def __init__(
@@ -50,27 +54,50 @@ class SplitFID:
         log: Callable[[str], None] = log_to_stderr,
         cache: bool = True,
         protocol: str = "clean",
-        label: Callable[[str], str] | None = None,
+        label: Callable[[str, str], str] | None = None,
     ):
-        self.source, self.extractor = source, extractor
+        self.data, self.split, self.source, self.extractor = data, split, source, extractor
         self.batch_size, self.progress, self.protocol = batch_size, progress, protocol
-        label = label or (lambda role: describe_split(data, role, split))
+        self.log, self.cache = log, cache
+        self.label = label or (lambda role, split: describe_split(data, role, split))
         self.refs = {
-            role: reference_stats(
-                dataset,
-                stats_key(data, role, split, dataset),
-                extractor,
-                batch_size,
-                label(role),
-                progress,
-                log,
-                cache,
-                protocol=protocol,
-            )
+            role: self.reference(dataset, role, split)
             for role, dataset in (("target", target), ("source", source))
         }
         self.target = self.refs["target"]
         self.identity_fid = fid_between(self.refs["source"], self.target)
+
+    def reference(self, dataset: Dataset, role: str, split: str) -> ReferenceStats:
+        """The cached Inception statistics of one split of the task."""
+        key = stats_key(self.data, role, split, dataset)
+        return reference_stats(
+            dataset,
+            key,
+            self.extractor,
+            self.batch_size,
+            self.label(role, split),
+            self.progress,
+            self.log,
+            self.cache,
+            protocol=self.protocol,
+        )
+
+    def train_floor(self) -> float | None:
+        """FID of as many real target *train* images as there are source images, against the
+        target: what a perfect translator scores at this N. None off the test split, or where
+        the train split is smaller."""
+        n = len(self.source)
+        if self.split != "test":
+            return None
+        try:
+            real = eval_split(self.data, "target", "train", n)
+        except EvaluationError:
+            return None
+        return (
+            fid_between(self.reference(real, "target", "train"), self.target)
+            if len(real) == n
+            else None
+        )
 
     def identity_kid(self) -> float:
         """KID of the untouched source against the target."""
@@ -84,12 +111,9 @@ class SplitFID:
         return kid_with_std(features, self.target.features)
 
     def features(self, images: Iterable) -> np.ndarray:
-        """Inception features of a sized iterable of images by the protocol: uint8 HWC images
-        (clean) or float batches in [-1, 1] (paper)."""
-        if self.protocol == "paper":
-            return features_from_tensors(images, self.extractor, len(images), self.progress)
-        return features_from_images(
-            images, self.extractor, batch_size=self.batch_size, progress=self.progress
+        """Inception features of a sized iterable of images, as the protocol feeds them."""
+        return protocol_features(
+            images, self.extractor, self.protocol, self.batch_size, self.progress
         )
 
     def scores(self, T: nn.Module, device: torch.device) -> dict[str, float]:

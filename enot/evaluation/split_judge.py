@@ -131,7 +131,7 @@ class SplitJudge:
                 eval_split(data, "target", split, fid_images),
                 extractor or InceptionFeatures(device=self.device),
                 log=log,
-                label=lambda role: f"FID tracking, {role} {split} split",
+                label=lambda role, split: f"FID tracking, {role} {split} split",
             )
 
     @staticmethod

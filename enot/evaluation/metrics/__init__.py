@@ -16,7 +16,12 @@ from enot.evaluation.metrics.fid import (
     stats,
 )
 from enot.evaluation.metrics.inception import InceptionFeatures
-from enot.evaluation.metrics.paper_protocol import PROTOCOLS, features_from_tensors, paper_resize
+from enot.evaluation.metrics.paper_protocol import (
+    PROTOCOLS,
+    features_from_tensors,
+    paper_resize,
+    protocol_features,
+)
 from enot.evaluation.metrics.weights import InceptionWeightsError, locate_inception_weights
 
 __all__ = [
@@ -28,6 +33,7 @@ __all__ = [
     "PROTOCOLS",
     "features_from_tensors",
     "paper_resize",
+    "protocol_features",
     "clean_resize",
     "features_from_folder",
     "features_from_images",

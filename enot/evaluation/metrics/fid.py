@@ -131,11 +131,11 @@ def fid_from_features_fast(
     """FID of two feature sets [N1, D], [N2, D] with their (mu, sigma) from ``stats``.
 
     With fewer images than Inception dimensions both covariances are singular, and scipy's
-    ``sqrtm`` of their D x D product is slow (about a minute at D = 2048 on 2 cores) and at its
-    least accurate. This computes the same Fréchet distance exactly from the centred features:
-    the non-zero eigenvalues of S1 S2 are the squared singular values of
-    A1 A2^T / sqrt((n1 - 1)(n2 - 1)), so Tr sqrtm(S1 S2) is their sum. With more than D images
-    on both sides it calls ``frechet_distance`` (clean-fid's formula).
+    ``sqrtm`` of their D x D product is slow (docs/evaluation.md) and at its least accurate.
+    This computes the same Fréchet distance exactly from the centred features: the non-zero
+    eigenvalues of S1 S2 are the squared singular values of A1 A2^T / sqrt((n1 - 1)(n2 - 1)),
+    so Tr sqrtm(S1 S2) is their sum. With more than D images on both sides it calls
+    ``frechet_distance`` (clean-fid's formula).
     """
     n1, n2, dim = len(f1), len(f2), f1.shape[1]
     if min(n1, n2) > dim:
