@@ -20,17 +20,12 @@ from pathlib import Path
 from data import DatasetError
 from enot.config import ConfigError
 from enot.config.cli import positive_int
-from enot.evaluation.export_report import (
-    LPIPS_FROM_HUB,
-    EvaluationError,
-    LPIPSWeightsError,
-    data_from_folders,
-    data_from_preset,
-    evaluate_export,
-    write_reports,
-)
+from enot.evaluation.export_report import evaluate_export
+from enot.evaluation.held_out import EvaluationError, data_from_folders, data_from_preset
 from enot.evaluation.metrics import InceptionWeightsError
+from enot.evaluation.result import write_reports
 from enot.export import ExportError, load_export, update_card
+from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError
 
 USER_ERRORS = (
     EvaluationError,

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import fields
 
 from data import CorruptImageError, DatasetError
 from enot.config import ConfigError
 from enot.config.cli import parse_cli
 from enot.evaluation.class_judge import JudgeError
-from enot.evaluation.export_report import EvaluationError
-from enot.evaluation.held_out import data_from_config
+from enot.evaluation.held_out import EvaluationError, data_from_config
+from enot.evaluation.judge import judge_for, judge_name, judge_type
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
 from enot.evaluation.metrics import InceptionWeightsError
 from enot.evaluation.ot_reference import OTReferenceError
 from enot.evaluation.ot_reference_data import task_reference
-from enot.evaluation.paired_judge import PairedJudge, PairedReport, is_paired
-from enot.evaluation.split_judge import SplitJudge
 from enot.export import load_export, record_test_split
 from enot.export_card import CARD_FILE, SplitJudgement
 from enot.finite import NonFiniteError
@@ -58,27 +55,25 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
     evaluation is of the final export's weights, export_best's is in its card) are not judged
     again."""
     data = data_from_config(cfg)
-    paired, judge, reports = is_paired(data), None, {}
-    judge_class = PairedJudge if paired else SplitJudge
+    kind, judge, reports = judge_type(data), None, {}
     for name in (artifacts.EXPORT, artifacts.EXPORT_BEST):
         if not (cfg.run_dir / name / CARD_FILE).is_file():
             continue
         export = load_export(cfg.run_dir / name)
         known = last_eval if name == artifacts.EXPORT else export.card.metrics
-        if paired and known:
-            report = PairedReport(**{f.name: known[f.name] for f in fields(PairedReport)})
-        else:
-            judge = judge or judge_class(data)
+        report = kind.known_report(known) if known else None
+        if report is None:
+            judge = judge or judge_for(data)
             report = judge(export.T)
         print(f"{name} (step {export.card.step}):")
         for line in report.lines():
             print("  " + line)
-        reports[name] = report.__dict__
+        reports[name] = report.to_dict()
         record_test_split(
             export.path,
             SplitJudgement(
                 split="test",
-                judge=f"{judge_class.__module__}.{judge_class.__name__}",
+                judge=judge_name(kind),
                 images=report.images,
                 lines=report.lines(),
                 metrics=report.metrics(),

@@ -24,7 +24,7 @@ from PIL import Image
 from torch import nn
 
 from enot.config import get_preset
-from enot.evaluation.export_report import EvaluationResult, write_reports
+from enot.evaluation.result import EvaluationResult, write_reports
 from enot.export import write_export
 from enot.training.networks import build_networks
 

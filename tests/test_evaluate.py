@@ -21,17 +21,12 @@ from PIL import Image
 
 from data import build_domain
 from enot.config import get_preset
-from enot.evaluation.export_report import (
-    PAPER_RESULTS,
-    EvaluationResult,
-    LPIPSWeightsError,
-    PaperNumbers,
-    load_lpips,
-)
 from enot.evaluation.metrics import fid_from_features_fast, frechet_distance, load_stats, stats
+from enot.evaluation.result import PAPER_RESULTS, EvaluationResult, PaperNumbers
 from enot.evaluation.stats_cache import stats_cache_path
 from enot.export import load_export, write_export
 from enot.training.networks import build_networks
+from models.lpips import LPIPSWeightsError, load_lpips
 
 EVALUATE = str(ROOT / "scripts" / "evaluate.py")
 N = 20

@@ -12,8 +12,10 @@ from torch import nn
 
 from data.split import in_test_by_name
 from enot.evaluation.held_out import EvalData, EvaluationError
+from enot.evaluation.judge import judge_type
 from enot.evaluation.map_judge import best_score
 from enot.evaluation.paired_judge import PairedJudge, derangement, nearest_is_own
+from enot.evaluation.split_judge import SplitJudge
 
 SIZE = 32
 
@@ -131,3 +133,19 @@ def test_random_pairs_and_retrieval_helpers():
     assert sorted(perm) == list(range(7)) and all(perm != np.arange(7))
     g = np.eye(4, dtype=np.float32)
     assert nearest_is_own(g, g) == 1.0 and nearest_is_own(g, g[::-1].copy()) == 0.0
+
+
+def test_judge_for_picks_the_paired_judge_only_for_the_whole_test_split(task):
+    data = EvalData("paired_folder", str(task / "noto"), str(task / "twemoji"), SIZE)
+    assert judge_type(data) is PairedJudge
+    assert judge_type(data, "test", max_images=3) is SplitJudge
+    assert judge_type(data, "train") is SplitJudge
+    assert judge_type(EvalData("folder", data.source, data.target, SIZE)) is SplitJudge
+
+
+def test_a_logged_report_is_read_back_whole(judge):
+    report = judge(Identity())
+    logged = {**report.metrics(), "best_by": "style_rate"}
+    assert logged["identity_fid"] == report.identity_fid and "fid_identity" not in logged
+    again = PairedJudge.known_report(logged)
+    assert again == report and again.lines() == report.lines()

@@ -1,7 +1,7 @@
 """The classifier judge: how many translations a classifier reads as the target class.
 
-FID on a few dozen images cannot tell a translation from no translation (on colored MNIST 2 -> 3
-the identity scores 60.6 against a real-data floor of 40.8). A classifier of the task's classes,
+FID on a few dozen images cannot tell a translation from no translation (real target images
+score not far below the identity; docs/evaluation.md). A classifier of the task's classes,
 fitted by the project on the task's *training* split only, can:
 
     rate(T) = share of T(x), x in the source test split, read as one of the target classes

@@ -1,10 +1,9 @@
-"""Everything a run knows about a map mid-training, in one call: the split judge and FID/KID.
+"""The training run's evaluation callback: the task's judge, with FID and KID, and --best-by.
 
 The trainer's periodic evaluation and the ENOT-against-NOT comparison judge maps the same way,
-through this: the target-class rate (where the task has a classifier), the content kept (ink
-shift or MSE, and its ratio to random pairs), and FID and KID against the target test split.
-Tasks whose test images have a true answer (``paired_folder``) are judged by
-``enot.evaluation.paired_judge`` instead: style rate, distance to the truth, retrieval, FID.
+through this: the judge of ``enot.evaluation.judge.judge_for`` (the target-class rate where the
+task has a classifier and the content kept; or, for paired folders, style rate, distance to
+the truth, retrieval), and FID and KID against the target test split.
 """
 
 from __future__ import annotations
@@ -16,21 +15,21 @@ from torch import nn
 
 from enot.config import Config, ConfigError
 from enot.evaluation.class_judge import JudgeError, class_task
-from enot.evaluation.fid_tracker import FIDTracker
 from enot.evaluation.held_out import EvalData, data_from_config
-from enot.evaluation.paired_judge import PairedJudge, is_paired
-from enot.evaluation.split_judge import SplitJudge
+from enot.evaluation.judge import judge_for, judge_type
+from enot.evaluation.paired_judge import PairedJudge
 
 
 class MapJudge:
     """The training loop's evaluation callback: T -> (metrics, score, summary).
 
-    ``metrics`` is flat (floats, the classifier's name and ``best_by``); ``score`` is the
-    ``best_by`` criterion, higher is better (``best_score``); ``summary`` is one line for the log.
+    ``metrics`` is flat (the report's figures and ``best_by``); ``score`` is the ``best_by``
+    criterion, higher is better (``best_score``); ``summary`` is one line for the log.
 
-    ``fid_images`` caps the test images scored by FID and KID; the split judge always reads
-    every test image. Both load their data (and the classifier, the Inception weights) here, so
-    a missing file stops a run before its first step.
+    ``fid_images`` caps the test images scored by FID and KID where the split judge judges;
+    it always reads every test image, as the paired judge does for FID too. The judge loads
+    its data (and the classifier, the Inception weights) here, so a missing file stops a run
+    before its first step.
     """
 
     def __init__(
@@ -42,12 +41,8 @@ class MapJudge:
         best_by: str = "fid",
         best_guard: float = 0.75,
     ):
-        self.device = torch.device(device)
-        self.paired = PairedJudge(data, device=device, log=log) if is_paired(data) else None
-        if self.paired is None:
-            self.split = SplitJudge(data, log=log)
-            self.fid = FIDTracker(data, fid_images, device, log=log)
-        self.has_classifier = self.paired is not None or self.split.classifier is not None
+        self.judge = judge_for(data, fid_images=fid_images, device=device, log=log)
+        self.has_classifier = self.judge.rate is not None
         self.best_by, self.best_guard = best_by, best_guard
 
     @classmethod
@@ -68,21 +63,9 @@ class MapJudge:
         self, T: nn.Module, step: int = 0, seconds: float = 0.0
     ) -> tuple[dict, float, str]:
         """Judge T (``step`` and ``seconds`` of training are the loop's; every call judges)."""
-        if self.paired is not None:
-            report = self.paired(T, self.device)
-            m = report.metrics()
-            metrics = {**m, "identity_fid": m["fid_identity"], "fid_images": m["images"]}
-        else:
-            report = self.split(T, self.device)
-            metrics = {
-                **report.metrics(),
-                "content_ratio": report.content_ratio(),
-                **self.fid.scores(T),
-            }
-        metrics["best_by"] = self.best_by
+        report = self.judge(T)
+        metrics = {**report.metrics(), "best_by": self.best_by}
         summary = "; ".join(report.lines()[1:])
-        if self.paired is None:  # the paired report names its FID itself
-            summary += f"; FID {metrics['fid']:.2f} (identity {metrics['identity_fid']:.2f})"
         return metrics, best_score(self.best_by, metrics, self.best_guard), summary
 
 
@@ -102,7 +85,7 @@ RATES = ("class_rate", "style_rate")  # criteria that are rates guarded by the c
 
 def rate_key(data: EvalData) -> str:
     """The rate that judges a task: style_rate for paired folders, else class_rate."""
-    return "style_rate" if is_paired(data) else "class_rate"
+    return "style_rate" if judge_type(data) is PairedJudge else "class_rate"
 
 
 def resolve_best_by(cfg: Config) -> str:
@@ -110,7 +93,7 @@ def resolve_best_by(cfg: Config) -> str:
     has a classifier, else fid. A rate the task cannot be judged by is refused, naming the fix:
     scripts/train.py calls this before anything runs."""
     d, best_by = cfg.data, cfg.train.best_by
-    paired = is_paired(data_from_config(cfg))
+    paired = judge_type(data_from_config(cfg)) is PairedJudge
     try:
         has_classifier = class_task(d.dataset, d.source, d.target) is not None
     except JudgeError:  # a malformed spec of a classifier's kind: the data loader names it

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from data import build_domain, spread_indices
+from data import build_domain, paired_by_name, spread_indices
 from enot.config import Config
 from enot.evaluation.held_out import EvalData, EvaluationError, data_from_config
 from enot.evaluation.ot_reference import OTReference, ot_reference
-from enot.evaluation.paired_judge import is_paired
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ def load_domain(data: EvalData, role: str, split: str, max_samples: int) -> Doma
 def pairing(data: EvalData, source: DomainSample, target: DomainSample) -> tuple[bool, str]:
     """Whether index i of both samples is the same item: only for folders that correspond by
     name (``paired_folder``), and only where the names of index i agree for every i."""
-    if not is_paired(data):
+    if not paired_by_name(data.kind, data.source, data.target):
         return False, "unpaired"
     if source.names is not None and source.names == target.names:
         return True, "paired by name"

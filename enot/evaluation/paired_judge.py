@@ -23,7 +23,7 @@ one Inception pass over the translated test images.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Callable
 
 import numpy as np
@@ -31,21 +31,17 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from data import from_model, paired_by_name, spread_indices
+from data import from_model, spread_indices
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
-from enot.evaluation.metrics import (
-    InceptionFeatures,
-    features_from_images,
-    fid_from_features_fast,
-    kid_with_std,
-    stats,
-)
-from enot.evaluation.split_judge import per_image_mse, translate_batches
-from enot.evaluation.stats_cache import log_to_stderr, reference_stats, stats_key
+from enot.evaluation.metrics import InceptionFeatures
+from enot.evaluation.split_fid import SplitFID
+from enot.evaluation.stats_cache import log_to_stderr
+from enot.evaluation.translate import per_image_mse, translate_batches
 
 BATCH = 64
 FIT_IMAGES = 400  # train images per domain that fit the style classifier
 SEED = 0
+ROLES = ("source", "target")
 
 
 @dataclass(frozen=True)
@@ -66,11 +62,11 @@ class PairedReport:
     retrieval: float
     retrieval_identity: float
     fid: float
-    fid_identity: float
+    identity_fid: float
     fid_floor: float
     kid: float
     kid_std: float
-    kid_identity: float
+    identity_kid: float
     style_fit_images: int
     style_fit_accuracy: float
 
@@ -92,17 +88,16 @@ class PairedReport:
             f"retrieval (nearest target test image is the counterpart): {self.retrieval:.1%}; "
             f"identity {self.retrieval_identity:.1%}",
             f"FID against the target test split: {self.fid:.2f}; identity "
-            f"{self.fid_identity:.2f}, floor (real target train images) {self.fid_floor:.2f}; "
-            f"KID {self.kid:.4f} +- {self.kid_std:.4f} (identity {self.kid_identity:.4f})",
+            f"{self.identity_fid:.2f}, floor (real target train images) {self.fid_floor:.2f}; "
+            f"KID {self.kid:.4f} +- {self.kid_std:.4f} (identity {self.identity_kid:.4f})",
         ]
 
+    def to_dict(self) -> dict[str, float]:
+        """Every figure, the content ratio and ``fid_images`` (FID sees the whole split)."""
+        return {**asdict(self), "content_ratio": self.content_ratio(), "fid_images": self.images}
+
     def metrics(self) -> dict[str, float]:
-        return {**asdict(self), "content_ratio": self.content_ratio()}
-
-
-def is_paired(data: EvalData) -> bool:
-    """Whether both domains are folders whose files correspond by name."""
-    return paired_by_name(data.kind, data.source, data.target)
+        return self.to_dict()
 
 
 def _names(dataset: Dataset) -> list[str]:
@@ -146,6 +141,14 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
 class PairedJudge:
     """Callable: T -> PairedReport on a paired task's whole test split, built once per run."""
 
+    rate = "style_rate"  # the rate that ranks its maps (--best-by)
+
+    @staticmethod
+    def known_report(metrics: dict) -> PairedReport:
+        """The report that a run's logged metrics hold already: every figure of it is logged,
+        so a map the run judged needs no second Inception pass."""
+        return PairedReport(**{f.name: metrics[f.name] for f in fields(PairedReport)})
+
     def __init__(
         self,
         data: EvalData,
@@ -168,31 +171,20 @@ class PairedJudge:
         self.names = src_names
         self.extractor = extractor or InceptionFeatures(device=self.device)
 
-        def features(dataset: Dataset, role: str, split: str) -> np.ndarray:
-            label = f"paired judge, {describe_split(data, role, split)}"
-            return reference_stats(
-                dataset,
-                stats_key(data, role, split, dataset),
-                self.extractor,
-                BATCH,
-                label,
-                progress=False,
-                log=log,
-            ).features
+        def label(role: str, split: str) -> str:
+            return f"paired judge, {describe_split(data, role, split)}"
 
-        x_feat = features(self.source, "source", "test")
-        self.y_feat = features(self.target, "target", "test")
+        self.fid = SplitFID(
+            data, "test", self.source, self.target, self.extractor, log=log, label=label
+        )
+        x_feat, self.y_feat = self.fid.refs["source"].features, self.fid.target.features
         n = len(self.names)
-        self.y_mu, self.y_sigma = stats(self.y_feat)
 
         # The style classifier sees train images only; its held-out tenth gives its accuracy.
-        fit = [
-            _spread(eval_split(data, role, "train", None), fit_images)
-            for role in ("source", "target")
-        ]
+        fit = [_spread(eval_split(data, role, "train", None), fit_images) for role in ROLES]
         self.fit_names = set(_names(fit[0])) | set(_names(fit[1]))
         feats = np.concatenate(
-            [features(fit[0], "source", "train"), features(fit[1], "target", "train")]
+            [self.fid.reference(fit[i], role, "train").features for i, role in enumerate(ROLES)]
         )
         labels = np.r_[np.zeros(len(fit[0])), np.ones(len(fit[1]))]
         held = np.arange(len(labels)) % 10 == 9
@@ -218,8 +210,6 @@ class PairedJudge:
         x = torch.stack([self.source[i] for i in range(n)])
         y = torch.stack([self.target[i] for i in range(n)])
         perm = derangement(n)
-        mu_x, sigma_x = stats(x_feat)
-        kid_id, _ = kid_with_std(x_feat, self.y_feat)
         self.fixed = dict(
             images=n,
             style_rate_ceiling=self._style(self.y_feat),
@@ -229,9 +219,9 @@ class PairedJudge:
             feat_truth_identity=_distance(x_feat, self.y_feat),
             feat_truth_random=_distance(x_feat, self.y_feat[perm]),
             retrieval_identity=nearest_is_own(x_feat, self.y_feat),
-            fid_identity=self._fid(x_feat, mu_x, sigma_x),
-            fid_floor=self._fid(floor_feat, *stats(floor_feat)),
-            kid_identity=kid_id,
+            identity_fid=self.fid.identity_fid,
+            fid_floor=self.fid.fid_of(floor_feat),
+            identity_kid=self.fid.identity_kid(),
             style_fit_images=self.fit_images,
             style_fit_accuracy=self.fit_accuracy,
         )
@@ -240,37 +230,18 @@ class PairedJudge:
     def _style(self, feats: np.ndarray) -> float:
         return float(self.classifier.predict(feats).mean())
 
-    def _fid(self, feats: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> float:
-        return fid_from_features_fast(feats, mu, sigma, self.y_feat, self.y_mu, self.y_sigma)
-
     def __call__(self, T: nn.Module, device: torch.device | str | None = None) -> PairedReport:
         device = self.device if device is None else device
         tx = torch.cat([t for _, t in translate_batches(T, self.source, BATCH, device)])
-        images = (img.permute(1, 2, 0).numpy() for img in from_model(tx))
-        feats = features_from_images(
-            _Sized(images, len(tx)), self.extractor, batch_size=BATCH, progress=False
-        )
-        kid, kid_std = kid_with_std(feats, self.y_feat)
+        feats = self.fid.features(from_model(tx))
+        kid, kid_std = self.fid.kid_of(feats)
         return PairedReport(
             **self.fixed,
             style_rate=self._style(feats),
             mse_truth=per_image_mse(tx, self.y).mean().item(),
             feat_truth=_distance(feats, self.y_feat),
             retrieval=nearest_is_own(feats, self.y_feat),
-            fid=self._fid(feats, *stats(feats)),
+            fid=self.fid.fid_of(feats),
             kid=kid,
             kid_std=kid_std,
         )
-
-
-class _Sized:
-    """An iterator with a length, as ``features_from_images`` sizes its progress by."""
-
-    def __init__(self, items, n: int):
-        self.items, self.n = items, n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __iter__(self):
-        return iter(self.items)

@@ -40,7 +40,39 @@ PROTOCOL_NOTES = {
     "299; this project's TorchScript of the TF Inception weights, whose outputs differ "
     "slightly from pytorch-fid's port that NOT loads",
 }
-FID_RANK_RATIO = 0.5  # floor / identity above this: FID cannot rank maps (colored MNIST: 0.67)
+FID_RANK_RATIO = 0.5  # floor / identity above this: FID cannot rank maps
+
+
+# The judge's rows of the Markdown table, (name, value) formats of its figures, shown where the
+# judge reports the figure that keys them.
+JUDGE_ROWS = {
+    "class_rate": (
+        ("target-class rate of T(x) ↑ ({classifier})", "{class_rate:.1%}"),
+        ("target-class rate of real target images, ceiling", "{class_rate_ceiling:.1%}"),
+        ("target-class rate of the untouched source, identity", "{class_rate_identity:.1%}"),
+    ),
+    "style_rate": (
+        ("style rate of T(x) ↑ (read as the target set)", "{style_rate:.1%}"),
+        ("style rate of real target images, ceiling", "{style_rate_ceiling:.1%}"),
+        ("style rate of the untouched source, identity", "{style_rate_identity:.1%}"),
+        (
+            "per-pixel MSE to the true counterpart ↓ (identity; random pairs)",
+            "{mse_truth:.4f} ({mse_truth_identity:.4f}; {mse_truth_random:.4f})",
+        ),
+        (
+            "Inception-feature distance to the true counterpart ↓ (identity; random)",
+            "{feat_truth:.2f} ({feat_truth_identity:.2f}; {feat_truth_random:.2f})",
+        ),
+        (
+            "retrieval top-1: nearest target is the counterpart ↑ (identity)",
+            "{retrieval:.1%} ({retrieval_identity:.1%})",
+        ),
+    ),
+    "ink_shift": (
+        ("ink-colour shift \\|ink(x) - ink(T(x))\\| ↓", "{ink_shift:.4f}"),
+        ("ink-colour shift of random source/target pairs", "{ink_shift_random:.4f}"),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -127,61 +159,10 @@ class EvaluationResult:
             rows.append(
                 ("FID(target train, target), real-data floor", f"{self.oracle_fid:.2f}", "–")
             )
-        j = self.judge or {}
-        if j.get("class_rate") is not None:
-            rows += [
-                (f"target-class rate of T(x) ↑ ({j['classifier']})", f"{j['class_rate']:.1%}", "–"),
-                (
-                    "target-class rate of real target images, ceiling",
-                    f"{j['class_rate_ceiling']:.1%}",
-                    "–",
-                ),
-                (
-                    "target-class rate of the untouched source, identity",
-                    f"{j['class_rate_identity']:.1%}",
-                    "–",
-                ),
-            ]
-        if j.get("style_rate") is not None:
-            rows += [
-                ("style rate of T(x) ↑ (read as the target set)", f"{j['style_rate']:.1%}", "–"),
-                (
-                    "style rate of real target images, ceiling",
-                    f"{j['style_rate_ceiling']:.1%}",
-                    "–",
-                ),
-                (
-                    "style rate of the untouched source, identity",
-                    f"{j['style_rate_identity']:.1%}",
-                    "–",
-                ),
-                (
-                    "per-pixel MSE to the true counterpart ↓ (identity; random pairs)",
-                    f"{j['mse_truth']:.4f} ({j['mse_truth_identity']:.4f}; "
-                    f"{j['mse_truth_random']:.4f})",
-                    "–",
-                ),
-                (
-                    "Inception-feature distance to the true counterpart ↓ (identity; random)",
-                    f"{j['feat_truth']:.2f} ({j['feat_truth_identity']:.2f}; "
-                    f"{j['feat_truth_random']:.2f})",
-                    "–",
-                ),
-                (
-                    "retrieval top-1: nearest target is the counterpart ↑ (identity)",
-                    f"{j['retrieval']:.1%} ({j['retrieval_identity']:.1%})",
-                    "–",
-                ),
-            ]
-        if j.get("ink_shift") is not None:
-            rows += [
-                ("ink-colour shift \\|ink(x) - ink(T(x))\\| ↓", f"{j['ink_shift']:.4f}", "–"),
-                (
-                    "ink-colour shift of random source/target pairs",
-                    f"{j['ink_shift_random']:.4f}",
-                    "–",
-                ),
-            ]
+        judge = self.judge or {}
+        for key, judge_rows in JUDGE_ROWS.items():
+            if judge.get(key) is not None:
+                rows += [(n.format(**judge), v.format(**judge), "–") for n, v in judge_rows]
         lines += [head, rule]
         for name, ours, theirs in rows:
             lines.append(f"| {name} | {ours} |" + (f" {theirs} |" if paper else ""))

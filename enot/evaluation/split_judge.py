@@ -1,95 +1,27 @@
-"""Translate a held-out split and measure what needs no pretrained network.
+"""The judge of a task's held-out split without a true answer: the target-class rate, where a
+classifier of the task's classes exists (``enot.evaluation.class_judge``), and the content kept.
 
-MSE is the per-pixel mean of (x - T(x))^2 in [-1, 1], as the ENOT and NOT papers report it.
-The ink shift is for tinted-digit tasks: the ink colour of an image is its RGB averaged with
-the brightest channel as weight, so the black background does not count, then scaled to a largest
-channel of 1. The target-class rate comes from ``enot.evaluation.class_judge``.
+The content kept is the ink shift on tinted-digit tasks, else MSE. The ink colour of an image is
+its RGB averaged with the brightest channel as weight, so the black background does not count,
+then scaled to a largest channel of 1.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Callable, Iterator
+from dataclasses import dataclass, fields
+from typing import Callable
 
-import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from data import from_model, to_unit
+from data import to_unit
 from enot.evaluation.class_judge import class_task, load_classifier
-from enot.evaluation.held_out import EvalData, EvaluationError, eval_split
-
-
-@torch.inference_mode()
-def translate_batches(
-    T: nn.Module, dataset: Dataset, batch_size: int = 64, device: torch.device | str = "cpu"
-) -> Iterator[tuple[Tensor, Tensor]]:
-    """Yield (x, T(x)) batches over `dataset` in order, on the CPU, in [-1, 1].
-
-    T runs in eval mode (BatchNorm on its running statistics) and gets its mode back afterwards,
-    so a network in training can be scored mid-run.
-    """
-    was_training = T.training
-    T = T.to(device).eval()
-    try:
-        for x in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-            yield x, T(x.to(device)).float().cpu()
-    finally:
-        T.train(was_training)
-
-
-def per_image_mse(x: Tensor, tx: Tensor) -> Tensor:
-    """[B] per-pixel mean of (x - T(x))^2, in [-1, 1] units, computed in float64."""
-    return (x.double() - tx.double()).square().mean(dim=(1, 2, 3))
-
-
-class TranslatedImages:
-    """Sized iterable of T(x), accumulating MSE and LPIPS on the way: uint8 HWC images (the
-    clean protocol), or with ``as_float`` float batches [B, 3, S, S] (the paper protocol)."""
-
-    def __init__(
-        self,
-        T: nn.Module,
-        dataset: Dataset,
-        batch_size: int,
-        device: torch.device,
-        lpips_model: nn.Module | None,
-        as_float: bool = False,
-    ):
-        self.T, self.dataset, self.batch_size = T, dataset, batch_size
-        self.device, self.lpips_model, self.as_float = device, lpips_model, as_float
-        self.count, self.squared, self.perceptual = 0, 0.0, 0.0
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for x, tx in translate_batches(self.T, self.dataset, self.batch_size, self.device):
-            if tx.shape != x.shape:
-                raise EvaluationError(
-                    f"T maps images {tuple(x.shape[1:])} to "
-                    f"{tuple(tx.shape[1:])}; expected the same shape"
-                )
-            self.squared += per_image_mse(x, tx).sum().item()
-            if self.lpips_model is not None:
-                with torch.inference_mode():
-                    d = self.lpips_model(x.to(self.device), tx.clamp(-1, 1).to(self.device))
-                self.perceptual += d.double().sum().item()
-            self.count += len(x)
-            if self.as_float:
-                yield tx
-                continue
-            for img in from_model(tx):
-                yield img.permute(1, 2, 0).numpy()
-
-    @property
-    def mse(self) -> float:
-        return self.squared / self.count
-
-    @property
-    def lpips(self) -> float | None:
-        return None if self.lpips_model is None else self.perceptual / self.count
+from enot.evaluation.held_out import EvalData, eval_split
+from enot.evaluation.metrics import InceptionFeatures
+from enot.evaluation.split_fid import SplitFID
+from enot.evaluation.stats_cache import log_to_stderr
+from enot.evaluation.translate import per_image_mse, translate_batches
 
 
 def ink_color(images: Tensor) -> Tensor:
@@ -102,8 +34,8 @@ def ink_color(images: Tensor) -> Tensor:
 
 
 def ink_shift(a: Tensor, b: Tensor) -> Tensor:
-    """[B] |ink(a) - ink(b)| summed over RGB and divided by 3: 0 keeps the tint, ~0.4 is a
-    random other tint."""
+    """[B] |ink(a) - ink(b)| summed over RGB and divided by 3: 0 keeps the tint; random pairs
+    of tints score far above it."""
     return (ink_color(a) - ink_color(b)).abs().sum(dim=1) / 3
 
 
@@ -113,7 +45,8 @@ class SplitReport:
 
     ``*_random`` pair source test image i with target test image i: the level of a map that
     keeps nothing of its input. The class rates are None where no classifier judges the task
-    (``enot.evaluation.class_judge``), the ink shift where the task is not tinted digits.
+    (``enot.evaluation.class_judge``), the ink shift where the task is not tinted digits, ``fid``
+    where the judge measures no FID (``enot.evaluation.split_fid.SplitFID.scores``).
     """
 
     images: int
@@ -125,6 +58,7 @@ class SplitReport:
     class_rate_ceiling: float | None = None
     class_rate_identity: float | None = None
     classifier: str | None = None
+    fid: dict[str, float] | None = None
 
     def content_ratio(self) -> float:
         """Content lost, relative to random pairs: the ink shift's where known, else MSE's."""
@@ -149,63 +83,25 @@ class SplitReport:
             f"MSE(x, T(x)) per pixel in [-1,1]: {self.mse:.4f} (random pairs: "
             f"{self.mse_random:.4f})"
         )
+        if self.fid is not None:
+            out.append(f"FID {self.fid['fid']:.2f} (identity {self.fid['identity_fid']:.2f})")
         return out
 
+    def to_dict(self) -> dict[str, float | str | None]:
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "fid"}
+        return {**record, "content_ratio": self.content_ratio(), **(self.fid or {})}
+
     def metrics(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items() if isinstance(v, (int, float))}
-
-
-def _stack(dataset: Dataset) -> Tensor:
-    return torch.stack([dataset[i] for i in range(len(dataset))])
-
-
-def judge_split(
-    T: nn.Module,
-    source: Dataset,
-    target: Dataset,
-    classifier=None,
-    ink: bool = False,
-    device: torch.device | str = "cpu",
-) -> SplitReport:
-    """Translate ``source`` and judge T(x): MSE, the ink shift if ``ink``, and the target-class
-    rate if a ``classifier`` (``enot.evaluation.class_judge.DomainClassifier``) is given."""
-    sq, shift, hits, xs = [], [], 0, []
-    for x, tx in translate_batches(T, source, device=device):
-        sq.append(per_image_mse(x, tx))
-        if ink:
-            shift.append(ink_shift(x, tx))
-        if classifier is not None:
-            hits += int(classifier.is_target(tx).sum())
-        xs.append(x)
-    if not xs:
-        raise ValueError("the source test split is empty")
-    x_all, y_all = torch.cat(xs), _stack(target)
-    n, m = len(x_all), min(len(x_all), len(y_all))
-    report = dict(
-        images=n,
-        mse=torch.cat(sq).mean().item(),
-        mse_random=per_image_mse(x_all[:m], y_all[:m]).mean().item(),
-    )
-    if ink:
-        report.update(
-            ink_shift=torch.cat(shift).mean().item(),
-            ink_shift_random=ink_shift(x_all[:m], y_all[:m]).mean().item(),
-        )
-    if classifier is not None:
-        report.update(
-            class_rate=hits / n,
-            class_rate_ceiling=int(classifier.is_target(y_all).sum()) / len(y_all),
-            class_rate_identity=int(classifier.is_target(x_all).sum()) / n,
-            classifier=classifier.task.describe(),
-        )
-    return SplitReport(**report)
+        return {k: v for k, v in self.to_dict().items() if isinstance(v, (int, float))}
 
 
 class SplitJudge:
-    """Callable: T -> SplitReport on a task's whole test split, built once per run.
+    """Callable: T -> SplitReport on a task's held-out split, built once per run.
 
-    Loads both test splits and, where the task has one, its classifier (fitted and cached on
-    first use), so that judging T mid-run costs one pass of T over the source test images.
+    Loads both splits and, where the task has one, its classifier (fitted and cached on first
+    use), so that judging T mid-run costs one pass of T over the source images. With
+    ``fid_images`` it also measures FID and KID on the first that many images of each split
+    (the same images at every call, so the figures compare along a run).
     """
 
     def __init__(
@@ -213,13 +109,72 @@ class SplitJudge:
         data: EvalData,
         split: str = "test",
         max_images: int | None = None,
-        log: Callable[[str], None] = print,
+        *,
+        fid_images: int | None = None,
+        extractor: InceptionFeatures | None = None,
+        device: torch.device | str = "cpu",
+        log: Callable[[str], None] = log_to_stderr,
     ):
+        self.device = torch.device(device)
         self.source = eval_split(data, "source", split, max_images, min_images=1)
         self.target = eval_split(data, "target", split, max_images, min_images=1)
         task = class_task(data.kind, data.source, data.target)
         self.classifier = None if task is None else load_classifier(task, log=log)
+        self.rate = None if self.classifier is None else "class_rate"
         self.ink = data.kind == "colored_mnist"
+        self.fid = None
+        if fid_images is not None:
+            self.fid = SplitFID(
+                data,
+                split,
+                eval_split(data, "source", split, fid_images),
+                eval_split(data, "target", split, fid_images),
+                extractor or InceptionFeatures(device=self.device),
+                log=log,
+                label=lambda role, split: f"FID tracking, {role} {split} split",
+            )
 
-    def __call__(self, T: nn.Module, device: torch.device | str = "cpu") -> SplitReport:
-        return judge_split(T, self.source, self.target, self.classifier, self.ink, device)
+    @staticmethod
+    def known_report(metrics: dict) -> None:
+        """None: the logged metrics lack the classifier's name, and judging again is cheap."""
+        return None
+
+    def __call__(self, T: nn.Module, device: torch.device | str | None = None) -> SplitReport:
+        """Translate the source split and judge T(x): MSE, the ink shift on tinted digits, the
+        target-class rate where the task has a classifier, FID where asked for."""
+        device = self.device if device is None else device
+        sq, shift, hits, xs = [], [], 0, []
+        for x, tx in translate_batches(T, self.source, device=device):
+            sq.append(per_image_mse(x, tx))
+            if self.ink:
+                shift.append(ink_shift(x, tx))
+            if self.classifier is not None:
+                hits += int(self.classifier.is_target(tx).sum())
+            xs.append(x)
+        x_all, y_all = torch.cat(xs), _stack(self.target)
+        n, m = len(x_all), min(len(x_all), len(y_all))
+        report = dict(
+            images=n,
+            mse=torch.cat(sq).mean().item(),
+            mse_random=per_image_mse(x_all[:m], y_all[:m]).mean().item(),
+        )
+        if self.ink:
+            report.update(
+                ink_shift=torch.cat(shift).mean().item(),
+                ink_shift_random=ink_shift(x_all[:m], y_all[:m]).mean().item(),
+            )
+        if self.classifier is not None:
+            c = self.classifier
+            report.update(
+                class_rate=hits / n,
+                class_rate_ceiling=int(c.is_target(y_all).sum()) / len(y_all),
+                class_rate_identity=int(c.is_target(x_all).sum()) / n,
+                classifier=c.task.describe(),
+            )
+        if self.fid is not None:
+            report.update(fid=self.fid.scores(T, device))
+        return SplitReport(**report)
+
+
+def _stack(dataset: Dataset) -> Tensor:
+    return torch.stack([dataset[i] for i in range(len(dataset))])

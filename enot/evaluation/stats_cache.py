@@ -13,20 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
+from torch import nn
 from torch.utils.data import Dataset, Subset
 
-from data import from_model
 from data.atomic import atomic_file
 from data.downloads import cache_root
 from enot.evaluation.held_out import EvalData
-from enot.evaluation.metrics import features_from_images, features_from_tensors, load_stats, stats
+from enot.evaluation.metrics import FeatureStats, load_stats, protocol_features, stats
+from enot.evaluation.translate import TranslatedImages
 
 CACHE_FORMAT = 1  # bump when what goes into the cached features changes
 
@@ -39,15 +39,13 @@ def stats_cache_dir() -> Path:
     return cache_root() / "fid_stats"
 
 
-@dataclass
-class ReferenceStats:
-    """Inception statistics of one split: mean, covariance (float64) and the raw features."""
+@dataclass(frozen=True)
+class ReferenceStats(FeatureStats):
+    """Inception statistics of one split (mean and covariance in float64, the raw features)
+    and the cache file they came from or went to."""
 
-    mu: np.ndarray
-    sigma: np.ndarray
-    features: np.ndarray
-    path: Path | None
-    from_cache: bool
+    path: Path | None = None
+    from_cache: bool = False
 
 
 def _files_fingerprint(dataset: Dataset) -> str | None:
@@ -115,7 +113,7 @@ def _read_cache(path: Path, n: int) -> ReferenceStats | None:
         return None
     if features.ndim != 2 or features.shape[0] != n or mu.shape != (features.shape[1],):
         return None
-    return ReferenceStats(mu, sigma, features, path, from_cache=True)
+    return ReferenceStats(features, mu, sigma, path, from_cache=True)
 
 
 def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
@@ -128,30 +126,6 @@ def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
             features=ref.features.astype(np.float32),
             key=np.array(json.dumps(key, sort_keys=True)),
         )
-
-
-class ImageBatches:
-    """Sized iterable of uint8 HWC images from a dataset (``len`` drives the progress bar)."""
-
-    def __init__(self, dataset: Dataset, batch_size: int):
-        self.dataset, self.batch_size = dataset, batch_size
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for start in range(0, len(self.dataset), self.batch_size):
-            stop = min(start + self.batch_size, len(self.dataset))
-            x = torch.stack([self.dataset[i] for i in range(start, stop)])
-            for img in from_model(x):
-                yield img.permute(1, 2, 0).numpy()
-
-
-def float_batches(dataset: Dataset, batch_size: int) -> Iterator[torch.Tensor]:
-    """The dataset's images as float batches [B, 3, S, S] in [-1, 1], for the paper protocol."""
-    for start in range(0, len(dataset), batch_size):
-        stop = min(start + batch_size, len(dataset))
-        yield torch.stack([dataset[i] for i in range(start, stop)])
 
 
 def reference_stats(
@@ -176,16 +150,13 @@ def reference_stats(
             log(f"{label}: {len(dataset)} images, Inception statistics from cache {path}")
             return found
     log(f"{label}: computing Inception statistics of {len(dataset)} images")
-    if protocol == "paper":
-        features = features_from_tensors(
-            float_batches(dataset, batch_size), extractor, total=len(dataset), progress=progress
-        )
-    else:
-        features = features_from_images(
-            ImageBatches(dataset, batch_size), extractor, batch_size=batch_size, progress=progress
-        )
+    # The split's own images, through the same conversion as translations.
+    images = TranslatedImages(
+        nn.Identity(), dataset, batch_size, "cpu", as_float=protocol == "paper"
+    )
+    features = protocol_features(images, extractor, protocol, batch_size, progress)
     mu, sigma = stats(features)
-    ref = ReferenceStats(mu, sigma, features, path, from_cache=False)
+    ref = ReferenceStats(features, mu, sigma, path, from_cache=False)
     if path is not None:
         _write_cache(path, ref, key)
         log(f"{label}: cached at {path}")

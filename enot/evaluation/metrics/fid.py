@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
@@ -130,11 +131,11 @@ def fid_from_features_fast(
     """FID of two feature sets [N1, D], [N2, D] with their (mu, sigma) from ``stats``.
 
     With fewer images than Inception dimensions both covariances are singular, and scipy's
-    ``sqrtm`` of their D x D product is slow (about a minute at D = 2048 on 2 cores) and at its
-    least accurate. This computes the same Fréchet distance exactly from the centred features:
-    the non-zero eigenvalues of S1 S2 are the squared singular values of
-    A1 A2^T / sqrt((n1 - 1)(n2 - 1)), so Tr sqrtm(S1 S2) is their sum. With more than D images
-    on both sides it calls ``frechet_distance`` (clean-fid's formula).
+    ``sqrtm`` of their D x D product is slow (docs/evaluation.md) and at its least accurate.
+    This computes the same Fréchet distance exactly from the centred features: the non-zero
+    eigenvalues of S1 S2 are the squared singular values of A1 A2^T / sqrt((n1 - 1)(n2 - 1)),
+    so Tr sqrtm(S1 S2) is their sum. With more than D images on both sides it calls
+    ``frechet_distance`` (clean-fid's formula).
     """
     n1, n2, dim = len(f1), len(f2), f1.shape[1]
     if min(n1, n2) > dim:
@@ -145,3 +146,21 @@ def fid_from_features_fast(
     tr_covmean = singular.sum() / math.sqrt((n1 - 1) * (n2 - 1))
     diff = mu1 - mu2
     return float(diff.dot(diff) + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
+
+
+@dataclass(frozen=True)
+class FeatureStats:
+    """Inception features [N, D] of a set of images with their mean and covariance."""
+
+    features: np.ndarray
+    mu: np.ndarray
+    sigma: np.ndarray
+
+    @classmethod
+    def of(cls, features: np.ndarray) -> "FeatureStats":
+        return cls(features, *stats(features))
+
+
+def fid_between(a: FeatureStats, b: FeatureStats) -> float:
+    """FID of two feature sets (``fid_from_features_fast``)."""
+    return fid_from_features_fast(a.features, a.mu, a.sigma, b.features, b.mu, b.sigma)

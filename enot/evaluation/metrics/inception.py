@@ -6,13 +6,13 @@ clean-fid's ``InceptionV3W.forward`` (resize_inside=False) computes
 (``net.forward`` is ``layers(img).reshape(-1, 2048)``), so we apply the same normalisation and
 call ``net``.
 
-Speed on CPU (measured on 2 cores, see `python scripts/benchmark.py features`):
+Speed on CPU (``python scripts/benchmark.py features``; figures in docs/evaluation.md):
 - the frozen graph gets batch norm folded into the convolutions and loses its ``contiguous``
-  calls, so channels_last activations stay channels_last (~1.5x per core);
+  calls, so channels_last activations stay channels_last;
 - chunks of the batch run concurrently on one thread each, instead of one chunk on all
   threads: these convolutions scale poorly across OpenMP threads, and a 2-thread OpenMP team
   collapses when another process takes a core.
-Both only reorder float sums: features move by ~1e-5 (they are O(1) to O(10)).
+Both only reorder float sums, so features move only in their last digits.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from enot.evaluation.metrics.features import features_from_images
 from enot.evaluation.metrics.inception import FEATURE_DIM, INPUT_SIZE
 
 PROTOCOLS = ("clean", "paper")
@@ -53,3 +54,13 @@ def features_from_tensors(
             out.append(extractor(paper_resize(x)))
             bar.update(len(x))
     return np.concatenate(out) if out else np.empty((0, FEATURE_DIM), np.float32)
+
+
+def protocol_features(
+    images: Iterable, extractor: Callable, protocol: str, batch_size: int, progress: bool
+) -> np.ndarray:
+    """Features of a sized iterable of images by the FID ``protocol``: float batches in
+    [-1, 1] ("paper") or uint8 HWC images ("clean")."""
+    if protocol == "paper":
+        return features_from_tensors(images, extractor, len(images), progress)
+    return features_from_images(images, extractor, batch_size=batch_size, progress=progress)

@@ -30,7 +30,7 @@ HOW_TO_PROVIDE = (
     f"  or set the environment variable {ENV_VAR}=PATH"
 )
 
-# (resolved path, mtime_ns, size) -> sha256; hashing 87 MB costs ~0.2 s, callers may ask often.
+# (resolved path, mtime_ns, size) -> sha256: hashing the file is not free, callers ask often.
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 

@@ -1,0 +1,130 @@
+"""FID and KID of translations against a target split, beside the identity's: the one place
+that measures FID, for the training run's evaluations, the paired judge and an export's report.
+
+The reference statistics of both splits come from the cache of ``enot.evaluation.stats_cache``,
+so a measurement costs only the translated images' features.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
+from enot.evaluation.metrics import (
+    FeatureStats,
+    fid_between,
+    kid_from_features,
+    kid_with_std,
+    protocol_features,
+)
+from enot.evaluation.stats_cache import (
+    ReferenceStats,
+    log_to_stderr,
+    reference_stats,
+    stats_key,
+)
+from enot.evaluation.translate import TranslatedImages
+
+BATCH = 64
+
+
+class SplitFID:
+    """FID and KID against the ``target`` images of a split, with the identity baseline: the
+    ``source`` images untouched against the same target.
+
+    ``label(role, split)`` names a split in the log; ``protocol`` is how Inception sees the
+    images, "clean" (uint8 images) or "paper" (float batches; ``metrics.paper_protocol``).
+    """
+
+    def __init__(
+        self,
+        data: EvalData,
+        split: str,
+        source: Dataset,
+        target: Dataset,
+        extractor: Callable,
+        *,
+        batch_size: int = BATCH,
+        progress: bool = False,
+        log: Callable[[str], None] = log_to_stderr,
+        cache: bool = True,
+        protocol: str = "clean",
+        label: Callable[[str, str], str] | None = None,
+    ):
+        self.data, self.split, self.source, self.extractor = data, split, source, extractor
+        self.batch_size, self.progress, self.protocol = batch_size, progress, protocol
+        self.log, self.cache = log, cache
+        self.label = label or (lambda role, split: describe_split(data, role, split))
+        self.refs = {
+            role: self.reference(dataset, role, split)
+            for role, dataset in (("target", target), ("source", source))
+        }
+        self.target = self.refs["target"]
+        self.identity_fid = fid_between(self.refs["source"], self.target)
+
+    def reference(self, dataset: Dataset, role: str, split: str) -> ReferenceStats:
+        """The cached Inception statistics of one split of the task."""
+        key = stats_key(self.data, role, split, dataset)
+        return reference_stats(
+            dataset,
+            key,
+            self.extractor,
+            self.batch_size,
+            self.label(role, split),
+            self.progress,
+            self.log,
+            self.cache,
+            protocol=self.protocol,
+        )
+
+    def train_floor(self) -> float | None:
+        """FID of as many real target *train* images as there are source images, against the
+        target: what a perfect translator scores at this N. None off the test split, or where
+        the train split is smaller."""
+        n = len(self.source)
+        if self.split != "test":
+            return None
+        try:
+            real = eval_split(self.data, "target", "train", n)
+        except EvaluationError:
+            return None
+        return (
+            fid_between(self.reference(real, "target", "train"), self.target)
+            if len(real) == n
+            else None
+        )
+
+    def identity_kid(self) -> float:
+        """KID of the untouched source against the target."""
+        return kid_from_features(self.refs["source"].features, self.target.features)
+
+    def fid_of(self, features: np.ndarray) -> float:
+        return fid_between(FeatureStats.of(features), self.target)
+
+    def kid_of(self, features: np.ndarray) -> tuple[float, float]:
+        """KID's mean and standard deviation over its subsets."""
+        return kid_with_std(features, self.target.features)
+
+    def features(self, images: Iterable) -> np.ndarray:
+        """Inception features of a sized iterable of images, as the protocol feeds them."""
+        return protocol_features(
+            images, self.extractor, self.protocol, self.batch_size, self.progress
+        )
+
+    def scores(self, T: nn.Module, device: torch.device) -> dict[str, float]:
+        """FID and KID of T(source), the identity's FID and the number of images: the figures a
+        training run logs."""
+        features = self.features(TranslatedImages(T, self.source, self.batch_size, device))
+        kid, kid_std = self.kid_of(features)
+        return {
+            "fid": self.fid_of(features),
+            "kid": kid,
+            "kid_std": kid_std,
+            "identity_fid": self.identity_fid,
+            "fid_images": len(self.source),
+        }
