@@ -12,12 +12,9 @@ from typing import Callable, Iterator
 
 import torch
 
-# Dense bf16 peaks (no sparsity), FLOP/s, of the GPUs `predict_hours` names; from NVIDIA's
-# "H100 Tensor Core GPU" and "A100 Tensor Core GPU" datasheets (SXM parts).
-GPU_PEAK_BF16 = {"a100": 312e12, "h100": 989e12}
-GPU_NAMES = {"a100": "A100 SXM", "h100": "H100 SXM"}
-# Matched in order against torch.cuda.get_device_name(): (bf16, tf32, fp32) dense FLOP/s. The
-# H200 datasheet repeats the H100 SXM's figures. A card not listed gets no MFU.
+# Matched in order against torch.cuda.get_device_name(): (bf16, tf32, fp32) dense FLOP/s from
+# NVIDIA's datasheets (SXM parts unless named); the H200's repeats the H100 SXM's. A card not
+# listed gets no MFU.
 PEAKS = (
     ("H200", (989e12, 494.5e12, 66.9e12)),
     ("H100 PCIe", (756e12, 378e12, 51.2e12)),
