@@ -31,21 +31,17 @@ def peak_of(device_name: str) -> dict[str, float] | None:
     return None
 
 
-def cpu_description() -> str:
-    """The CPU model, whether it has AVX-512, and the kernels torch picked (for speed figures)."""
+def machine() -> str:
+    """One line: torch, Python, the CPU (its AVX level and torch's kernels, which speed figures
+    depend on), the threads and, where there is one, the GPU with CUDA and cuDNN."""
     from enot.training.model_card import cpu_model_and_flags
 
     model, flags = cpu_model_and_flags()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
-    return (
-        f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
-        f"{torch.get_num_threads()} threads"
+    line = (
+        f"torch {torch.__version__}, Python {platform.python_version()}; {model} ({isa}; torch "
+        f"kernels {torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
     )
-
-
-def machine() -> str:
-    """One line: torch, Python, the CPU and, where there is one, the GPU with CUDA and cuDNN."""
-    line = f"torch {torch.__version__}, Python {platform.python_version()}; {cpu_description()}"
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         line += (

@@ -82,19 +82,10 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
             outer_iteration(m, nets[m], x, y, cfg, t_iters)
             times[m].append(time.perf_counter() - t0)
     seconds = {m: statistics.median(v) for m, v in times.items()}
-    return {
-        "setting": name,
-        "px": size,
-        "batch": batch,
-        "t_base": cfg.t_net.base_channels,
-        "g_nfilter": cfg.g_net.nfilter,
-        "t_iters": t_iters,
-        "repeats": repeats,
-        "seconds": seconds,
-        "flops": flops,
-        "ratio": seconds["not"] / seconds["enot"],
-        "flop_ratio": flops["not"] / flops["enot"],
-    }
+    row = {"setting": name, "px": size, "batch": batch, "t_iters": t_iters, "repeats": repeats}
+    row |= {"t_base": cfg.t_net.base_channels, "g_nfilter": cfg.g_net.nfilter}
+    ratios = {"ratio": seconds["not"] / seconds["enot"], "flop_ratio": flops["not"] / flops["enot"]}
+    return row | {"seconds": seconds, "flops": flops} | ratios
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -106,7 +97,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
     p.add_argument("--json", help="write the machine and the rows here")
     args = p.parse_args(argv)
-    print(f"{machine()}; {torch.get_num_threads()} threads", flush=True)
+    print(machine(), flush=True)
     print(
         f"{'setting':<14} {'px':>4} {'batch':>5} {'ENOT s':>8} {'NOT s (K)':>12} {'NOT/ENOT':>8} "
         f"{'ENOT GFLOP':>10} {'NOT GFLOP':>10} {'FLOP ratio':>10}"

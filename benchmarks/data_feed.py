@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 from PIL import Image
 
-from benchmarks.common import cpu_description, write_json
+from benchmarks.common import machine, write_json
 from data import build_domain, to_model
 from data.atomic import atomic_folder
 from data.celeba import IMAGE_SIZE as CELEBA_SIZE
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.quick:
         args.images = args.images or 200
         args.sizes, args.min_batches, args.min_seconds = [64], 3, 0.0
-    print(f"{cpu_description()}; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"{machine()}; {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}", flush=True)
     print(
         f"One domain's loader (batch {BATCH}, shuffle, drop_last, persistent workers), timed "
         f">= {args.min_batches} batches and >= {args.min_seconds:g} s after start-up:"
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     f"{r['first_batch_s']:>11.2f} {r['images_per_s']:>9,.0f}",
                     flush=True,
                 )
-    write_json(args.json, {"machine": cpu_description(), "rows": rows})
+    write_json(args.json, {"machine": machine(), "rows": rows})
     return rows
 
 

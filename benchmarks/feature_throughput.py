@@ -62,15 +62,8 @@ def compare_feature_paths(
                 theirs(warm)
                 ours(warm)
         start = time.perf_counter()
-        ref = get_folder_features(
-            str(folder),
-            theirs,
-            num_workers=0,
-            batch_size=batch_size,
-            device=torch.device("cpu"),
-            mode="clean",
-            verbose=False,
-        )
+        clean = {"num_workers": 0, "device": torch.device("cpu"), "mode": "clean", "verbose": False}
+        ref = get_folder_features(str(folder), theirs, batch_size=batch_size, **clean)
         middle = time.perf_counter()
         feats = features_from_folder(
             folder, ours, batch_size=batch_size, progress=False, workers=workers

@@ -25,7 +25,6 @@ import math
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import torch
 from accelerate.utils import set_seed
@@ -85,7 +84,6 @@ def train_for_budget(
     *,
     budget_s: float,
     eval_every_s: float,
-    log: Callable[[str], None] = print,
 ) -> QualityCurve:
     """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training, in
     the training loop, judging T every ``eval_every_s`` seconds of it and at its end."""
@@ -101,7 +99,7 @@ def train_for_budget(
         curve.seconds.append(seconds)
         curve.iterations.append(step)
         curve.metrics.append({k: float(metrics[k]) for k in KEYS if metrics.get(k) is not None})
-        log(
+        print(
             f"{method} (lr x{lr_scale:g}): {seconds:7.1f} s, {step:5d} outer iterations, "
             + ", ".join(f"{k} {v:.3f}" for k, v in curve.metrics[-1].items())
         )
@@ -136,14 +134,11 @@ def search_lr(
     judge: MapJudge,
     *,
     search_s: float,
-    log: Callable[[str], None] = print,
 ) -> tuple[float, list[QualityCurve]]:
     """The same search for every method: each scale for ``search_s`` seconds, judged at the end;
     returns the scale whose last judgement scores best (the first such on ties)."""
     runs = [
-        train_for_budget(
-            cfg, method, t_iters, s, judge, budget_s=search_s, eval_every_s=search_s, log=log
-        )
+        train_for_budget(cfg, method, t_iters, s, judge, budget_s=search_s, eval_every_s=search_s)
         for s in scales
     ]
     best = max(runs, key=lambda c: c.score(len(c.metrics) - 1))
@@ -212,26 +207,17 @@ def report(curves: list[QualityCurve], searched: list[QualityCurve]) -> list[str
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--preset",
-        choices=("colored_mnist", "fashion_bags2shoes", "emoji_32"),
-        default="colored_mnist",
-        help="task, networks and optimiser (one with a judge)",
-    )
+    presets = ("colored_mnist", "fashion_bags2shoes", "emoji_32")  # the tasks with a judge
+    p.add_argument("--preset", choices=presets, default=presets[0])
     p.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
     p.add_argument("--budget", type=float, default=1200.0, help="training seconds per method")
     p.add_argument("--eval-every", type=float, default=60.0, help="training seconds per judgement")
-    p.add_argument(
-        "--lr-scales",
-        type=float,
-        nargs="+",
-        default=[0.3, 1.0, 3.0],
-        help="multiples of the preset's lr_T and lr_g searched for both; one skips the search",
-    )
+    scales = "multiples of the preset's lr_T and lr_g searched for both; one skips the search"
+    p.add_argument("--lr-scales", type=float, nargs="+", default=[0.3, 1.0, 3.0], help=scales)
     p.add_argument("--search-budget", type=float, default=150.0, help="seconds per scale")
     p.add_argument("--json", help="write the curves and the verdict here")
     args = p.parse_args(argv)
-    print(f"{machine()}; {torch.get_num_threads()} threads", flush=True)
+    print(machine(), flush=True)
     cfg = get_preset(args.preset)
     judge = MapJudge(data_from_config(cfg), fid_images=10**9)
     if not judge.has_classifier:
@@ -245,27 +231,12 @@ def main(argv: list[str] | None = None) -> dict:
             )
             searched += runs
         print(f"{method}: learning-rate scale {scale:g}", flush=True)
-        curves.append(
-            train_for_budget(
-                cfg,
-                method,
-                args.t_iters,
-                scale,
-                judge,
-                budget_s=args.budget,
-                eval_every_s=args.eval_every,
-            )
-        )
+        budget = {"budget_s": args.budget, "eval_every_s": args.eval_every}
+        curves.append(train_for_budget(cfg, method, args.t_iters, scale, judge, **budget))
     lines = report(curves, searched)
     print("\n".join(lines))
-    result = {
-        "command": sys.argv,
-        "machine": machine(),
-        **vars(args),
-        "curves": [asdict(c) for c in curves],
-        "searches": [asdict(c) for c in searched],
-        "report": lines,
-    }
+    result = {"command": sys.argv, "machine": machine(), **vars(args), "report": lines}
+    result |= {"curves": [asdict(c) for c in curves], "searches": [asdict(c) for c in searched]}
     write_json(args.json, result)
     return result
 

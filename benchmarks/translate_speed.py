@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import cpu_description
+from benchmarks.common import machine
 from benchmarks.data_feed import photo_like
 from enot.config import get_preset
 from enot.training.export import write_export
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2, help="threads of either backend")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"{cpu_description()}; torch {torch.__version__}")
+    print(machine())
     for size in args.sizes:
         for backend in args.backend:
             r = time_translate(

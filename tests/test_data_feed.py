@@ -130,3 +130,12 @@ def test_predict_prints_the_hours_of_its_formula(data_rate):
     got = float(re.search(r"^hours: ([\d.e+-]+)$", out, re.M).group(1))
     assert got == pytest.approx(want, rel=1e-5)
     assert ("data-bound" in out) == (data_rate == 300.0)
+
+
+def test_predict_asks_for_the_measured_data_rate(capsys):
+    from benchmarks import predict_hours
+
+    with pytest.raises(SystemExit) as exit_:
+        predict_hours.main(["--preset", "celeba2anime_64", "--gpu", "h100"])
+    assert exit_.value.code == 2
+    assert "--data-rate" in capsys.readouterr().err
