@@ -162,6 +162,10 @@ def verdict(enot: QualityCurve, not_: QualityCurve) -> dict:
     }
 
 
+def _rate(score: float) -> str:
+    return f"{score:.2f}" if math.isfinite(score) else "none"  # none: no map within the guard
+
+
 def report(curves: list[QualityCurve], searched: list[QualityCurve]) -> list[str]:
     """The table (the search's runs, then the full ones) and the verdict, as printed."""
     rate, nan = curves[0].rate, float("nan")
@@ -173,11 +177,11 @@ def report(curves: list[QualityCurve], searched: list[QualityCurve]) -> list[str
     ]
     for run, c in [("search", c) for c in searched] + [("full", c) for c in curves]:
         b, m, k = c.best, c.metrics[-1], 1 if c.method == "enot" else c.t_iters
-        best = f"{c.score(b):.2f}" if math.isfinite(c.score(b)) else "none"
         lines.append(
             f"{run:<6} {c.method.upper():<6} {c.lr_scale:>5g} {c.iterations[-1]:>8} "
-            f"{c.iterations[-1] * k:>7} {best:>5} {c.seconds[b]:>6.0f} {c.metrics[b]['fid']:>6.1f} "
-            f"{m.get(rate, 0):>5.2f} {m['content_ratio']:>7.3f} {m['fid']:>6.1f}"
+            f"{c.iterations[-1] * k:>7} {_rate(c.score(b)):>5} {c.seconds[b]:>6.0f} "
+            f"{c.metrics[b]['fid']:>6.1f} {m.get(rate, 0):>5.2f} {m['content_ratio']:>7.3f} "
+            f"{m['fid']:>6.1f}"
         )
     first = curves[0].metrics[0]
     lines.append(
@@ -193,8 +197,8 @@ def report(curves: list[QualityCurve], searched: list[QualityCurve]) -> list[str
         lines.append("No judgement of either method passed the content guard: no rate to race to.")
     else:
         lines.append(
-            f"Best guarded rate: ENOT {v['enot_best_rate']:.2f} at {v['enot_best_at_s']:.0f} s, "
-            f"NOT {v['not_best_rate']:.2f} at {v['not_best_at_s']:.0f} s."
+            f"Best guarded rate: ENOT {_rate(v['enot_best_rate'])} at {v['enot_best_at_s']:.0f} s, "
+            f"NOT {_rate(v['not_best_rate'])} at {v['not_best_at_s']:.0f} s."
         )
         when = (
             f"at {reach:.0f} s: {v['speedup']:.2f}x NOT's time to it."
