@@ -5,8 +5,8 @@ In eval mode a BatchNorm after a convolution is an affine map per channel,
 so it folds into the convolution as W' = W gamma / sqrt(var + eps) and
 b' = (b - mu) gamma / sqrt(var + eps) + beta (torch.nn.utils.fusion.fuse_conv_bn_eval). That
 removes one pass over every activation, and the channels-last layout lets oneDNN pick its
-fastest convolution kernels; together they cut a 128 px U-Net (base 48) forward about 2x on
-2 CPU cores (``python scripts/benchmark.py latency``). Outputs equal the eager model's to
+fastest convolution kernels (``python -m benchmarks.demo_latency`` times the difference;
+figures in docs/demo.md). Outputs equal the eager model's to
 float32 rounding (tests/test_app_fast_map.py checks 1e-4).
 """
 

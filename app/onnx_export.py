@@ -47,7 +47,7 @@ OPSET = 18
 MIN_ONNXRUNTIME = (1, 14)  # the first onnxruntime that runs opset 18
 # Largest |onnxruntime - PyTorch| on [-1, 1] outputs allowed at export. fp32 differences come
 # from the folded BatchNorm and the kernels' summation order; docs/onnx.md gives the measured
-# figures (python scripts/benchmark.py onnx) beside this bound.
+# figures (python -m benchmarks.onnx_speed) beside this bound.
 TOLERANCE = 1e-4
 PARITY_IMAGES = 64
 BATCH = 16

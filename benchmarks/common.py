@@ -12,12 +12,9 @@ from typing import Callable, Iterator
 
 import torch
 
-# Dense bf16 peaks (no sparsity), FLOP/s, of the GPUs `predict_hours` names; from NVIDIA's
-# "H100 Tensor Core GPU" and "A100 Tensor Core GPU" datasheets (SXM parts).
-GPU_PEAK_BF16 = {"a100": 312e12, "h100": 989e12}
-GPU_NAMES = {"a100": "A100 SXM", "h100": "H100 SXM"}
-# Matched in order against torch.cuda.get_device_name(): (bf16, tf32, fp32) dense FLOP/s. The
-# H200 datasheet repeats the H100 SXM's figures. A card not listed gets no MFU.
+# Matched in order against torch.cuda.get_device_name(): (bf16, tf32, fp32) dense FLOP/s from
+# NVIDIA's datasheets (SXM parts unless named); the H200's repeats the H100 SXM's. A card not
+# listed gets no MFU.
 PEAKS = (
     ("H200", (989e12, 494.5e12, 66.9e12)),
     ("H100 PCIe", (756e12, 378e12, 51.2e12)),
@@ -34,21 +31,17 @@ def peak_of(device_name: str) -> dict[str, float] | None:
     return None
 
 
-def cpu_description() -> str:
-    """The CPU model, whether it has AVX-512, and the kernels torch picked (for speed figures)."""
+def machine() -> str:
+    """One line: torch, Python, the CPU (its AVX level and torch's kernels, which speed figures
+    depend on), the threads and, where there is one, the GPU with CUDA and cuDNN."""
     from enot.machine import cpu_model_and_flags
 
     model, flags = cpu_model_and_flags()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"
-    return (
-        f"{model} ({isa}; torch kernels {torch.backends.cpu.get_cpu_capability()}), "
-        f"{torch.get_num_threads()} threads"
+    line = (
+        f"torch {torch.__version__}, Python {platform.python_version()}; {model} ({isa}; torch "
+        f"kernels {torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads"
     )
-
-
-def machine() -> str:
-    """One line: torch, Python, the CPU and, where there is one, the GPU with CUDA and cuDNN."""
-    line = f"torch {torch.__version__}, Python {platform.python_version()}; {cpu_description()}"
     if torch.cuda.is_available():
         props = torch.cuda.get_device_properties(0)
         line += (

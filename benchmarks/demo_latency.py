@@ -29,6 +29,12 @@ def latency_image(side: int) -> bytes:
     return buffer.getvalue()
 
 
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def main(argv: list[str] | None = None) -> None:
     from app.fast_map import FastMap
     from app.pipeline import encode_png, to_pil, translate
@@ -68,12 +74,7 @@ def main(argv: list[str] | None = None) -> None:
 
         for _ in range(args.warmup):
             one()
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            one()
-            times.append(time.perf_counter() - t0)
-        times.sort()
+        times = sorted(timed(one) for _ in range(args.repeats))
         p50, p95 = times[len(times) // 2], times[min(len(times) - 1, int(0.95 * len(times)))]
         print(
             f"{name:<6} end to end: median {p50 * 1e3:7.1f} ms  p95 {p95 * 1e3:7.1f} ms  "

@@ -9,7 +9,7 @@ mean_i w(u_ij) u_ij = 1 / (2 lambda) for every j and the same for every i (w = t
 else 1 - tau). It prints that regularised dual beside the exact OT cost of the same samples:
 the value a runaway dual climbs toward.
 
-    python benchmarks/expectile_dual.py --preset emoji_32 --max-samples 1500
+    python -m benchmarks.expectile_dual --preset emoji_32 --max-samples 1500
 """
 
 from __future__ import annotations
@@ -48,13 +48,13 @@ def regularised_dual(c: np.ndarray, tau: float, lam: float, sweeps: int = 60) ->
     return float(f.mean() + g.mean())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="emoji_32")
     p.add_argument("--max-samples", type=int, default=1500, help="train images per domain")
     p.add_argument("--taus", default="0.9,0.98,0.99,0.999")
     p.add_argument("--lams", default="0.1,1,10")
-    a = p.parse_args()
+    a = p.parse_args(argv)
     cfg = get_preset(a.preset)
     data = data_from_config(cfg)
     x = load_domain(data, "source", "train", a.max_samples).images

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -39,22 +37,6 @@ def write_digits(folder: Path, n: int, seed: int = 0) -> None:
         Image.fromarray(rgb).save(folder / f"{i:05d}.png")
 
 
-@dataclass(frozen=True)
-class FeatureSpeed:
-    images: int
-    cleanfid_seconds: float
-    ours_seconds: float
-    max_abs_difference: float  # between the two [N, 2048] feature matrices
-
-    @property
-    def cleanfid_rate(self) -> float:
-        return self.images / self.cleanfid_seconds
-
-    @property
-    def ours_rate(self) -> float:
-        return self.images / self.ours_seconds
-
-
 def compare_feature_paths(
     folder: Path | None = None,
     n: int = 128,
@@ -62,8 +44,9 @@ def compare_feature_paths(
     workers: int = 2,
     chunk: int = 8,
     weights: str | None = None,
-) -> FeatureSpeed:
-    """Time both paths on ``folder`` (default: N digits written to a temporary folder)."""
+) -> dict:
+    """Seconds of both paths on ``folder`` (default: n digits written to a temporary folder),
+    and the largest difference of their [N, 2048] features."""
     from cleanfid.fid import get_folder_features
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,21 +62,19 @@ def compare_feature_paths(
                 theirs(warm)
                 ours(warm)
         start = time.perf_counter()
-        ref = get_folder_features(
-            str(folder),
-            theirs,
-            num_workers=0,
-            batch_size=batch_size,
-            device=torch.device("cpu"),
-            mode="clean",
-            verbose=False,
-        )
+        clean = {"num_workers": 0, "device": torch.device("cpu"), "mode": "clean", "verbose": False}
+        ref = get_folder_features(str(folder), theirs, batch_size=batch_size, **clean)
         middle = time.perf_counter()
         feats = features_from_folder(
             folder, ours, batch_size=batch_size, progress=False, workers=workers
         )
         end = time.perf_counter()
-    return FeatureSpeed(len(feats), middle - start, end - middle, float(np.abs(feats - ref).max()))
+    return {
+        "images": len(feats),
+        "cleanfid_s": middle - start,
+        "ours_s": end - middle,
+        "max_abs_difference": float(np.abs(feats - ref).max()),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,22 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     r = compare_feature_paths(
         args.folder, args.n, args.batch_size, args.workers, args.chunk, args.inception_weights
     )
-    print(
-        f"images: {r.images}  batch: {args.batch_size}  torch threads: "
-        f"{torch.get_num_threads()}  load avg (1 min): {os.getloadavg()[0]:.2f}"
-    )
-    print(
-        f"clean-fid get_folder_features:     {r.cleanfid_rate:6.2f} images/s "
-        f"({r.cleanfid_seconds:.1f} s)"
-    )
-    print(
-        f"enot.evaluation.metrics features_from_folder: {r.ours_rate:6.2f} images/s "
-        f"({r.ours_seconds:.1f} s)"
-    )
-    print(
-        f"speed-up: {r.cleanfid_seconds / r.ours_seconds:.2f}x; max |feature difference|: "
-        f"{r.max_abs_difference:.3g}"
-    )
+    n, theirs, ours = r["images"], r["cleanfid_s"], r["ours_s"]
+    print(f"images: {n}, batch {args.batch_size}, {torch.get_num_threads()} torch threads")
+    print(f"clean-fid get_folder_features: {n / theirs:6.2f} images/s ({theirs:.1f} s)")
+    print(f"our features_from_folder:      {n / ours:6.2f} images/s ({ours:.1f} s)")
+    print(f"speed-up {theirs / ours:.2f}x; max |feature difference| {r['max_abs_difference']:.3g}")
 
 
 if __name__ == "__main__":

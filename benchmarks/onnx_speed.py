@@ -10,9 +10,7 @@ import argparse
 import time
 from pathlib import Path
 
-import torch
-
-from benchmarks.common import cpu_description
+from benchmarks.common import machine
 from benchmarks.translate_speed import untrained_export
 from models.io import WEIGHTS_NAME
 
@@ -38,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sizes", type=int, nargs="+", choices=(32, 128), default=[32, 128])
     p.add_argument("--root", default="runs/onnx_bench", help="folder for the exports")
     args = p.parse_args(argv)
-    print(f"{cpu_description()}; torch {torch.__version__}")
+    print(machine())
     for size in args.sizes:
         r = onnx_figures(Path(args.root), size)
         print(

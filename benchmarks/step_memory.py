@@ -1,12 +1,10 @@
 """Peak memory of one ENOT training step, counted on fake tensors: no data, any machine.
 
-The step is the trainer's (``enot.step.enot_gradients`` under autocast when asked, then both AdamW
-steps, twice over so that the optimiser state exists). Under ``FakeTensorMode`` every tensor
-has its shape, dtype and storage but no data, so a 128 px batch of 64 costs seconds and no RAM;
-the same code on real tensors gives the same bytes (``--check-real``; on CUDA it also reads
-``torch.cuda.max_memory_allocated``, which adds the allocator's rounding and cuDNN's
-workspaces). ``LiveBytes`` counts every storage alive at once (the peak); ``SavedBytes`` the
-storages autograd saves for the backward (the activations). The CUDA context (~0.3-0.6 GiB),
+The step is the trainer's (``enot.step.enot_gradients``, under autocast when asked, then both
+AdamW steps, twice over so that the optimiser state exists). Under ``FakeTensorMode`` every
+tensor has its shape, dtype and storage but no data, so a 128 px batch of 64 costs seconds and
+no RAM; the same code on real tensors gives the same bytes (``--check-real``, which on CUDA also
+reads the allocator's peak, rounding and cuDNN's workspaces included). The CUDA context,
 fragmentation and DDP's gradient bucket come on top.
 
     python -m benchmarks.step_memory                     # each paper preset, fp32 and bf16
@@ -99,18 +97,8 @@ class StepMemory:
 
     def row(self, name: str) -> str:
         cells = [self.params, self.grads, self.optimizer_state, self.activations, self.peak]
-        return (
-            f"| {name} | {self.image_size} | {self.batch} | {self.precision} | "
-            + " | ".join(f"{c / MiB:,.0f}" for c in cells)
-            + " |"
-        )
-
-
-HEADER = (
-    "| setting | px | batch | precision | weights MiB | gradients MiB | AdamW state MiB | "
-    "activations MiB | peak MiB |\n| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: "
-    "| ---: |"
-)
+        mib = " | ".join(f"{c / MiB:,.0f}" for c in cells)
+        return f"| {name} | {self.image_size} | {self.batch} | {self.precision} | {mib} |"
 
 
 def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> StepMemory:
@@ -131,39 +119,30 @@ def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> Step
     device_type = torch.device(device).type
     with FakeTensorMode() if fake else torch.device(device):
         T, g = build_networks(cfg)
-        o = cfg.optim
+        o, e = cfg.optim, cfg.enot
         opts = [
             AdamW(m.parameters(), lr=lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
             for m, lr in ((T, o.lr_t), (g, o.lr_g))
         ]
-        x = torch.randn(batch, 3, size, size)
-        y = torch.randn(batch, 3, size, size)
-        cost = get_cost(cfg.method.cost)
-        live, saved = LiveBytes(), SavedBytes([*T.parameters(), *g.parameters()])
+        x, y = (torch.randn(batch, 3, size, size) for _ in "xy")
+        objective = ENOTObjective(get_cost(cfg.method.cost), e.tau, e.lam, e.gauge)
+        live = LiveBytes()
         with live:
             for _ in range(2):  # the first step creates AdamW's state
                 for opt in opts:
                     opt.zero_grad(set_to_none=True)
-                saved.seen.clear()
-                saved.total = 0
+                saved = SavedBytes([*T.parameters(), *g.parameters()])  # this step's
                 with (
                     torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t),
                     torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"),
                 ):
-                    enot_gradients(
-                        T, g, x, y, ENOTObjective(cost, cfg.enot.tau, cfg.enot.lam, cfg.enot.gauge)
-                    )
+                    enot_gradients(T, g, x, y, objective)
                 for opt in opts:
                     opt.step()
         params = sum(p.nbytes for m in (T, g) for p in m.parameters())
         grads = sum(p.grad.nbytes for m in (T, g) for p in m.parameters() if p.grad is not None)
-        state = sum(
-            v.nbytes
-            for opt in opts
-            for s in opt.state.values()
-            for v in s.values()
-            if torch.is_tensor(v)
-        )
+        state = [v for opt in opts for s in opt.state.values() for v in s.values()]
+        state = sum(v.nbytes for v in state if torch.is_tensor(v))
         inputs = x.nbytes + y.nbytes
     return StepMemory(
         size, batch, precision, params, grads, state, saved.total, live.peak + params + inputs
@@ -177,10 +156,10 @@ def check_real(cfg: Config, device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     real = measure_step(cfg, fake=False, device=device)
+    same = "identical in every column" if fake == real else "DIFFERENT"
     print(
-        f"batch {cfg.train.batch_size}, {cfg.train.mixed_precision}: fake {fake.peak / MiB:,.1f} "
-        f"MiB, real {device} tensors {real.peak / MiB:,.1f} MiB: "
-        f"{'identical in every column' if fake == real else 'DIFFERENT'}"
+        f"batch {cfg.train.batch_size}: fake {fake.peak / MiB:,.1f} MiB, real {device} tensors "
+        f"{real.peak / MiB:,.1f} MiB: {same}"
     )
     if device == "cuda":
         allocated = torch.cuda.max_memory_allocated() - base
@@ -198,7 +177,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cpu", help="of --check-real's real tensors")
     args = p.parse_args(argv)
     print(f"torch {torch.__version__}; bytes counted on fake tensors (no data, any machine)")
-    print(HEADER)
+    print(
+        "| setting | px | batch | precision | weights MiB | gradients MiB | AdamW state MiB | "
+        "activations MiB | peak MiB |"
+    )
     for name in args.presets:
         for precision in args.precisions:
             cfg = get_preset(name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import gc
+import itertools
 import resource
 import sys
 from dataclasses import dataclass
@@ -137,17 +138,10 @@ def row(name: str, mode_name: str, variant: str, args: argparse.Namespace) -> di
             torch.cuda.empty_cache()
     peak = peak_of(torch.cuda.get_device_name(0)) if args.device == "cuda" else None
     achieved = t["flops"] / t["seconds"]
-    return {
-        **r,
-        "status": "ok",
-        "repeats": repeats,
-        "ms_per_step": t["seconds"] * 1e3,
-        "images_per_s": 2 * cfg.train.batch_size / t["seconds"],
-        "gflop_per_step": t["flops"] / 1e9,
-        "tflops": achieved / 1e12,
-        "mfu": achieved / peak[mode.peak] if peak else None,
-        "first_call_s": t["first_call_s"],
-    }
+    r |= {"status": "ok", "repeats": repeats, "ms_per_step": t["seconds"] * 1e3}
+    r |= {"images_per_s": 2 * cfg.train.batch_size / t["seconds"], "tflops": achieved / 1e12}
+    r |= {"gflop_per_step": t["flops"] / 1e9, "first_call_s": t["first_call_s"]}
+    return r | {"mfu": achieved / peak[mode.peak] if peak else None}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -163,28 +157,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--json", help="write the machine and the rows here")
     args = p.parse_args(argv)
     print(machine(), flush=True)
-    head = ("setting", "px", "batch", "mode", "variant", "ms/step", "images/s", "GFLOP", "TFLOP/s")
+    head = ("ms/step", "images/s", "GFLOP", "TFLOP/s", "MFU", "1st call s")
     print(
-        f"{head[0]:<11} {head[1]:>4} {head[2]:>5} {head[3]:<15} {head[4]:<6} "
-        + " ".join(f"{h:>9}" for h in (*head[5:], "MFU", "1st call s"))
+        f"{'setting':<11} {'px':>4} {'batch':>5} {'mode':<15} {'variant':<7}",
+        *(f"{h:>9}" for h in head),
     )
     rows = []
-    for name in args.settings:
-        for mode_name in args.modes:
-            for variant in args.variants:
-                r = row(name, mode_name, variant, args)
-                rows.append(r)
-                cells = f"{name:<11} {r['px']:>4} {r['batch']:>5} {mode_name:<15} {variant:<6} "
-                if r["status"] != "ok":
-                    print(cells + r["status"], flush=True)
-                    continue
-                mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "-"
-                print(
-                    cells + f"{r['ms_per_step']:>9.1f} {r['images_per_s']:>9.1f} "
-                    f"{r['gflop_per_step']:>9.1f} {r['tflops']:>9.3f} {mfu:>9} "
-                    f"{r['first_call_s']:>9.2f}",
-                    flush=True,
-                )
+    for name, mode_name, variant in itertools.product(args.settings, args.modes, args.variants):
+        r = row(name, mode_name, variant, args)
+        rows.append(r)
+        cells = f"{name:<11} {r['px']:>4} {r['batch']:>5} {mode_name:<15} {variant:<7}"
+        if r["status"] != "ok":
+            print(cells, r["status"], flush=True)
+            continue
+        mfu = f"{r['mfu']:.1%}" if r["mfu"] is not None else "-"
+        print(
+            cells
+            + f"{r['ms_per_step']:>10.1f} {r['images_per_s']:>9.1f} {r['gflop_per_step']:>9.1f} "
+            f"{r['tflops']:>9.3f} {mfu:>9} {r['first_call_s']:>9.2f}",
+            flush=True,
+        )
     # ru_maxrss is in KiB on Linux: the peak of the whole process so far.
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak_rss:,.0f} MiB")

@@ -2,53 +2,46 @@
 
 Each method trains from the same initial weights and data order (seed ``cfg.train.seed``) for
 the same budget of training wall time, in the training loop itself (``enot.training.loop``,
-``--max-seconds``). The clock stops while the map is judged by `enot.evaluation.map_judge`, the
-loop's judge: the target-class rate (with its ceiling and identity), the content kept, and
-FID on every test image. T itself is judged (no EMA). Learning rates follow the loop's cosine
-decay to ``final_lr_ratio``, over the budget instead of a step count, since how many steps fit
-is what is measured.
+``--max-seconds``). The clock stops while T itself (no EMA) is judged by the loop's judge,
+`enot.evaluation.map_judge`: the target-class rate (with its ceiling and identity), the content
+kept, and FID on every test image. Learning rates follow the loop's cosine decay over the budget
+instead of a step count, since how many steps fit is what is measured.
 
-Learning rates: every method gets the same search, ``lr_scales`` times the preset's lr_T and
-lr_g for ``search_s`` seconds each; the scale whose last judgement scores best by
-`enot.evaluation.map_judge.best_score` (the class rate of maps that keep their content) is then
-run for the full budget. The paper claims ENOT reaches NOT's quality several times sooner
+Learning rates: every method gets the same search, ``--lr-scales`` times the preset's lr_T and
+lr_g for ``--search-budget`` seconds each; the scale whose last judgement scores best by
+`enot.evaluation.map_judge.best_score` (the class rate of maps that keep their content) then
+runs for the full budget. The paper claims ENOT reaches NOT's quality several times sooner
 (Buzun et al. 2024, arXiv 2403.03777, Sec. 5).
+
+    python -m benchmarks.time_to_quality --preset colored_mnist --budget 1200 --eval-every 60 \
+        --lr-scales 0.3 1 3 --search-budget 300 --json runs/quality.json
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import math
+import sys
 import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from dataclasses import asdict, dataclass, field
 
 import torch
 from accelerate.utils import set_seed
 
-from enot.config import Config
+from benchmarks.common import machine, write_json
+from enot.config import Config, get_preset
 from enot.evaluation.held_out import data_from_config
 from enot.evaluation.map_judge import MapJudge, best_score, rate_key
 from enot.training.loop import train
 from enot.training.networks import build_networks
 
+METHODS = ("enot", "not")
+
 KEYS = (
-    "class_rate",
-    "content_ratio",
-    "ink_shift",
-    "mse",
-    "fid",
-    "kid",
-    "class_rate_ceiling",
-    "class_rate_identity",
-    "identity_fid",
-    "style_rate",
-    "style_rate_ceiling",
-    "style_rate_identity",
-    "mse_truth",
-    "feat_truth",
-    "retrieval",
+    *("class_rate", "content_ratio", "ink_shift", "mse", "fid", "kid", "identity_fid"),
+    *("class_rate_ceiling", "class_rate_identity", "style_rate", "style_rate_ceiling"),
+    *("style_rate_identity", "mse_truth", "feat_truth", "retrieval"),
 )
 
 
@@ -82,18 +75,6 @@ class QualityCurve:
         return next((i for i in range(1, len(self.metrics)) if self.score(i) >= rate), None)
 
 
-def with_method(cfg: Config, method: str, t_iters: int) -> Config:
-    out = copy.deepcopy(cfg)
-    out.method.method, out.method.t_iters = method, t_iters
-    return out
-
-
-def scaled_lr(cfg: Config, scale: float) -> Config:
-    out = copy.deepcopy(cfg)
-    out.optim.lr_t, out.optim.lr_g = cfg.optim.lr_t * scale, cfg.optim.lr_g * scale
-    return out
-
-
 def train_for_budget(
     cfg: Config,
     method: str,
@@ -103,11 +84,12 @@ def train_for_budget(
     *,
     budget_s: float,
     eval_every_s: float,
-    log: Callable[[str], None] = print,
 ) -> QualityCurve:
     """Train ``method`` from seed ``cfg.train.seed`` for ``budget_s`` seconds of training, in
     the training loop, judging T every ``eval_every_s`` seconds of it and at its end."""
-    mcfg = scaled_lr(with_method(cfg, method, t_iters), lr_scale)
+    mcfg = copy.deepcopy(cfg)
+    mcfg.method.method, mcfg.method.t_iters = method, t_iters
+    mcfg.optim.lr_t, mcfg.optim.lr_g = cfg.optim.lr_t * lr_scale, cfg.optim.lr_g * lr_scale
     curve = QualityCurve(
         method, t_iters, lr_scale, cfg.train.best_guard, rate_key(data_from_config(cfg))
     )
@@ -117,7 +99,7 @@ def train_for_budget(
         curve.seconds.append(seconds)
         curve.iterations.append(step)
         curve.metrics.append({k: float(metrics[k]) for k in KEYS if metrics.get(k) is not None})
-        log(
+        print(
             f"{method} (lr x{lr_scale:g}): {seconds:7.1f} s, {step:5d} outer iterations, "
             + ", ".join(f"{k} {v:.3f}" for k, v in curve.metrics[-1].items())
         )
@@ -152,14 +134,11 @@ def search_lr(
     judge: MapJudge,
     *,
     search_s: float,
-    log: Callable[[str], None] = print,
 ) -> tuple[float, list[QualityCurve]]:
     """The same search for every method: each scale for ``search_s`` seconds, judged at the end;
     returns the scale whose last judgement scores best (the first such on ties)."""
     runs = [
-        train_for_budget(
-            cfg, method, t_iters, s, judge, budget_s=search_s, eval_every_s=search_s, log=log
-        )
+        train_for_budget(cfg, method, t_iters, s, judge, budget_s=search_s, eval_every_s=search_s)
         for s in scales
     ]
     best = max(runs, key=lambda c: c.score(len(c.metrics) - 1))
@@ -183,116 +162,88 @@ def verdict(enot: QualityCurve, not_: QualityCurve) -> dict:
     }
 
 
-def plot_curves(curves: list[QualityCurve], title: str, path: Path) -> Path:
-    """Class rate (ceiling and identity dashed) and FID (identity dashed) against wall time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_rate, ax_fid) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for c in curves:
-        label = f"{c.method.upper()} (lr x{c.lr_scale:g})"
-        ax_rate.plot(c.seconds, c.series(c.rate), marker="o", markersize=3, label=label)
-        ax_fid.plot(c.seconds, c.series("fid"), marker="o", markersize=3, label=label)
-    first = curves[0].metrics[0]
-    rate = curves[0].rate
-    for key, style, name in (
-        (f"{rate}_ceiling", "--", "ceiling (real targets)"),
-        (f"{rate}_identity", ":", "identity (untouched source)"),
-    ):
-        if key in first:
-            ax_rate.axhline(first[key], color="gray", linestyle=style, label=name)
-    ax_fid.axhline(first["identity_fid"], color="gray", linestyle=":", label="identity")
-    ax_rate.set_ylabel(f"{rate.replace('_', ' ')} of T(x), test split")
-    ax_fid.set_ylabel("FID(T(x), y), test split")
-    for ax in (ax_rate, ax_fid):
-        ax.set_xlabel("training wall time (s), judging excluded")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def _rate(score: float) -> str:
-    """A guarded rate for the table; none when no judgement passed the content guard."""
-    return f"{score:.2f}" if math.isfinite(score) else "none within the guard"
+    return f"{score:.2f}" if math.isfinite(score) else "none"  # none: no map within the guard
 
 
-def report_lines(
-    curves: list[QualityCurve],
-    searches: dict[str, list[QualityCurve]],
-    budget_s: float,
-    search_s: float,
-) -> list[str]:
-    """Markdown: the search, the curves' summary, and the verdict."""
-    first, rate = curves[0].metrics[0], curves[0].rate
+def report(curves: list[QualityCurve], searched: list[QualityCurve]) -> list[str]:
+    """The table (the search's runs, then the full ones) and the verdict, as printed."""
+    rate, nan = curves[0].rate, float("nan")
     lines = [
-        f"## Time to quality: {budget_s:.0f} s of training each, every test image judged",
-        "",
+        f"{rate}; best: the best rate of a map whose content ratio is at most "
+        f"{curves[0].guard:g}, when, and its FID; final: at the end of the run",
+        f"{'run':<6} {'method':<6} {'lr x':>5} {'outer it':>8} {'T upd':>7} {'best':>5} "
+        f"{'at s':>6} {'FID':>6} {'final':>5} {'content':>7} {'FID':>6}",
     ]
-    if not any(searches.values()):  # one scale given: nothing was searched
-        lines.append(f"One learning-rate scale, no search: x{curves[0].lr_scale:g} the preset's.")
-    else:
-        lines += [
-            f"Learning-rate search, the same for both: each scale x (preset lr_T, lr_g) for "
-            f"{search_s:.0f} s, scored at its end by the rate of maps whose content ratio "
-            f"is at most {curves[0].guard:g}.",
-            "",
-            "| method | lr scale | rate at end | content ratio | FID |",
-            "| --- | ---: | ---: | ---: | ---: |",
-        ]
-    for method, runs in searches.items():
-        for c in runs:
-            m = c.metrics[-1]
-            lines.append(
-                f"| {method.upper()} | {c.lr_scale:g} | {m.get(rate, 0):.2f} | "
-                f"{m['content_ratio']:.3f} | {m['fid']:.1f} |"
-            )
-    lines += [
-        "",
-        f"Ceiling (real targets) {first.get(f'{rate}_ceiling', float('nan')):.2f}, "
-        f"identity {first.get(f'{rate}_identity', float('nan')):.2f}; identity FID "
-        f"{first['identity_fid']:.1f}.",
-        "",
-        "| method | lr scale | outer iterations | T updates | best rate (guarded) | at s | "
-        "FID there | final rate | final content ratio | final FID |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for c in curves:
-        b, m = c.best, c.metrics[-1]
-        k = 1 if c.method == "enot" else c.t_iters
+    for run, c in [("search", c) for c in searched] + [("full", c) for c in curves]:
+        b, m, k = c.best, c.metrics[-1], 1 if c.method == "enot" else c.t_iters
         lines.append(
-            f"| {c.method.upper()} | {c.lr_scale:g} | {c.iterations[-1]} | "
-            f"{c.iterations[-1] * k} | {_rate(c.score(b))} | {c.seconds[b]:.0f} | "
-            f"{c.metrics[b]['fid']:.1f} | {m.get(rate, 0):.2f} | "
-            f"{m['content_ratio']:.3f} | {m['fid']:.1f} |"
+            f"{run:<6} {c.method.upper():<6} {c.lr_scale:>5g} {c.iterations[-1]:>8} "
+            f"{c.iterations[-1] * k:>7} {_rate(c.score(b)):>5} {c.seconds[b]:>6.0f} "
+            f"{c.metrics[b]['fid']:>6.1f} {m.get(rate, 0):>5.2f} {m['content_ratio']:>7.3f} "
+            f"{m['fid']:>6.1f}"
         )
+    first = curves[0].metrics[0]
+    lines.append(
+        f"ceiling (real targets) {first.get(f'{rate}_ceiling', nan):.2f}, identity "
+        f"{first.get(f'{rate}_identity', nan):.2f}; identity FID {first['identity_fid']:.1f}"
+    )
     by = {c.method: c for c in curves}
-    if {"enot", "not"} <= set(by):
-        v = verdict(by["enot"], by["not"])
-        reach = v["enot_reaches_not_best_at_s"]
-        if not math.isfinite(v["enot_best_rate"]) and not math.isfinite(v["not_best_rate"]):
-            # Neither map passed the content guard: there is no guarded rate to race to.
-            return lines + [
-                "",
-                "- No judgement of either method passed the content guard (content ratio at "
-                "most --best-guard), so neither reached a guarded rate in its budget.",
-                f"- Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}.",
-            ]
-        lines += [
-            "",
-            f"- Best guarded rate: ENOT {v['enot_best_rate']:.2f} at "
-            f"{v['enot_best_at_s']:.0f} s, NOT {v['not_best_rate']:.2f} at "
-            f"{v['not_best_at_s']:.0f} s.",
-            "- ENOT reaches NOT's best rate "
-            + (
-                "never in its budget."
-                if reach is None
-                else f"at {reach:.0f} s: {v['speedup']:.2f}x NOT's time to it."
-            ),
-            f"- Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}.",
-        ]
-    return lines
+    if not {"enot", "not"} <= set(by):
+        return lines
+    v = verdict(by["enot"], by["not"])
+    reach = v["enot_reaches_not_best_at_s"]
+    if not math.isfinite(v["enot_best_rate"]) and not math.isfinite(v["not_best_rate"]):
+        lines.append("No judgement of either method passed the content guard: no rate to race to.")
+    else:
+        lines.append(
+            f"Best guarded rate: ENOT {_rate(v['enot_best_rate'])} at {v['enot_best_at_s']:.0f} s, "
+            f"NOT {_rate(v['not_best_rate'])} at {v['not_best_at_s']:.0f} s."
+        )
+        when = (
+            f"at {reach:.0f} s: {v['speedup']:.2f}x NOT's time to it."
+            if reach is not None
+            else "never."
+        )
+        lines.append(f"ENOT reaches NOT's best rate {when}")
+    return lines + [f"Best FID: ENOT {v['enot_best_fid']:.1f}, NOT {v['not_best_fid']:.1f}."]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    presets = ("colored_mnist", "fashion_bags2shoes", "emoji_32")  # the tasks with a judge
+    p.add_argument("--preset", choices=presets, default=presets[0])
+    p.add_argument("--t-iters", type=int, default=10, help="NOT's T updates per g update (K)")
+    p.add_argument("--budget", type=float, default=1200.0, help="training seconds per method")
+    p.add_argument("--eval-every", type=float, default=60.0, help="training seconds per judgement")
+    scales = "multiples of the preset's lr_T and lr_g searched for both; one skips the search"
+    p.add_argument("--lr-scales", type=float, nargs="+", default=[0.3, 1.0, 3.0], help=scales)
+    p.add_argument("--search-budget", type=float, default=150.0, help="seconds per scale")
+    p.add_argument("--json", help="write the curves and the verdict here")
+    args = p.parse_args(argv)
+    print(machine(), flush=True)
+    cfg = get_preset(args.preset)
+    judge = MapJudge(data_from_config(cfg), fid_images=10**9)
+    if not judge.has_classifier:
+        raise SystemExit(f"--preset {args.preset}: its task has no classifier to judge by")
+    curves, searched = [], []
+    for method in METHODS:
+        scale = args.lr_scales[0]
+        if len(args.lr_scales) > 1:
+            scale, runs = search_lr(
+                cfg, method, args.t_iters, args.lr_scales, judge, search_s=args.search_budget
+            )
+            searched += runs
+        print(f"{method}: learning-rate scale {scale:g}", flush=True)
+        budget = {"budget_s": args.budget, "eval_every_s": args.eval_every}
+        curves.append(train_for_budget(cfg, method, args.t_iters, scale, judge, **budget))
+    lines = report(curves, searched)
+    print("\n".join(lines))
+    result = {"command": sys.argv, "machine": machine(), **vars(args), "report": lines}
+    result |= {"curves": [asdict(c) for c in curves], "searches": [asdict(c) for c in searched]}
+    write_json(args.json, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,13 +1,12 @@
-"""The translate command on a folder of 1,000 photo-like JPEGs
-of which one is corrupt, timed end to end as a user runs it (a real subprocess), with either
-backend: PyTorch, or the export's T.onnx through onnxruntime.
+"""The translate command timed end to end as a user runs it (a real subprocess), on a folder of
+photo-like JPEGs of which one is corrupt, with either backend: PyTorch, or the export's T.onnx
+through onnxruntime.
 
 The export is an untrained map at the preset's networks (the speed does not depend on the
 weights): the quickstart's U-Net base 16 at 32 px, the paper's base 48 at 128 px. Its T.onnx
 is written once by the exporter (``app.onnx_export``), outside the timing. Both backends get
 the same thread count (OMP_NUM_THREADS, which torch and the onnx backend follow).
 
-    python -m benchmarks.translate_speed
     python -m benchmarks.translate_speed --backend torch onnx --threads 2
 """
 
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import cpu_description
+from benchmarks.common import machine
 from benchmarks.data_feed import photo_like
 from enot.config import get_preset
 from enot.export import write_export
@@ -32,6 +31,7 @@ from enot.training.networks import build_networks
 
 PRESET_OF_SIZE = {32: "colored_mnist", 128: "celeba2anime_128"}
 CORRUPT = "corrupt_0500.jpg"
+TRANSLATE = Path(__file__).parents[1] / "scripts" / "translate.py"
 
 
 def write_inputs(folder: Path, n: int) -> Path:
@@ -52,61 +52,31 @@ def untrained_export(folder: Path, size: int) -> Path:
     return write_export(folder, T, g, None, cfg, step=0)
 
 
-def onnx_export_of(export: Path) -> Path:
-    """Write the export's T.onnx once (parity checked on a few images: the map is untrained)."""
-    from app.onnx_export import export_onnx
-
-    if not (export / "T.onnx").is_file():
-        export_onnx(export, parity_images=8, log=lambda _: None)
-    return export
-
-
 def time_translate(
     root: Path, size: int, n: int, batch_size: int, backend: str = "torch", threads: int = 2
 ) -> dict:
-    inputs = root / f"inputs_{n}"
+    """Seconds of one translate command over ``n`` files, and the PNGs it wrote."""
+    inputs, export = root / f"inputs_{n}", root / f"export_{size}"
     if not (inputs / CORRUPT).is_file():
         write_inputs(inputs, n)
-    export = root / f"export_{size}"
     if not (export / "translator.json").is_file():
         untrained_export(export, size)
-    if backend == "onnx":
-        onnx_export_of(export)
+    if backend == "onnx" and not (export / "T.onnx").is_file():
+        from app.onnx_export import export_onnx
+
+        export_onnx(export, parity_images=8, log=lambda _: None)
     out = root / f"out_{size}_{backend}"
-    cmd = [
-        sys.executable,
-        str(Path(__file__).parents[1] / "scripts" / "translate.py"),
-        "--model",
-        str(export),
-        "--input",
-        str(inputs),
-        "--output",
-        str(out),
-        "--batch-size",
-        str(batch_size),
-        "--overwrite",
-        "--quiet",
-        "--backend",
-        backend,
-        "--device",
-        "cpu",
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    cmd = [sys.executable, str(TRANSLATE), "--model", str(export), "--input", str(inputs)]
+    cmd += ["--output", str(out), "--batch-size", str(batch_size), "--backend", backend]
+    cmd += ["--overwrite", "--quiet", "--device", "cpu"]
     start = time.perf_counter()
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     res = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     written = len(list(out.rglob("*.png")))
-    return {
-        "size": size,
-        "backend": backend,
-        "threads": threads,
-        "returncode": res.returncode,
-        "written": written,
-        "seconds": seconds,
-        "rate": written / seconds,
-        "stdout": res.stdout.strip(),
-        "stderr": res.stderr.strip(),
-    }
+    result = {"size": size, "backend": backend, "threads": threads, "seconds": seconds}
+    ran = {"returncode": res.returncode, "stdout": res.stdout.strip(), "stderr": res.stderr.strip()}
+    return result | ran | {"written": written, "rate": written / seconds}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -119,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2, help="threads of either backend")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"{cpu_description()}; torch {torch.__version__}")
+    print(machine())
     for size in args.sizes:
         for backend in args.backend:
             r = time_translate(

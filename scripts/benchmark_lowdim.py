@@ -13,8 +13,8 @@ squared L2). toy2d: the eq. 19 estimate against POT's exact cost (ot.emd2), both
 2,000-sample draws.
 sphere: mean geodesic cost of T against ot.emd2 under the geodesic cost on 1,000 samples.
 icnn: the W2-benchmark-style pair (Gaussian mixture -> grad psi of a random ICNN, the true map
-known exactly; data/icnn_mixture.py), a pool of 200,000 samples per side, L2-UV on fresh samples
-every --eval-every steps, plotted against steps and seconds (benchmarks/icnn_mixture.py).
+known exactly; enot.lowdim.datasets), a pool of 200,000 samples per side, L2-UV on fresh
+samples every --eval-every steps, plotted against steps and seconds (benchmarks/icnn_mixture.py).
 Plots go to --out (default runs/benchmark_lowdim).
 """
 

@@ -480,13 +480,13 @@ def test_comparison_counts_the_flops_of_each_outer_iteration():
     cfg = Config()
     cfg.data.image_size, cfg.train.batch_size = 16, 4
     cfg.t_net.base_channels, cfg.g_net.nfilter = 4, 4
-    flops = {k: time_outer_iterations("tiny", cfg, k, repeats=1).flops for k in (1, 2, 4)}
+    flops = {k: time_outer_iterations("tiny", cfg, k, repeats=1)["flops"] for k in (1, 2, 4)}
     # ENOT's iteration does not depend on K; each extra NOT T-update adds the same FLOPs.
     assert flops[1]["enot"] == flops[2]["enot"] == flops[4]["enot"] > 0
     per_t_update = flops[2]["not"] - flops[1]["not"]
     assert per_t_update > 0 and flops[4]["not"] - flops[1]["not"] == 3 * per_t_update
     timing = time_outer_iterations("tiny", cfg, 10, repeats=1)
-    assert timing.flop_ratio == timing.flops["not"] / timing.flops["enot"] > 1
+    assert timing["flop_ratio"] == timing["flops"]["not"] / timing["flops"]["enot"] > 1
 
 
 def _curve(method, seconds, rates, ratios):

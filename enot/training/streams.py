@@ -107,7 +107,7 @@ def shuffled_loaders(
     """One shuffled DataLoader per domain, as the trainer feeds them (before Accelerate's prepare).
 
     Full batches only; ``num_workers`` processes per domain, kept alive across epochs; pinned
-    memory only when CUDA is there to copy to. `scripts/benchmark.py data` times these loaders.
+    memory only when CUDA is there to copy to. `python -m benchmarks.data_feed` times these loaders.
     """
     return [
         DataLoader(

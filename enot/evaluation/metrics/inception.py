@@ -6,7 +6,7 @@ clean-fid's ``InceptionV3W.forward`` (resize_inside=False) computes
 (``net.forward`` is ``layers(img).reshape(-1, 2048)``), so we apply the same normalisation and
 call ``net``.
 
-Speed on CPU (``python scripts/benchmark.py features``; figures in docs/evaluation.md):
+Speed on CPU (``python -m benchmarks.feature_throughput``; figures in docs/evaluation.md):
 - the frozen graph gets batch norm folded into the convolutions and loses its ``contiguous``
   calls, so channels_last activations stay channels_last;
 - chunks of the batch run concurrently on one thread each, instead of one chunk on all
