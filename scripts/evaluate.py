@@ -22,7 +22,7 @@ from enot.config import ConfigError
 from enot.config.cli import positive_int
 from enot.evaluation.export_report import evaluate_export
 from enot.evaluation.held_out import EvaluationError, data_from_folders, data_from_preset
-from enot.evaluation.metrics import InceptionWeightsError
+from enot.evaluation.metrics.weights import InceptionWeightsError
 from enot.evaluation.result import write_reports
 from enot.export import ExportError, load_export, update_card
 from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError

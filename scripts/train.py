@@ -15,9 +15,9 @@ from enot.config import ConfigError
 from enot.config.cli import parse_cli
 from enot.evaluation.class_judge import JudgeError
 from enot.evaluation.held_out import EvaluationError, data_from_config
-from enot.evaluation.judge import judge_for, judge_name, judge_type
+from enot.evaluation.judge import judge_for, judge_type
 from enot.evaluation.map_judge import MapJudge, resolve_best_by
-from enot.evaluation.metrics import InceptionWeightsError
+from enot.evaluation.metrics.weights import InceptionWeightsError
 from enot.evaluation.ot_reference import OTReferenceError
 from enot.evaluation.ot_reference_data import task_reference
 from enot.export import load_export, record_test_split
@@ -73,7 +73,7 @@ def report_on_test_split(cfg, last_eval: dict | None) -> None:
             export.path,
             SplitJudgement(
                 split="test",
-                judge=judge_name(kind),
+                judge=f"{kind.__module__}.{kind.__qualname__}",
                 images=report.images,
                 lines=report.lines(),
                 metrics=report.metrics(),

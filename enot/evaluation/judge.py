@@ -1,9 +1,5 @@
-"""One judge of maps on a task's held-out split, chosen in one place.
-
-Tasks whose test images have a true answer (two folders whose files correspond by name) are
-judged by ``enot.evaluation.paired_judge``, the others by ``enot.evaluation.split_judge``. Both
-answer one typed report, which the training run's evaluations, the end-of-run judgement of its
-exports and ``scripts/evaluate.py`` read alike.
+"""One judge of maps on a task's held-out split, chosen in one place, answering one report
+that the run's evaluations, the judgement of its exports and ``scripts/evaluate.py`` read alike.
 """
 
 from __future__ import annotations
@@ -15,7 +11,7 @@ from torch import nn
 
 from data import paired_by_name
 from enot.evaluation.held_out import EvalData
-from enot.evaluation.metrics import InceptionFeatures
+from enot.evaluation.metrics.inception import InceptionFeatures
 from enot.evaluation.paired_judge import PairedJudge
 from enot.evaluation.split_judge import SplitJudge
 from enot.evaluation.stats_cache import log_to_stderr
@@ -78,8 +74,3 @@ def judge_for(
     return SplitJudge(
         data, split, max_images, fid_images=fid_images, extractor=extractor, device=device, log=log
     )
-
-
-def judge_name(judge: type) -> str:
-    """How the card names a judge: its module and class."""
-    return f"{judge.__module__}.{judge.__qualname__}"

@@ -1,10 +1,4 @@
-"""The training run's evaluation callback: the task's judge, with FID and KID, and --best-by.
-
-The trainer's periodic evaluation and the ENOT-against-NOT comparison judge maps the same way,
-through this: the judge of ``enot.evaluation.judge.judge_for`` (the target-class rate where the
-task has a classifier and the content kept; or, for paired folders, style rate, distance to
-the truth, retrieval), and FID and KID against the target test split.
-"""
+"""The training run's evaluation callback: the task's judge, with FID and KID, and --best-by."""
 
 from __future__ import annotations
 
@@ -21,16 +15,10 @@ from enot.evaluation.paired_judge import PairedJudge
 
 
 class MapJudge:
-    """The training loop's evaluation callback: T -> (metrics, score, summary).
-
-    ``metrics`` is flat (the report's figures and ``best_by``); ``score`` is the ``best_by``
-    criterion, higher is better (``best_score``); ``summary`` is one line for the log.
-
-    ``fid_images`` caps the test images scored by FID and KID where the split judge judges;
-    it always reads every test image, as the paired judge does for FID too. The judge loads
-    its data (and the classifier, the Inception weights) here, so a missing file stops a run
-    before its first step.
-    """
+    """The training loop's evaluation callback: T -> (metrics, score, summary): the report's
+    figures with ``best_by``, the ``best_score``, one line for the log. ``fid_images`` caps the
+    images FID and KID see under the split judge. The judge loads its data, classifier and
+    Inception weights here, so a missing file stops a run before its first step."""
 
     def __init__(
         self,

@@ -1,21 +1,15 @@
 """The OT reference: the exact discrete optimal transport between samples of two domains.
 
-Given N source and M target images and the task's transport cost c, POT's network simplex
-(``ot.emd``) solves the matching of least mean cost exactly, with uniform weights. A learned map
-T moves each x by c(x, T(x)); the optimal matching is what the best map could do on these
-samples, so it tells how far T is from optimal. Beside it: random pairs (a map that ignores x),
-the nearest target of each source image (a lower bound that no map onto the target
-distribution needs to meet) and, where index i of both domains is the same item, the true pairs.
-
-The optimal cost of N samples is jointly convex in the two empirical measures, so on average it
-lies above the OT cost of the two distributions and falls towards it as N grows.
+POT's network simplex (``ot.emd``) solves the matching of least mean cost with uniform weights:
+what the best map could do on these samples, beside random pairs, the nearest target and, where
+index i of both domains is the same item, the true pairs (docs/evaluation.md).
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -43,13 +37,10 @@ class OTReferenceError(ValueError):
 
 @dataclass(frozen=True)
 class OTReference:
-    """Mean costs per source image of the exact optimal matching and of its baselines.
-
-    ``random_pairs`` is the mean over every pair (x_i, y_j), without the true pairs i = j when
-    ``paired``. ``nearest`` is the mean of min_j c(x_i, y_j). The paired fields are None
-    unless x[i] and y[i] are counterparts: ``true_pairs`` is the mean c(x_i, y_i),
-    ``counterpart_share`` the share of the optimal plan's mass on those pairs and
-    ``nearest_is_counterpart`` the share of x_i whose nearest target is y_i.
+    """Mean costs per source image of the exact optimal matching and of its baselines:
+    ``random_pairs`` over every pair (x_i, y_j), i != j when paired; ``nearest`` min_j c(x_i,
+    y_j). The paired fields (None unless x[i] and y[i] are counterparts) are the mean c(x_i,
+    y_i), the optimal plan's mass on those pairs, the share of x_i whose nearest target is y_i.
     """
 
     cost: str
@@ -62,9 +53,6 @@ class OTReference:
     counterpart_share: float | None
     nearest_is_counterpart: float | None
     seconds: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def lines(self) -> list[str]:
         side = (

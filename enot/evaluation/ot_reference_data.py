@@ -5,7 +5,7 @@ reads them without flips, and the exact OT between them in the task's cost
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import Tensor
@@ -70,15 +70,8 @@ class TaskReference:
         ]
 
     def to_dict(self) -> dict:
-        return {
-            **self.reference.to_dict(),
-            "split": self.split,
-            "source": self.source,
-            "target": self.target,
-            "split_sizes": list(self.split_sizes),
-            "pairing": self.pairing,
-            "load_seconds": self.load_seconds,
-        }
+        own = asdict(self)
+        return {**own.pop("reference"), **own, "split_sizes": list(self.split_sizes)}
 
 
 def task_reference(cfg: Config, split: str, max_samples: int) -> TaskReference:

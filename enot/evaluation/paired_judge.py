@@ -1,24 +1,10 @@
 """The judge of tasks with a true answer: two folders whose files correspond by name.
 
-Training on a ``paired_folder`` task is unpaired, but its test images come in pairs (the same
-emoji drawn in the Noto and in the Twemoji style), so a translation can be held against the
-truth. The judge asks whether the style changed and the content stayed:
-
-- **style rate:** the share of T(x) that a style classifier reads as the target set. The
-  classifier is a logistic regression on the Inception features that FID computes anyway,
-  fitted on the *train* splits of both domains only. Its ceiling is the real target test
-  split, its floor the identity (the source test split untouched).
-- **distance to the truth:** per-pixel MSE and Inception-feature distance between T(x) and the
-  target image of the same name, beside the identity's and random pairs'.
-- **retrieval:** the share of T(x) whose nearest target test image (in features) is its own
-  counterpart, beside the identity's.
-- **FID and KID** of T(x) against the target test split, beside the identity's and a floor:
-  as many real target *train* images (of those the classifier fits on) against the same split.
-
-The identity cannot win: it scores the style classifier's error rate, and a map that ignores
-its input loses the distance to the truth and the retrieval. Everything fixed is computed once
-(features are cached on disk with the FID statistics), so a judgement costs one pass of T and
-one Inception pass over the translated test images.
+Training on ``paired_folder`` is unpaired, but its test images come in pairs, so a translation
+can be held against the truth: the style rate (a logistic regression on the Inception features,
+fitted on the train splits only), the distance to the true counterpart, retrieval, and FID and
+KID beside a real-data floor; the identity cannot win them (docs/emoji.md). What is fixed is
+computed once, so a judgement costs one pass of T and one Inception pass.
 """
 
 from __future__ import annotations
@@ -33,12 +19,11 @@ from torch.utils.data import Dataset, Subset
 
 from data import from_model, spread_indices
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
-from enot.evaluation.metrics import InceptionFeatures
+from enot.evaluation.metrics.inception import InceptionFeatures
 from enot.evaluation.split_fid import SplitFID
 from enot.evaluation.stats_cache import log_to_stderr
 from enot.evaluation.translate import per_image_mse, translate_batches
 
-BATCH = 64
 FIT_IMAGES = 400  # train images per domain that fit the style classifier
 SEED = 0
 ROLES = ("source", "target")
@@ -197,9 +182,8 @@ class PairedJudge:
             StandardScaler(), LogisticRegression(C=0.1, max_iter=2000, random_state=SEED)
         )
         self.classifier.fit(feats[~held], labels[~held])
-        self.fit_accuracy = float((self.classifier.predict(feats[held]) == labels[held]).mean())
+        fit_accuracy = float((self.classifier.predict(feats[held]) == labels[held]).mean())
         self.classifier.fit(feats, labels)
-        self.fit_images = len(fit[0])
         # The floor: as many real target train images as the test split, from the fitted ones.
         target_fit = feats[len(fit[0]) :]
         floor_feat = target_fit[
@@ -222,8 +206,8 @@ class PairedJudge:
             identity_fid=self.fid.identity_fid,
             fid_floor=self.fid.fid_of(floor_feat),
             identity_kid=self.fid.identity_kid(),
-            style_fit_images=self.fit_images,
-            style_fit_accuracy=self.fit_accuracy,
+            style_fit_images=len(fit[0]),
+            style_fit_accuracy=fit_accuracy,
         )
         self.y = y
 
@@ -232,7 +216,7 @@ class PairedJudge:
 
     def __call__(self, T: nn.Module, device: torch.device | str | None = None) -> PairedReport:
         device = self.device if device is None else device
-        tx = torch.cat([t for _, t in translate_batches(T, self.source, BATCH, device)])
+        tx = torch.cat([t for _, t in translate_batches(T, self.source, device=device)])
         feats = self.fid.features(from_model(tx))
         kid, kid_std = self.fid.kid_of(feats)
         return PairedReport(

@@ -1,8 +1,5 @@
-"""What an evaluation of an export measured, and its two reports: metrics.json and metrics.md.
-
-The figures come from ``enot.evaluation.export_report.evaluate_export``; the paper's own numbers
-(ENOT, arXiv 2403.03777, image-to-image table) sit beside ours in the Markdown report.
-"""
+"""What an evaluation of an export measured, and its two reports: metrics.json and metrics.md,
+where the paper's own numbers sit beside ours."""
 
 from __future__ import annotations
 
@@ -13,9 +10,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# ---------------------------------------------------------------------------------------------
-# The paper's numbers (ENOT, arXiv 2403.03777, image-to-image table), keyed by preset name.
-
 
 @dataclass(frozen=True)
 class PaperNumbers:
@@ -23,17 +17,13 @@ class PaperNumbers:
     mse: float
 
 
+# The paper's numbers (ENOT, arXiv 2403.03777, image-to-image table), keyed by preset name.
 PAPER_RESULTS: dict[str, PaperNumbers] = {
     "handbags2shoes_128": PaperNumbers(fid=19.19, mse=0.34),
     "ffhq2comics_128": PaperNumbers(fid=17.11, mse=0.20),
     "celeba2anime_64": PaperNumbers(fid=13.12, mse=0.26),
     "celeba2anime_128": PaperNumbers(fid=18.85, mse=0.28),
 }
-
-
-# ---------------------------------------------------------------------------------------------
-# The evaluation.
-
 PROTOCOL_NOTES = {
     "clean": "clean-fid: T(x) as uint8, PIL bicubic resize to 299",
     "paper": "the NOT family's, as in the ENOT paper: T(x) as floats, bilinear F.interpolate to "
@@ -96,17 +86,11 @@ class EvaluationResult:
     identity_kid: float
     seconds: float
     paper: PaperNumbers | None = None
-    # FID(first N target *train* images, target split), N = images: the floor that real target
-    # images, hence a perfect translator, reach at this N. None when the split is not "test"
-    # or the train split is smaller.
+    # FID of N real target *train* images, N = images: what a perfect translator scores at this N
     oracle_fid: float | None = None
     kid_std: float | None = None  # over KID's 100 subsets (0 when a subset is the whole set)
-    # The classifier judge and the ink shift (enot.evaluation.split_judge.SplitReport), where the
-    # task has them: the share of T(x) read as the target class, its ceiling and the identity's.
-    judge: dict[str, Any] | None = None
-    # How FID and KID saw the images: "clean" (clean-fid: uint8, PIL bicubic) or "paper" (the
-    # NOT family's floats and bilinear resize, which the ENOT paper's table follows).
-    fid_protocol: str = "clean"
+    judge: dict[str, Any] | None = None  # the task's judge's report, where it has a rate
+    fid_protocol: str = "clean"  # how FID and KID saw the images (PROTOCOL_NOTES)
     stats_files: dict[str, str] = field(default_factory=dict)
     stats_from_cache: dict[str, bool] = field(default_factory=dict)
 

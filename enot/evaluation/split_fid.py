@@ -1,9 +1,5 @@
 """FID and KID of translations against a target split, beside the identity's: the one place
-that measures FID, for the training run's evaluations, the paired judge and an export's report.
-
-The reference statistics of both splits come from the cache of ``enot.evaluation.stats_cache``,
-so a measurement costs only the translated images' features.
-"""
+that measures FID. The splits' statistics are cached, so a measurement costs only T(x)'s."""
 
 from __future__ import annotations
 
@@ -15,18 +11,21 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
-from enot.evaluation.metrics import (
+from enot.evaluation.metrics.fid import (
     FeatureStats,
     fid_between,
     kid_from_features,
     kid_with_std,
-    protocol_features,
+    stats,
 )
+from enot.evaluation.metrics.paper_protocol import protocol_features
 from enot.evaluation.stats_cache import (
     ReferenceStats,
     log_to_stderr,
-    reference_stats,
+    read_cache,
+    stats_cache_path,
     stats_key,
+    write_cache,
 )
 from enot.evaluation.translate import TranslatedImages
 
@@ -34,12 +33,9 @@ BATCH = 64
 
 
 class SplitFID:
-    """FID and KID against the ``target`` images of a split, with the identity baseline: the
-    ``source`` images untouched against the same target.
-
-    ``label(role, split)`` names a split in the log; ``protocol`` is how Inception sees the
-    images, "clean" (uint8 images) or "paper" (float batches; ``metrics.paper_protocol``).
-    """
+    """FID and KID against the ``target`` images of a split, beside the identity's (``source``
+    untouched). ``label(role, split)`` names a split in the log; ``protocol`` is "clean" (uint8
+    images) or "paper" (float batches; ``metrics.paper_protocol``)."""
 
     def __init__(
         self,
@@ -68,19 +64,25 @@ class SplitFID:
         self.identity_fid = fid_between(self.refs["source"], self.target)
 
     def reference(self, dataset: Dataset, role: str, split: str) -> ReferenceStats:
-        """The cached Inception statistics of one split of the task."""
-        key = stats_key(self.data, role, split, dataset)
-        return reference_stats(
-            dataset,
-            key,
-            self.extractor,
-            self.batch_size,
-            self.label(role, split),
-            self.progress,
-            self.log,
-            self.cache,
-            protocol=self.protocol,
+        """The Inception statistics of one split of the task, cached (computed on a miss)."""
+        label, n = self.label(role, split), len(dataset)
+        key = stats_key(self.data, role, split, dataset, self.protocol)
+        path = stats_cache_path(key) if self.cache else None
+        found = read_cache(path, n) if path is not None and path.is_file() else None
+        if found is not None:
+            self.log(f"{label}: {n} images, Inception statistics from cache {path}")
+            return found
+        self.log(f"{label}: computing Inception statistics of {n} images")
+        # The split's own images, through the same conversion as translations.
+        as_float = self.protocol == "paper"
+        features = self.features(
+            TranslatedImages(nn.Identity(), dataset, self.batch_size, "cpu", as_float=as_float)
         )
+        ref = ReferenceStats(features, *stats(features), path, from_cache=False)
+        if path is not None:
+            write_cache(path, ref, key)
+            self.log(f"{label}: cached at {path}")
+        return ref
 
     def train_floor(self) -> float | None:
         """FID of as many real target *train* images as there are source images, against the

@@ -1,10 +1,6 @@
-"""The judge of a task's held-out split without a true answer: the target-class rate, where a
-classifier of the task's classes exists (``enot.evaluation.class_judge``), and the content kept.
-
-The content kept is the ink shift on tinted-digit tasks, else MSE. The ink colour of an image is
-its RGB averaged with the brightest channel as weight, so the black background does not count,
-then scaled to a largest channel of 1.
-"""
+"""The judge of a held-out split without a true answer: the target-class rate where a classifier
+of the task's classes exists (``enot.evaluation.class_judge``), and the content kept: the ink
+shift on tinted digits, else MSE."""
 
 from __future__ import annotations
 
@@ -13,12 +9,11 @@ from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 
 from data import to_unit
 from enot.evaluation.class_judge import class_task, load_classifier
 from enot.evaluation.held_out import EvalData, eval_split
-from enot.evaluation.metrics import InceptionFeatures
+from enot.evaluation.metrics.inception import InceptionFeatures
 from enot.evaluation.split_fid import SplitFID
 from enot.evaluation.stats_cache import log_to_stderr
 from enot.evaluation.translate import per_image_mse, translate_batches
@@ -41,13 +36,9 @@ def ink_shift(a: Tensor, b: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class SplitReport:
-    """What a held-out split says of T without a pretrained network.
-
-    ``*_random`` pair source test image i with target test image i: the level of a map that
-    keeps nothing of its input. The class rates are None where no classifier judges the task
-    (``enot.evaluation.class_judge``), the ink shift where the task is not tinted digits, ``fid``
-    where the judge measures no FID (``enot.evaluation.split_fid.SplitFID.scores``).
-    """
+    """What a held-out split says of T. ``*_random`` pair source image i with target image i:
+    a map that keeps nothing of its input. Figures the task lacks (class rates, ink shift) or
+    that were not asked for (``fid``) are None."""
 
     images: int
     mse: float
@@ -96,13 +87,9 @@ class SplitReport:
 
 
 class SplitJudge:
-    """Callable: T -> SplitReport on a task's held-out split, built once per run.
-
-    Loads both splits and, where the task has one, its classifier (fitted and cached on first
-    use), so that judging T mid-run costs one pass of T over the source images. With
-    ``fid_images`` it also measures FID and KID on the first that many images of each split
-    (the same images at every call, so the figures compare along a run).
-    """
+    """Callable: T -> SplitReport on a task's held-out split, built once per run, so that
+    judging T costs one pass of T. With ``fid_images`` it also measures FID and KID on the first
+    that many images of each split, the same at every call so the figures compare along a run."""
 
     def __init__(
         self,
@@ -151,7 +138,8 @@ class SplitJudge:
             if self.classifier is not None:
                 hits += int(self.classifier.is_target(tx).sum())
             xs.append(x)
-        x_all, y_all = torch.cat(xs), _stack(self.target)
+        x_all = torch.cat(xs)
+        y_all = torch.stack([self.target[i] for i in range(len(self.target))])
         n, m = len(x_all), min(len(x_all), len(y_all))
         report = dict(
             images=n,
@@ -174,7 +162,3 @@ class SplitJudge:
         if self.fid is not None:
             report.update(fid=self.fid.scores(T, device))
         return SplitReport(**report)
-
-
-def _stack(dataset: Dataset) -> Tensor:
-    return torch.stack([dataset[i] for i in range(len(dataset))])

@@ -1,11 +1,7 @@
 """Inception statistics of evaluation splits, computed once and cached on disk.
 
-Stored under ``$ENOT_CACHE_DIR/fid_stats/`` (default ``~/.cache/enot/fid_stats/``) as .npz files
-holding ``mu`` and ``sigma`` in float64 (clean-fid's stats layout, readable with
-``enot.evaluation.metrics.load_stats``) plus the float32 ``features`` that KID needs. The file
-name is a hash of what fixes the images: dataset kind, spec (resolved absolute path for
-folders, plus each file's name, size and mtime), image size, split, number of images, the
-background, and the colour seed for colored_mnist.
+Stored under ``<cache>/fid_stats/`` as .npz files in clean-fid's layout (``mu``, ``sigma``,
+float64) plus the ``features`` KID needs, named by a hash of what fixes the images.
 """
 
 from __future__ import annotations
@@ -13,30 +9,23 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch import nn
 from torch.utils.data import Dataset, Subset
 
 from data.atomic import atomic_file
 from data.downloads import cache_root
 from enot.evaluation.held_out import EvalData
-from enot.evaluation.metrics import FeatureStats, load_stats, protocol_features, stats
-from enot.evaluation.translate import TranslatedImages
+from enot.evaluation.metrics.fid import FeatureStats, load_stats
 
 CACHE_FORMAT = 1  # bump when what goes into the cached features changes
 
 
 def log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def stats_cache_dir() -> Path:
-    return cache_root() / "fid_stats"
 
 
 @dataclass(frozen=True)
@@ -69,7 +58,9 @@ def _files_fingerprint(dataset: Dataset) -> str | None:
     return h.hexdigest()
 
 
-def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[str, Any]:
+def stats_key(
+    data: EvalData, role: str, split: str, dataset: Dataset, protocol: str
+) -> dict[str, Any]:
     """What fixes the images of one split, hence its Inception statistics."""
     spec = data.source if role == "source" else data.target
     key: dict[str, Any] = {
@@ -80,6 +71,8 @@ def stats_key(data: EvalData, role: str, split: str, dataset: Dataset) -> dict[s
         "split": split,
         "images": len(dataset),
     }
+    if protocol != "clean":  # clean keys stay as they were, so existing caches still hit
+        key["protocol"] = protocol
     if data.kind == "colored_mnist":
         key["seed"] = data.seed
         return key
@@ -101,10 +94,10 @@ def stats_cache_path(key: dict[str, Any], folder: Path | None = None) -> Path:
     label = Path(str(key["spec"])).name or "root"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)[:40]
     name = f"{key['kind']}-{safe}-{key['image_size']}px-{key['split']}-n{key['images']}-{digest}"
-    return (folder or stats_cache_dir()) / f"{name}.npz"
+    return (folder or cache_root() / "fid_stats") / f"{name}.npz"
 
 
-def _read_cache(path: Path, n: int) -> ReferenceStats | None:
+def read_cache(path: Path, n: int) -> ReferenceStats | None:
     try:
         mu, sigma = load_stats(path)
         with np.load(path) as f:
@@ -116,7 +109,7 @@ def _read_cache(path: Path, n: int) -> ReferenceStats | None:
     return ReferenceStats(features, mu, sigma, path, from_cache=True)
 
 
-def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
+def write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
     """Atomic write: a reader never sees half a file, concurrent writers agree anyway."""
     with atomic_file(path) as tmp:
         np.savez(
@@ -126,38 +119,3 @@ def _write_cache(path: Path, ref: ReferenceStats, key: dict[str, Any]) -> None:
             features=ref.features.astype(np.float32),
             key=np.array(json.dumps(key, sort_keys=True)),
         )
-
-
-def reference_stats(
-    dataset: Dataset,
-    key: dict[str, Any],
-    extractor: Callable,
-    batch_size: int,
-    label: str,
-    progress: bool = True,
-    log: Callable[[str], None] = log_to_stderr,
-    cache: bool = True,
-    protocol: str = "clean",
-) -> ReferenceStats:
-    """Cached Inception statistics of ``dataset`` (computed and stored on a miss), by the FID
-    ``protocol``: "clean" (clean-fid) or "paper" (``metrics.paper_protocol``)."""
-    if protocol != "clean":  # clean keys stay as they were, so existing caches still hit
-        key = {**key, "protocol": protocol}
-    path = stats_cache_path(key) if cache else None
-    if path is not None and path.is_file():
-        found = _read_cache(path, len(dataset))
-        if found is not None:
-            log(f"{label}: {len(dataset)} images, Inception statistics from cache {path}")
-            return found
-    log(f"{label}: computing Inception statistics of {len(dataset)} images")
-    # The split's own images, through the same conversion as translations.
-    images = TranslatedImages(
-        nn.Identity(), dataset, batch_size, "cpu", as_float=protocol == "paper"
-    )
-    features = protocol_features(images, extractor, protocol, batch_size, progress)
-    mu, sigma = stats(features)
-    ref = ReferenceStats(features, mu, sigma, path, from_cache=False)
-    if path is not None:
-        _write_cache(path, ref, key)
-        log(f"{label}: cached at {path}")
-    return ref

@@ -1,7 +1,4 @@
-"""Translating a held-out split: T(x) batch by batch, and the per-pixel MSE the papers report.
-
-MSE is the per-pixel mean of (x - T(x))^2 in [-1, 1], as the ENOT and NOT papers report it.
-"""
+"""Translating a held-out split: T(x) batch by batch, and the per-pixel MSE the papers report."""
 
 from __future__ import annotations
 

