@@ -1,11 +1,8 @@
-"""The classifier judge: how many translations a classifier reads as the target class.
-
-FID on a few dozen images cannot tell a translation from none (docs/evaluation.md); a classifier
-of the task's classes, fitted on the *training* split only, can, and the identity scores only its
-error rate. Classifiers exist for colored MNIST and Fashion-MNIST; they see the brightest
-channel, the digit's own gray under colored MNIST's tint. A fitted classifier is cached under
-``<cache>/classifiers/`` with a fingerprint of its training data and this code.
-"""
+"""The classifier judge: how many translations a classifier reads as the target class. FID on a
+few dozen images cannot tell a translation from none; a classifier of the task's classes, fitted
+on its *training* split only (colored MNIST, Fashion-MNIST; the brightest channel, the digit's
+own gray under its tint) can, and the identity scores only its error rate. Fitted classifiers
+are cached under ``<cache>/classifiers/`` by a fingerprint of their data and this code."""
 
 from __future__ import annotations
 
@@ -103,13 +100,9 @@ class DomainClassifier:
         self._target = torch.tensor(task.target_classes)
 
     @torch.inference_mode()
-    def predict(self, images: Tensor) -> Tensor:
-        """[B, 3, S, S] model-space images -> [B] class indices."""
-        return self.net(to_gray(images.cpu())).argmax(dim=1)
-
     def is_target(self, images: Tensor) -> Tensor:
-        """[B] bool: read as one of the target classes."""
-        return torch.isin(self.predict(images), self._target)
+        """[B, 3, S, S] model-space images -> [B] bool: read as one of the target classes."""
+        return torch.isin(self.net(to_gray(images.cpu())).argmax(dim=1), self._target)
 
 
 def _augment(x: Tensor, gen: torch.Generator) -> Tensor:

@@ -21,11 +21,8 @@ class EvaluationError(ValueError):
 
 @dataclass(frozen=True)
 class EvalData:
-    """The two domains, as ``data.build_domain`` takes them, and where they came from.
-
-    ``task`` names the task for the paper comparison (a preset name), None for ad-hoc folders.
-    ``seed`` picks colored_mnist's colours; folders ignore it.
-    """
+    """The two domains, as ``data.build_domain`` takes them. ``task`` is the preset name, for the
+    paper comparison; ``seed`` picks colored_mnist's colours."""
 
     kind: str
     source: str
@@ -33,11 +30,10 @@ class EvalData:
     image_size: int
     seed: int = 0
     task: str | None = None
-    origin: str = ""
     background: str = "white"  # under transparent pixels, as the map was trained
 
 
-def data_from_config(cfg: Config, origin: str = "") -> EvalData:
+def data_from_config(cfg: Config) -> EvalData:
     """The two domains a run's config trains on."""
     d = cfg.data
     return EvalData(
@@ -47,7 +43,6 @@ def data_from_config(cfg: Config, origin: str = "") -> EvalData:
         image_size=d.image_size,
         seed=cfg.train.seed,
         task=cfg.preset,
-        origin=origin,
         background=d.background,
     )
 
@@ -61,7 +56,7 @@ def data_from_card(translator: LoadedExport) -> EvalData:
             f"{translator.path}: the task card says image size {translator.image_size} but its "
             f"config says {d.image_size}; the export is inconsistent"
         )
-    return data_from_config(cfg, origin="the export's task card")
+    return data_from_config(cfg)
 
 
 def data_from_preset(name: str, translator: LoadedExport) -> EvalData:
@@ -75,7 +70,7 @@ def data_from_preset(name: str, translator: LoadedExport) -> EvalData:
             f"evaluate it with a preset of image size {translator.image_size}, or without "
             f"--preset to use the data recorded in the export"
         )
-    return data_from_config(cfg, origin=f"preset {name}")
+    return data_from_config(cfg)
 
 
 def data_from_folders(
@@ -87,8 +82,6 @@ def data_from_folders(
         source=str(Path(source).resolve()),
         target=str(Path(target).resolve()),
         image_size=translator.image_size,
-        task=None,
-        origin="image folders",
         background=translator.config.data.background,
     )
 

@@ -58,17 +58,11 @@ class MapJudge:
 
 
 def best_score(best_by: str, metrics: dict[str, float], guard: float) -> float:
-    """The --best-by criterion, higher is better; -inf for a map that may not be exported.
-
-    class_rate and style_rate: that rate, for maps that keep their content (``content_ratio`` at
-    most ``guard``); fid and kid: their negatives.
-    """
-    if best_by in RATES:
+    """The --best-by criterion, higher is better: a rate for maps whose ``content_ratio`` is at
+    most ``guard`` (-inf for the others, which may not be exported), or -fid, -kid."""
+    if best_by in ("class_rate", "style_rate"):
         return metrics[best_by] if metrics["content_ratio"] <= guard else float("-inf")
     return -metrics[best_by]
-
-
-RATES = ("class_rate", "style_rate")  # criteria that are rates guarded by the content kept
 
 
 def rate_key(data: EvalData) -> str:

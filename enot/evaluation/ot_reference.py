@@ -1,9 +1,6 @@
-"""The OT reference: the exact discrete optimal transport between samples of two domains.
-
-POT's network simplex (``ot.emd``) solves the matching of least mean cost with uniform weights:
-what the best map could do on these samples, beside random pairs, the nearest target and, where
-index i of both domains is the same item, the true pairs (docs/evaluation.md).
-"""
+"""The OT reference: the exact discrete optimal transport between samples of two domains (POT's
+network simplex, uniform weights), what the best map could do on them, beside random pairs, the
+nearest target and, where index i of both domains is the same item, the true pairs."""
 
 from __future__ import annotations
 
@@ -83,11 +80,8 @@ def cost_label(cost: str | Cost) -> str:
 
 
 def cost_matrix(x: Tensor, y: Tensor, cost: str | Cost, chunk: int = 512) -> np.ndarray:
-    """[N, M] float64 matrix of c(x_i, y_j), built ``chunk`` rows at a time.
-
-    A cost of ``enot.costs`` that scales ||x - y||^2 is expanded as ||x||^2 + ||y||^2 - 2 x.y;
-    any other batched cost is evaluated on one row of pairs at a time.
-    """
+    """[N, M] float64 matrix of c(x_i, y_j), built ``chunk`` rows at a time (costs that scale
+    ||x - y||^2, expanded as ||x||^2 + ||y||^2 - 2 x.y), else one row of pairs at a time."""
     fn = get_cost(cost) if isinstance(cost, str) else cost
     if x.shape[1:] != y.shape[1:]:
         raise OTReferenceError(
@@ -113,12 +107,9 @@ def cost_matrix(x: Tensor, y: Tensor, cost: str | Cost, chunk: int = 512) -> np.
 def ot_reference(
     x: Tensor, y: Tensor, cost: str | Cost = "sq_l2_per_size", *, paired: bool = False
 ) -> OTReference:
-    """The exact OT between images x [N, C, H, W] and y [M, C, H, W] (both in [-1, 1]) under
-    ``cost`` (a name or a batched cost of ``enot.costs``), with weights 1/N and 1/M.
-
-    ``paired`` says that x[i] and y[i] are counterparts (it needs N = M). Raises
-    OTReferenceError when the solver stops short of the optimum.
-    """
+    """The exact OT between images x [N, C, H, W] and y [M, C, H, W] in [-1, 1] under ``cost``
+    (a name or a batched cost of ``enot.costs``), weights 1/N and 1/M. ``paired``: x[i] and y[i]
+    are counterparts. Raises OTReferenceError when the solver stops short of the optimum."""
     start = time.perf_counter()
     n, m = len(x), len(y)
     if n == 0 or m == 0:

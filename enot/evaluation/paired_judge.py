@@ -1,11 +1,8 @@
-"""The judge of tasks with a true answer: two folders whose files correspond by name.
-
-Training on ``paired_folder`` is unpaired, but its test images come in pairs, so a translation
-can be held against the truth: the style rate (a logistic regression on the Inception features,
-fitted on the train splits only), the distance to the true counterpart, retrieval, and FID and
-KID beside a real-data floor; the identity cannot win them (docs/emoji.md). What is fixed is
-computed once, so a judgement costs one pass of T and one Inception pass.
-"""
+"""The judge of tasks with a true answer: two folders whose files correspond by name, whose test
+images come in pairs although training is unpaired. Style rate (a logistic regression on the
+Inception features, fitted on the train splits only), distance to the true counterpart,
+retrieval, and FID and KID beside a real-data floor: the identity wins none (docs/emoji.md).
+What is fixed is computed once, so a judgement costs one pass of T and one Inception pass."""
 
 from __future__ import annotations
 

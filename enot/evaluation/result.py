@@ -102,7 +102,6 @@ class EvaluationResult:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["fid_can_rank"] = self.fid_can_rank()
-        d["paper"] = asdict(self.paper) if self.paper is not None else None
         return d
 
     def to_markdown(self) -> str:

@@ -1,8 +1,6 @@
-"""Inception statistics of evaluation splits, computed once and cached on disk.
-
-Stored under ``<cache>/fid_stats/`` as .npz files in clean-fid's layout (``mu``, ``sigma``,
-float64) plus the ``features`` KID needs, named by a hash of what fixes the images.
-"""
+"""The on-disk cache of evaluation splits' Inception statistics: .npz files under
+``<cache>/fid_stats/`` in clean-fid's layout (``mu``, ``sigma``) plus the ``features`` KID needs,
+named by a hash of what fixes the images."""
 
 from __future__ import annotations
 

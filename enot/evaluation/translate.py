@@ -17,11 +17,8 @@ from enot.evaluation.held_out import EvaluationError
 def translate_batches(
     T: nn.Module, dataset: Dataset, batch_size: int = 64, device: torch.device | str = "cpu"
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    """Yield (x, T(x)) batches over `dataset` in order, on the CPU, in [-1, 1].
-
-    T runs in eval mode (BatchNorm on its running statistics) and gets its mode back afterwards,
-    so a network in training can be scored mid-run.
-    """
+    """Yield (x, T(x)) batches over `dataset` in order, on the CPU, in [-1, 1]. T runs in eval
+    mode and gets its mode back afterwards, so a network in training can be scored mid-run."""
     was_training = T.training
     T = T.to(device).eval()
     try:

@@ -86,12 +86,8 @@ def features_from_images(
     progress: bool = True,
     workers: int = 2,
 ) -> np.ndarray:
-    """Features [N, 2048] of uint8 RGB images: [H, W, 3] arrays, or one [N, 3, H, W] tensor.
-
-    Images must be uint8, i.e. what would be written to PNG; convert generator outputs first
-    (e.g. ``((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)``), as clean-fid's
-    folder comparison sees them.
-    """
+    """Features [N, 2048] of uint8 RGB images, [H, W, 3] arrays or one [N, 3, H, W] tensor: what
+    would be written to PNG, as clean-fid's folder comparison sees them."""
     total = len(images) if hasattr(images, "__len__") else None
     bar = tqdm(total=total, desc="FID features", unit="img", disable=not progress)
     if isinstance(images, torch.Tensor):

@@ -1,9 +1,6 @@
-"""FID and KID from Inception features, with the same formulas as clean-fid (in float64).
-
-``frechet_distance`` follows ``cleanfid.fid.frechet_distance`` and ``kid_from_features`` its
-``kernel_distance``. Statistics are float64 where clean-fid's mean is float32, so its FID can
-differ from ours in the ~6th digit.
-"""
+"""FID and KID from Inception features, with clean-fid's formulas (``frechet_distance``,
+``kernel_distance``) in float64: clean-fid's mean is float32, so its FID can differ from ours in
+the ~6th digit."""
 
 from __future__ import annotations
 
@@ -123,12 +120,10 @@ def fid_from_features_fast(
 ) -> float:
     """FID of two feature sets [N1, D], [N2, D] with their (mu, sigma) from ``stats``.
 
-    With fewer images than Inception dimensions both covariances are singular, and scipy's
-    ``sqrtm`` of their D x D product is slow (docs/evaluation.md) and at its least accurate.
-    This computes the same Fréchet distance exactly from the centred features: the non-zero
-    eigenvalues of S1 S2 are the squared singular values of A1 A2^T / sqrt((n1 - 1)(n2 - 1)),
-    so Tr sqrtm(S1 S2) is their sum. With more than D images on both sides it calls
-    ``frechet_distance`` (clean-fid's formula).
+    With fewer images than dimensions, scipy's ``sqrtm`` of the singular D x D product S1 S2 is
+    slow and at its least accurate; the non-zero eigenvalues of S1 S2 are the squared singular
+    values of A1 A2^T / sqrt((n1 - 1)(n2 - 1)) (A: centred features), so Tr sqrtm(S1 S2) is
+    their sum, exactly. With more than D images a side it is ``frechet_distance``.
     """
     n1, n2, dim = len(f1), len(f2), f1.shape[1]
     if min(n1, n2) > dim:

@@ -1,11 +1,7 @@
-"""Inception-v3 pool3 features (2048-d), numerically the same as clean-fid's 'clean' mode.
-
-``default_1.pt`` wraps clean-fid's ``layers`` Sequential as ``module.net.layers``, so applying
-clean-fid's ``(x - 128) / 128`` and calling ``net`` gives its features. For CPU speed the graph
+"""Inception-v3 pool3 features (2048-d), numerically clean-fid's: ``default_1.pt`` wraps its
+``layers`` as ``module.net.layers``, fed clean-fid's ``(x - 128) / 128``. For CPU speed the graph
 is frozen (batch norm folded, channels_last kept) and chunks of a batch run concurrently on one
-thread each (these convolutions scale poorly across OpenMP threads); both only reorder float
-sums.
-"""
+thread each (these convolutions scale poorly across OpenMP threads); both only reorder sums."""
 
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""FID as the NOT family measures it, which the ENOT paper's table follows ("paper" protocol).
-
-T(x) stays a float, ``(T(x) + 1) / 2`` unclamped, bilinear ``F.interpolate`` to 299, as
-NeuralOptimalTransport feeds pytorch-fid (docs/evaluation.md). Our Inception TorchScript
-normalises with ``(v - 128) / 128``, so feeding v = 256 u gives exactly pytorch-fid's 2 u - 1.
-"""
+"""FID as the NOT family measures it, which the ENOT paper's table follows ("paper" protocol):
+T(x) stays a float, ``(T(x) + 1) / 2`` unclamped, bilinear ``F.interpolate`` to 299
+(docs/evaluation.md). Our TorchScript normalises with ``(v - 128) / 128``, so v = 256 u gives
+exactly pytorch-fid's 2 u - 1."""
 
 from __future__ import annotations
 

