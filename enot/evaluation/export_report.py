@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 
 import torch
 
@@ -26,12 +25,12 @@ from enot.evaluation.result import PAPER_RESULTS, EvaluationResult
 from enot.evaluation.split_fid import SplitFID
 from enot.evaluation.stats_cache import log_to_stderr
 from enot.evaluation.translate import TranslatedImages
-from enot.export import LoadedExport, load_export
+from enot.export import LoadedExport
 from models.lpips import load_lpips
 
 
 def evaluate_export(
-    model: str | os.PathLike | LoadedExport,
+    translator: LoadedExport,
     data: EvalData | None = None,
     *,
     split: str = "test",
@@ -40,9 +39,6 @@ def evaluate_export(
     inception_weights: str | os.PathLike | None = None,
     lpips_weights: str | os.PathLike | None = None,
     device: str | torch.device = "cpu",
-    progress: bool = True,
-    cache: bool = True,
-    log: Callable[[str], None] = log_to_stderr,
     fid_protocol: str = "clean",
 ) -> EvaluationResult:
     """Translate the source split with the export's T and measure it against the target split.
@@ -60,7 +56,6 @@ def evaluate_export(
         )
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max images must be >= 1, got {max_images}")
-    translator = model if isinstance(model, LoadedExport) else load_export(model)
     check_channels(translator)
     data = data or data_from_card(translator)
     if data.image_size != translator.image_size:
@@ -76,7 +71,9 @@ def evaluate_export(
     source = eval_split(data, "source", split, max_images)
     target = eval_split(data, "target", split, max_images)
     weights = locate_inception_weights(inception_weights)
-    lpips_model = None if lpips_weights is None else load_lpips(lpips_weights, dev, log=log)
+    lpips_model = (
+        None if lpips_weights is None else load_lpips(lpips_weights, dev, log=log_to_stderr)
+    )
 
     extractor = InceptionFeatures(weights, device=dev)
     fid = SplitFID(
@@ -86,18 +83,16 @@ def evaluate_export(
         target,
         extractor,
         batch_size=batch_size,
-        progress=progress,
-        log=log,
-        cache=cache,
+        progress=True,
         protocol=fid_protocol,
     )
     oracle = fid.train_floor()
-    log(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
+    log_to_stderr(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
     stream = TranslatedImages(
         translator.T, source, batch_size, dev, lpips_model, as_float=fid_protocol == "paper"
     )
     translated = fid.features(stream)
-    judge = judge_for(data, split, max_images, extractor=extractor, device=dev, log=log)
+    judge = judge_for(data, split, max_images, extractor=extractor, device=dev)
     judged = judge(translator.T).to_dict() if judge.rate is not None else None
     kid, kid_std = fid.kid_of(translated)
     return EvaluationResult(
@@ -122,6 +117,6 @@ def evaluate_export(
         fid_protocol=fid_protocol,
         seconds=time.perf_counter() - start,
         paper=PAPER_RESULTS.get(data.task) if data.task else None,
-        stats_files={r: str(ref.path) for r, ref in fid.refs.items() if ref.path is not None},
+        stats_files={r: str(ref.path) for r, ref in fid.refs.items()},
         stats_from_cache={r: ref.from_cache for r, ref in fid.refs.items()},
     )

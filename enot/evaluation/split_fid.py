@@ -48,13 +48,12 @@ class SplitFID:
         batch_size: int = BATCH,
         progress: bool = False,
         log: Callable[[str], None] = log_to_stderr,
-        cache: bool = True,
         protocol: str = "clean",
         label: Callable[[str, str], str] | None = None,
     ):
         self.data, self.split, self.source, self.extractor = data, split, source, extractor
         self.batch_size, self.progress, self.protocol = batch_size, progress, protocol
-        self.log, self.cache = log, cache
+        self.log = log
         self.label = label or (lambda role, split: describe_split(data, role, split))
         self.refs = {
             role: self.reference(dataset, role, split)
@@ -67,8 +66,8 @@ class SplitFID:
         """The Inception statistics of one split of the task, cached (computed on a miss)."""
         label, n = self.label(role, split), len(dataset)
         key = stats_key(self.data, role, split, dataset, self.protocol)
-        path = stats_cache_path(key) if self.cache else None
-        found = read_cache(path, n) if path is not None and path.is_file() else None
+        path = stats_cache_path(key)
+        found = read_cache(path, n) if path.is_file() else None
         if found is not None:
             self.log(f"{label}: {n} images, Inception statistics from cache {path}")
             return found
@@ -79,9 +78,8 @@ class SplitFID:
             TranslatedImages(nn.Identity(), dataset, self.batch_size, "cpu", as_float=as_float)
         )
         ref = ReferenceStats(features, *stats(features), path, from_cache=False)
-        if path is not None:
-            write_cache(path, ref, key)
-            self.log(f"{label}: cached at {path}")
+        write_cache(path, ref, key)
+        self.log(f"{label}: cached at {path}")
         return ref
 
     def train_floor(self) -> float | None:

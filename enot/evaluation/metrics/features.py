@@ -84,7 +84,6 @@ def features_from_images(
     extractor: Extractor,
     batch_size: int = 32,
     progress: bool = True,
-    workers: int = 2,
 ) -> np.ndarray:
     """Features [N, 2048] of uint8 RGB images, [H, W, 3] arrays or one [N, 3, H, W] tensor: what
     would be written to PNG, as clean-fid's folder comparison sees them."""
@@ -96,7 +95,7 @@ def features_from_images(
         if images.dtype != torch.uint8:
             raise TypeError(f"expected uint8 images, got {images.dtype}")
         images = (img.permute(1, 2, 0).cpu().numpy() for img in images)
-    return _pipelined_features(images, _resized_chw, extractor, batch_size, workers, bar)
+    return _pipelined_features(images, _resized_chw, extractor, batch_size, workers=2, bar=bar)
 
 
 def features_from_folder(
