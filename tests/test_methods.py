@@ -14,7 +14,7 @@ from data import build_domain
 from enot.config import Config, ConfigError
 from enot.config.cli import parse_cli
 from enot.costs import sq_l2_per_size
-from enot.evaluation.split_judge import per_image_mse
+from enot.evaluation.translate import per_image_mse
 from enot.export import load_export
 from enot.not_ae import ae_cost, pixel_l1
 from enot.not_losses import (

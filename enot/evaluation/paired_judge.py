@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Subset
 
 from data import from_model, spread_indices
 from enot.evaluation.held_out import EvalData, EvaluationError, describe_split, eval_split
@@ -82,26 +82,21 @@ class PairedReport:
         return self.to_dict()
 
 
-def _names(dataset: Dataset) -> list[str]:
-    base, idx = (
-        (dataset.dataset, list(dataset.indices))
-        if isinstance(dataset, Subset)
-        else (dataset, range(len(dataset)))
-    )
-    names = getattr(base, "names", None)
+def _names(split: Subset) -> list[str]:
+    """The file names of a split (``eval_split``'s subset of a folder dataset)."""
+    names = getattr(split.dataset, "names", None)
     if names is None:
         raise EvaluationError(
             "paired judging needs folders whose files correspond by name (--dataset paired_folder)"
         )
-    return [names[i] for i in idx]
+    return [names[i] for i in split.indices]
 
 
-def _spread(dataset: Dataset, n: int) -> Subset:
-    """``n`` items spread evenly over ``dataset``: a fixed subset, the same on every run."""
-    picked = spread_indices(len(dataset), n)
-    if isinstance(dataset, Subset):  # one level, so the stats cache fingerprints the files
-        return Subset(dataset.dataset, [dataset.indices[i] for i in picked])
-    return Subset(dataset, picked)
+def _spread(split: Subset, n: int) -> Subset:
+    """``n`` items spread evenly over a split, the same on every run; one subset level, so the
+    stats cache fingerprints the files."""
+    picked = spread_indices(len(split), n)
+    return Subset(split.dataset, [split.indices[i] for i in picked])
 
 
 def derangement(n: int) -> np.ndarray:
