@@ -7,25 +7,17 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import ot
 import torch
 from torch import Tensor
 
-from enot.costs import COSTS, Cost, get_cost, half_sq_l2, pixel_mse, sq_l2_per_size
+from enot.costs import COSTS, Cost, get_cost
+from enot.not_losses import QUADRATIC_COEFFICIENT
 
 MAX_ITER = 10_000_000  # network-simplex iterations: far above what 10^4 images need
 _OPTIMAL = 1  # ot.emd's result_code of a solved problem
-
-# Costs that are a scale of ||x - y||^2, by the scale for an input shape [B, C, H, W]:
-# the cost matrix then comes from ||x||^2 + ||y||^2 - 2 x.y, without forming every x - y.
-_SQUARED_DISTANCE_SCALE: dict[Callable, Callable[[torch.Size], float]] = {
-    sq_l2_per_size: lambda shape: 1.0 / (shape[1] * shape[-1]),
-    pixel_mse: lambda shape: 1.0 / shape[1:].numel(),
-    half_sq_l2: lambda shape: 0.5,
-}
 
 
 class OTReferenceError(ValueError):
@@ -72,11 +64,14 @@ class OTReference:
         return out
 
 
+def _registry_name(cost: Cost) -> str | None:
+    return next((name for name, known in COSTS.items() if known is cost), None)
+
+
 def cost_label(cost: str | Cost) -> str:
     if isinstance(cost, str):
         return cost
-    name = next((k for k, v in COSTS.items() if v is cost), None)
-    return name or getattr(cost, "__name__", type(cost).__name__)
+    return _registry_name(cost) or getattr(cost, "__name__", type(cost).__name__)
 
 
 def cost_matrix(x: Tensor, y: Tensor, cost: str | Cost, chunk: int = 512) -> np.ndarray:
@@ -90,7 +85,9 @@ def cost_matrix(x: Tensor, y: Tensor, cost: str | Cost, chunk: int = 512) -> np.
         )
     x, y = x.detach().cpu(), y.detach().cpu().double()
     out = torch.empty(len(x), len(y), dtype=torch.float64)
-    scale = _SQUARED_DISTANCE_SCALE.get(fn)
+    # A cost k ||x - y||^2 (enot.not_losses.QUADRATIC_COEFFICIENT gives k for a batch shape):
+    # the matrix comes from ||x||^2 + ||y||^2 - 2 x.y, without forming every x - y.
+    scale = QUADRATIC_COEFFICIENT.get(_registry_name(fn))
     if scale is not None:
         yf = y.flatten(1)
         y_sq = yf.square().sum(dim=1)
