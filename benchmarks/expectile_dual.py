@@ -21,8 +21,9 @@ import numpy as np
 
 from enot.config import get_preset
 from enot.evaluation.held_out import data_from_config
-from enot.evaluation.ot_reference import cost_matrix, ot_reference
+from enot.evaluation.ot_reference import ot_reference
 from enot.evaluation.ot_reference_data import load_domain
+from enot.ot_plan import cost_matrix
 
 
 def _solve_rows(c: np.ndarray, other: np.ndarray, tau: float, lam: float) -> np.ndarray:

@@ -59,6 +59,7 @@ class ENOTLosses:
     w_dist: Tensor
     transport_cost: Tensor
     grad_penalty: Tensor | None = None
+    mapped: Tensor | None = None  # the step's T(x), detached, for diagnostics (enot.step)
 
     def scalars(self) -> dict[str, Tensor]:
         """The detached float32 scalars by name; the penalty only where the step has one."""

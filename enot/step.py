@@ -19,7 +19,7 @@ images to L_g, which keeps g from growing steep on the few thousand images it se
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -93,9 +93,34 @@ def enot_forward(
     # One g(T(x)) serves as both g(sg(T(x))) and the frozen g(T(x)); backward_separately does
     # the stop-gradients' work.
     cost = obj.cost
-    return enot_losses(
+    losses = enot_losses(
         cost(x, as_float32(tx)), cost(x, y), g_y, g_tx, g_tx, obj.tau, obj.lam, obj.gauge, penalty
     )
+    return replace(losses, mapped=tx.detach())
+
+
+@dataclass(frozen=True)
+class Stationarity:
+    """How near T(x) is to a stationary point of c(x, .) - g(.), which the map's loss asks for:
+    there grad g(T(x)) = grad_y c(x, T(x)). ``ratio`` is the median over images of |grad g| /
+    |grad_y c|, ``cosine`` the mean cosine between the two (1 and 1 at stationarity; random
+    directions in D dimensions give about 1/sqrt(D))."""
+
+    ratio: float
+    cosine: float
+
+
+def stationarity(g: nn.Module, x: Tensor, tx: Tensor, cost: Cost) -> Stationarity:
+    """The stationarity of the map's output ``tx`` = T(x) under the potential g: two input
+    gradients, g's parameters untouched."""
+    y = tx.detach().float().requires_grad_(True)
+    (grad_g,) = torch.autograd.grad(as_float32(g(y)).sum(), y)
+    y = tx.detach().float().requires_grad_(True)
+    (grad_c,) = torch.autograd.grad(cost(x.float(), y).sum(), y)
+    a, b = grad_g.flatten(1), grad_c.flatten(1)
+    ratio = a.norm(dim=1) / b.norm(dim=1).clamp_min(1e-12)
+    cosine = torch.nn.functional.cosine_similarity(a, b, dim=1, eps=1e-12)
+    return Stationarity(ratio=ratio.median().item(), cosine=cosine.mean().item())
 
 
 def backward_separately(

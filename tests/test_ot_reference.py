@@ -18,8 +18,9 @@ from scipy.optimize import linear_sum_assignment
 from data import spread_indices
 from data.split import in_test_by_name
 from enot.costs import COSTS, get_cost
-from enot.evaluation import ot_reference as module
-from enot.evaluation.ot_reference import OTReferenceError, cost_matrix, ot_reference
+from enot import ot_plan as module
+from enot.evaluation.ot_reference import OTReferenceError, ot_reference
+from enot.ot_plan import cost_matrix
 from enot.training.curves import draw_reference, plot_training_curves, read_reference
 
 SCRIPT = str(ROOT / "scripts" / "ot_reference.py")

@@ -140,6 +140,7 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
     except ValueError as err:
         raise ConfigError(f"--background: {err}") from None
     _check_method(cfg, args, preset)
+    _check_init(cfg)
     _check_best_by(cfg)
     if args.stop_at is not None and not 1 <= args.stop_at <= cfg.train.steps:
         raise ConfigError(f"--stop-at {args.stop_at} must lie in [1, --steps {cfg.train.steps}]")
@@ -156,6 +157,20 @@ def _check_best_by(cfg: Config) -> None:
             f"--best-by {tc.best_by} picks export_best among the --eval-every "
             f"evaluations; set --eval-every N too"
         )
+
+
+def _check_init(cfg: Config) -> None:
+    """The warm start needs a budget, and both it and the plan pairs need ENOT's train split."""
+    tc = cfg.train
+    if tc.init == "ot_plan" and not (tc.init_steps or tc.init_seconds):
+        raise ConfigError("--init ot_plan needs a budget: --init-steps N or --init-seconds S")
+    if tc.init == "none" and (tc.init_steps or tc.init_seconds):
+        raise ConfigError("--init-steps and --init-seconds need --init ot_plan")
+    uses_plan = tc.init == "ot_plan" or cfg.enot.pairs == "ot_plan"
+    if uses_plan and cfg.method.method == "not_ae":
+        raise ConfigError("--init and --pairs ot_plan match two domains; not_ae has one")
+    if cfg.enot.pairs == "ot_plan" and cfg.method.method != "enot":
+        raise ConfigError("--pairs ot_plan sets ENOT's batch pairs; it needs --method enot")
 
 
 def _check_method(cfg: Config, args: argparse.Namespace, preset: Config) -> None:

@@ -102,6 +102,13 @@ class ENOTConfig:
         "g sees DiffAugment views (translation, cutout) of T(x) and y, the same policy for "
         "both (off: the paper)",
     )
+    # Not in the paper: which (x, y) pairs of a batch the expectile holds to c-concavity.
+    pairs: PairsName = _opt(
+        "random",
+        "ENOT's batch pairs (x_i, y_i): random, independent batches (the paper); ot_plan, each "
+        "y_i the partner of x_i in the exact OT matching of the train split (--plan-samples)",
+        choices=("random", "ot_plan"),
+    )
 
 
 # The names a config may hold; the training loop matches on the method, enot.costs.COSTS and
@@ -114,6 +121,8 @@ CostName = Literal["sq_l2_per_size", "pixel_mse", "half_sq_l2"]
 AECostName = Literal["l2", "l1", "lpips"]
 BestBy = Literal["auto", "class_rate", "style_rate", "fid", "kid"]
 MixedPrecision = Literal["no", "fp16", "bf16"]
+PairsName = Literal["random", "ot_plan"]
+InitName = Literal["none", "ot_plan"]
 METHODS: tuple[str, ...] = get_args(MethodName)
 COST_NAMES: tuple[str, ...] = get_args(CostName)
 # Former names a saved config may hold, read as the cost they name now.
@@ -275,6 +284,26 @@ class TrainConfig:
     )
     checkpoints_total_limit: int = _opt(
         3, "checkpoints kept; older ones are deleted", range=(1, 1000)
+    )
+    # Not in the paper: a warm start of T (enot.training.plan_pairs).
+    init: InitName = _opt(
+        "none",
+        "start T from: none, the network's own start; ot_plan, a regression of T onto the "
+        "exact OT matching of the train split for --init-steps or --init-seconds, before ENOT",
+        choices=("none", "ot_plan"),
+    )
+    init_steps: int = _opt(
+        0, "--init ot_plan: regression steps (0: --init-seconds)", range=(0, 10**8)
+    )
+    init_seconds: float = _opt(
+        0.0, "--init ot_plan: seconds of regression, beside --max-seconds", range=(0.0, 1e9)
+    )
+    init_lr: float = _opt(2e-3, "--init ot_plan: AdamW learning rate of T", range=(0.0, 1.0))
+    plan_samples: int = _opt(
+        3500,
+        "--init or --pairs ot_plan: train images a side that the exact OT matching is solved "
+        "over (an evenly spread subset of a larger domain)",
+        range=(2, 20_000),
     )
     output_dir: str = _opt("", "run folder (default: runs/<preset>)")
 

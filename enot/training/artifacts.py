@@ -11,3 +11,4 @@ EXPORT = "export"  # the inference export of the final map
 EXPORT_BEST = "export_best"  # the export of the best evaluation
 TEST_SPLIT = "test_split.json"  # scripts/train.py's judgement of the exports on the test split
 OT_REFERENCE = "ot_reference.json"  # the exact OT of the train split's samples, before training
+OT_PLAN = "ot_plan.npz"  # the exact OT matching of the train split, for --init/--pairs ot_plan

@@ -34,6 +34,9 @@ class Progress:
     best_score: float = float("-inf")
     best_step: int = 0
     seconds: float = 0.0  # of training, over every resumed run
+    # The warm start's regression steps and seconds (--init), before step 1.
+    init_step: int = 0
+    init_seconds: float = 0.0
 
     def state_dict(self) -> dict[str, float]:
         return {
@@ -41,6 +44,8 @@ class Progress:
             "best_score": self.best_score,
             "best_step": self.best_step,
             "seconds": self.seconds,
+            "init_step": self.init_step,
+            "init_seconds": self.init_seconds,
         }
 
     def load_state_dict(self, state: dict[str, float]) -> None:
@@ -48,6 +53,8 @@ class Progress:
         self.best_score = float(state["best_score"])
         self.best_step = int(state["best_step"])
         self.seconds = float(state["seconds"])
+        self.init_step = int(state.get("init_step", 0))  # checkpoints from before --init
+        self.init_seconds = float(state.get("init_seconds", 0.0))
 
 
 class CheckpointError(ValueError):

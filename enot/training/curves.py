@@ -2,8 +2,9 @@
 
 Panels (those with data): target-class rate with its ceiling and identity levels; content kept
 (ink-colour shift or MSE, with the random-pairs level); FID with its identity baseline and KID;
-the W2 estimate against the transport cost and their gap, with the exact OT cost of the train
-samples where the run folder holds ot_reference.json; the losses; the gradient norms.
+the dual estimate against the transport cost and their gap, with the exact OT cost of the train
+samples where the run folder holds ot_reference.json, and the warm start shaded; the losses; the
+stationarity of T(x) under g; the gradient norms.
 """
 
 from __future__ import annotations
@@ -21,14 +22,23 @@ from enot.training.artifacts import OT_REFERENCE  # noqa: E402
 
 
 def read_log(path: Path) -> list[dict]:
-    """Records of log.jsonl; when a resumed run logged a step again, its last record wins."""
+    """Records of log.jsonl; when a resumed run logged a step again, its last record wins. The
+    warm start's records (``"phase": "init"``) get the steps up to 0, its last at 0, so that
+    they come before ENOT's step 1 on a shared axis."""
     by_key: dict[tuple[str, int], dict] = {}
     for line in Path(path).read_text().splitlines():
         if line.strip():
             record = json.loads(line)
+            if record.get("phase") == "init":
+                by_key[("init", record["init_step"])] = record
+                continue
             kind = "eval" if "fid" in record else "train"
             by_key[(kind, record["step"])] = record
-    return [by_key[k] for k in sorted(by_key, key=lambda k: (k[1], k[0]))]
+    last_init = max((k[1] for k in by_key if k[0] == "init"), default=0)
+    for (kind, n), record in by_key.items():
+        if kind == "init":
+            record["step"] = n - last_init
+    return [by_key[k] for k in sorted(by_key, key=lambda k: (k[0] != "init", k[1], k[0]))]
 
 
 def _series(records: list[dict], key: str) -> tuple[list[int], list[float]]:
@@ -77,13 +87,30 @@ def read_reference(path: Path) -> dict | None:
         return None
 
 
+def _warm_phase(ax, records: list[dict]) -> None:
+    """The warm start's steps (up to 0), shaded."""
+    steps = [r["step"] for r in records if r.get("phase") == "init"]
+    if steps:
+        ax.axvspan(min(steps), 0, color="tab:green", alpha=0.08, label="warm start (OT plan)")
+
+
 def _transport(ax, records: list[dict], reference: dict | None = None) -> None:
-    ax.plot(*_series(records, "w_dist"), label="W2 estimate (eq. 19)")
+    ax.plot(*_series(records, "w_dist"), label="dual estimate (eq. 19)")
     ax.plot(*_series(records, "transport_cost"), label="mean c(x, T(x))")
     ax.plot(*_series(records, "dual_primal_gap"), label="dual - primal gap", alpha=0.6)
     ax.set_title("transport")
     if reference is not None:
         draw_reference(ax, reference)
+    _warm_phase(ax, records)
+
+
+def _stationarity(ax, records: list[dict]) -> None:
+    """T's stationarity under g: both near 1 when grad g(T(x)) = grad_y c(x, T(x))."""
+    ax.plot(*_series(records, "stationarity_cosine"), label="cos(grad g, grad_y c) at T(x)")
+    ax.plot(*_series(records, "stationarity_ratio"), label="|grad g| / |grad_y c| (median)")
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=0.8)
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_title("stationarity of T(x) in c(x, .) - g(.)")
 
 
 def draw_reference(ax, reference: dict) -> None:
@@ -104,7 +131,9 @@ def draw_reference(ax, reference: dict) -> None:
 def _losses(ax, records: list[dict]) -> None:
     ax.plot(*_series(records, "g_loss"), label="g loss")
     ax.plot(*_series(records, "t_loss"), label="T loss")
+    ax.plot(*_series(records, "fit"), label="warm start: c(T(x), y_sigma(x))")
     ax.set_title("losses")
+    _warm_phase(ax, records)
 
 
 def _grads(ax, records: list[dict]) -> None:
@@ -130,6 +159,7 @@ def plot_training_curves(
             (_fid, "fid"),
             (functools.partial(_transport, reference=reference), "w_dist"),
             (_losses, "g_loss"),
+            (_stationarity, "stationarity_cosine"),
             (_grads, "grad_norm_t"),
         )
         if has(key)

@@ -43,6 +43,7 @@ from enot.step import (
     backward_separately,
     enot_forward,
     grad_norm,
+    stationarity,
     trainable_params,
 )
 from enot.training import artifacts
@@ -51,9 +52,11 @@ from enot.training.checkpoints import Progress, list_checkpoints, resolve_resume
 from enot.training.curves import plot_training_curves
 from enot.training.finite_guard import check_update, check_weights
 from enot.training.networks import build_networks
+from enot.training.plan_pairs import plan_pairs
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid
-from enot.training.streams import InfiniteStream, domain_loaders
+from enot.training.streams import InfiniteStream, domain_loaders, shuffled_loaders
+from enot.warm_start import regression_forward
 
 # T -> (metrics, score: higher is better, -inf never export_best; one line for the log), or
 # None when nothing was judged at this call.
@@ -109,21 +112,38 @@ def train(
         g.parameters(), o.lr_g, (o.beta1, o.beta2), o.weight_decay, horizon, o.final_lr_ratio
     )
     loaders = domain_loaders(cfg, acc.num_processes)
-    T, g, opt_t, opt_g, sched_t, sched_g, src_loader, tgt_loader = acc.prepare(
-        T, g, opt_t, opt_g, sched_t, sched_g, *loaders
+    # The exact OT matching's pairs, for the warm start and --pairs ot_plan: solved once by the
+    # main process, in the run folder, and read there by every process; the warm start's own
+    # AdamW, whose lr follows a cosine over its budget.
+    warm = tc.init == "ot_plan"
+    extras = []
+    if warm or e.pairs == "ot_plan":
+        if acc.is_main_process:
+            plan_pairs(cfg, run_dir, acc.print)
+        acc.wait_for_everyone()
+        pairs = plan_pairs(cfg, run_dir, lambda _: None)
+        extras.append(shuffled_loaders([pairs], tc.batch_size, cfg.data.num_workers)[0])
+    if warm:
+        extras.append(adamw_cosine(T.parameters(), tc.init_lr, (o.beta1, o.beta2), 0.0, 1, 1.0)[0])
+    T, g, opt_t, opt_g, sched_t, sched_g, src_loader, tgt_loader, *extras = acc.prepare(
+        T, g, opt_t, opt_g, sched_t, sched_g, *loaders, *extras
     )
+    pair_loader, opt_w = (extras[0] if extras else None), (extras[1] if warm else None)
     # The modules without their data-parallel or compiled wrappers: for samples, evaluation,
     # EMA and export, whose eval-mode calls would otherwise compile graphs of their own.
     T_unwrapped = acc.unwrap_model(T, keep_torch_compile=False)
     g_unwrapped = acc.unwrap_model(g, keep_torch_compile=False)
     source = InfiniteStream(src_loader, acc, seed=tc.seed * 2 + 1)
     target = InfiniteStream(tgt_loader, acc, seed=tc.seed * 2 + 2)
+    matched = (
+        None if pair_loader is None else InfiniteStream(pair_loader, acc, seed=tc.seed * 2 + 3)
+    )
     progress = Progress()
     ema = None
     if tc.ema_decay > 0:
         ema = EMAModel(T_unwrapped.parameters(), decay=tc.ema_decay)
         ema.to(acc.device)
-    for obj in (progress, source, target, ema):
+    for obj in (progress, source, target, matched, ema):
         if obj is not None:
             acc.register_for_checkpointing(obj)
     samples = SampleGrid(cfg, acc, run_dir / artifacts.SAMPLES)
@@ -148,8 +168,16 @@ def train(
     def draw(stream: InfiniteStream) -> torch.Tensor:
         batch = next(stream)
         if data_sum is not None:
-            data_sum.add_(batch.double().sum())
+            data_sum.add_(sum(b.double().sum() for b in (batch if stream is matched else [batch])))
         return batch
+
+    # Warm start (--init ot_plan): T regressed onto the exact OT matching, each x_i onto its
+    # partner y_sigma(i), before ENOT's first step; its steps and seconds count apart from
+    # --steps and --max-seconds, and it ends with a checkpoint and a sample grid.
+    if warm:
+        progress = warm_start(
+            cfg, acc, T, T_unwrapped, g, opt_w, matched, draw, cost, ema, progress, log, samples
+        )
 
     end = min(stop_at or tc.steps, tc.steps)
     T.train()
@@ -177,8 +205,9 @@ def train(
         # and the optimiser steps are here.
         match m.method:
             case "enot":
-                # g and T updated 1:1 on one batch pair (ENOT, Alg. 1).
-                x, y = draw(source), draw(target)
+                # g and T updated 1:1 on one batch pair (ENOT, Alg. 1): independent batches,
+                # or, with --pairs ot_plan, each y_i the OT partner of x_i.
+                x, y = draw(matched) if e.pairs == "ot_plan" else (draw(source), draw(target))
                 opt_t.zero_grad(set_to_none=True)
                 opt_g.zero_grad(set_to_none=True)
                 losses = enot_forward(T, g, x, y, objective)
@@ -237,6 +266,9 @@ def train(
         # Log.
         bar.update(1)
         if step % tc.log_every == 0 or last:
+            if m.method == "enot":  # how near T(x) is to the argmin of c(x, .) - g(.)
+                s = stationarity(g_unwrapped, x, losses.mapped, cost)
+                values.update(stationarity_ratio=s.ratio, stationarity_cosine=s.cosine)
             rate = (step - start_step) / (time.perf_counter() - start)
             log.train_step(
                 step,
@@ -245,7 +277,7 @@ def train(
                 rate,
             )
             bar.set_postfix(
-                W2=f"{values['w_dist']:.4f}",
+                dual=f"{values['w_dist']:.4f}",
                 T=f"{values['t_loss']:.4f}",
                 g=f"{values['g_loss']:.4f}",
                 refresh=False,
@@ -346,6 +378,72 @@ def train(
     acc.wait_for_everyone()
     acc.end_training()
     return summary
+
+
+def warm_start(
+    cfg: Config,
+    acc: Accelerator,
+    T: nn.Module,
+    T_unwrapped: nn.Module,
+    g: nn.Module,
+    opt_w: torch.optim.Optimizer,
+    matched: InfiniteStream,
+    draw: Callable[[InfiniteStream], list[torch.Tensor]],
+    cost: Cost,
+    ema: EMAModel | None,
+    progress: Progress,
+    log: RunLog,
+    samples: SampleGrid,
+) -> Progress:
+    """The warm start's regression steps, from where ``progress`` left them to the budget
+    (--init-steps, else --init-seconds, on the main process's clock)."""
+    tc, o = cfg.train, cfg.optim
+    ckpt_dir = cfg.run_dir / artifacts.CHECKPOINTS
+
+    def fraction() -> float:
+        if tc.init_steps:
+            return progress.init_step / tc.init_steps
+        return progress.init_seconds / tc.init_seconds
+
+    if fraction() >= 1:
+        return progress
+    start, seconds_before = time.perf_counter(), progress.init_seconds
+    bar = tqdm(disable=not acc.is_main_process, desc="warm start", unit="step", leave=False)
+    while fraction() < 1:
+        step = progress.init_step + 1
+        for group in opt_w.param_groups:
+            group["lr"] = tc.init_lr * cosine_lr_factor(fraction(), o.final_lr_ratio)
+        x, partner = draw(matched)
+        opt_w.zero_grad(set_to_none=True)
+        losses = regression_forward(T, x, partner, cost)
+        acc.backward(losses.fit, inputs=trainable_params(T))
+        values = check_update(
+            {**losses.scalars(), "grad_norm_t": grad_norm(T)},
+            acc=acc,
+            step=step,
+            ckpt_dir=ckpt_dir,
+            fp16=tc.mixed_precision == "fp16",
+        )
+        opt_w.step()
+        if ema is not None:
+            ema.step(T_unwrapped.parameters())
+        progress.init_step = step
+        clock = seconds_before + time.perf_counter() - start
+        progress.init_seconds = broadcast(
+            torch.tensor([clock], dtype=torch.float64, device=acc.device)
+        ).item()
+        bar.update(1)
+        done = fraction() >= 1
+        if step % tc.log_every == 0 or done:
+            rate = bar.n / (time.perf_counter() - start)
+            log.warm_step(step, values, opt_w.param_groups[0]["lr"], rate)
+        if step % tc.checkpoint_every == 0 or done:
+            # Step 0 of ENOT: each warm-start checkpoint replaces the last.
+            check_weights((T, g), step, ckpt_dir)
+            save_checkpoint(acc, ckpt_dir, 0, cfg, tc.checkpoints_total_limit)
+    bar.close()
+    samples.save(T_unwrapped, 0)
+    return progress
 
 
 def ema_copy(T: nn.Module, ema: EMAModel | None) -> nn.Module | None:

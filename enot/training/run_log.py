@@ -31,6 +31,14 @@ class RunLog:
         if self.accelerator.is_main_process:
             self.append(record)
 
+    def warm_step(self, step: int, values: dict[str, float], lr: float, rate: float) -> None:
+        """A warm-start step's scalars, as ``{"phase": "init", "init_step": N, ...}``: before
+        ENOT's step 1, so without a "step" of its own."""
+        record = {"phase": "init", "init_step": step, **values, "lr_t": lr, "steps_per_s": rate}
+        self.accelerator.log({f"init/{k}": v for k, v in values.items()}, step=step)
+        if self.accelerator.is_main_process:
+            self.append(record)
+
     def evaluation(self, step: int, metrics: dict) -> None:
         """Main process only: the judge's metrics (floats to the trackers, all to the file)."""
         self.accelerator.log(
