@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     optimal = reference["optimal"] if reference else None
     figures = {name: end_figures(records) for name, records in logs.items()}
     plot(logs, reference, out / "fixed_point.png")
-    lines = [f"machine: {machine()}", *table(figures, optimal)]
+    how = "both runs side by side, 1 thread each" if args.parallel else "one run at a time"
+    lines = [f"machine: {machine()}; {how}", *table(figures, optimal)]
     if len(figures) == 2 and all(figures.values()):
         a, b = (figures[n]["transport_cost"] for n in RUNS)
         lines.append(f"the two runs' end transport differ by {abs(a - b) / max(a, b):.1%}")

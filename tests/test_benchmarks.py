@@ -17,7 +17,9 @@ SCRIPTS = (
     "demo_latency",
     "expectile_dual",
     "feature_throughput",
+    "fixed_point",
     "onnx_speed",
+    "potential_probe",
     "predict_hours",
     "step_memory",
     "step_timing",
@@ -106,3 +108,44 @@ def test_write_json_writes_only_where_asked(tmp_path):
     common.write_json(tmp_path / "sub" / "x.json", {"a": 1})
     assert json.loads((tmp_path / "sub" / "x.json").read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.rglob("*")] == ["sub", "x.json"]
+
+
+@pytest.mark.slow
+def test_the_fixed_point_test_runs_both_starts_and_the_probe_reads_the_warm_map(tmp_path):
+    """Both runs of the two-sided test at tiny settings: a table row each, the plot, the JSON;
+    then the potential probe on the warm run's step-0 checkpoint (T as the warm start left it)."""
+    import sys
+
+    from helpers import TINY, run
+
+    out = tmp_path / "fp"
+    cmd = [sys.executable, "-m", "benchmarks.fixed_point", "--preset", "colored_mnist"]
+    cmd += ["--max-seconds", "4", "--init-seconds", "3", "--out", str(out), "--", *TINY]
+    cmd += ["--ot-reference-samples", "200", "--plan-samples", "200", "--checkpoint-every", "1"]
+    cmd += ["--checkpoints-total-limit", "1000"]
+    res = run(cmd)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    figures = json.loads((out / "fixed_point.json").read_text())
+    assert figures["exact_ot"] > 0 and set(figures["runs"]) == {"identity", "ot_plan"}
+    warm, cold = figures["runs"]["ot_plan"], figures["runs"]["identity"]
+    assert warm["warm_transport"] > 0 and "warm_transport" not in cold
+    assert all(r["steps"] >= 1 and -1 <= r["stationarity_cosine"] <= 1 for r in (warm, cold))
+    table = (out / "fixed_point.md").read_text()
+    assert "| identity |" in table and "| ot_plan |" in table and "one run at a time" in table
+    assert (out / "fixed_point.png").stat().st_size > 0
+
+    step0 = out / "ot_plan/checkpoints/step_00000000"
+    probe_json = tmp_path / "probe.json"
+    argv = ["--map", str(step0), "--g-nfilter", "4"]
+    argv += ["--pairs", "ot_plan", "--jensen", "1", "--seconds", "3", "--log-every", "1"]
+    res = run(
+        [sys.executable, "-m", "benchmarks.potential_probe", *argv, "--json", str(probe_json)]
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    result = json.loads(probe_json.read_text())
+    assert result["steps"] >= 1 and result["dual_end"] is not None
+    p = result["probe"]
+    assert all(
+        -1 <= p[at]["cosine_toward_partner"] <= 1 for at in ("at_T(x)", "at_partner", "at_x")
+    )
+    assert p["c_concave_dip_bound"] > 0 and len(p["g_along_x_to_partner"]) == 3
