@@ -8,9 +8,9 @@
 T is frozen at the map of a checkpoint (here the exact-OT warm start, before ENOT's first step)
 and g, from scratch, takes the ENOT potential's updates alone (``enot.step.enot_forward``, L_g
 into g only), with the checkpoint's own settings (its config.json), on batches of the train
-split: independent batches, or the exact OT matching's pairs (``--pairs ot_plan``); ``--jensen ALPHA`` adds not_convex's
-convexity penalty on psi = k ||y||^2 - g along the batch's segments [x_i, y_i]. At the end, on
-fixed train images and their exact-OT partners y_sigma(x), it reports:
+split: independent batches, or the exact OT matching's pairs (``--pairs ot_plan``); ``--jensen
+ALPHA`` adds not_convex's convexity penalty on psi = k ||y||^2 - g along the batch's segments
+[x_i, y_i]. At the end, on fixed train images and their exact-OT partners y_sigma(x), it reports:
 
 - the dual estimate against the frozen map's transport cost and the exact OT of the samples;
 - the stationarity T's loss needs, grad g = grad_y c(x, .), at T(x) and at the partner y_sigma(x)
