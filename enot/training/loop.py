@@ -53,6 +53,7 @@ from enot.training.finite_guard import check_update, check_weights
 from enot.training.networks import build_networks
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid
+from enot.training.stop_request import StopRequest
 from enot.training.streams import InfiniteStream, domain_loaders
 
 # T -> (metrics, score: higher is better, -inf never export_best; one line for the log), or
@@ -164,6 +165,7 @@ def train(
     )
     start, start_step, values, last_eval = time.perf_counter(), progress.step, {}, None
     seconds_before, judging = progress.seconds, 0.0
+    stop_request = StopRequest(run_dir, acc)
     out_of_time = bool(tc.max_seconds) and progress.seconds >= tc.max_seconds
     while progress.step < end and not out_of_time:
         step = progress.step + 1
@@ -218,6 +220,8 @@ def train(
                 torch.tensor([progress.seconds], dtype=torch.float64, device=acc.device)
             ).item()
             out_of_time = progress.seconds >= tc.max_seconds
+        if stop_request.requested():  # RUN/STOP: end here as --stop-at would, checkpointed
+            end = step
         last = step == tc.steps or out_of_time
 
         # Schedule: the cosine over --steps, or over --max-seconds when the budget is time.
