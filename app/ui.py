@@ -198,6 +198,7 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1, training=None) -
                     label="translator",
                     scale=1,
                     elem_id="translator",
+                    allow_custom_value=training is not None,  # runs that finish later join
                 )
                 card = gr.Markdown(
                     model_card(first) if first else NO_TRANSLATOR, elem_id="model-card"
