@@ -22,6 +22,7 @@ from enot.config.sections import METHODS
 from .catalog import Entry
 from .run_view import Pictures, judge_text, output_tail, progress_text
 from .train_data import FOLDERS, OWN_DATA, THUMBS, ZIPS, data_flags
+from .train_data import preview as preview_data
 from .train_jobs import TrainRefused, shell_command
 from .train_settings import Settings, SettingsRefused, build_flags, check_flags, preset_values
 from .training import Training
@@ -176,7 +177,7 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
                 data,
                 str(folder),
             )
-            return preview(flags)
+            return preview_data(flags)
         except (DataRefused, SettingsRefused) as err:
             raise gr.Error(str(err), title="Data refused") from None
         finally:
