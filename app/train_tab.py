@@ -252,7 +252,7 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
         kind = gr.Radio(
             [OWN_DATA, ZIPS, FOLDERS], value=OWN_DATA, label="images", elem_id="data-kind"
         )
-        with gr.Row():
+        with gr.Row(visible=False) as zip_row:
             zip_a = gr.File(
                 label="source images (zip)",
                 file_types=[".zip"],
@@ -266,7 +266,7 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
                 elem_id="zip-target",
             )
         roots = ", ".join(str(r) for r in t.data_roots) or "none (start with --data-dir)"
-        with gr.Row():
+        with gr.Row(visible=False) as folder_row:
             folder_a = gr.Textbox(label=f"source folder, under {roots}", elem_id="folder-source")
             folder_b = gr.Textbox(label=f"target folder, under {roots}", elem_id="folder-target")
         with gr.Row():
@@ -328,17 +328,21 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
         status = gr.Markdown(elem_id="train-status")
         with gr.Row():
             curves = gr.Image(
-                label="curves (log.jsonl)",
+                label="curves (log.jsonl; dashed: the exact OT of the train samples)",
                 type="filepath",
                 interactive=False,
+                height=420,
+                scale=3,
                 elem_id="train-curves",
             )
             grid = gr.Image(
                 label="latest sample grid",
                 type="filepath",
                 interactive=False,
+                height=420,
+                scale=2,
                 elem_id="train-grid",
-                elem_classes="pixelated",
+                elem_classes=["pixelated", "enlarged"],
             )
         judge = gr.Markdown(elem_id="train-judge")
         tail = gr.Textbox(label="trainer output", lines=8, max_lines=12, elem_id="train-output")
@@ -349,6 +353,12 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
     sources = [kind, zip_a, zip_b, folder_a, folder_b]
     live = [status, judge, tail, offer, curves, grid, run_pick, model, seen]
     private = dict(api_visibility="private")
+    kind.change(
+        lambda k: (gr.update(visible=k == ZIPS), gr.update(visible=k == FOLDERS)),
+        kind,
+        [zip_row, folder_row],
+        **private,
+    )
     preset.change(fill, preset, [steps, seconds, method, size, batch, lr_t, lr_g], **private)
     for c in [kind, *values]:
         c.change(plan, sources + values, [command, resolved], show_progress="hidden", **private)

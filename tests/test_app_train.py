@@ -20,6 +20,7 @@ from test_app_train_helpers import (
     big_zip,
     image_zip,
     kill_group,
+    odd_member_zip,
     shapes,
     slip_zip,
     start_args,
@@ -70,6 +71,13 @@ def test_bad_zips_are_refused_and_nothing_starts(server):
         "not a readable zip file": root / "zips" / "fake.zip",
     }
     cases["not a readable zip file"].write_bytes(b"PK\x03\x04 this is not really a zip")
+    cases["'/tmp/absolute.png' points outside"] = odd_member_zip(
+        root / "zips" / "a.zip", "absolute"
+    )
+    cases["'link.png' is a symbolic link"] = odd_member_zip(root / "zips" / "l.zip", "link")
+    cases["1 of 5 images do not decode: corrupt.png"] = odd_member_zip(
+        root / "zips" / "c.zip", "bad"
+    )
     for message, bad in cases.items():
         said = _refused(client, message, **start_args("two zips", (bad, good)))
         assert "source images" in said  # names the set that is bad
@@ -110,6 +118,45 @@ def test_resume_without_a_checkpoint_is_refused(server):
         client.predict(name, api_name="/train_resume")
     assert "has no checkpoint to resume from" in str(err.value)
     assert status(client, name)["state"] == "failed"
+
+
+def test_bad_settings_are_refused_and_nothing_starts(server):
+    client, root = server
+    before = _run_folders(root)
+    for extra, message in (
+        ("--source /etc", "--source is not allowed here"),
+        ("--output-dir /tmp/elsewhere", "--output-dir is not allowed here"),
+        ("--t-base-channels 2", "--t-base-channels: 2 is outside [4, 512]"),
+    ):
+        _refused(client, message, **start_args("the preset's own data", extra=extra))
+    _refused(client, "above 0", **start_args("the preset's own data", budget="seconds"))
+    assert _run_folders(root) == before and status(client).get("state") != "running"
+
+
+def test_check_data_previews_a_built_in_task(server):
+    client, _ = server
+    args = start_args("the preset's own data")
+    del args["processes"]
+    text, source, target = client.predict(**args, api_name="/check_data")
+    assert "**source** (colored_mnist 2): 500 images, 450 train / 50 test" in text, text
+    assert "resized to **32 × 32**" in text
+    assert len(source) == len(target) == 8
+    assert Image.open(source[0]["image"]).size == (32, 32)
+
+
+def test_two_processes_stop_together_and_resume(server):
+    client, root = server
+    sources = (str(root / "allowed" / "squares"), str(root / "allowed" / "discs"))
+    args = start_args("two server folders", folders=sources, steps=300, processes=2, batch_size=4)
+    assert "accelerate launch --num_processes 2" in client.predict(**args, api_name="/train_start")
+    name = wait_for(client, lambda s: s["state"] == "running" and s["step"] >= 10)["run"]
+    client.predict(api_name="/train_stop")
+    step = wait_for(client, lambda s: s["state"] == "stopped", timeout=120)["step"]
+    checkpoint = root / "runs" / name / "checkpoints" / f"step_{step:08d}"
+    assert (checkpoint / "random_states_0.pkl").is_file()
+    assert (checkpoint / "random_states_1.pkl").is_file()  # both processes stopped at step
+    client.predict(name, api_name="/train_resume")
+    assert wait_for(client, lambda s: s["state"] == "finished", timeout=300)["step"] == 300
 
 
 def _weights(export: Path) -> dict[str, torch.Tensor]:

@@ -59,6 +59,23 @@ def slip_zip(path: Path) -> Path:
     return path
 
 
+def odd_member_zip(path: Path, how: str) -> Path:
+    """Real images and one bad member: an absolute path, a symbolic link, or a corrupt PNG."""
+    images = shapes(path.parent / f"{how}_images", "square", 4)
+    with zipfile.ZipFile(path, "w") as zf:
+        for p in images:
+            zf.write(p, p.name)
+        if how == "absolute":
+            zf.writestr(zipfile.ZipInfo("/tmp/absolute.png"), images[0].read_bytes())
+        elif how == "link":
+            link = zipfile.ZipInfo("link.png")
+            link.external_attr = 0o120777 << 16
+            zf.writestr(link, "/etc/passwd")
+        else:
+            zf.writestr("corrupt.png", images[0].read_bytes()[:60])
+    return path
+
+
 def big_zip(path: Path, megabytes: float) -> Path:
     """A zip of one real PNG of noise larger than ``megabytes`` (stored, not compressed)."""
     side = int((megabytes * 2**20 / 3) ** 0.5) + 64
@@ -136,6 +153,8 @@ def wait_for(client, test, timeout: float = 240.0, name: str = "", every: float 
         state = status(client, name)
         if test(state):
             return state
+        if state.get("state") == "failed":  # it will not get better: say so now
+            raise AssertionError(f"the run failed: {state}")
         time.sleep(every)
     raise AssertionError(f"not reached in {timeout} s; last state {state}")
 
