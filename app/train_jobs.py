@@ -131,7 +131,7 @@ class TrainJobs:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_running = max_running
-        self._lock = threading.Lock()
+        self._lock, self._reaping = threading.Lock(), threading.Lock()
         self._procs: dict[Path, subprocess.Popen] = {}
 
     # Folders.
@@ -166,11 +166,12 @@ class TrainJobs:
 
     # Processes.
     def _reap(self) -> None:
-        for folder, proc in list(self._procs.items()):
-            code = proc.poll()
-            if code is not None:
-                del self._procs[folder]
-                self._write_job(folder, {**self.job(folder), "returncode": code})
+        with self._reaping:  # page timers call this from several threads
+            for folder, proc in list(self._procs.items()):
+                code = proc.poll()
+                if code is not None:
+                    del self._procs[folder]
+                    self._write_job(folder, {**self.job(folder), "returncode": code})
 
     def running(self) -> list[Path]:
         """Folders whose trainer runs now: started by this server, or left by an earlier one."""
@@ -257,13 +258,14 @@ class TrainJobs:
             os.killpg(pid, signal.SIGKILL)
 
     # State.
-    def state(self, name: str) -> RunState:
+    def state(self, name: str, running: list[Path] | None = None) -> RunState:
+        """The run's state; ``running`` is ``self.running()`` when the caller has it."""
         folder = self.folder(name)
         job, records = self.job(folder), _train_records(folder / artifacts.LOG)
         steps, max_seconds = _budget(folder)
         last = records[-1] if records else {}
         step, rate = int(last.get("step", 0)), last.get("steps_per_s")
-        if folder in self.running():
+        if folder in (self.running() if running is None else running):
             state = "stopping" if (folder / STOP_FILE).is_file() else "running"
         elif _finished(folder):
             state = "finished"
@@ -279,7 +281,8 @@ class TrainJobs:
 
     def unfinished(self) -> list[str]:
         """Runs that stopped or died with a checkpoint, newest first: they can be resumed."""
-        return [n for n in self.runs() if self.state(n).resumable]
+        running = self.running()
+        return [n for n in self.runs() if self.state(n, running).resumable]
 
 
 def _train_records(log: Path) -> list[dict]:

@@ -33,8 +33,9 @@ class Training:
 
     def serve_finished(self, entries: dict[str, Entry], register) -> None:
         """Load the exports of runs that finished into the translator list, once each."""
+        running = self.jobs.running()
         for name in self.jobs.runs():
-            if name in self.served or self.jobs.state(name).state != "finished":
+            if name in self.served or self.jobs.state(name, running).state != "finished":
                 continue
             folder = self.jobs.folder(name)
             for sub in (artifacts.EXPORT, artifacts.EXPORT_BEST):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -17,7 +16,6 @@ from test_app_browser import CHROMIUM, _skip_reason
 from test_app_train_helpers import TINY, image_zip, train_server
 
 pytestmark = pytest.mark.slow
-SHOT = Path(__file__).resolve().parents[1] / "docs" / "train_tab.png"
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def page(tmp_path_factory):
         page.route("**/*", loopback_only)
         page.goto(url)
         page.wait_for_selector("#translate-button", timeout=60_000)
-        yield page, root
+        yield page, root, browser, url
         browser.close()
 
 
@@ -72,7 +70,7 @@ def _step(text: str) -> int:
 
 
 def test_train_from_two_zips_stop_resume_and_translate(page):
-    page, root = page
+    page, root, browser, url = page
     zips = (
         image_zip(root / "squares.zip", "square"),
         image_zip(root / "discs.zip", "disc", seed=1),
@@ -108,8 +106,18 @@ def test_train_from_two_zips_stop_resume_and_translate(page):
         time.sleep(0.7)
     assert len(steps) >= 3 and len(curves) >= 2, (steps, curves)
     page.locator("#train-grid img").first.wait_for(timeout=60_000)
-    SHOT.parent.mkdir(exist_ok=True)
-    page.locator("#train-tab").screenshot(path=str(SHOT))
+    shot = root / "train_tab.png"  # docs/train_tab.png is one of these
+    page.locator("#train-tab").screenshot(path=str(shot))
+    print(f"\nscreenshot of the Train tab: {shot}")
+
+    # A second browser (and so a reload) finds the running job.
+    other = browser.new_page(viewport={"width": 1400, "height": 1100})
+    other.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+    other.goto(url)
+    other.get_by_role("tab", name="Train").click()
+    name_now = re.search(r"(\d{8}-\d{6}-colored_mnist-[0-9a-f]{6})", _text(page, "#train-status"))
+    _wait_text(other, "#train-status", rf"{name_now.group(1)}: running; step", timeout=60)
+    other.close()
 
     page.click("#train-stop")
     stopped = _wait_text(page, "#train-status", r": stopped;")
