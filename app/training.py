@@ -9,6 +9,7 @@ from enot.export_card import CARD_FILE
 from enot.training import artifacts
 
 from .catalog import Entry, load_entry
+from .run_view import judge_text, progress_text
 from .train_jobs import TrainJobs
 
 
@@ -61,6 +62,8 @@ class Training:
             return {"run": None, "translators": translators}
         s = self.jobs.state(shown)
         return {
+            "progress": progress_text(s),
+            "judge": judge_text(s.folder),
             "run": shown,
             "state": s.state,
             "step": s.step,

@@ -159,6 +159,35 @@ def test_two_processes_stop_together_and_resume(server):
     assert wait_for(client, lambda s: s["state"] == "finished", timeout=300)["step"] == 300
 
 
+def test_the_judges_figures_show_at_each_evaluation(server):
+    client, _ = server
+    extra = "--t-base-channels 4 --g-nfilter 4 --eval-every 20 --eval-images 12"
+    args = start_args("the preset's own data", steps=40, extra=extra)
+    client.predict(**args, api_name="/train_start")
+    done = wait_for(client, lambda s: s["state"] == "finished", timeout=300)
+    table = done["judge"].splitlines()
+    assert "target-class rate of T(x)" in table[0] and "FID(T(x), y)" in table[0], table
+    assert [row.split("|")[1].strip() for row in table[2:]] == ["20", "40"], table
+    assert "finished: its export is in the Translate tab" in done["progress"]
+
+
+def test_training_is_off_without_the_flag_and_the_host_is_loopback(tmp_path):
+    from app_fixtures import running_demo
+    from gradio_client import Client
+
+    from app.__main__ import build_parser
+
+    assert build_parser().parse_args([]).host == "127.0.0.1"
+    assert "there is no login" in build_parser().format_help()
+    make_export(tmp_path / "models" / "m" / "export")
+    (tmp_path / "up").mkdir()
+    with running_demo(tmp_path / "models", tmp_path / "up") as url:
+        api = Client(url, verbose=False).view_api(print_info=False, return_format="dict")
+    endpoints = set(api["named_endpoints"])
+    assert "/translate" in endpoints and not any("train" in e for e in endpoints), endpoints
+    assert not (tmp_path / "models" / "demo_runs").exists()
+
+
 def _weights(export: Path) -> dict[str, torch.Tensor]:
     files = sorted(export.rglob("*.safetensors"))
     assert files, f"no weights under {export}"

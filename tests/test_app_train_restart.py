@@ -5,6 +5,8 @@ checkpoint Resume continues to the end."""
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 import pytest
 from app_fixtures import make_export
@@ -59,3 +61,33 @@ def test_a_killed_server_finds_its_run_again_and_resumes_it(tmp_path):
         done = wait_for(client, lambda s: s["state"] == "finished", timeout=300)
         assert done["step"] == 400 and f"runs/{name}/export" in done["translators"]
     assert "resumed from" in (folder / "train_output.txt").read_text()
+
+
+def test_ctrl_c_on_the_server_stops_its_run_with_a_checkpoint(tmp_path):
+    import signal
+
+    from gradio_client import Client
+
+    make_export(tmp_path / "models" / "digits" / "export", image_size=32)
+    allowed = tmp_path / "allowed"
+    sources = tuple(str(shapes(allowed / k, k)[0].parent) for k in ("square", "disc"))
+    args = ("--data-dir", str(allowed), "--train-dir", str(tmp_path / "runs"))
+    settings = start_args("two server folders", folders=sources, steps=2000)
+    with train_server(tmp_path / "models", tmp_path, *args) as (url, server):
+        client = Client(url, verbose=False)
+        client.predict(**settings, api_name="/train_start")
+        name = wait_for(client, lambda s: s["state"] == "running" and s["step"] >= 5)["run"]
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+    folder = tmp_path / "runs" / name
+    pid = json.loads((folder / "demo_job.json").read_text())["pid"]
+    deadline = time.monotonic() + 120
+    while Path(f"/proc/{pid}").exists() and b"python" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the trainer did not stop"
+        time.sleep(0.5)
+    checkpoints = list((folder / "checkpoints").iterdir())
+    assert len(checkpoints) == 1 and not (folder / "export").exists()
+    assert (
+        "continue with the same command and --resume latest"
+        in (folder / "train_output.txt").read_text()
+    )
