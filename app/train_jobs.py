@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shlex
-import signal
 import subprocess
 import sys
 import threading
@@ -249,13 +248,6 @@ class TrainJobs:
         """At server shutdown: ask this server's trainers to checkpoint and end."""
         for folder in self.running():
             (folder / STOP_FILE).touch()
-
-    def kill(self, name: str) -> None:
-        """End a trainer at once (no checkpoint); for a run that does not answer Stop."""
-        folder = self.folder(name)
-        pid = self.job(folder).get("pid")
-        if _alive(pid, folder):
-            os.killpg(pid, signal.SIGKILL)
 
     # State.
     def state(self, name: str, running: list[Path] | None = None) -> RunState:

@@ -57,11 +57,12 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
             judge, tail = judge_text(state.folder), output_tail(state.folder)
             curves, grid = pictures.curves(state.folder), pictures.grid(state.folder)
         offer = ""
-        unfinished = [n for n in jobs.unfinished() if not jobs.running()]
+        unfinished = [] if jobs.running() else jobs.unfinished()
         if unfinished:
             offer = (
                 f"**Unfinished run:** {unfinished[0]} stopped with a checkpoint; "
-                f"pick it under *run* and press **Resume** to continue it."
+                f"pick it under *run* (shown there unless you chose another) and press "
+                f"**Resume** to continue it."
             )
         names = list(entries)
         outs = [status, judge, tail, offer]
@@ -86,23 +87,7 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
         serve_finished()
         return json.dumps(t.status(name, list(entries)))
 
-    def plan(
-        kind,
-        zip_a,
-        zip_b,
-        folder_a,
-        folder_b,
-        preset,
-        budget,
-        steps,
-        seconds,
-        method,
-        image_size,
-        batch_size,
-        lr_t,
-        lr_g,
-        extra,
-    ):
+    def plan(kind, zip_a, zip_b, folder_a, folder_b, processes, *values):
         """The command the Start button would run, and every setting it resolves to."""
         data = (
             []
@@ -117,23 +102,8 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
             ]
         )
         try:
-            flags = build_flags(
-                Settings(
-                    preset,
-                    budget,
-                    steps,
-                    seconds,
-                    method,
-                    image_size,
-                    batch_size,
-                    lr_t,
-                    lr_g,
-                    extra,
-                ),
-                data,
-                str(jobs.root / "<chosen at start>"),
-            )
-            shown = shell_command(flags, 1)
+            flags = build_flags(Settings(*values), data, str(jobs.root / "<chosen at start>"))
+            shown = shell_command(flags, int(processes or 1))
             cfg = check_flags(flags)
         except SettingsRefused as err:
             return f"# not a valid run: {err}", ""
@@ -360,8 +330,14 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
         **private,
     )
     preset.change(fill, preset, [steps, seconds, method, size, batch, lr_t, lr_g], **private)
-    for c in [kind, *values]:
-        c.change(plan, sources + values, [command, resolved], show_progress="hidden", **private)
+    for c in [kind, processes, *values]:
+        c.change(
+            plan,
+            [*sources, processes, *values],
+            [command, resolved],
+            show_progress="hidden",
+            **private,
+        )
     check_button.click(
         check, sources + values, [preview, thumbs_a, thumbs_b], api_name="check_data"
     )

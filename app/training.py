@@ -49,12 +49,16 @@ class Training:
             self.served.add(name)
 
     def shown_run(self, picked: str | None) -> str | None:
-        """The run a page shows: the running one, else the one picked, else the newest."""
+        """The run a page shows: the running one, else the one picked, else the newest that
+        can be resumed, else the newest."""
         running = self.jobs.running()
         if running:
             return running[0].name
         runs = self.jobs.runs()
-        return picked if picked in runs else (runs[0] if runs else None)
+        if picked in runs:
+            return picked
+        unfinished = self.jobs.unfinished()
+        return unfinished[0] if unfinished else (runs[0] if runs else None)
 
     def status(self, name: str, translators: list[str]) -> dict:
         shown = self.shown_run(name or None)
