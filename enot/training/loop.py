@@ -45,7 +45,7 @@ from enot.step import (
     grad_norm,
     trainable_params,
 )
-from enot.training import artifacts
+from enot.training import artifacts, stop_request
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import Progress, list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
@@ -53,7 +53,6 @@ from enot.training.finite_guard import check_update, check_weights
 from enot.training.networks import build_networks
 from enot.training.run_log import RunLog, warn_changed
 from enot.training.sample_grid import SampleGrid
-from enot.training.stop_request import StopRequest
 from enot.training.streams import InfiniteStream, domain_loaders
 
 # T -> (metrics, score: higher is better, -inf never export_best; one line for the log), or
@@ -165,7 +164,7 @@ def train(
     )
     start, start_step, values, last_eval = time.perf_counter(), progress.step, {}, None
     seconds_before, judging = progress.seconds, 0.0
-    stop_request = StopRequest(run_dir, acc)
+    stop = stop_request.StopRequest(run_dir, acc)
     out_of_time = bool(tc.max_seconds) and progress.seconds >= tc.max_seconds
     while progress.step < end and not out_of_time:
         step = progress.step + 1
@@ -220,7 +219,7 @@ def train(
                 torch.tensor([progress.seconds], dtype=torch.float64, device=acc.device)
             ).item()
             out_of_time = progress.seconds >= tc.max_seconds
-        if stop_request.requested():  # RUN/STOP: end here as --stop-at would, checkpointed
+        if stop.requested():  # RUN/STOP: end here as --stop-at would, checkpointed
             end = step
         last = step == tc.steps or out_of_time
 
