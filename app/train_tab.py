@@ -109,68 +109,36 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
             return f"# not a valid run: {err}", ""
         return shown, json.dumps(cfg.to_dict(), indent=2)
 
+    def prepare(kind, zips, folders, s: Settings, folder: Path) -> list[str]:
+        """The run's flags, its data made ready in ``folder``; DataRefused, SettingsRefused."""
+        data = data_flags(kind, zips, folders, folder, t.data_roots, t.max_zip_bytes)
+        flags = build_flags(s, data, str(folder))
+        check_flags(flags)
+        return flags
+
+    # The two public endpoints name every input, for gradio_client.
     def check(
-        kind,
-        zip_a,
-        zip_b,
-        folder_a,
-        folder_b,
-        preset,
-        budget,
-        steps,
-        seconds,
-        method,
-        image_size,
-        batch_size,
-        lr_t,
-        lr_g,
-        extra,
-    ):
+        kind, zip_a, zip_b, folder_a, folder_b, preset, budget, steps, seconds, method,
+        image_size, batch_size, lr_t, lr_g, extra,
+    ):  # fmt: skip
+        s = Settings(
+            preset, budget, steps, seconds, method, image_size, batch_size, lr_t, lr_g, extra
+        )
         folder = jobs.new_folder("preview")
         try:
-            data = data_flags(
-                kind, (zip_a, zip_b), (folder_a, folder_b), folder, t.data_roots, t.max_zip_bytes
-            )
-            flags = build_flags(
-                Settings(
-                    preset,
-                    budget,
-                    steps,
-                    seconds,
-                    method,
-                    image_size,
-                    batch_size,
-                    lr_t,
-                    lr_g,
-                    extra,
-                ),
-                data,
-                str(folder),
-            )
-            return preview_data(flags)
+            return preview_data(prepare(kind, (zip_a, zip_b), (folder_a, folder_b), s, folder))
         except (DataRefused, SettingsRefused) as err:
             raise gr.Error(str(err), title="Data refused") from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
     def start(
-        kind,
-        zip_a,
-        zip_b,
-        folder_a,
-        folder_b,
-        processes,
-        preset,
-        budget,
-        steps,
-        seconds,
-        method,
-        image_size,
-        batch_size,
-        lr_t,
-        lr_g,
-        extra,
-    ):
+        kind, zip_a, zip_b, folder_a, folder_b, processes, preset, budget, steps, seconds, method,
+        image_size, batch_size, lr_t, lr_g, extra,
+    ):  # fmt: skip
+        s = Settings(
+            preset, budget, steps, seconds, method, image_size, batch_size, lr_t, lr_g, extra
+        )
         running = jobs.running()
         if running:
             raise gr.Error(
@@ -178,16 +146,9 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
                 f"it to finish",
                 title="Not started",
             )
-        s = Settings(
-            preset, budget, steps, seconds, method, image_size, batch_size, lr_t, lr_g, extra
-        )
         folder = jobs.new_folder(s.preset)
         try:
-            data = data_flags(
-                kind, (zip_a, zip_b), (folder_a, folder_b), folder, t.data_roots, t.max_zip_bytes
-            )
-            flags = build_flags(s, data, str(folder))
-            check_flags(flags)
+            flags = prepare(kind, (zip_a, zip_b), (folder_a, folder_b), s, folder)
             jobs.start(folder, flags, int(processes or 1))
         except (DataRefused, SettingsRefused, TrainRefused) as err:
             shutil.rmtree(folder, ignore_errors=True)
