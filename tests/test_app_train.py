@@ -144,6 +144,30 @@ def test_check_data_previews_a_built_in_task(server):
     assert Image.open(source[0]["image"]).size == (32, 32)
 
 
+def test_a_built_in_task_whose_data_is_missing_says_where_to_get_it(server):
+    from gradio_client.exceptions import AppError
+
+    client, root = server
+    args = start_args("the preset's own data", preset="emoji_32")
+    del args["processes"]
+    with pytest.raises(AppError) as err:
+        client.predict(**args, api_name="/check_data")
+    assert "python scripts/prepare_data.py emoji" in str(err.value), str(err.value)
+
+
+def test_a_time_budget_ends_the_run(server):
+    client, root = server
+    sources = (str(root / "allowed" / "squares"), str(root / "allowed" / "discs"))
+    args = start_args("two server folders", folders=sources, steps=10**6, budget="seconds")
+    client.predict(**{**args, "seconds": 4}, api_name="/train_start")
+    done = wait_for(client, lambda s: s["state"] == "finished", timeout=300)
+    assert 0 < done["step"] < 10**6
+    job = json.loads((root / "runs" / done["run"] / "demo_job.json").read_text())
+    assert "--max-seconds 4" in job["command"]
+    summary = json.loads((root / "runs" / done["run"] / "summary.json").read_text())
+    assert summary["finished"] and summary["steps"] == done["step"]
+
+
 def test_two_processes_stop_together_and_resume(server):
     client, root = server
     sources = (str(root / "allowed" / "squares"), str(root / "allowed" / "discs"))
