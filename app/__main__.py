@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 # Before gradio is imported: no usage statistics or version checks leave the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from enot.export import HUB_ID  # noqa: E402
 from enot.export_card import CARD_FILE  # noqa: E402
 
 from .catalog import HOW_TO_TRAIN, QUICKSTART_EXPORT, CatalogError, load_catalog  # noqa: E402
@@ -40,7 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="image folders under DIR may be read for test-split examples",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; 0.0.0.0 lets anyone who reaches this machine translate, "
+        "and with --allow-training also upload zips, read image folders under --data-dir and "
+        "run training on its CPUs and GPUs for as long as they like (there is no login)",
+    )
     p.add_argument("--port", type=int, default=7860)
     p.add_argument(
         "--backend",
@@ -55,29 +63,86 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="translations run at once (each uses all torch threads)",
     )
+    train = p.add_argument_group("the Train tab")
+    train.add_argument(
+        "--allow-training",
+        action="store_true",
+        help="show the Train tab: runs of scripts/train.py on this machine, started from the "
+        "browser (off by default)",
+    )
+    train.add_argument(
+        "--train-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the one folder the Train tab writes runs to, with names the server chooses "
+        "(default: MODELS/demo_runs, so finished runs are served after a restart too)",
+    )
+    train.add_argument(
+        "--max-zip-mb",
+        type=float,
+        default=2048,
+        metavar="MB",
+        help="largest unpacked size of one uploaded zip of images",
+    )
+    train.add_argument(
+        "--max-runs",
+        type=int,
+        default=1,
+        help="runs that may train at once (a second start is refused)",
+    )
     return p
+
+
+def _training(args, models: Path):
+    """The Train tab's settings, or None when training is off."""
+    if not args.allow_training:
+        return None
+    from .train_jobs import TrainJobs
+    from .training import Training
+
+    hub = not models.is_dir() and HUB_ID.fullmatch(str(models))
+    root = args.train_dir or (Path("runs/demo_runs") if hub else models / "demo_runs")
+    jobs = TrainJobs(root, max_running=args.max_runs)
+    print(f"the Train tab writes runs to {jobs.root}", flush=True)
+    return Training(
+        jobs=jobs,
+        data_roots=[d.resolve() for d in args.data_dir],
+        models_root=models.resolve() if models.is_dir() else None,
+        backend=args.backend,
+        max_zip_bytes=int(args.max_zip_mb * 2**20),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     models = args.models
     if models is None:
-        if not (QUICKSTART_EXPORT / CARD_FILE).is_file():
+        if args.allow_training:
+            models = QUICKSTART_EXPORT.parent
+        elif not (QUICKSTART_EXPORT / CARD_FILE).is_file():
             print(
                 f"error: no --models folder given and no quickstart export at "
                 f"{QUICKSTART_EXPORT}; {HOW_TO_TRAIN}",
                 file=sys.stderr,
             )
             return 2
-        models = QUICKSTART_EXPORT.parent
+        else:
+            models = QUICKSTART_EXPORT.parent
     if args.concurrency < 1:
         print(f"error: --concurrency must be >= 1, got {args.concurrency}", file=sys.stderr)
         return 2
+    if args.max_runs < 1:
+        print(f"error: --max-runs must be >= 1, got {args.max_runs}", file=sys.stderr)
+        return 2
+    training = _training(args, models)
     try:
         entries = load_catalog(models, data_roots=args.data_dir, backend=args.backend)
     except CatalogError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        if training is None:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        entries = {}  # nothing to translate yet; the Train tab makes the first translator
     from .ui import CSS, THEME, build_demo
 
     print(
@@ -85,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.backend} backend: {', '.join(entries)}",
         flush=True,
     )
-    demo = build_demo(entries, concurrency=args.concurrency)
+    demo = build_demo(entries, concurrency=args.concurrency, training=training)
+    if training is not None:
+        atexit.register(training.jobs.stop_all_on_exit)
     # Nothing outside Gradio's upload folder is served over HTTP: no extra allowed paths, and
     # the model folder is blocked explicitly (it may sit under the working directory).
     demo.launch(
@@ -93,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         server_port=args.port,
         allowed_paths=[],
         blocked_paths=[str(models.resolve())],
-        max_file_size=MAX_BYTES,
+        max_file_size=MAX_BYTES if training is None else max(MAX_BYTES, training.max_zip_bytes),
         css=CSS,
         theme=THEME,
         show_error=False,

@@ -139,16 +139,10 @@ def load_catalog(
         raise CatalogError(f"model folder {root} does not exist; {HOW_TO_TRAIN}")
     entries: dict[str, Entry] = {}
     for folder in find_exports(root):
-        try:
-            export = load_export(folder)
-            runner = build_map(export, backend)
-        except (ExportError, OnnxLoadError) as err:
-            _warn(f"skipping {folder}: {err}")
-            continue
         name = str(folder.relative_to(root)) if folder != root else folder.name
-        metrics, metrics_file = read_metrics(folder, root)
-        examples, note = held_out_examples(export, data_roots or [])
-        entries[name] = Entry(name, export, runner, metrics, metrics_file, examples, note)
+        entry = load_entry(folder, root, name, data_roots or [], backend)
+        if entry is not None:
+            entries[name] = entry
     if not entries and backend == "onnx" and find_exports(root):
         raise CatalogError(
             f"no export under {root} has a usable T.onnx (see the warnings "
@@ -159,6 +153,22 @@ def load_catalog(
             f"no inference export (a folder with {CARD_FILE}) under {root}; {HOW_TO_TRAIN}"
         )
     return entries
+
+
+def load_entry(
+    folder: Path, root: Path, name: str, data_roots: list[Path], backend: str = "torch"
+) -> Entry | None:
+    """One export folder (inside ``root``) as an Entry called ``name``; None, with a warning
+    that says why, when it cannot be loaded."""
+    try:
+        export = load_export(folder)
+        runner = build_map(export, backend)
+    except (ExportError, OnnxLoadError) as err:
+        _warn(f"skipping {folder}: {err}")
+        return None
+    metrics, metrics_file = read_metrics(folder, root)
+    examples, note = held_out_examples(export, data_roots)
+    return Entry(name, export, runner, metrics, metrics_file, examples, note)
 
 
 def _fmt(value: Any, digits: int) -> str:
@@ -188,6 +198,13 @@ def model_card(entry: Entry) -> str:
             f"- evaluated on {m.get('images')} {m.get('split')} images "
             f"(`{entry.metrics_file.name}`)"
         )
+    elif card.test_split is not None:  # the end-of-run judgement scripts/train.py recorded
+        judged = card.test_split
+        lines.append(
+            f"- judged at the end of training on {judged.images} {judged.split} images "
+            f"(`{judged.judge.rsplit('.', 1)[-1]}`):"
+        )
+        lines += [f"  - {line}" for line in judged.lines if not line.startswith(judged.split)]
     else:
         lines.append(
             "- not evaluated yet: `python scripts/evaluate.py --model <export>` writes FID and MSE"

@@ -63,6 +63,8 @@ def _png(img: Image.Image, folder: Path, name: str) -> str:
 
 
 def _entry(entries: dict[str, Entry], name: str) -> Entry:
+    if not entries:
+        raise gr.Error("no translator yet: train one in the Train tab")
     if name not in entries:
         raise gr.Error(f"unknown translator {name!r}; choose one of {', '.join(entries)}")
     return entries[name]
@@ -107,9 +109,13 @@ def _shown_image(label: str, elem_id: str) -> gr.Image:
     )
 
 
-def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
+NO_TRANSLATOR = "### no translator yet\nTrain one in the **Train** tab; it appears here when done."
+
+
+def build_demo(entries: dict[str, Entry], concurrency: int = 1, training=None) -> gr.Blocks:
+    """The page; ``training`` (an ``app.train_tab.Training``) adds the Train tab."""
     names = list(entries)
-    first = entries[names[0]]
+    first = entries[names[0]] if names else None
 
     def translate_one(image, translator: str, t: float):
         entry = _entry(entries, translator)
@@ -162,9 +168,15 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
 
     # Example files are written once at start-up and only ever read afterwards.
     example_files = {}
-    for name, entry in entries.items():
+
+    def register(name: str, entry: Entry) -> None:
+        """Serve ``entry`` from now on (a run of the Train tab that finished)."""
         folder = _fresh_dir("enot-examples-")
         example_files[name] = [_png(img, folder, str(i)) for i, img in enumerate(entry.examples)]
+        entries[name] = entry
+
+    for name, entry in list(entries.items()):
+        register(name, entry)
 
     def select_model(translator: str):
         entry = _entry(entries, translator)
@@ -178,54 +190,62 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
         title="ENOT translation demo", analytics_enabled=False, delete_cache=(3600, 86400)
     ) as demo:
         gr.Markdown(INTRO)
-        with gr.Row():
-            model = gr.Dropdown(
-                names, value=names[0], label="translator", scale=1, elem_id="translator"
-            )
-            card = gr.Markdown(model_card(first), elem_id="model-card")
-        with gr.Tab("One image"):
+        with gr.Tab("Translate", elem_id="translate-tab"):
             with gr.Row():
-                image = gr.Image(
-                    sources=["upload", "webcam", "clipboard"],
+                model = gr.Dropdown(
+                    names,
+                    value=names[0] if names else None,
+                    label="translator",
+                    scale=1,
+                    elem_id="translator",
+                    allow_custom_value=training is not None,  # runs that finish later join
+                )
+                card = gr.Markdown(
+                    model_card(first) if first else NO_TRANSLATOR, elem_id="model-card"
+                )
+            with gr.Tab("One image"):
+                with gr.Row():
+                    image = gr.Image(
+                        sources=["upload", "webcam", "clipboard"],
+                        type="filepath",
+                        format="png",
+                        label="input",
+                        height=DISPLAY_PX,
+                        elem_id="input-image",
+                    )
+                    seen = _shown_image("model input x (cropped, resized)", "model-input")
+                    out = _shown_image("translation T(x)", "output-image")
+                run = gr.Button("Translate", variant="primary", elem_id="translate-button")
+                with gr.Row():
+                    t = gr.Slider(
+                        0.0,
+                        1.0,
+                        value=1.0,
+                        step=0.05,
+                        elem_id="t-slider",
+                        label="t: displacement interpolation (1 − t)·x + t·T(x)",
+                    )
+                    blend = _shown_image("(1 − t)·x + t·T(x)", "blend-image")
+                note = gr.Markdown(elem_id="preprocessing")
+                examples = gr.Gallery(
+                    example_files[names[0]] if names else [],
+                    columns=8,
+                    label="examples from the test split (click one)",
+                    height=200,
+                    allow_preview=False,
+                    elem_classes="pixelated",
+                    elem_id="examples",
+                )
+            with gr.Tab("Batch"):
+                files = gr.File(
+                    file_count="multiple",
+                    file_types=["image"],
                     type="filepath",
-                    format="png",
-                    label="input",
-                    height=DISPLAY_PX,
-                    elem_id="input-image",
+                    label=f"images (up to {MAX_BATCH})",
                 )
-                seen = _shown_image("model input x (cropped, resized)", "model-input")
-                out = _shown_image("translation T(x)", "output-image")
-            run = gr.Button("Translate", variant="primary", elem_id="translate-button")
-            with gr.Row():
-                t = gr.Slider(
-                    0.0,
-                    1.0,
-                    value=1.0,
-                    step=0.05,
-                    elem_id="t-slider",
-                    label="t: displacement interpolation (1 − t)·x + t·T(x)",
-                )
-                blend = _shown_image("(1 − t)·x + t·T(x)", "blend-image")
-            note = gr.Markdown(elem_id="preprocessing")
-            examples = gr.Gallery(
-                example_files[names[0]],
-                columns=8,
-                label="examples from the test split (click one)",
-                height=200,
-                allow_preview=False,
-                elem_classes="pixelated",
-                elem_id="examples",
-            )
-        with gr.Tab("Batch"):
-            files = gr.File(
-                file_count="multiple",
-                file_types=["image"],
-                type="filepath",
-                label=f"images (up to {MAX_BATCH})",
-            )
-            run_batch = gr.Button("Translate all", variant="primary")
-            gallery = gr.Gallery(label="translations", columns=6, elem_classes="pixelated")
-            zipped = gr.File(label="all translations (zip)")
+                run_batch = gr.Button("Translate all", variant="primary")
+                gallery = gr.Gallery(label="translations", columns=6, elem_classes="pixelated")
+                zipped = gr.File(label="all translations (zip)")
         pair = gr.State()
 
         run.click(
@@ -248,5 +268,9 @@ def build_demo(entries: dict[str, Entry], concurrency: int = 1) -> gr.Blocks:
         )
         model.change(select_model, model, [card, examples], api_name="model_card")
         examples.select(pick_example, model, image, api_visibility="private")
+        if training is not None:
+            from .train_tab import build_train_tab
+
+            build_train_tab(training, model, entries, register)
     demo.queue(default_concurrency_limit=concurrency, max_size=256)
     return demo

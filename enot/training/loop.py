@@ -46,7 +46,7 @@ from enot.step import (
     stationarity,
     trainable_params,
 )
-from enot.training import artifacts
+from enot.training import artifacts, stop_request
 from enot.training.accelerator_setup import make_accelerator, sync_batchnorm
 from enot.training.checkpoints import Progress, list_checkpoints, resolve_resume, save_checkpoint
 from enot.training.curves import plot_training_curves
@@ -192,6 +192,7 @@ def train(
     )
     start, start_step, values, last_eval = time.perf_counter(), progress.step, {}, None
     seconds_before, judging = progress.seconds, 0.0
+    stop = stop_request.StopRequest(run_dir, acc)
     out_of_time = bool(tc.max_seconds) and progress.seconds >= tc.max_seconds
     while progress.step < end and not out_of_time:
         step = progress.step + 1
@@ -247,6 +248,8 @@ def train(
                 torch.tensor([progress.seconds], dtype=torch.float64, device=acc.device)
             ).item()
             out_of_time = progress.seconds >= tc.max_seconds
+        if stop.requested():  # RUN/STOP: end here as --stop-at would, checkpointed
+            end = step
         last = step == tc.steps or out_of_time
 
         # Schedule: the cosine over --steps, or over --max-seconds when the budget is time.
