@@ -1,7 +1,7 @@
 """What potential ENOT's loss learns at a frozen map, and whether its slope could hold T there.
 
     python scripts/train.py --preset emoji_32 --init ot_plan --init-seconds 420 --steps 1 \
-        --checkpoint-every 1 --eval-every 0 --output-dir runs/warm_only
+        --eval-every 0 --output-dir runs/warm_only
     python -m benchmarks.potential_probe --map runs/warm_only/checkpoints/step_00000000 \
         --pairs random --seconds 900
 

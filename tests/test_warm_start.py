@@ -125,7 +125,7 @@ def _equal(a, b):
 
 
 @pytest.mark.slow
-def test_a_warm_started_run_with_ot_plan_pairs_resumes_exactly(tmp_path, train_cmd):
+def test_a_warm_started_run_with_ot_plan_pairs_resumes_exactly_after_a_stop(tmp_path, train_cmd):
     common = [*WARM, "--pairs", "ot_plan"]
     full = run(train_cmd(*common, "--output-dir", str(tmp_path / "full")))
     assert full.returncode == 0, full.stderr[-3000:]
@@ -138,6 +138,21 @@ def test_a_warm_started_run_with_ot_plan_pairs_resumes_exactly(tmp_path, train_c
     _equal(
         _weights(tmp_path / "full/checkpoints/step_00000004"),
         _weights(tmp_path / "part/checkpoints/step_00000004"),
+    )
+    # A stop request (the demo's Stop, or RUN/STOP) inside the warm start: a checkpoint at its
+    # first step, no export, and --resume latest continues it to the same weights.
+    stopped = tmp_path / "stopped"
+    stopped.mkdir()
+    (stopped / "STOP").touch()
+    first = run(train_cmd(*common, "--output-dir", str(stopped)))
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "stopped at step 0 of 4" in first.stdout and not (stopped / "export").exists()
+    assert [r["init_step"] for r in read_log(stopped / "log.jsonl")] == [1]
+    again = run(train_cmd(*common, "--output-dir", str(stopped), "--resume", "latest"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    _equal(
+        _weights(tmp_path / "full/checkpoints/step_00000004"),
+        _weights(stopped / "checkpoints/step_00000004"),
     )
     # The log holds the warm start's six steps before ENOT's four, and the curves draw them.
     records = read_log(tmp_path / "part/log.jsonl")

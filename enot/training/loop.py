@@ -173,13 +173,14 @@ def train(
 
     # Warm start (--init ot_plan): T regressed onto the exact OT matching, each x_i onto its
     # partner y_sigma(i), before ENOT's first step; its steps and seconds count apart from
-    # --steps and --max-seconds, and it ends with a checkpoint and a sample grid.
-    if warm:
-        progress = warm_start(
-            cfg, acc, T, T_unwrapped, g, opt_w, matched, draw, cost, ema, progress, log, samples
-        )
+    # --steps and --max-seconds, and it ends with a checkpoint and a sample grid (or, on a stop
+    # request, with a checkpoint that --resume latest continues).
+    stop = stop_request.StopRequest(run_dir, acc)
+    stopped = warm and not warm_start(
+        cfg, acc, T, T_unwrapped, g, opt_w, matched, draw, cost, ema, progress, log, samples, stop
+    )
 
-    end = min(stop_at or tc.steps, tc.steps)
+    end = progress.step if stopped else min(stop_at or tc.steps, tc.steps)
     T.train()
     g.train()
     bar = tqdm(
@@ -192,7 +193,6 @@ def train(
     )
     start, start_step, values, last_eval = time.perf_counter(), progress.step, {}, None
     seconds_before, judging = progress.seconds, 0.0
-    stop = stop_request.StopRequest(run_dir, acc)
     out_of_time = bool(tc.max_seconds) and progress.seconds >= tc.max_seconds
     while progress.step < end and not out_of_time:
         step = progress.step + 1
@@ -397,9 +397,11 @@ def warm_start(
     progress: Progress,
     log: RunLog,
     samples: SampleGrid,
-) -> Progress:
+    stop: stop_request.StopRequest,
+) -> bool:
     """The warm start's regression steps, from where ``progress`` left them to the budget
-    (--init-steps, else --init-seconds, on the main process's clock)."""
+    (--init-steps, else --init-seconds, on the main process's clock); False when a stop request
+    ended it first."""
     tc, o = cfg.train, cfg.optim
     ckpt_dir = cfg.run_dir / artifacts.CHECKPOINTS
 
@@ -409,7 +411,7 @@ def warm_start(
         return progress.init_seconds / tc.init_seconds
 
     if fraction() >= 1:
-        return progress
+        return True
     start, seconds_before = time.perf_counter(), progress.init_seconds
     bar = tqdm(disable=not acc.is_main_process, desc="warm start", unit="step", leave=False)
     while fraction() < 1:
@@ -436,17 +438,21 @@ def warm_start(
             torch.tensor([clock], dtype=torch.float64, device=acc.device)
         ).item()
         bar.update(1)
+        asked = stop.requested()
         done = fraction() >= 1
-        if step % tc.log_every == 0 or done:
+        if step % tc.log_every == 0 or done or asked:
             rate = bar.n / (time.perf_counter() - start)
             log.warm_step(step, values, opt_w.param_groups[0]["lr"], rate)
-        if step % tc.checkpoint_every == 0 or done:
+        if step % tc.checkpoint_every == 0 or done or asked:
             # Step 0 of ENOT: each warm-start checkpoint replaces the last.
             check_weights((T, g), step, ckpt_dir)
             save_checkpoint(acc, ckpt_dir, 0, cfg, tc.checkpoints_total_limit)
+        if asked:
+            bar.close()
+            return False
     bar.close()
     samples.save(T_unwrapped, 0)
-    return progress
+    return True
 
 
 def ema_copy(T: nn.Module, ema: EMAModel | None) -> nn.Module | None:
