@@ -34,8 +34,8 @@ import ot  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks import icnn_mixture  # noqa: E402
-from enot.costs import HALF_SQ_L2, sphere_geodesic  # noqa: E402
 from enot.lowdim import FitConfig, fit, paper_2d, paper_table4  # noqa: E402
+from enot.lowdim.costs import HALF_SQ_L2, sphere_geodesic  # noqa: E402
 from enot.lowdim.datasets.synthetic import (  # noqa: E402
     TOY_2D,
     random_gaussian_pair,

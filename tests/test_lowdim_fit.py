@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import enot
-from enot.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim import FitConfig, TransportResult, fit, paper_2d, paper_table4
+from enot.lowdim.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim.datasets.icnn_mixture import icnn_mixture_pair
 from enot.lowdim.datasets.synthetic import (
     TOY_2D,

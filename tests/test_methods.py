@@ -13,17 +13,11 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from data import build_domain
 from enot.config import Config, ConfigError
 from enot.config.cli import parse_cli
-from enot.costs import sq_l2_per_size
+from enot.costs import quadratic_coefficient, sq_l2_per_size
 from enot.evaluation.translate import per_image_mse
 from enot.export import load_export
 from enot.not_ae import ae_cost, pixel_l1
-from enot.not_losses import (
-    convex_psi,
-    jensen_penalty,
-    not_map_loss,
-    not_potential_loss,
-    quadratic_coefficient,
-)
+from enot.not_losses import convex_psi, jensen_penalty, not_map_loss, not_potential_loss
 from enot.training.networks import build_networks
 from models import UNet
 

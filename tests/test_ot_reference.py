@@ -17,8 +17,8 @@ from scipy.optimize import linear_sum_assignment
 
 from data import spread_indices
 from data.split import in_test_by_name
-from enot.costs import COSTS, get_cost
 from enot import ot_plan as module
+from enot.costs import COSTS, get_cost
 from enot.evaluation.ot_reference import OTReferenceError, ot_reference
 from enot.ot_plan import cost_matrix
 from enot.training.curves import draw_reference, plot_training_curves, read_reference

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from enot.costs import StrictlyConvexCost
+from enot.lowdim.costs import StrictlyConvexCost
 from enot.lowdim.mlp_gradient import mlp_gradient, supports
 
 

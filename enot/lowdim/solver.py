@@ -15,7 +15,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from enot.costs import (
+from enot.finite import finite_means
+from enot.lowdim.config import FitConfig
+from enot.lowdim.costs import (
     ArrayCost,
     StrictlyConvexCost,
     check_batched_cost,
@@ -24,8 +26,6 @@ from enot.costs import (
     get_array_cost,
     sphere_geodesic,
 )
-from enot.finite import finite_means
-from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import batch_source, check_on_sphere, check_pair
 from enot.lowdim.networks import gradient_maps, map_network, one_directional_map, potential
 from enot.lowdim.result import TransportResult

@@ -30,11 +30,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from enot.config import Config, ConfigError, save_config
-from enot.costs import Cost, get_cost
+from enot.costs import QUADRATIC_COEFFICIENT, Cost, get_cost, quadratic_coefficient
 from enot.export import write_export
 from enot.machine import machine_description
 from enot.not_ae import ae_cost
-from enot.not_losses import QUADRATIC_COEFFICIENT, quadratic_coefficient
 from enot.not_step import not_map_forward, not_potential_forward
 from enot.optim import adamw_cosine, cosine_lr_factor
 from enot.step import (
