@@ -22,7 +22,7 @@ from enot.evaluation.ot_reference import OTReferenceError
 from enot.evaluation.ot_reference_data import task_reference
 from enot.export import load_export, record_test_split
 from enot.export_card import CARD_FILE, SplitJudgement
-from enot.finite import NonFiniteError
+from enot.optim import NonFiniteError
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
 from enot.training.checkpoints import CheckpointError, list_checkpoints

@@ -60,6 +60,7 @@ class _Trace:
 
     def __init__(self, tmp_path, monkeypatch, steps: int, *flags: str, steep_g: bool = False):
         from enot.training import loop, networks, streams
+        from enot.training import run as built_run
 
         cfg = _cfg(
             *flags,
@@ -101,11 +102,11 @@ class _Trace:
         real_next = streams.InfiniteStream.__next__
 
         def counting_next(stream):
-            # The source stream's seed is odd, the target's even (enot.training.loop).
+            # The source stream's seed is odd, the target's even (enot.training.run).
             self.draws["source" if stream.sampler.initial_seed % 2 else "target"] += 1
             return real_next(stream)
 
-        monkeypatch.setattr(loop, "build_networks", build)
+        monkeypatch.setattr(built_run, "build_networks", build)
         monkeypatch.setattr(streams.InfiniteStream, "__next__", counting_next)
         handle = register_optimizer_step_pre_hook(before_step)
         try:
