@@ -17,6 +17,7 @@ SCRIPTS = (
     "demo_latency",
     "expectile_dual",
     "feature_throughput",
+    "lowdim",
     "onnx_speed",
     "predict_hours",
     "step_memory",
