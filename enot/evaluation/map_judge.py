@@ -33,20 +33,6 @@ class MapJudge:
         self.has_classifier = self.judge.rate is not None
         self.best_by, self.best_guard = best_by, best_guard
 
-    @classmethod
-    def for_run(
-        cls, cfg: Config, device: torch.device | str = "cpu", log: Callable[[str], None] = print
-    ) -> "MapJudge":
-        """The judge of a training run: its test split, --eval-images, --best-by, --best-guard."""
-        return cls(
-            data_from_config(cfg),
-            cfg.train.eval_images,
-            device,
-            log=log,
-            best_by=resolve_best_by(cfg),
-            best_guard=cfg.train.best_guard,
-        )
-
     def __call__(
         self, T: nn.Module, step: int = 0, seconds: float = 0.0
     ) -> tuple[dict, float, str]:
