@@ -48,12 +48,12 @@ def data_from_config(cfg: Config) -> EvalData:
 
 
 def data_from_card(translator: LoadedExport) -> EvalData:
-    """The domains recorded in the export's task card (the data it was trained on)."""
+    """The domains recorded in the export's export card (the data it was trained on)."""
     cfg = translator.config
     d = cfg.data
     if d.image_size != translator.image_size:
         raise EvaluationError(
-            f"{translator.path}: the task card says image size {translator.image_size} but its "
+            f"{translator.path}: the export card says image size {translator.image_size} but its "
             f"config says {d.image_size}; the export is inconsistent"
         )
     return data_from_config(cfg)
