@@ -155,7 +155,7 @@ def fit(
         sched_g.step()
         if cfg.log_every and (step + 1) % cfg.log_every == 0:
             history.append(
-                {"step": step + 1, "seconds": time.perf_counter() - start, **losses.detached()}
+                {"step": step + 1, "seconds": time.perf_counter() - start, **losses.floats()}
             )
             if callback is not None:
                 paused = time.perf_counter()

@@ -55,7 +55,7 @@ def enot_update(
     values = {}
     if check is not None:
         values = check(
-            {**losses.scalars(), "grad_norm_t": grad_norm(T), "grad_norm_g": grad_norm(g)}
+            {**losses.tensors(), "grad_norm_t": grad_norm(T), "grad_norm_g": grad_norm(g)}
         )
     opt_g.step()
     opt_t.step()
@@ -133,6 +133,6 @@ def regression_update(
     opt.zero_grad(set_to_none=True)
     losses = regression_forward(T, x, partner, cost)
     backward(losses.fit, inputs=trainable_params(T))
-    values = check({**losses.scalars(), "grad_norm_t": grad_norm(T)})
+    values = check({**losses.tensors(), "grad_norm_t": grad_norm(T)})
     opt.step()
     return values
