@@ -17,6 +17,8 @@ from torch import Tensor
 from torch.optim import AdamW
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
+from data.errors import UserError
+
 
 def adamw_cosine(
     params: Iterable[Tensor],
@@ -40,7 +42,7 @@ def cosine_lr_factor(fraction: float, final_lr_ratio: float) -> float:
     return final_lr_ratio + (1 - final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t))
 
 
-class NonFiniteError(FloatingPointError):
+class NonFiniteError(UserError, FloatingPointError):
     """A loss, gradient norm or weight became NaN or inf; the update was not applied."""
 
 

@@ -17,24 +17,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from data import DatasetError
-from enot.config import ConfigError
+from data import UserError
 from enot.config.cli import positive_int
 from enot.evaluation.export_report import evaluate_export
-from enot.evaluation.held_out import EvaluationError, data_from_folders, data_from_preset
-from enot.evaluation.metrics.weights import InceptionWeightsError
+from enot.evaluation.held_out import data_from_folders, data_from_preset
 from enot.evaluation.result import write_reports
 from enot.export import ExportError, load_export, update_card
-from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError
-
-USER_ERRORS = (
-    EvaluationError,
-    LPIPSWeightsError,
-    ExportError,
-    DatasetError,
-    ConfigError,
-    InceptionWeightsError,
-)
+from models.lpips import LPIPS_FROM_HUB
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         if data is None and args.split == "test" and not args.no_card:
             card = update_card(translator, result.to_dict())
             print(f"model card: {card}")
-    except USER_ERRORS as e:
+    except UserError as e:  # what the user can fix: "error: ...", exit status 2
         hint = ""
         nested = Path(args.model) / "export"
         if isinstance(e, ExportError) and (nested / "translator.json").is_file():

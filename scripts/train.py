@@ -10,36 +10,16 @@ from __future__ import annotations
 import json
 import sys
 
-from data import CorruptImageError, DatasetError
-from enot.config import ConfigError
+from data import UserError
 from enot.config.cli import parse_cli
-from enot.evaluation.class_judge import JudgeError
-from enot.evaluation.held_out import EvaluationError
-from enot.evaluation.metrics.weights import InceptionWeightsError
-from enot.evaluation.ot_reference import OTReferenceError
 from enot.evaluation.training_run import RunEvaluation
-from enot.optim import NonFiniteError
 from enot.training import artifacts
 from enot.training.accelerator_setup import process_state
-from enot.training.checkpoints import CheckpointError
 from enot.training.loop import train
-from models.efficientnet_lite import BackboneWeightsError
-from models.lpips import LPIPSWeightsError
 
-USER_ERRORS = (
-    BackboneWeightsError,
-    LPIPSWeightsError,
-    ConfigError,
-    DatasetError,
-    CorruptImageError,
-    CheckpointError,
-    NonFiniteError,
-    FileExistsError,
-    InceptionWeightsError,
-    EvaluationError,
-    JudgeError,
-    OTReferenceError,
-)
+# What the user can fix: printed as "error: ..." with exit status 2, no traceback. A file where
+# the run folder goes, or a folder holding another run's checkpoints, is a FileExistsError.
+USER_ERRORS = (UserError, FileExistsError)
 
 
 def main(argv: list[str] | None = None) -> int:

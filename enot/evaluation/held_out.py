@@ -9,13 +9,14 @@ from pathlib import Path
 from torch.utils.data import Dataset, Subset
 
 from data import build_domain
+from data.errors import UserError
 from enot.config import Config, get_preset
 from enot.export import LoadedExport
 
 CHANNELS = 3
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserError, ValueError):
     """The export and the evaluation data do not fit, or a split is unusable."""
 
 

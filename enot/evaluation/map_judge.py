@@ -14,7 +14,7 @@ from enot.evaluation.judge import judge_for, judge_type
 from enot.evaluation.paired_judge import PairedJudge
 
 
-class MapJudge:
+class JudgeCallback:
     """The training loop's evaluation callback: T -> (metrics, score, summary): the report's
     figures with ``best_by``, the ``best_score``, one line for the log. ``fid_images`` caps the
     images FID and KID see under the split judge. The judge loads its data, classifier and

@@ -1,6 +1,6 @@
 """What a training run asks of evaluation, resolved once from its config (``scripts/train.py``):
 the task's held-out data and --best-by, checked against the task's judge before anything runs;
-the evaluation callback the loop is handed (``MapJudge``); the exact OT between the train
+the evaluation callback the loop is handed (``JudgeCallback``); the exact OT between the train
 split's samples, which curves.png draws; and, at the end, the exports judged on the whole test
 split and the run's report.
 """
@@ -16,7 +16,7 @@ import torch
 from enot.config import Config
 from enot.evaluation.held_out import EvalData, data_from_config
 from enot.evaluation.judge import judge_for, judge_type
-from enot.evaluation.map_judge import MapJudge, resolve_best_by
+from enot.evaluation.map_judge import JudgeCallback, resolve_best_by
 from enot.evaluation.ot_reference_data import task_reference
 from enot.export import load_export, record_test_split
 from enot.export.card import CARD_FILE, SplitJudgement
@@ -38,12 +38,12 @@ class RunEvaluation:
         """Refuses a --best-by the task has no judge for (``ConfigError``)."""
         return cls(cfg, data_from_config(cfg), resolve_best_by(cfg))
 
-    def callback(self, device: torch.device | str, log: Callable[[str], None]) -> MapJudge:
+    def callback(self, device: torch.device | str, log: Callable[[str], None]) -> JudgeCallback:
         """The loop's evaluation callback: the task's judge on --eval-images, --best-by,
         --best-guard. Built before training, so that a missing file stops the run before its
         first step."""
         t = self.cfg.train
-        return MapJudge(self.data, t.eval_images, device, log, self.best_by, t.best_guard)
+        return JudgeCallback(self.data, t.eval_images, device, log, self.best_by, t.best_guard)
 
     def log_ot_reference(self, resume: str | None) -> None:
         """The exact OT between the train split's samples (scripts/ot_reference.py), printed and

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from torch import nn
 
+from data.errors import UserError
 from enot.config import Config, ConfigError
 from enot.export.card import CARD_FILE, CardError, ExportCard
 from models import ModelLoadError, UNet, load_model
@@ -18,7 +19,7 @@ from models import ModelLoadError, UNet, load_model
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # "owner/name", as the Hub spells repo ids
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """A folder is not a usable inference export."""
 
 

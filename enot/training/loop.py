@@ -10,7 +10,7 @@ runs the same under ``python``, ``accelerate launch`` (one or many processes, GP
 ``torchrun``.
 
 Training knows no metric: ``evaluate(T, step, seconds)`` is handed in (``scripts/train.py``
-passes ``enot.evaluation.map_judge.MapJudge``) and answers ``(metrics, score, summary)``, or
+passes ``enot.evaluation.map_judge.JudgeCallback``) and answers ``(metrics, score, summary)``, or
 None when it judged nothing; the map with the highest score is kept as ``export_best``.
 """
 

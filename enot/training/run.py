@@ -138,7 +138,7 @@ def build_run(cfg: Config, resume: str | None, has_evaluate: bool) -> Run:
     if tc.eval_every and acc.is_main_process and not has_evaluate:
         raise ConfigError(
             "--eval-every needs an evaluation callback: pass evaluate "
-            "(scripts/train.py passes enot.evaluation.map_judge.MapJudge)"
+            "(scripts/train.py passes enot.evaluation.map_judge.JudgeCallback)"
         )
     if acc.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
