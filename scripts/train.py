@@ -1,4 +1,4 @@
-"""Train an ENOT translator.
+"""Train an ENOT map and export it.
 
 accelerate launch scripts/train.py --preset colored_mnist [--field value ...]
 python scripts/train.py --preset colored_mnist --steps 200
