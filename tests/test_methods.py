@@ -21,7 +21,8 @@ from enot.not_losses import convex_psi, jensen_penalty, not_map_loss, not_potent
 from enot.training.networks import build_networks
 from models import UNet
 
-# What each method's outer iteration returns (and the loop logs).
+# What each method's outer iteration returns (and the loop logs); ENOT's with T's stationarity,
+# which the loop adds at each logged step.
 ENOT_VALUES = {
     "g_loss",
     "t_loss",
@@ -30,6 +31,8 @@ ENOT_VALUES = {
     "transport_cost",
     "grad_norm_t",
     "grad_norm_g",
+    "stationarity_ratio",
+    "stationarity_cosine",
 }
 NOT_VALUES = {"g_loss", "t_loss", "w_dist", "transport_cost", "grad_norm_t", "grad_norm_g"}
 
