@@ -148,7 +148,8 @@ def train(
         # Evaluation: the exported map (the EMA when kept) judged; the best one exported.
         if tc.eval_every and (step % tc.eval_every == 0 or last):
             clock = time.perf_counter()
-            last_eval = judge(run, evaluate, step) or last_eval
+            metrics = judge(run, evaluate, step)
+            last_eval = last_eval if metrics is None else metrics
             judging += time.perf_counter() - clock
 
         # Checkpoint, with finite weights only.
