@@ -94,6 +94,16 @@ def test_layers_import_only_downwards(folders, forbidden):
     assert _violations(_sources(*folders), forbidden) == []
 
 
+def test_benchmarks_take_from_the_loop_only_the_loop_itself():
+    # A benchmark runs the methods' iterations through enot.training.updates, never a copy.
+    found = {}
+    for path in _sources("benchmarks"):
+        for module, names in _imports(path):
+            if module == "enot.training.loop":
+                found[str(path.relative_to(ROOT))] = set(names)
+    assert found and all(names <= {"train"} for names in found.values()), found
+
+
 def test_the_method_imports_no_machinery():
     files = _method_files()
     assert ROOT / "enot/losses.py" in files and ROOT / "enot/lowdim/solver.py" in files
