@@ -12,7 +12,7 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from enot.export import HUB_ID  # noqa: E402
-from enot.export_card import CARD_FILE  # noqa: E402
+from enot.export.card import CARD_FILE  # noqa: E402
 
 from .catalog import HOW_TO_TRAIN, QUICKSTART_EXPORT, CatalogError, load_catalog  # noqa: E402
 from .onnx_map import BACKENDS  # noqa: E402

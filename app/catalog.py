@@ -19,7 +19,7 @@ from data import DatasetError, build_domain
 from data.attribution import attribution
 from data.normalization import Color, parse_background
 from enot.export import HUB_ID, ExportError, LoadedExport, load_export, resolve_export
-from enot.export_card import CARD_FILE
+from enot.export.card import CARD_FILE
 
 from .fast_map import FastMap
 from .onnx_map import OnnxLoadError, OnnxMap, build_map, describe

@@ -3,7 +3,7 @@
     enot-export runs/colored_mnist/export --format onnx
     python scripts/export.py EXPORT --format onnx --parity-images 256
 
-T.onnx is written beside the export's task card: the EMA of T when the export has one (else T),
+T.onnx is written beside the export's export card: the EMA of T when the export has one (else T),
 BatchNorm folded into the convolutions (``app.fast_map.fold_batchnorm``), float32, input
 ``x`` [batch, 3, S, S] and output ``tx`` of the same shape, the batch axis dynamic and S the
 export's image size, opset ``OPSET`` through PyTorch's torch.export-based exporter.
@@ -12,7 +12,7 @@ Parity is proven before the file is kept: onnxruntime on the CPU and the PyTorch
 its BatchNorms not folded) translate the same images, the source domain's held-out test split
 when it is here, else uniform noise in [-1, 1] (the card says which), in batches of
 ``BATCH`` and once alone, and the largest |onnxruntime - PyTorch| must not exceed
-``TOLERANCE``. That figure goes into the task card (``enot.export_card.OnnxExport``) with the
+``TOLERANCE``. That figure goes into the export card (``enot.export.card.OnnxExport``) with the
 preprocessing, and the model card gains a five-line onnxruntime snippet.
 
 Nothing half-made is left: the file is built under a temporary name, checked, and renamed to
@@ -37,7 +37,7 @@ from torch import nn
 
 from data import DatasetError, build_domain
 from enot.export import ExportError, LoadedExport, load_export, rewrite_card
-from enot.export_card import OnnxExport
+from enot.export.card import OnnxExport
 from models.io import CONFIG_NAME, WEIGHTS_NAME
 
 from .fast_map import fold_batchnorm
@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wrote {args.export / record.file} ({record.bytes / 2**20:.2f} MiB, opset "
         f"{record.opset}, from {record.weights}); parity {record.parity['max_abs_diff']:.2e} "
-        f"<= {record.parity['tolerance']:.0e}; the task card and model card say how to run it"
+        f"<= {record.parity['tolerance']:.0e}; the export card and model card say how to run it"
     )
     return 0
 

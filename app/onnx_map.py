@@ -2,7 +2,7 @@
 
 ``OnnxMap(export)(x)`` takes and returns what ``FastMap`` does, [B, 3, S, S] float tensors in
 [-1, 1], so the preprocessing before it and the PNG after it are the PyTorch path's
-(``app.pipeline``, ``data.normalization``). It loads only a T.onnx that its task card vouches
+(``app.pipeline``, ``data.normalization``). It loads only a T.onnx that its export card vouches
 for: the file's SHA-256, the source weights' SHA-256 and the input shape must be the card's.
 """
 
@@ -40,19 +40,19 @@ class OnnxMap:
         how = f"write it with `enot-export {export.path} --format onnx` ({INSTALL})"
         if record is None or not path.is_file():
             what = (
-                "the task card records no ONNX export"
+                "the export card records no ONNX export"
                 if path.is_file()
                 else f"there is no {path.name}"
             )
             raise OnnxLoadError(f"{export.path}: {what}; {how}")
         if record.file != ONNX_FILE:
             raise OnnxLoadError(
-                f"{export.path}: the task card names {record.file!r}; an "
+                f"{export.path}: the export card names {record.file!r}; an "
                 f"export's ONNX file is {ONNX_FILE}"
             )
         if sha256(path) != record.sha256:
             raise OnnxLoadError(
-                f"{path} is not the file its task card records (SHA-256 "
+                f"{path} is not the file its export card records (SHA-256 "
                 f"differs): it was replaced or changed after export; {how}"
             )
         if record.weights != export.weights:
@@ -75,7 +75,7 @@ class OnnxMap:
         size, channels = export.image_size, export.card.channels
         if list(shape[1:]) != [channels, size, size]:
             raise OnnxLoadError(
-                f"{path} takes inputs {shape}; its task card says "
+                f"{path} takes inputs {shape}; its export card says "
                 f"[batch, {channels}, {size}, {size}]"
             )
         self.input, self.output = record.input_name, record.output_name

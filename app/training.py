@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from enot.export_card import CARD_FILE
+from enot.export.card import CARD_FILE
 from enot.training import artifacts
 
 from .catalog import Entry, load_entry

@@ -34,7 +34,7 @@ def peak_of(device_name: str) -> dict[str, float] | None:
 def machine() -> str:
     """One line: torch, Python, the CPU (its AVX level and torch's kernels, which speed figures
     depend on), the threads and, where there is one, the GPU with CUDA and cuDNN."""
-    from enot.machine import cpu_model_and_flags
+    from enot.training.machine import cpu_model_and_flags
 
     model, flags = cpu_model_and_flags()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else "no AVX2"

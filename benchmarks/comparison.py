@@ -1,8 +1,8 @@
 """ENOT against NOT on identical networks: seconds and FLOPs of one outer iteration of each.
 
-Both run the training loop's outer iterations (`enot.step`, and `enot.not_step` with
-`enot.training.loop.not_map_updates`) on networks built by `enot.training.networks`, with the
-trainer's AdamW settings, so they differ only in the method. Every method gets a copy of the
+Both run the training loop's own updates (`enot.training.updates`) on the networks, cost,
+objective and optimisers that `enot.training.networks` builds for the loop, so they differ only
+in the method. Every method gets a copy of the
 same T and g and its own optimisers; their iterations alternate (paired) on one fixed batch, so
 load and thermal drift hit both alike. The map's quality against time is
 ``benchmarks.time_to_quality``.
@@ -19,41 +19,44 @@ import sys
 import time
 
 import torch
-from torch.optim import AdamW
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import machine, write_json
 from benchmarks.step_timing import SETTINGS
 from enot.config import Config
-from enot.costs import get_cost
-from enot.finite import finite_means
-from enot.not_step import not_potential_forward
-from enot.step import ENOTObjective, enot_gradients, grad_norm, trainable_params
-from enot.training.loop import not_map_updates
-from enot.training.networks import build_networks
+from enot.optim import finite_means
+from enot.training.networks import (
+    build_networks,
+    convexity_from,
+    cost_from,
+    objective_from,
+    optimisers_from,
+)
+from enot.training.updates import enot_update, not_map_updates, not_potential_update
 
 METHODS = ("enot", "not")
 
 
+def method_config(cfg: Config, method: str) -> Config:
+    """``cfg`` with its method set to ``method`` (one of the loop's)."""
+    cfg = copy.deepcopy(cfg)
+    cfg.method.method = method
+    return cfg
+
+
 def outer_iteration(method: str, nets: tuple, x, y, cfg: Config, t_iters: int) -> None:
-    """One outer iteration of ``method`` on (T, g, opt_T, opt_g), as the training loop's
-    ``match`` runs it (gradient norms and the finite check included)."""
+    """One outer iteration of ``method`` on (T, g, opt_T, opt_g), by the training loop's own
+    updates (``enot.training.updates``), gradient norms and the finite check included; NOT's K
+    map updates all on ``x``."""
     T, g, opt_t, opt_g = nets
-    cost, e = get_cost(cfg.method.cost), cfg.enot
+    cfg = method_config(cfg, method)
+    cost, backward = cost_from(cfg), torch.autograd.backward
     if method == "enot":
-        opt_t.zero_grad(set_to_none=True)
-        opt_g.zero_grad(set_to_none=True)
-        losses = enot_gradients(T, g, x, y, ENOTObjective(cost, e.tau, e.lam, e.gauge))
-        finite_means({**losses.scalars(), "grad_norm_t": grad_norm(T), "grad_norm_g": grad_norm(g)})
-        opt_g.step()
-        opt_t.step()
-    else:
-        not_map_updates(T, g, opt_t, [x] * t_iters, cost, torch.autograd.backward, finite_means)
-        opt_g.zero_grad(set_to_none=True)
-        p = not_potential_forward(T, g, x, y, cost)
-        p.g_loss.backward(inputs=trainable_params(g))
-        finite_means({"g_loss": p.g_loss.detach(), "grad_norm_g": grad_norm(g)})
-        opt_g.step()
+        enot_update(T, g, opt_t, opt_g, x, y, objective_from(cfg, cost), backward, finite_means)
+        return
+    not_map_updates(T, g, opt_t, [x] * t_iters, cost, backward, finite_means)
+    alpha, k = convexity_from(cfg, y.shape)
+    not_potential_update(T, g, opt_g, x, y, cost, alpha, k, backward, finite_means)
 
 
 def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) -> dict:
@@ -61,15 +64,13 @@ def time_outer_iterations(name: str, cfg: Config, t_iters: int, repeats: int) ->
     ``t_iters``), paired on one batch, each from a copy of the same networks."""
     torch.manual_seed(0)
     T0, g0 = build_networks(cfg)
-    size, batch, o = cfg.data.image_size, cfg.train.batch_size, cfg.optim
+    size, batch = cfg.data.image_size, cfg.train.batch_size
     gen = torch.Generator().manual_seed(0)
     x, y = (torch.rand(batch, 3, size, size, generator=gen) * 2 - 1 for _ in "xy")
     nets = {}
     for m in METHODS:
         T, g = copy.deepcopy(T0).train(), copy.deepcopy(g0).train()
-        betas = (o.beta1, o.beta2)
-        opt_t = AdamW(T.parameters(), lr=o.lr_t, betas=betas, weight_decay=o.weight_decay)
-        opt_g = AdamW(g.parameters(), lr=o.lr_g, betas=betas, weight_decay=o.weight_decay)
+        opt_t, _, opt_g, _ = optimisers_from(cfg, T, g, 1)
         nets[m] = (T, g, opt_t, opt_g)
     flops, times = {}, {m: [] for m in METHODS}
     for m in METHODS:  # one counted iteration each, which also warms up the allocator

@@ -9,6 +9,7 @@ between the Gaussians with P's and Q's means and covariances.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from enot.lowdim import FitConfig, fit  # noqa: E402
+from enot.lowdim import FitConfig, fit, paper_table4  # noqa: E402
 from enot.lowdim.datasets.icnn_mixture import IcnnMixturePair, icnn_mixture_pair  # noqa: E402
 from enot.lowdim.datasets.synthetic import GaussianPair  # noqa: E402
 
@@ -122,3 +123,86 @@ def load(paths: list[Path]) -> tuple[list[Curve], dict[int, float]]:
         baselines.update({int(d): v for d, v in data["baselines"].items()})
         curves += [Curve(**c) for c in data["curves"]]
     return curves, baselines
+
+
+ICNN_SETTINGS = {
+    "defaults": FitConfig,
+    # The earlier defaults: Table 4 plus the quadratic term and standardisation.
+    "old defaults": lambda: paper_table4(quadratic=True, standardise=True),
+}
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`--set lr=3e-3 hidden=256,256` -> FitConfig fields, each value parsed as its field's type."""
+    kinds = {f.name: f.type for f in dataclasses.fields(FitConfig)}
+    changes = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or key not in kinds:
+            raise SystemExit(
+                f"--set takes FIELD=VALUE with FIELD one of {sorted(kinds)}; got {pair!r}"
+            )
+        kind = str(kinds[key])
+        try:
+            if "tuple" in kind:
+                number = float if "float" in kind else int
+                changes[key] = tuple(number(v) for v in text.split(","))
+            elif "bool" in kind:
+                changes[key] = {"true": True, "false": False}[text.lower()]
+            elif "int" in kind and "float" not in kind:
+                changes[key] = int(text)
+            elif "float" in kind:
+                changes[key] = float(text)
+            else:
+                changes[key] = text
+        except (KeyError, ValueError):
+            raise SystemExit(f"--set {pair!r}: {key} takes a value of type {kind}") from None
+    return changes
+
+
+def icnn(
+    dims: list[int],
+    steps: int,
+    eval_every: int,
+    pool: int,
+    seed: int,
+    settings: list[str],
+    out: Path,
+    overrides: dict,
+) -> None:
+    print(
+        f"\n### ICNN mixture: Gaussian mixture -> grad psi (random ICNN), half squared L2, "
+        f"bidirectional\n\nsteps {steps}, pool {pool:,} per side, L2-UV on "
+        f"{EVAL_SAMPLES:,} fresh samples; {torch.get_num_threads()} torch threads\n"
+    )
+    curves, baselines = [], {}
+    for d in dims:
+        baselines[d] = linear_baseline(icnn_mixture_pair(d, seed=seed), seed)
+        for label in settings:
+            cfg = ICNN_SETTINGS[label]().replace(steps=steps, **overrides)
+            tag = label + "".join(f", {k}={v}" for k, v in overrides.items())
+            curves.append(run(d, cfg, tag, pool, eval_every, seed))
+    name = (
+        "icnn_mixture_"
+        + "_".join(label.replace(" ", "_") for label in settings)
+        + "".join(f"_{k}{v}" for k, v in overrides.items()).replace(" ", "")
+        + "_D"
+        + "_".join(str(d) for d in dims)
+    )
+    save(curves, baselines, out / f"{name}.json")
+    icnn_report(curves, baselines, out / f"{name}.png")
+
+
+def icnn_report(curves: list, baselines: dict[int, float], plot_path: Path) -> None:
+    marks = sorted({s for c in curves for s in c.steps if s % 10_000 == 0 or s == c.steps[-1]})
+    print(
+        "\n| D | settings | "
+        + " | ".join(f"L2-UV % at step {s:,}" for s in marks)
+        + " | wall s | best linear map |"
+    )
+    print("| --- | --- | " + " | ".join("---" for _ in marks) + " | --- | --- |")
+    for c in sorted(curves, key=lambda c: c.dim):
+        at = dict(zip(c.steps, c.l2_uv))
+        cells = " | ".join(f"{at[s]:.2f}" if s in at else "-" for s in marks)
+        print(f"| {c.dim} | {c.label} | {cells} | {c.seconds[-1]:.0f} | {baselines[c.dim]:.1f} |")
+    print(f"\nplot: {plot(curves, baselines, plot_path)}")

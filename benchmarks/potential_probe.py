@@ -33,12 +33,10 @@ from safetensors.torch import load_file
 
 from benchmarks.common import machine
 from enot.config import load_config
-from enot.costs import get_cost
 from enot.not_losses import convex_psi, jensen_penalty, quadratic_coefficient
-from enot.optim import adamw_cosine
-from enot.step import ENOTObjective, enot_forward, stationarity, trainable_params
+from enot.step import enot_forward, stationarity, trainable_params
 from enot.training.artifacts import CONFIG
-from enot.training.networks import build_networks
+from enot.training.networks import build_networks, cost_from, objective_from, optimisers_from
 from enot.training.plan_pairs import plan_pairs
 
 
@@ -89,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     T, g = build_networks(cfg)
     T.load_state_dict(load_file(Path(args.map) / "model.safetensors"))
     T.requires_grad_(False)
-    e, o, cost = cfg.enot, cfg.optim, get_cost(cfg.method.cost)
-    objective = ENOTObjective(cost, e.tau, e.lam, e.gauge, e.r1, e.diff_augment)
-    opt, _ = adamw_cosine(
-        g.parameters(), args.lr_g or o.lr_g, (o.beta1, o.beta2), o.weight_decay, 1, 1.0
-    )
+    if args.lr_g:
+        cfg.optim.lr_g = args.lr_g
+    cost = cost_from(cfg)
+    objective = objective_from(cfg, cost)
+    _, _, opt, _ = optimisers_from(cfg, T, g, 1)  # g's AdamW as training builds it
     pairs = plan_pairs(cfg, Path(args.map).parent.parent, print)
     n, b = len(pairs), cfg.train.batch_size
     # Every matched pair in memory once: a random target is a random partner, since the
@@ -118,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         opt.step()
         step += 1
         if step % args.log_every == 0:
-            row = {"step": step, "seconds": time.perf_counter() - start, **losses.detached()}
+            row = {"step": step, "seconds": time.perf_counter() - start, **losses.floats()}
             log.append(row)
             print({k: round(v, 4) for k, v in row.items()}, flush=True)
     T.train()  # T's batch statistics, as training computes T(x)

@@ -1,10 +1,12 @@
 """Peak memory of one ENOT training step, counted on fake tensors: no data, any machine.
 
-The step is the trainer's (``enot.step.enot_gradients``, under autocast when asked, then both
-AdamW steps, twice over so that the optimiser state exists). Under ``FakeTensorMode`` every
-tensor has its shape, dtype and storage but no data, so a 128 px batch of 64 costs seconds and
-no RAM; the same code on real tensors gives the same bytes (``--check-real``, which on CUDA also
-reads the allocator's peak, rounding and cuDNN's workspaces included). The CUDA context,
+The step is the training loop's own update (``enot.training.updates.enot_update``: both
+networks' forward, backward and AdamW steps, under autocast when asked), twice over so that the
+optimiser state exists, on the networks, objective and optimisers the loop builds. Under
+``FakeTensorMode`` every tensor has its shape, dtype and storage but no data, so a 128 px batch
+of 64 costs seconds and no RAM; the same code on real tensors gives the same bytes
+(``--check-real``, which on CUDA also reads the allocator's peak, rounding and cuDNN's
+workspaces included). The CUDA context,
 fragmentation and DDP's gradient bucket come on top.
 
     python -m benchmarks.step_memory                     # each paper preset, fp32 and bf16
@@ -20,14 +22,12 @@ from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
-from torch.optim import AdamW
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from enot.config import Config, get_preset
-from enot.costs import get_cost
-from enot.step import ENOTObjective, enot_gradients
-from enot.training.networks import build_networks
+from enot.training.networks import build_networks, cost_from, objective_from, optimisers_from
+from enot.training.updates import enot_update
 
 MiB = 2**20
 PAPER_PRESETS = (
@@ -119,26 +119,20 @@ def measure_step(cfg: Config, *, fake: bool = True, device: str = "cpu") -> Step
     device_type = torch.device(device).type
     with FakeTensorMode() if fake else torch.device(device):
         T, g = build_networks(cfg)
-        o, e = cfg.optim, cfg.enot
-        opts = [
-            AdamW(m.parameters(), lr=lr, betas=(o.beta1, o.beta2), weight_decay=o.weight_decay)
-            for m, lr in ((T, o.lr_t), (g, o.lr_g))
-        ]
+        opt_t, _, opt_g, _ = optimisers_from(cfg, T, g, 1)
+        opts = (opt_t, opt_g)
         x, y = (torch.randn(batch, 3, size, size) for _ in "xy")
-        objective = ENOTObjective(get_cost(cfg.method.cost), e.tau, e.lam, e.gauge)
+        objective = objective_from(cfg, cost_from(cfg))
         live = LiveBytes()
         with live:
             for _ in range(2):  # the first step creates AdamW's state
-                for opt in opts:
-                    opt.zero_grad(set_to_none=True)
                 saved = SavedBytes([*T.parameters(), *g.parameters()])  # this step's
                 with (
                     torch.autograd.graph.saved_tensors_hooks(saved.pack, lambda t: t),
                     torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16"),
                 ):
-                    enot_gradients(T, g, x, y, objective)
-                for opt in opts:
-                    opt.step()
+                    # No finite check: fake tensors hold no values to check.
+                    enot_update(T, g, opt_t, opt_g, x, y, objective, check=None)
         params = sum(p.nbytes for m in (T, g) for p in m.parameters())
         grads = sum(p.grad.nbytes for m in (T, g) for p in m.parameters() if p.grad is not None)
         state = [v for opt in opts for s in opt.state.values() for v in s.values()]

@@ -23,9 +23,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import fp32_mode, machine, median_seconds, peak_of, write_json
 from enot.config import Config, get_preset
-from enot.costs import get_cost
-from enot.step import ENOTObjective, enot_gradients, enot_joint_losses
-from enot.training.networks import build_networks
+from enot.step import enot_gradients, enot_joint_losses
+from enot.training.networks import build_networks, cost_from, objective_from, optimisers_from
+from enot.training.updates import enot_update
 
 SETTINGS = {
     "cpu_preset": lambda: get_preset("colored_mnist"),
@@ -35,7 +35,9 @@ SETTINGS = {
     "paper128": lambda: get_preset("celeba2anime_128"),
     "fashion_preset": lambda: get_preset("fashion_bags2shoes"),
 }
-VARIANTS = ("lean", "naive")  # the trainer's step; g three times and one backward of L_g + L_T
+# The loop's step (enot.training.updates.enot_update); g three times and one backward of
+# L_g + L_T (enot.step.enot_joint_losses), the reference it is tested against.
+VARIANTS = ("lean", "naive")
 
 
 @dataclass(frozen=True)
@@ -61,21 +63,35 @@ MODES = {
 }
 
 
-def method_step(variant: str, T, g, x: torch.Tensor, y: torch.Tensor, cfg: Config) -> None:
-    """One ENOT step's forward and backward: every call of the method in this file."""
-    objective = ENOTObjective(get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
+def method_step(variant: str, nets: tuple, x: torch.Tensor, y: torch.Tensor, cfg: Config) -> None:
+    """One ENOT step on (T, g, opt_t, opt_g): forward, backward and both AdamW updates; the lean
+    variant is the training loop's own update."""
+    T, g, opt_t, opt_g = nets
+    objective = objective_from(cfg, cost_from(cfg))
     if variant == "lean":
-        enot_gradients(T, g, x, y, objective)
+        enot_update(T, g, opt_t, opt_g, x, y, objective)
         return
+    for opt in (opt_t, opt_g):
+        opt.zero_grad(set_to_none=True)
     losses = enot_joint_losses(T, g, x, y, objective)
     (losses.g_loss + losses.t_loss).backward()
+    opt_g.step()
+    opt_t.step()
 
 
 def count_flops(variant: str, T, g, cfg: Config, device: str = "cpu") -> int:
+    """FLOPs of one step's forward and backward (AdamW's updates count none), on ``device``
+    ("meta": shapes only)."""
     size, batch = cfg.data.image_size, cfg.train.batch_size
     x = torch.zeros(batch, 3, size, size, device=device)
+    y = x.clone()
+    objective = objective_from(cfg, cost_from(cfg))
     with FlopCounterMode(display=False) as counter:
-        method_step(variant, T, g, x, x.clone(), cfg)
+        if variant == "lean":
+            enot_gradients(T, g, x, y, objective)
+        else:
+            losses = enot_joint_losses(T, g, x, y, objective)
+            (losses.g_loss + losses.t_loss).backward()
     return counter.get_total_flops()
 
 
@@ -102,16 +118,12 @@ def time_step(cfg: Config, mode: Mode, variant: str, device: str, repeats: int) 
     size, batch = cfg.data.image_size, cfg.train.batch_size
     gen = torch.Generator().manual_seed(0)
     x, y = ((torch.rand(batch, 3, size, size, generator=gen) * 2 - 1).to(device) for _ in "xy")
-    opts = [torch.optim.AdamW(m.parameters(), lr=1e-5) for m in (T, g)]
+    opt_t, _, opt_g, _ = optimisers_from(cfg, T, g, 1)
     device_type = torch.device(device).type
 
     def one() -> None:
-        for o in opts:
-            o.zero_grad(set_to_none=True)
         with torch.autocast(device_type, torch.bfloat16, enabled=mode.bf16):
-            method_step(variant, T, g, x, y, cfg)
-        for o in opts:
-            o.step()
+            method_step(variant, (T, g, opt_t, opt_g), x, y, cfg)
 
     with fp32_mode(mode.fp32):
         first = median_seconds(one, 1, 0, device)

@@ -32,7 +32,7 @@ from accelerate.utils import set_seed
 from benchmarks.common import machine, write_json
 from enot.config import Config, get_preset
 from enot.evaluation.held_out import data_from_config
-from enot.evaluation.map_judge import MapJudge, best_score, rate_key
+from enot.evaluation.map_judge import JudgeCallback, best_score, rate_key
 from enot.training.loop import train
 from enot.training.networks import build_networks
 
@@ -80,7 +80,7 @@ def train_for_budget(
     method: str,
     t_iters: int,
     lr_scale: float,
-    judge: MapJudge,
+    judge: JudgeCallback,
     *,
     budget_s: float,
     eval_every_s: float,
@@ -131,7 +131,7 @@ def search_lr(
     method: str,
     t_iters: int,
     scales: list[float],
-    judge: MapJudge,
+    judge: JudgeCallback,
     *,
     search_s: float,
 ) -> tuple[float, list[QualityCurve]]:
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     print(machine(), flush=True)
     cfg = get_preset(args.preset)
-    judge = MapJudge(data_from_config(cfg), fid_images=10**9)
+    judge = JudgeCallback(data_from_config(cfg), fid_images=10**9)
     if not judge.has_classifier:
         raise SystemExit(f"--preset {args.preset}: its task has no classifier to judge by")
     curves, searched = [], []

@@ -5,7 +5,7 @@ Knows nothing about optimal transport or training; every dataset yields float te
 """
 
 from .colored_mnist import ColoredMNIST
-from .errors import CorruptImageError, DatasetError
+from .errors import CorruptImageError, DatasetError, UserError
 from .image_folder import ImageFolder
 from .normalization import center_crop_resize, from_model, load_image, to_model, to_unit
 from .registry import DATASET_KINDS, SPEC_HELP, build_domain, paired_by_name, resolve_kind
@@ -14,6 +14,7 @@ from .split import split_range, spread_indices
 __all__ = [
     "DATASET_KINDS",
     "SPEC_HELP",
+    "UserError",
     "ColoredMNIST",
     "CorruptImageError",
     "DatasetError",

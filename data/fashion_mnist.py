@@ -39,7 +39,7 @@ CLASSES = (
     "bag",
     "ankle_boot",
 )
-GROUPS = {"bag": (8,), "shoes": (7, 9, 5)}  # shoes in the order: sneaker, boot, sandal
+GROUPS = {"bag": (8,), "shoes": (7, 9, 5)}  # shoes: sneaker, boot, sandal, in this order
 DEFAULT_FOLDERS = ("/usr/share/datasets/fashion-mnist", "datasets/fashion-mnist")
 PARTS = ("train", "t10k")  # the domain is train then t10k, each in file order
 _IDX_DTYPES = {0x08: np.uint8}

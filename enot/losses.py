@@ -61,14 +61,15 @@ class ENOTLosses:
     grad_penalty: Tensor | None = None
     mapped: Tensor | None = None  # the step's T(x), detached, for diagnostics (enot.step)
 
-    def scalars(self) -> dict[str, Tensor]:
-        """The detached float32 scalars by name; the penalty only where the step has one."""
+    def tensors(self) -> dict[str, Tensor]:
+        """The scalars by name as detached float32 tensors (no host sync); the penalty only
+        where the step has one."""
         names = ["g_loss", "t_loss", "expectile", "w_dist", "transport_cost", "grad_penalty"]
         return {k: getattr(self, k).detach().float() for k in names if getattr(self, k) is not None}
 
-    def detached(self) -> dict[str, float]:
-        """Python floats for logging."""
-        return {k: v.item() for k, v in self.scalars().items()}
+    def floats(self) -> dict[str, float]:
+        """The same scalars as Python floats, for logging."""
+        return {k: v.item() for k, v in self.tensors().items()}
 
 
 def enot_losses(

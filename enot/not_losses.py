@@ -39,37 +39,6 @@ from torch import Tensor
 Potential = Callable[[Tensor], Tensor]
 
 
-def _k_sq_l2_per_size(shape: torch.Size) -> float:
-    return 1.0 / (shape[1] * shape[-1])
-
-
-def _k_pixel_mse(shape: torch.Size) -> float:
-    return 1.0 / (shape[1] * shape[-2] * shape[-1])
-
-
-def _k_half(shape: torch.Size) -> float:
-    return 0.5
-
-
-# k of the quadratic costs c(x, y) = k ||x - y||^2 in enot.costs, as a function of [B, C, H, W].
-QUADRATIC_COEFFICIENT: dict[str, Callable[[torch.Size], float]] = {
-    "sq_l2_per_size": _k_sq_l2_per_size,
-    "pixel_mse": _k_pixel_mse,
-    "half_sq_l2": _k_half,
-}
-
-
-def quadratic_coefficient(cost_name: str, shape: torch.Size) -> float:
-    """k with c(x, y) = k ||x - y||^2 for the named cost on batches of ``shape``."""
-    try:
-        return QUADRATIC_COEFFICIENT[cost_name](shape)
-    except KeyError:
-        raise ValueError(
-            f"the convexity penalty needs a quadratic cost c = k||x - y||^2; "
-            f"{cost_name!r} is not one of {sorted(QUADRATIC_COEFFICIENT)}"
-        ) from None
-
-
 @dataclass(frozen=True)
 class NOTMapLoss:
     """One inner T step. t_loss: L_T (gradient meant for T only); transport_cost: mean c."""

@@ -44,7 +44,7 @@ def not_potential_forward(
 ) -> NOTPotentialLoss:
     """L_g on (x, y) with T(x) computed without gradient; with ``alpha > 0`` plus alpha * the
     Jensen penalty of psi = k||y||^2 - g on the two halves of the target batch, k the cost's
-    coefficient (``enot.not_losses.quadratic_coefficient``)."""
+    coefficient (``enot.costs.quadratic_coefficient``)."""
     with torch.no_grad():
         tx = as_float32(T(x))
     jensen = None

@@ -17,8 +17,7 @@ import ot
 import torch
 from torch import Tensor
 
-from enot.costs import COSTS, Cost, get_cost
-from enot.not_losses import QUADRATIC_COEFFICIENT
+from enot.costs import COSTS, QUADRATIC_COEFFICIENT, Cost, get_cost
 
 MAX_ITER = 10_000_000  # network-simplex iterations: far above what 10^4 images need
 _OPTIMAL = 1  # ot.emd's result_code of a solved problem

@@ -11,7 +11,7 @@ L_g + L_T is right: the reference the lean step is tested against, and the form 
 torch.compile takes whole. (One call of g on the concatenation [y, T(x)] would save the same
 forward but send the T loss's backward through the y half too, which costs it back.)
 
-Two options on the potential, neither in the paper, both off by default: ``augment`` shows g
+Two options on the potential, neither in the paper, both off by default: ``diff_augment`` shows g
 a DiffAugment view of each input (``enot.augment``), drawn once per step, the same view
 serving both losses; ``r1`` adds the R1 penalty r1/2 * E|grad g(y)|^2 at the (viewed) target
 images to L_g, which keeps g from growing steep on the few thousand images it sees.
@@ -44,7 +44,7 @@ class ENOTObjective:
     lam: float
     gauge: float = 0.0
     r1: float = 0.0
-    augment: bool = False
+    diff_augment: bool = False
 
 
 def trainable_params(module: nn.Module) -> list[Tensor]:
@@ -69,10 +69,10 @@ def r1_penalty(g_y: Tensor, y: Tensor, weight: float) -> Tensor:
     return weight / 2 * grad.float().square().flatten(1).sum(1).mean()
 
 
-def _g_inputs(y: Tensor, tx: Tensor, augment: bool, r1: float) -> tuple[Tensor, Tensor]:
+def _g_inputs(y: Tensor, tx: Tensor, views: bool, r1: float) -> tuple[Tensor, Tensor]:
     """What g sees of y and T(x): their DiffAugment views (y's first) or themselves; y as a
     leaf that asks for its gradient when the R1 penalty needs it."""
-    if augment:
+    if views:
         y, tx = diff_augment(y), diff_augment(tx)
     if r1:
         y = y.detach().requires_grad_(True)
@@ -87,7 +87,7 @@ def enot_forward(
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"source and target batches differ in size: {x.shape[0]} vs {y.shape[0]}")
     tx = T(x)
-    y_in, tx_in = _g_inputs(y, tx, obj.augment, obj.r1)
+    y_in, tx_in = _g_inputs(y, tx, obj.diff_augment, obj.r1)
     g_y, g_tx = as_float32(g(y_in)), as_float32(g(tx_in))
     penalty = r1_penalty(g_y, y_in, obj.r1) if obj.r1 else None
     # One g(T(x)) serves as both g(sg(T(x))) and the frozen g(T(x)); backward_separately does
@@ -144,7 +144,7 @@ def enot_joint_losses(
     compiles whole (``enot.lowdim.single_backward_step``).
     """
     tx = T(x)
-    y_in, tx_in = _g_inputs(y, tx, obj.augment, obj.r1)
+    y_in, tx_in = _g_inputs(y, tx, obj.diff_augment, obj.r1)
     frozen = {name: p.detach() for name, p in g.named_parameters()}
     g_tx_frozen = as_float32(functional_call(g, frozen, (tx_in,)))
     g_y = as_float32(g(y_in))

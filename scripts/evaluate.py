@@ -1,4 +1,4 @@
-"""Evaluate an exported ENOT translator: FID, KID, MSE (and LPIPS) on a held-out split.
+"""Evaluate an exported ENOT map: FID, KID, MSE (and LPIPS) on a held-out split.
 
     python scripts/evaluate.py --model runs/colored_mnist/export
     python scripts/evaluate.py --model runs/a2b/export --source photos/a --target photos/b
@@ -17,24 +17,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from data import DatasetError
-from enot.config import ConfigError
+from data import UserError
 from enot.config.cli import positive_int
 from enot.evaluation.export_report import evaluate_export
-from enot.evaluation.held_out import EvaluationError, data_from_folders, data_from_preset
-from enot.evaluation.metrics.weights import InceptionWeightsError
+from enot.evaluation.held_out import data_from_folders, data_from_preset
 from enot.evaluation.result import write_reports
 from enot.export import ExportError, load_export, update_card
-from models.lpips import LPIPS_FROM_HUB, LPIPSWeightsError
-
-USER_ERRORS = (
-    EvaluationError,
-    LPIPSWeightsError,
-    ExportError,
-    DatasetError,
-    ConfigError,
-    InceptionWeightsError,
-)
+from enot.export.card import CARD_FILE
+from models.lpips import LPIPS_FROM_HUB
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.source) != bool(args.target):
         parser.error("--source and --target go together")
     try:
-        translator = load_export(args.model)
+        export = load_export(args.model)
         data = None
         if args.preset is not None:
-            data = data_from_preset(args.preset, translator)
+            data = data_from_preset(args.preset, export)
         elif args.source:
-            data = data_from_folders(args.source, args.target, translator)
+            data = data_from_folders(args.source, args.target, export)
         result = evaluate_export(
-            translator,
+            export,
             data,
             split=args.split,
             batch_size=args.batch_size,
@@ -137,12 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path(args.model).resolve().parent
         json_path, md_path = write_reports(result, out)
         if data is None and args.split == "test" and not args.no_card:
-            card = update_card(translator, result.to_dict())
+            card = update_card(export, result.to_dict())
             print(f"model card: {card}")
-    except USER_ERRORS as e:
+    except UserError as e:  # what the user can fix: "error: ...", exit status 2
         hint = ""
         nested = Path(args.model) / "export"
-        if isinstance(e, ExportError) and (nested / "translator.json").is_file():
+        if isinstance(e, ExportError) and (nested / CARD_FILE).is_file():
             hint = f" (did you mean --model {nested}?)"
         print(f"error: {e}{hint}", file=sys.stderr)
         return 2

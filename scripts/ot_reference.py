@@ -18,15 +18,11 @@ import json
 import sys
 from pathlib import Path
 
-from data import CorruptImageError, DatasetError
-from enot.config import ConfigError
+from data import UserError
 from enot.config.cli import parse_cli, positive_int
 from enot.config.presets import PRESETS
-from enot.evaluation.held_out import EvaluationError
-from enot.evaluation.ot_reference import OTReferenceError
 from enot.evaluation.ot_reference_data import task_reference
 
-USER_ERRORS = (ConfigError, DatasetError, CorruptImageError, EvaluationError, OTReferenceError)
 DEFAULT_SAMPLES = 3500
 
 
@@ -68,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         if opts.resume or opts.stop_at or opts.dry_run:
             parser.error("--resume, --stop-at and --dry-run are scripts/train.py's, not this one's")
         result = task_reference(cfg, args.split, args.max_samples)
-    except USER_ERRORS as e:
+    except UserError as e:  # what the user can fix: "error: ...", exit status 2
         print(f"error: {e}", file=sys.stderr)
         return 2
     for line in result.lines():

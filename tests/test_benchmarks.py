@@ -18,6 +18,7 @@ SCRIPTS = (
     "expectile_dual",
     "feature_throughput",
     "fixed_point",
+    "lowdim",
     "onnx_speed",
     "potential_probe",
     "predict_hours",

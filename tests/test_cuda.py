@@ -46,14 +46,12 @@ def _batch(cfg, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _step(T, g, x, y, cfg, autocast: bool = False):
-    from enot.costs import get_cost
-    from enot.step import ENOTObjective, enot_gradients
+    from enot.step import enot_gradients
+    from enot.training.networks import cost_from, objective_from
 
     device = next(T.parameters()).device
     with torch.autocast(device.type, torch.bfloat16, enabled=autocast):
-        objective = ENOTObjective(
-            get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam, cfg.enot.gauge
-        )
+        objective = objective_from(cfg, cost_from(cfg))
         losses = enot_gradients(T, g, x.to(device), y.to(device), objective)
     return {k: getattr(losses, k).item() for k in LOGGED}
 

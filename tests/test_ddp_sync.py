@@ -19,9 +19,8 @@ from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from enot.config import get_preset
-from enot.costs import get_cost
-from enot.step import ENOTObjective, enot_gradients
-from enot.training.networks import build_networks
+from enot.training.networks import build_networks, cost_from, objective_from, optimisers_from
+from enot.training.updates import enot_update
 
 pytestmark = pytest.mark.slow
 STEPS = 3
@@ -46,19 +45,15 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
 
     T.register_comm_hook(None, counting("T"))
     g.register_comm_hook(None, counting("g"))
-    opts = [torch.optim.AdamW(m.parameters(), 1e-3) for m in (T, g)]
+    opt_t, _, opt_g, _ = optimisers_from(cfg, T, g, STEPS)
+    objective = objective_from(cfg, cost_from(cfg))
     gen = torch.Generator().manual_seed(100 + rank)  # each rank its own data
     per_step = []
     for _ in range(STEPS):
         x, y = (torch.rand(4, 3, 32, 32, generator=gen) * 2 - 1 for _ in range(2))
-        for o in opts:
-            o.zero_grad(set_to_none=True)
         before = dict(syncs)
-        objective = ENOTObjective(get_cost(cfg.method.cost), cfg.enot.tau, cfg.enot.lam)
-        enot_gradients(T, g, x, y, objective)
+        enot_update(T, g, opt_t, opt_g, x, y, objective)  # the loop's update
         per_step.append({k: syncs[k] - before[k] for k in syncs})
-        for o in opts:
-            o.step()
     checksum = [sum(p.double().sum().item() for p in m.parameters()) for m in (T, g)]
     with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as f:
         json.dump({"per_step": per_step, "checksum": checksum}, f)

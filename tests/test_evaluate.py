@@ -124,13 +124,13 @@ def test_metrics_are_finite_and_written(evaluated):
 
 @pytest.mark.slow
 def test_mse_equals_a_direct_computation(evaluated):
-    translator = load_export(evaluated["export"])
-    cfg = translator.config
+    export = load_export(evaluated["export"])
+    cfg = export.config
     x = torch.stack(
         [build_domain("colored_mnist", "2", 32, "test", seed=cfg.train.seed)[i] for i in range(N)]
     )
     with torch.inference_mode():
-        tx = translator.T.eval()(x)
+        tx = export.T.eval()(x)
     direct = (x.double() - tx.double()).square().mean().item()
     assert evaluated["metrics"]["mse"] == pytest.approx(direct, rel=1e-5)
 

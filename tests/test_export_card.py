@@ -1,4 +1,4 @@
-"""The typed task card of an export: what training writes, and the cards it refuses."""
+"""The typed export card of an export: what training writes, and the cards it refuses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from app_fixtures import make_export
 
 from enot.export import ExportError, load_export
-from enot.export_card import CARD_FILE, VERSION, CardError, ExportCard
+from enot.export.card import CARD_FILE, VERSION, CardError, ExportCard
 
 
 def test_the_written_card_reads_back_field_for_field(tmp_path):
@@ -28,7 +28,7 @@ def test_a_card_of_a_format_no_release_wrote_is_refused_by_name(tmp_path):
     raw = json.loads((export / CARD_FILE).read_text())
     raw.pop("version")
     (export / CARD_FILE).write_text(json.dumps(raw))
-    with pytest.raises(ExportError, match="is not a valid task card") as err:
+    with pytest.raises(ExportError, match="is not a valid export card") as err:
         load_export(export)
     assert f"has no version, a format no release wrote; this enot-i2i reads version {VERSION}" in (
         str(err.value)
@@ -57,13 +57,13 @@ def test_a_card_it_cannot_read_is_refused_by_name(tmp_path, change, message):
     export = make_export(tmp_path / "export")
     raw = {**json.loads((export / CARD_FILE).read_text()), **change}
     (export / CARD_FILE).write_text(json.dumps(raw))
-    with pytest.raises(ExportError, match="is not a valid task card") as err:
+    with pytest.raises(ExportError, match="is not a valid export card") as err:
         load_export(export)
     assert message in str(err.value) and str(export / CARD_FILE) in str(err.value)
 
 
 def test_a_card_without_a_required_field_names_it():
-    with pytest.raises(CardError, match="the task card lacks image_size, config"):
+    with pytest.raises(CardError, match="the export card lacks image_size, config"):
         ExportCard.from_dict(
             {"preset": "p", "step": 1, "cost": "l2", "dataset": "d", "source": "a", "target": "b"}
         )

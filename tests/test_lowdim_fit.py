@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import enot
-from enot.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim import FitConfig, TransportResult, fit, paper_2d, paper_table4
+from enot.lowdim.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim.datasets.icnn_mixture import icnn_mixture_pair
 from enot.lowdim.datasets.synthetic import (
     TOY_2D,
@@ -231,7 +231,7 @@ def test_icnn_mixture_d8_beats_the_best_linear_map_tenfold():
 @pytest.mark.parametrize("name", list(TOY_2D))
 def test_2d_w2_estimate_matches_pot(name):
     # Estimate and exact cost on the same draws: one draw of 2,000 samples moves the exact cost
-    # itself by several per cent on these sets (scripts/benchmark_lowdim.py toy2d). Table 5's
+    # itself by several per cent on these sets (benchmarks/lowdim.py toy2d). Table 5's
     # network at three times its lr, 4,000 steps and batch 256 (the benchmark runs its own lr and
     # batch 1024 for 12,000), so that the suite stays short; at batch 1024 the gaps were no
     # smaller. `pytest -s` prints the gaps.

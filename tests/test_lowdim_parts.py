@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from enot.costs import (
+from enot.lowdim.costs import (
     HALF_SQ_L2,
     SQ_EUCLIDEAN,
     StrictlyConvexCost,

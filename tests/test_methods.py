@@ -13,21 +13,16 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from data import build_domain
 from enot.config import Config, ConfigError
 from enot.config.cli import parse_cli
-from enot.costs import sq_l2_per_size
+from enot.costs import quadratic_coefficient, sq_l2_per_size
 from enot.evaluation.translate import per_image_mse
 from enot.export import load_export
 from enot.not_ae import ae_cost, pixel_l1
-from enot.not_losses import (
-    convex_psi,
-    jensen_penalty,
-    not_map_loss,
-    not_potential_loss,
-    quadratic_coefficient,
-)
+from enot.not_losses import convex_psi, jensen_penalty, not_map_loss, not_potential_loss
 from enot.training.networks import build_networks
 from models import UNet
 
-# What each method's outer iteration returns (and the loop logs).
+# What each method's outer iteration returns (and the loop logs); ENOT's with T's stationarity,
+# which the loop adds at each logged step.
 ENOT_VALUES = {
     "g_loss",
     "t_loss",
@@ -36,6 +31,8 @@ ENOT_VALUES = {
     "transport_cost",
     "grad_norm_t",
     "grad_norm_g",
+    "stationarity_ratio",
+    "stationarity_cosine",
 }
 NOT_VALUES = {"g_loss", "t_loss", "w_dist", "transport_cost", "grad_norm_t", "grad_norm_g"}
 
@@ -66,6 +63,7 @@ class _Trace:
 
     def __init__(self, tmp_path, monkeypatch, steps: int, *flags: str, steep_g: bool = False):
         from enot.training import loop, networks, streams
+        from enot.training import run as built_run
 
         cfg = _cfg(
             *flags,
@@ -107,11 +105,11 @@ class _Trace:
         real_next = streams.InfiniteStream.__next__
 
         def counting_next(stream):
-            # The source stream's seed is odd, the target's even (enot.training.loop).
+            # The source stream's seed is odd, the target's even (enot.training.run).
             self.draws["source" if stream.sampler.initial_seed % 2 else "target"] += 1
             return real_next(stream)
 
-        monkeypatch.setattr(loop, "build_networks", build)
+        monkeypatch.setattr(built_run, "build_networks", build)
         monkeypatch.setattr(streams.InfiniteStream, "__next__", counting_next)
         handle = register_optimizer_step_pre_hook(before_step)
         try:

@@ -12,7 +12,7 @@ from huggingface_hub import ModelCard
 
 from enot.evaluation.split_judge import SplitReport
 from enot.export import load_export, record_test_split, update_card
-from enot.export_card import SplitJudgement
+from enot.export.card import SplitJudgement
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

@@ -22,7 +22,7 @@ from app.onnx_map import OnnxLoadError, OnnxMap
 from data.normalization import center_crop_resize, from_model, load_image, to_model
 from enot.config import get_preset
 from enot.export import load_export, write_export
-from enot.export_card import CARD_FILE, ExportCard
+from enot.export.card import CARD_FILE, ExportCard
 from enot.training.networks import build_networks
 from models.io import WEIGHTS_NAME
 
@@ -253,7 +253,7 @@ def test_an_onnx_file_that_does_not_match_its_card_is_refused(exported, tmp_path
     model = onnx.load(str(folder / "T.onnx"))  # a valid ONNX file, changed after export
     model.metadata_props.add(key="edited", value="yes")
     onnx.save(model, str(folder / "T.onnx"))
-    with pytest.raises(OnnxLoadError, match="is not the file its task card records"):
+    with pytest.raises(OnnxLoadError, match="is not the file its export card records"):
         OnnxMap(load_export(folder))
     shutil.copy(exported["export"] / "T.onnx", folder / "T.onnx")
     shutil.copy(folder / "T" / WEIGHTS_NAME, folder / "T_ema" / WEIGHTS_NAME)  # retrained

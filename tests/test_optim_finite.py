@@ -1,4 +1,4 @@
-"""enot.optim and enot.finite: the optimiser schedule and the non-finite guard every fit shares."""
+"""enot.optim: the optimiser schedule and the non-finite guard every fit shares."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from enot.finite import NonFiniteError, find_non_finite, finite_means
-from enot.optim import adamw_cosine, cosine_lr_factor
+from enot.optim import NonFiniteError, adamw_cosine, cosine_lr_factor, find_non_finite, finite_means
 
 
 def test_the_time_factor_follows_the_step_schedule():

@@ -153,7 +153,7 @@ def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
     assert summary["last_eval"]["fid"] == pytest.approx(fids[4])
     reports = json.loads((out / "test_split.json").read_text())
     assert reports.keys() == {"export", "export_best"}
-    # Each export's task card and model card carry the figures the run printed, with the split
+    # Each export's export card and model card carry the figures the run printed, with the split
     # and the judge named.
     for name, report in reports.items():
         judged = load_export(out / name).card.test_split

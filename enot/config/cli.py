@@ -149,8 +149,9 @@ def parse_cli(argv: list[str] | None, description: str) -> tuple[Config, RunOpti
 
 def _check_best_by(cfg: Config) -> None:
     """What the config alone decides; whether the task has the classifier a rate needs is
-    the judge's to say (``enot.evaluation.map_judge.resolve_best_by``, called by
-    scripts/train.py before training)."""
+    the judge's to say (``enot.evaluation.map_judge.resolve_best_by``, through
+    ``enot.evaluation.training_run.RunEvaluation.resolve``, which scripts/train.py calls before
+    training)."""
     tc = cfg.train
     if tc.best_by != "auto" and not tc.eval_every:
         raise ConfigError(

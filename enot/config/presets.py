@@ -17,8 +17,8 @@ def _colored_mnist() -> Config:
     Narrow networks (U-Net base 16, ResNet_D nfilter 8) and batch 32, so that 2,400 steps fit
     a 2-core CPU's time budget of about ten minutes. T is residual (--t-residual), starting near
     the identity: colour is kept from the first step and only the shape has to be learnt. lr 6e-3
-    for T and 9e-4 for g (the best of an equal search for ENOT and NOT), beta2 0.99, --gauge 0.1
-    to hold the potential's free level, and an EMA of 0.99. Losses are logged every 25 steps; the
+    for T and 9e-4 for g, beta2 0.99, --gauge 0.1 to hold the potential's free level, and an EMA
+    of 0.99. Losses are logged every 25 steps; the
     judge runs every 400 steps, beside the samples and checkpoints, and picks export_best by the
     class rate. The runs that decided each value, and what they measured: docs/quickstart.md.
     """
@@ -128,8 +128,8 @@ def _emoji_32() -> Config:
     The folders correspond by name (``paired_folder``): the split is the same codepoints in both
     domains, and the pairs serve the judge only, since training draws the two domains
     independently. Emoji are composited on white. Networks and optimiser are colored_mnist's
-    but for --lr-g equal to --lr-t: with colored_mnist's lr g the potential stayed too flat to
-    move the map at all. --flip is on (a mirrored emoji is still an emoji in its style).
+    but for --lr-g equal to --lr-t, which keeps the potential steep enough to move the
+    map. --flip is on (a mirrored emoji is still an emoji in its style).
     --steps 1,200 with one judgement at the end (--eval-every 1,200: an Inception pass over the
     374 test emoji) fit the 2-core budget of ten minutes, with samples and checkpoints every 200
     steps (--sample-every, --checkpoint-every); export_best is picked by the style rate

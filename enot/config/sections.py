@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from data import DATASET_KINDS, SPEC_HELP
+from data.errors import UserError
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration value is outside its range, or a config file does not fit."""
 
 

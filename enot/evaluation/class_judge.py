@@ -22,6 +22,7 @@ import models.classifier as classifier_module
 from data import to_unit
 from data.atomic import atomic_file
 from data.colored_mnist import labelled_digits
+from data.errors import UserError
 from data.fashion_mnist import CLASSES as FASHION_CLASSES
 from data.fashion_mnist import labelled_train_file, parse_classes
 from models import SmallClassifier
@@ -33,7 +34,7 @@ LR = 2e-3
 SEED = 0
 
 
-class JudgeError(ValueError):
+class JudgeError(UserError, ValueError):
     """The task has no classifier, or its classifier cannot be fitted."""
 
 

@@ -30,7 +30,7 @@ from models.lpips import load_lpips
 
 
 def evaluate_export(
-    translator: LoadedExport,
+    export: LoadedExport,
     data: EvalData | None = None,
     *,
     split: str = "test",
@@ -56,12 +56,12 @@ def evaluate_export(
         )
     if max_images is not None and max_images < 1:
         raise EvaluationError(f"max images must be >= 1, got {max_images}")
-    check_channels(translator)
-    data = data or data_from_card(translator)
-    if data.image_size != translator.image_size:
+    check_channels(export)
+    data = data or data_from_card(export)
+    if data.image_size != export.image_size:
         raise EvaluationError(
             f"the data is {data.image_size}x{data.image_size} but the export "
-            f"was trained at {translator.image_size}x{translator.image_size}"
+            f"was trained at {export.image_size}x{export.image_size}"
         )
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -89,14 +89,14 @@ def evaluate_export(
     oracle = fid.train_floor()
     log_to_stderr(f"translating the {describe_split(data, 'source', split)}: {len(source)} images")
     stream = TranslatedImages(
-        translator.T, source, batch_size, dev, lpips_model, as_float=fid_protocol == "paper"
+        export.T, source, batch_size, dev, lpips_model, as_float=fid_protocol == "paper"
     )
     translated = fid.features(stream)
     judge = judge_for(data, split, max_images, extractor=extractor, device=dev)
-    judged = judge(translator.T).to_dict() if judge.rate is not None else None
+    judged = judge(export.T).to_dict() if judge.rate is not None else None
     kid, kid_std = fid.kid_of(translated)
     return EvaluationResult(
-        model=str(translator.path.resolve()),
+        model=str(export.path.resolve()),
         task=data.task,
         dataset=data.kind,
         source=data.source,

@@ -9,13 +9,14 @@ from pathlib import Path
 from torch.utils.data import Dataset, Subset
 
 from data import build_domain
+from data.errors import UserError
 from enot.config import Config, get_preset
 from enot.export import LoadedExport
 
 CHANNELS = 3
 
 
-class EvaluationError(ValueError):
+class EvaluationError(UserError, ValueError):
     """The export and the evaluation data do not fit, or a split is unusable."""
 
 
@@ -47,53 +48,53 @@ def data_from_config(cfg: Config) -> EvalData:
     )
 
 
-def data_from_card(translator: LoadedExport) -> EvalData:
-    """The domains recorded in the export's task card (the data it was trained on)."""
-    cfg = translator.config
+def data_from_card(export: LoadedExport) -> EvalData:
+    """The domains recorded in the export's card (the data it was trained on)."""
+    cfg = export.config
     d = cfg.data
-    if d.image_size != translator.image_size:
+    if d.image_size != export.image_size:
         raise EvaluationError(
-            f"{translator.path}: the task card says image size {translator.image_size} but its "
+            f"{export.path}: the export card says image size {export.image_size} but its "
             f"config says {d.image_size}; the export is inconsistent"
         )
     return data_from_config(cfg)
 
 
-def data_from_preset(name: str, translator: LoadedExport) -> EvalData:
+def data_from_preset(name: str, export: LoadedExport) -> EvalData:
     """The domains of preset ``name``; its image size must be the export's."""
     cfg = get_preset(name)  # ConfigError names the known presets
     d = cfg.data
-    if d.image_size != translator.image_size:
+    if d.image_size != export.image_size:
         raise EvaluationError(
             f"preset {name} uses {d.image_size}x{d.image_size} images but the export "
-            f"{translator.path} was trained at {translator.image_size}x{translator.image_size}: "
-            f"evaluate it with a preset of image size {translator.image_size}, or without "
+            f"{export.path} was trained at {export.image_size}x{export.image_size}: "
+            f"evaluate it with a preset of image size {export.image_size}, or without "
             f"--preset to use the data recorded in the export"
         )
     return data_from_config(cfg)
 
 
 def data_from_folders(
-    source: str | os.PathLike, target: str | os.PathLike, translator: LoadedExport
+    source: str | os.PathLike, target: str | os.PathLike, export: LoadedExport
 ) -> EvalData:
     """Two image folders, resized to the export's image size, flattened on its background."""
     return EvalData(
         kind="folder",
         source=str(Path(source).resolve()),
         target=str(Path(target).resolve()),
-        image_size=translator.image_size,
-        background=translator.config.data.background,
+        image_size=export.image_size,
+        background=export.config.data.background,
     )
 
 
-def check_channels(translator: LoadedExport) -> None:
+def check_channels(export: LoadedExport) -> None:
     """The export must map RGB to RGB, as every dataset here yields RGB."""
-    card_channels = translator.card.channels
-    cfg = getattr(translator.T, "config", None) or {}
+    card_channels = export.card.channels
+    cfg = getattr(export.T, "config", None) or {}
     t_in, t_out = cfg.get("in_channels", CHANNELS), cfg.get("out_channels", CHANNELS)
     if (card_channels, t_in, t_out) != (CHANNELS, CHANNELS, CHANNELS):
         raise EvaluationError(
-            f"the export {translator.path} works on {card_channels}-channel images (T: "
+            f"the export {export.path} works on {card_channels}-channel images (T: "
             f"{t_in} -> {t_out} channels) but the evaluation data is {CHANNELS}-channel RGB"
         )
 

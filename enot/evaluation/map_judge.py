@@ -14,7 +14,7 @@ from enot.evaluation.judge import judge_for, judge_type
 from enot.evaluation.paired_judge import PairedJudge
 
 
-class MapJudge:
+class JudgeCallback:
     """The training loop's evaluation callback: T -> (metrics, score, summary): the report's
     figures with ``best_by``, the ``best_score``, one line for the log. ``fid_images`` caps the
     images FID and KID see under the split judge. The judge loads its data, classifier and
@@ -32,20 +32,6 @@ class MapJudge:
         self.judge = judge_for(data, fid_images=fid_images, device=device, log=log)
         self.has_classifier = self.judge.rate is not None
         self.best_by, self.best_guard = best_by, best_guard
-
-    @classmethod
-    def for_run(
-        cls, cfg: Config, device: torch.device | str = "cpu", log: Callable[[str], None] = print
-    ) -> "MapJudge":
-        """The judge of a training run: its test split, --eval-images, --best-by, --best-guard."""
-        return cls(
-            data_from_config(cfg),
-            cfg.train.eval_images,
-            device,
-            log=log,
-            best_by=resolve_best_by(cfg),
-            best_guard=cfg.train.best_guard,
-        )
 
     def __call__(
         self, T: nn.Module, step: int = 0, seconds: float = 0.0

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 from torch import Tensor
 
+from data.errors import UserError
 from enot.costs import Cost
 from enot.ot_plan import OTPlanError, cost_matrix, exact_plan, registry_name
 
 
-class OTReferenceError(ValueError):
+class OTReferenceError(UserError, ValueError):
     """The samples do not fit the reference, or the solver did not reach the optimum."""
 
 

@@ -86,7 +86,7 @@ class EvaluationResult:
     identity_kid: float
     seconds: float
     paper: PaperNumbers | None = None
-    # FID of N real target *train* images, N = images: what a perfect translator scores at this N
+    # FID of N real target *train* images, N = images: what a perfect map scores at this N
     oracle_fid: float | None = None
     kid_std: float | None = None  # over KID's 100 subsets (0 when a subset is the whole set)
     judge: dict[str, Any] | None = None  # the task's judge's report, where it has a rate
@@ -96,7 +96,7 @@ class EvaluationResult:
 
     def fid_can_rank(self) -> bool:
         """False when the real-data floor lies above half the identity baseline: then a perfect
-        translator would gain less on FID than sampling noise moves it at this N."""
+        map would gain less on FID than sampling noise moves it at this N."""
         return self.oracle_fid is None or self.oracle_fid < FID_RANK_RATIO * self.identity_fid
 
     def to_dict(self) -> dict[str, Any]:

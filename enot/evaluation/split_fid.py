@@ -84,7 +84,7 @@ class SplitFID:
 
     def train_floor(self) -> float | None:
         """FID of as many real target *train* images as there are source images, against the
-        target: what a perfect translator scores at this N. None off the test split, or where
+        target: what a perfect map scores at this N. None off the test split, or where
         the train split is smaller."""
         n = len(self.source)
         if self.split != "test":

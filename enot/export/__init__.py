@@ -1,10 +1,10 @@
-"""The inference export: T (and its EMA, and g) as safetensors + config.json, plus a task card.
+"""The inference export: T (and its EMA, and g) as safetensors + config.json, plus a export card.
 
 Written by training, read by evaluation, the demo, ``enot-translate`` and ``enot-export``; it
 imports nothing of training or evaluation, so each of them may load an export.
 
 Layout of an export folder:
-    translator.json      task card (enot.export_card.ExportCard): preset, image size, cost,
+    translator.json      export card (enot.export.card.ExportCard): preset, image size, cost,
                          domains, steps, full config, test-split figures, the ONNX file's facts
     T/                   the map, `save_pretrained` format (config.json + safetensors)
     T_ema/               the EMA of the map, when trained with --ema-decay > 0

@@ -1,4 +1,4 @@
-"""Read an export back: the map T, in eval mode, and its task card, from a folder or a Hub id.
+"""Read an export back: the map T, in eval mode, and its export card, from a folder or a Hub id.
 
 Loading needs no architecture flags: every network is rebuilt from its own config.json.
 """
@@ -11,20 +11,21 @@ from pathlib import Path
 
 from torch import nn
 
+from data.errors import UserError
 from enot.config import Config, ConfigError
-from enot.export_card import CARD_FILE, CardError, ExportCard
+from enot.export.card import CARD_FILE, CardError, ExportCard
 from models import ModelLoadError, UNet, load_model
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # "owner/name", as the Hub spells repo ids
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     """A folder is not a usable inference export."""
 
 
 @dataclass
 class LoadedExport:
-    """An export read back from its folder: the map T in eval mode and its task card.
+    """An export read back from its folder: the map T in eval mode and its export card.
 
     Named for what it is; it does not translate by itself (``app.pipeline`` does, with T)."""
 
@@ -78,7 +79,7 @@ def load_export(path: str | Path, use_ema: bool = True) -> LoadedExport:
         card = ExportCard.read(path)
         Config.from_dict(card.config)
     except (CardError, ConfigError) as e:
-        raise ExportError(f"{path / CARD_FILE} is not a valid task card: {e}") from None
+        raise ExportError(f"{path / CARD_FILE} is not a valid export card: {e}") from None
     sub = "T_ema" if use_ema and (path / "T_ema").is_dir() else "T"
     try:
         T = load_model(path / sub, expected=UNet)

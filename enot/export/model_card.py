@@ -1,7 +1,7 @@
 """The export's model card: README.md with YAML front matter, as the Hugging Face Hub reads it.
 
-Written by ``huggingface_hub.ModelCard`` from the export's task card
-(``enot.export_card.ExportCard``): what the map does, how it was trained (command, steps,
+Written by ``huggingface_hub.ModelCard`` from the export's export card
+(``enot.export.card.ExportCard``): what the map does, how it was trained (command, steps,
 hardware, run time), how good it is (the training run's judgement of the test split, and the
 metrics ``scripts/evaluate.py`` measured, each FID named with its protocol, as ``model-index``
 results), a sample grid beside it, a three-line loading snippet and, once ``enot-export`` has
@@ -17,7 +17,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from enot.config import Config
-from enot.export_card import CARD_FILE, ExportCard
+from enot.export.card import CARD_FILE, ExportCard
 
 README = "README.md"
 SAMPLES = "samples.png"

@@ -1,7 +1,7 @@
 """Write an export, and rewrite its cards when it is evaluated or exported to ONNX.
 
 ``write_export`` builds the folder under a temporary name and swaps it in; ``update_card``,
-``rewrite_card`` and ``record_test_split`` store what was measured on the export in its task card
+``rewrite_card`` and ``record_test_split`` store what was measured on the export in its export card
 or beside it, and render its model card anew.
 """
 
@@ -18,9 +18,9 @@ from torch import nn
 from data.atomic import atomic_folder
 from data.attribution import attribution
 from enot.config import Config
+from enot.export.card import ExportCard, SplitJudgement
 from enot.export.loading import LoadedExport
 from enot.export.model_card import SAMPLES, write_card
-from enot.export_card import ExportCard, SplitJudgement
 
 EVALUATION = "evaluation.json"  # what scripts/evaluate.py measured, beside the export
 
@@ -38,7 +38,7 @@ def write_export(
 ) -> Path:
     """Write atomically: build under a temporary name, then swap it in.
 
-    ``metrics`` (e.g. the FID that made this the best export) goes into the task card;
+    ``metrics`` (e.g. the FID that made this the best export) goes into the export card;
     ``samples`` (a sample grid PNG) is copied beside the model card; ``provenance`` (command,
     hardware, processes, seconds) is how the run was made.
     """
@@ -82,7 +82,7 @@ def read_evaluations(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def rewrite_card(folder: Path, card: ExportCard) -> Path:
-    """Write ``card`` as the export's task card and render its model card anew, with the
+    """Write ``card`` as the export's export card and render its model card anew, with the
     evaluations stored beside it."""
     card.write(folder)
     return write_card(folder, card, read_evaluations(folder) or None)
@@ -98,7 +98,7 @@ def update_card(export: LoadedExport, metrics: dict[str, Any]) -> Path:
 
 
 def record_test_split(folder: Path, judgement: SplitJudgement) -> Path:
-    """Write how the training run judged this export on its held-out split into its task card
+    """Write how the training run judged this export on its held-out split into its export card
     and model card."""
     card = ExportCard.read(folder)
     return rewrite_card(folder, replace(card, test_split=judgement))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from enot.costs import StrictlyConvexCost
+from enot.lowdim.costs import StrictlyConvexCost
 from enot.lowdim.mlp_gradient import mlp_gradient, supports
 
 
@@ -27,7 +27,7 @@ def potential_gradient(potential: nn.Module, x: Tensor, create_graph: bool) -> T
 
 class GradientMap(nn.Module):
     """`fused=True` computes grad f by `mlp_gradient` where the potential allows it (faster to
-    train through, see scripts/benchmark_lowdim.py speed); otherwise by autograd."""
+    train through, see benchmarks/lowdim.py speed); otherwise by autograd."""
 
     def __init__(self, potential: nn.Module, cost: StrictlyConvexCost, fused: bool = True):
         super().__init__()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from enot.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim.config import FitConfig
+from enot.lowdim.costs import StrictlyConvexCost, sphere_geodesic
 from enot.lowdim.maps import GradientMap, ResidualMap, SphereMap
 from models import MLP
 

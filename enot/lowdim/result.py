@@ -17,8 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from data.atomic import atomic_folder
-from enot.costs import ARRAY_COSTS, ArrayCost, StrictlyConvexCost, cost_name
 from enot.lowdim.config import FitConfig
+from enot.lowdim.costs import ARRAY_COSTS, ArrayCost, StrictlyConvexCost, cost_name
 from enot.lowdim.inputs import BatchSource, as_tensor, check_finite
 from enot.lowdim.networks import gradient_maps, one_directional_map
 from enot.lowdim.standardise import Standardiser

@@ -7,7 +7,7 @@ sees g with its weights detached (`torch.func.functional_call`). Then d(L_g + L_
 exactly L_g's gradient and T exactly L_T's (tests/test_lowdim_parts.py checks it against
 `enot.step.enot_gradients`).
 It costs one more forward of g than the lean step, but compiled it fuses the many small
-elementwise ops of the gradient map, which on CPU dominate (see scripts/benchmark_lowdim.py
+elementwise ops of the gradient map, which on CPU dominate (see benchmarks/lowdim.py
 speed).
 """
 

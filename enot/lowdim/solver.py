@@ -15,7 +15,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from enot.costs import (
+from enot.lowdim.config import FitConfig
+from enot.lowdim.costs import (
     ArrayCost,
     StrictlyConvexCost,
     check_batched_cost,
@@ -24,14 +25,12 @@ from enot.costs import (
     get_array_cost,
     sphere_geodesic,
 )
-from enot.finite import finite_means
-from enot.lowdim.config import FitConfig
 from enot.lowdim.inputs import batch_source, check_on_sphere, check_pair
 from enot.lowdim.networks import gradient_maps, map_network, one_directional_map, potential
 from enot.lowdim.result import TransportResult
 from enot.lowdim.single_backward_step import make_step
 from enot.lowdim.standardise import NONE, QUADRATIC_FACTOR, SEPARATE, SHARED, Standardiser
-from enot.optim import adamw_cosine
+from enot.optim import adamw_cosine, finite_means
 from enot.step import ENOTObjective, enot_gradients
 
 # Samples used to estimate the standardisation from samplers.
@@ -47,8 +46,10 @@ def _standardisation(cost: ArrayCost) -> tuple[str, float]:
     return NONE, 1.0
 
 
-def _stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
-    """The lean two-backward step of the image path, or the single-backward step compiled."""
+def stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
+    """``fit``'s step ``(x, y) -> ENOTLosses``, its gradients left in T's and g's ``.grad``: the
+    lean two-backward step of the image path, or, with ``cfg.compile``, the single-backward
+    step compiled. The benchmarks time this same step."""
     objective = ENOTObjective(cost, cfg.tau, cfg.lam)
     if cfg.compile:
         return make_step(T, g, objective, compile=True)
@@ -114,8 +115,8 @@ def fit(
         f, T_inv = None, None
         T = one_directional_map(map_network(cfg, dim), cost).to(device)
         first = T
-    forward_step = _stepper(T, g, cost, cfg)  # trains T against g
-    reverse_step = _stepper(T_inv, f, T_inv.cost, cfg) if bidirectional else None  # T^-1, f
+    forward_step = stepper(T, g, cost, cfg)  # trains T against g
+    reverse_step = stepper(T_inv, f, T_inv.cost, cfg) if bidirectional else None  # T^-1, f
     opt_first, sched_first = _optimiser(first, cfg, cfg.betas_f, dim)
     opt_g, sched_g = _optimiser(g, cfg, cfg.betas_g, dim)
 
@@ -154,7 +155,7 @@ def fit(
         sched_g.step()
         if cfg.log_every and (step + 1) % cfg.log_every == 0:
             history.append(
-                {"step": step + 1, "seconds": time.perf_counter() - start, **losses.detached()}
+                {"step": step + 1, "seconds": time.perf_counter() - start, **losses.floats()}
             )
             if callback is not None:
                 paused = time.perf_counter()

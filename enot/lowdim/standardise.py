@@ -11,7 +11,7 @@ x~ = (x - m_x) / s_x and y~ = (y - m_y) / s_y,
 so the maps agree (T(x) = m_y + s_y T~(x~)) and the costs by W = kappa W~ + k E[a + b].
 Translation-invariant, 1-homogeneous costs (Euclidean) allow one shift and scale shared by both
 sides: W = s W~. Other costs (the sphere, user callables) are left as they are.
-Networks then see unit-scale inputs whatever the data's units, as the issue's remedy suggests.
+Networks then see unit-scale inputs whatever the data's units.
 """
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
-"""Training machinery around the method: the Accelerate loop (``trainer``), its infinite data
-streams, checkpoints and resume, training curves and network construction; the loop writes the
-inference export with ``enot.export``. Nothing here defines a loss: those are in ``enot``."""
+"""Training machinery around the method: the Accelerate loop (``loop``), what a step needs built
+from the config (``networks``) and the methods' updates (``updates``), its infinite data
+streams, checkpoints and resume, training curves; the loop writes the inference export with
+``enot.export``. Nothing here defines a loss: those are in ``enot``."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from accelerate import Accelerator
 
 from data.atomic import swap_in
+from data.errors import UserError
 from enot.config import Config, ConfigError, load_config, save_config
 from enot.training.artifacts import CONFIG
 
@@ -57,7 +58,7 @@ class Progress:
         self.init_seconds = float(state.get("init_seconds", 0.0))
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint is missing, incomplete, or belongs to another architecture."""
 
 

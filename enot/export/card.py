@@ -1,4 +1,4 @@
-"""The task card of an inference export, ``translator.json``: what the map is and how it was made.
+"""The export card of an inference export, ``translator.json``: what the map is and how it was made.
 
 ``ExportCard`` is the one reader and writer of that file. Training writes it; evaluation, the
 demo, the translate command, the ONNX exporter and the model card read it through attributes.
@@ -26,7 +26,7 @@ REQUIRED = ("preset", "step", "image_size", "cost", "dataset", "source", "target
 
 
 class CardError(ValueError):
-    """A task card is missing, malformed, or of a version this code cannot read."""
+    """A export card is missing, malformed, or of a version this code cannot read."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class OnnxExport:
 
 @dataclass(frozen=True)
 class ExportCard:
-    """The task card: the task, the image size, the cost, the steps, the full config as a dict
+    """The export card: the task, the image size, the cost, the steps, the full config as a dict
     (``enot.config.Config.from_dict`` reads it), and what has been measured of the export."""
 
     preset: str
@@ -92,7 +92,7 @@ class ExportCard:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "the task card") -> ExportCard:
+    def from_dict(cls, data: Any, where: str = "the export card") -> ExportCard:
         """Read a card of version ``VERSION``; CardError names what is wrong."""
         if not isinstance(data, dict):
             raise CardError(f"{where} must hold a JSON object, got {type(data).__name__}")

@@ -1,11 +1,11 @@
 """Benchmarks of the low-dimensional ENOT solver (`enot.fit`) against closed-form and exact truth.
 
-    python scripts/benchmark_lowdim.py gaussian [--dims 2 4 8 16 32 64] [--steps 2000]
-    python scripts/benchmark_lowdim.py toy2d [--steps 12000]     # + Fig. 7-style plots
-    python scripts/benchmark_lowdim.py sphere [--steps 4000]     # + 3-D scatter
-    python scripts/benchmark_lowdim.py speed                      # D=64, batch 1024, [512]*3
-    python scripts/benchmark_lowdim.py icnn [--dims 2 16 64] [--steps 20000] [--settings ...]
-    python scripts/benchmark_lowdim.py all
+    python -m benchmarks.lowdim gaussian [--dims 2 4 8 16 32 64] [--steps 2000]
+    python -m benchmarks.lowdim toy2d [--steps 12000]     # + Fig. 7-style plots
+    python -m benchmarks.lowdim sphere [--steps 4000]     # + 3-D scatter
+    python -m benchmarks.lowdim speed                      # D=64, batch 1024, [512]*3
+    python -m benchmarks.lowdim icnn [--dims 2 16 64] [--steps 20000] [--settings ...]
+    python -m benchmarks.lowdim all
 
 gaussian: L2-UV = 100 E||T(x) - T*(x)||^2 / Var_target on 10k fresh samples, the eq. 19 W2^2
 estimate against the closed form, T^-1(T(x)) error, wall time and step/s (bidirectional, half
@@ -15,14 +15,13 @@ sphere: mean geodesic cost of T against ot.emd2 under the geodesic cost on 1,000
 icnn: the W2-benchmark-style pair (Gaussian mixture -> grad psi of a random ICNN, the true map
 known exactly; enot.lowdim.datasets), a pool of 200,000 samples per side, L2-UV on fresh
 samples every --eval-every steps, plotted against steps and seconds (benchmarks/icnn_mixture.py).
+speed: the solver's step time (benchmarks/lowdim_speed.py).
 Plots go to --out (default runs/benchmark_lowdim).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import time
 from pathlib import Path
 
 import matplotlib
@@ -34,18 +33,16 @@ import ot  # noqa: E402
 import torch  # noqa: E402
 
 from benchmarks import icnn_mixture  # noqa: E402
-from enot.costs import HALF_SQ_L2, sphere_geodesic  # noqa: E402
+from benchmarks.icnn_mixture import ICNN_SETTINGS, icnn, icnn_report, parse_overrides  # noqa: E402
+from benchmarks.lowdim_speed import speed  # noqa: E402
 from enot.lowdim import FitConfig, fit, paper_2d, paper_table4  # noqa: E402
+from enot.lowdim.costs import sphere_geodesic  # noqa: E402
 from enot.lowdim.datasets.synthetic import (  # noqa: E402
     TOY_2D,
     random_gaussian_pair,
     sphere_pair,
     standard_normal,
 )
-from enot.lowdim.maps import GradientMap  # noqa: E402
-from enot.lowdim.networks import potential  # noqa: E402
-from enot.lowdim.single_backward_step import make_step  # noqa: E402
-from enot.step import ENOTObjective, enot_gradients  # noqa: E402
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -221,172 +218,7 @@ def sphere(steps: int, seed: int, out: Path) -> None:
     plt.close(fig)
 
 
-def speed(repeats: int, with_compile: bool, dim: int, profile: bool, width: int | None) -> None:
-    cfg = FitConfig() if width is None else FitConfig(hidden=(width,) * 3)
-    widths = list(cfg.widths(dim))
-    print(f"\n### Step time, D={dim}, batch 1024, MLP {widths}, bidirectional half squared L2\n")
-    print(f"{torch.get_num_threads()} torch threads; median of {repeats} steps after 3 warm-up\n")
-    print("| variant | ms/step | step/s |")
-    print("| --- | --- | --- |")
-    torch.manual_seed(0)
-    d = dim
-    f, g = potential(cfg, d), potential(cfg, d)
-    x, y = torch.randn(1024, d), torch.randn(1024, d)
-    objective = ENOTObjective(HALF_SQ_L2, cfg.tau, cfg.lam)
-    variants = {
-        "autograd grad f (create_graph), lean step": (
-            lambda T=GradientMap(f, HALF_SQ_L2, fused=False): enot_gradients(T, g, x, y, objective)
-        ),
-        "hand-written grad f (mlp_gradient), lean step": (
-            lambda T=GradientMap(f, HALF_SQ_L2, fused=True): enot_gradients(T, g, x, y, objective)
-        ),
-    }
-    if with_compile:  # what fit(..., compile=True) runs
-        compiled = make_step(GradientMap(f, HALF_SQ_L2, fused=True), g, objective, compile=True)
-        variants["hand-written grad f, torch.compile, one backward"] = lambda: compiled(x, y)
-    for name, run in variants.items():
-        start = time.perf_counter()
-        for _ in range(3):
-            run()
-        warm = time.perf_counter() - start
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - t0)
-        ms = 1e3 * float(np.median(times))
-        note = f" (first 3 calls incl. compile {warm:.0f} s)" if "compile" in name else ""
-        print(f"| {name}{note} | {ms:.1f} | {1e3 / ms:.2f} |", flush=True)
-    if profile:
-        print(profile_step(variants["hand-written grad f (mlp_gradient), lean step"], repeats))
-
-
-def profile_step(run, repeats: int) -> str:
-    """Where the eager step's time goes: torch.profiler's operators, grouped by kind."""
-    from torch.profiler import ProfilerActivity
-    from torch.profiler import profile as torch_profile
-
-    groups = {
-        "matrix products (mm, addmm, bmm)": ("aten::mm", "aten::addmm", "aten::bmm"),
-        "activation and its derivative (elu, elu_backward, where, lt, clamp)": (
-            "aten::elu",
-            "aten::elu_backward",
-            "aten::where",
-            "aten::lt",
-            "aten::clamp",
-            "aten::clamp_max",
-        ),
-    }
-    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        for _ in range(repeats):
-            run()
-    events = prof.key_averages()
-    total = sum(e.self_cpu_time_total for e in events)
-    shares = {
-        name: sum(e.self_cpu_time_total for e in events if e.key in ops) / total
-        for name, ops in groups.items()
-    }
-    lines = ["", "| where the eager step's time goes (self CPU time) | share |", "| --- | --- |"]
-    lines += [f"| {name} | {100 * share:.0f}% |" for name, share in shares.items()]
-    lines.append(
-        f"| everything else (elementwise ops, copies, autograd) | "
-        f"{100 * (1 - sum(shares.values())):.0f}% |"
-    )
-    top = sorted(events, key=lambda e: -e.self_cpu_time_total)[:8]
-    lines += [
-        "",
-        "top operators: "
-        + ", ".join(f"{e.key} {100 * e.self_cpu_time_total / total:.0f}%" for e in top),
-    ]
-    return "\n".join(lines)
-
-
-ICNN_SETTINGS = {
-    "defaults": FitConfig,
-    # The earlier defaults: Table 4 plus the quadratic term and standardisation.
-    "old defaults": lambda: paper_table4(quadratic=True, standardise=True),
-}
-
-
-def parse_overrides(pairs: list[str]) -> dict:
-    """`--set lr=3e-3 hidden=256,256` -> FitConfig fields, each value parsed as its field's type."""
-    kinds = {f.name: f.type for f in dataclasses.fields(FitConfig)}
-    changes = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or key not in kinds:
-            raise SystemExit(
-                f"--set takes FIELD=VALUE with FIELD one of {sorted(kinds)}; got {pair!r}"
-            )
-        kind = str(kinds[key])
-        try:
-            if "tuple" in kind:
-                number = float if "float" in kind else int
-                changes[key] = tuple(number(v) for v in text.split(","))
-            elif "bool" in kind:
-                changes[key] = {"true": True, "false": False}[text.lower()]
-            elif "int" in kind and "float" not in kind:
-                changes[key] = int(text)
-            elif "float" in kind:
-                changes[key] = float(text)
-            else:
-                changes[key] = text
-        except (KeyError, ValueError):
-            raise SystemExit(f"--set {pair!r}: {key} takes a value of type {kind}") from None
-    return changes
-
-
-def icnn(
-    dims: list[int],
-    steps: int,
-    eval_every: int,
-    pool: int,
-    seed: int,
-    settings: list[str],
-    out: Path,
-    overrides: dict,
-) -> None:
-    print(
-        f"\n### ICNN mixture: Gaussian mixture -> grad psi (random ICNN), half squared L2, "
-        f"bidirectional\n\nsteps {steps}, pool {pool:,} per side, L2-UV on "
-        f"{icnn_mixture.EVAL_SAMPLES:,} fresh samples; {torch.get_num_threads()} torch threads\n"
-    )
-    curves, baselines = [], {}
-    for d in dims:
-        baselines[d] = icnn_mixture.linear_baseline(
-            icnn_mixture.icnn_mixture_pair(d, seed=seed), seed
-        )
-        for label in settings:
-            cfg = ICNN_SETTINGS[label]().replace(steps=steps, **overrides)
-            tag = label + "".join(f", {k}={v}" for k, v in overrides.items())
-            curves.append(icnn_mixture.run(d, cfg, tag, pool, eval_every, seed))
-    name = (
-        "icnn_mixture_"
-        + "_".join(label.replace(" ", "_") for label in settings)
-        + "".join(f"_{k}{v}" for k, v in overrides.items()).replace(" ", "")
-        + "_D"
-        + "_".join(str(d) for d in dims)
-    )
-    icnn_mixture.save(curves, baselines, out / f"{name}.json")
-    icnn_report(curves, baselines, out / f"{name}.png")
-
-
-def icnn_report(curves: list, baselines: dict[int, float], plot_path: Path) -> None:
-    marks = sorted({s for c in curves for s in c.steps if s % 10_000 == 0 or s == c.steps[-1]})
-    print(
-        "\n| D | settings | "
-        + " | ".join(f"L2-UV % at step {s:,}" for s in marks)
-        + " | wall s | best linear map |"
-    )
-    print("| --- | --- | " + " | ".join("---" for _ in marks) + " | --- | --- |")
-    for c in sorted(curves, key=lambda c: c.dim):
-        at = dict(zip(c.steps, c.l2_uv))
-        cells = " | ".join(f"{at[s]:.2f}" if s in at else "-" for s in marks)
-        print(f"| {c.dim} | {c.label} | {cells} | {c.seconds[-1]:.0f} | {baselines[c.dim]:.1f} |")
-    print(f"\nplot: {icnn_mixture.plot(curves, baselines, plot_path)}")
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("task", choices=("gaussian", "toy2d", "sphere", "speed", "icnn", "all"))
     p.add_argument(
@@ -443,7 +275,7 @@ def main() -> None:
         help="icnn: merge saved icnn_mixture_*.json files into one table and plot",
     )
     p.add_argument("--out", type=Path, default=Path("runs/benchmark_lowdim"))
-    args = p.parse_args()
+    args = p.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     tasks = ("gaussian", "toy2d", "sphere", "speed") if args.task == "all" else (args.task,)
     for task in tasks:
