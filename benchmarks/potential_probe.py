@@ -33,7 +33,8 @@ from safetensors.torch import load_file
 
 from benchmarks.common import machine
 from enot.config import load_config
-from enot.not_losses import convex_psi, jensen_penalty, quadratic_coefficient
+from enot.costs import quadratic_coefficient
+from enot.not_losses import convex_psi, jensen_penalty
 from enot.step import enot_forward, stationarity, trainable_params
 from enot.training.artifacts import CONFIG
 from enot.training.networks import build_networks, cost_from, objective_from, optimisers_from

@@ -290,7 +290,8 @@ class TrainConfig:
     init: InitName = _opt(
         "none",
         "start T from: none, the network's own start; ot_plan, a regression of T onto the "
-        "exact OT matching of the train split for --init-steps or --init-seconds, before ENOT",
+        "exact OT matching of the train split for --init-steps or --init-seconds, before ENOT "
+        "(checkpointed every --checkpoint-every of its steps, and at its end)",
         choices=("none", "ot_plan"),
     )
     init_steps: int = _opt(
