@@ -47,6 +47,16 @@ class ENOTObjective:
     diff_augment: bool = False
 
 
+def objective_of(cost: Cost, settings: object) -> ENOTObjective:
+    """The objective under a settings object: tau and lam, and the gauge, r1 and diff_augment
+    where it has them (the image config's ``enot`` section has all five, ``enot.fit``'s
+    ``FitConfig`` the first two). The one place an objective is built from settings."""
+    options = {
+        k: getattr(settings, k) for k in ("gauge", "r1", "diff_augment") if hasattr(settings, k)
+    }
+    return ENOTObjective(cost, settings.tau, settings.lam, **options)
+
+
 def trainable_params(module: nn.Module) -> list[Tensor]:
     return [p for p in module.parameters() if p.requires_grad]
 

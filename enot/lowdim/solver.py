@@ -31,7 +31,7 @@ from enot.lowdim.result import TransportResult
 from enot.lowdim.single_backward_step import make_step
 from enot.lowdim.standardise import NONE, QUADRATIC_FACTOR, SEPARATE, SHARED, Standardiser
 from enot.optim import adamw_cosine, finite_means
-from enot.step import ENOTObjective, enot_gradients
+from enot.step import enot_gradients, objective_of
 
 # Samples used to estimate the standardisation from samplers.
 _STANDARDISE_SAMPLES = 10_000
@@ -50,7 +50,7 @@ def stepper(T: nn.Module, g: nn.Module, cost: ArrayCost, cfg: FitConfig):
     """``fit``'s step ``(x, y) -> ENOTLosses``, its gradients left in T's and g's ``.grad``: the
     lean two-backward step of the image path, or, with ``cfg.compile``, the single-backward
     step compiled. The benchmarks time this same step."""
-    objective = ENOTObjective(cost, cfg.tau, cfg.lam)
+    objective = objective_of(cost, cfg)
     if cfg.compile:
         return make_step(T, g, objective, compile=True)
 

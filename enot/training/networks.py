@@ -13,7 +13,7 @@ from enot.config import Config, ConfigError
 from enot.costs import QUADRATIC_COEFFICIENT, Cost, get_cost, quadratic_coefficient
 from enot.not_ae import ae_cost
 from enot.optim import adamw_cosine
-from enot.step import ENOTObjective
+from enot.step import ENOTObjective, objective_of
 from models import ProjectedPotential, ResNetD, UNet
 
 CHANNELS = 3  # every task is RGB; gray inputs are converted by the shared normalisation
@@ -69,8 +69,7 @@ def cost_from(cfg: Config, device: torch.device | str = "cpu") -> Cost:
 def objective_from(cfg: Config, cost: Cost) -> ENOTObjective:
     """What one ENOT step minimises under ``cfg``: the cost, tau, lambda, the gauge and the
     potential's options (R1, DiffAugment)."""
-    e = cfg.enot
-    return ENOTObjective(cost, e.tau, e.lam, e.gauge, e.r1, e.diff_augment)
+    return objective_of(cost, cfg.enot)
 
 
 def convexity_from(cfg: Config, shape: torch.Size) -> tuple[float, float]:
