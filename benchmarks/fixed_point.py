@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 import matplotlib
+import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -133,24 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.parallel:  # the runs' threads, which the machine line reports
-        import torch
-
         torch.set_num_threads(1)
     if not args.report_only:
         env = None
         if args.parallel:
-            import os
-
             env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        procs = []
+        procs, logs = [], []
         for name in RUNS:
             cmd = run_command(name, args, extra)
             print("$ " + " ".join(cmd), flush=True)
-            log = open(out / f"{name}.out", "w")
-            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env))
+            logs.append(open(out / f"{name}.out", "w"))
+            procs.append(subprocess.Popen(cmd, stdout=logs[-1], stderr=subprocess.STDOUT, env=env))
             if not args.parallel:
                 procs[-1].wait()
         codes = [p.wait() for p in procs]
+        for log in logs:
+            log.close()
         if any(codes):
             print(f"a run failed (exit codes {codes}); see {out}/*.out", file=sys.stderr)
             return 1

@@ -143,16 +143,26 @@ def bad_and_odd_files(folder: Path) -> dict[str, Path]:
 
 
 @contextmanager
-def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0, args: tuple = ()):
-    """Start ``python -m app --models MODELS [ARGS]`` on a free loopback port; yield its URL."""
+def demo_process(
+    models: Path,
+    upload_dir: Path,
+    log: Path,
+    args: tuple = (),
+    env: dict | None = None,
+    timeout: float = 120.0,
+):
+    """Start ``python -m app --models MODELS [ARGS]`` on a free loopback port, its output in
+    ``log`` and ``env`` added to its environment; yield (URL, process) once it answers, and
+    stop it at the end if it still runs."""
     port = free_port()
     env = dict(
         os.environ,
         GRADIO_TEMP_DIR=str(upload_dir),
         GRADIO_ANALYTICS_ENABLED="False",
         PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        **(env or {}),
     )
-    log = upload_dir.parent / f"demo_{port}.log"
+    log = Path(str(log).format(port=port))
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "app", "--models", str(models), "--port", str(port), *args],
@@ -174,10 +184,19 @@ def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0, args: t
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"demo not up after {timeout} s:\n{log.read_text()}")
                 time.sleep(0.5)
-        yield url
+        yield url, proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def running_demo(models: Path, upload_dir: Path, timeout: float = 120.0, args: tuple = ()):
+    """Start ``python -m app --models MODELS [ARGS]`` on a free loopback port; yield its URL."""
+    log = upload_dir.parent / "demo_{port}.log"
+    with demo_process(models, upload_dir, log, args, timeout=timeout) as (url, _):
+        yield url

@@ -64,6 +64,17 @@ def accelerate_launch(*launch_args: str, precision: str = "no") -> list[str]:
     ]
 
 
+def checkpoint_weights(ckpt: Path) -> dict:
+    """Every tensor of a training checkpoint's two networks (T: model, g: model_1), by name."""
+    from safetensors.torch import load_file
+
+    return {
+        f"{name}.{k}": v
+        for name in ("model", "model_1")
+        for k, v in load_file(ckpt / f"{name}.safetensors").items()
+    }
+
+
 def subprocess_env() -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")

@@ -4,6 +4,7 @@ keeps working. Skipped, with the reason printed, when chromium or Playwright is 
 (.ci/run installs both)."""
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +25,37 @@ def _skip_reason() -> str | None:
     return None
 
 
+@contextmanager
+def loopback_page(pw, url: str):
+    """Headless chromium on the demo at ``url``, every request to another host refused (the
+    test machine has no network: fail fast, and say which were tried); yields (page, browser)
+    once the Translate button is there."""
+    browser = pw.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-dev-shm-usage"],
+    )
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    blocked = []
+
+    def loopback_only(route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", loopback_only)
+    page.goto(url)
+    page.wait_for_selector("#translate-button", timeout=60_000)
+    try:
+        yield page, browser
+    finally:
+        if blocked:
+            print(f"\nbrowser requests to other hosts were blocked: {sorted(set(blocked))}")
+        browser.close()
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     reason = _skip_reason()
@@ -36,28 +68,8 @@ def page(tmp_path_factory):
     make_export(root / "models" / "digits" / "export", image_size=32)
     (root / "uploads").mkdir()
     with running_demo(root / "models", root / "uploads") as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        blocked = []
-
-        def loopback_only(route):  # the test machine has no network; fail fast, and record
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                blocked.append(route.request.url)
-                route.abort()
-
-        page.route("**/*", loopback_only)
-        page.goto(url)
-        page.wait_for_selector("#translate-button", timeout=60_000)
-        yield page, root
-        if blocked:
-            print(f"\nbrowser requests to other hosts were blocked: {sorted(set(blocked))}")
-        browser.close()
+        with loopback_page(pw, url) as (page, _):
+            yield page, root
 
 
 def _upload_and_translate(page, path: Path) -> None:

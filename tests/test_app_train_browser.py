@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import re
 import time
-from urllib.parse import urlparse
 
 import pytest
 from app_fixtures import make_export, rgb_array
 from PIL import Image
-from test_app_browser import CHROMIUM, _skip_reason
+from test_app_browser import _skip_reason, loopback_page
 from test_app_train_helpers import TINY, image_zip, train_server
 
 pytestmark = pytest.mark.slow
@@ -30,24 +29,8 @@ def page(tmp_path_factory):
     make_export(root / "models" / "digits" / "export", image_size=32)
     args = ("--train-dir", str(root / "runs"))
     with train_server(root / "models", root, *args) as (url, _), sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-
-        def loopback_only(route):  # the test machine has no network; fail fast
-            if urlparse(route.request.url).hostname in ("127.0.0.1", "localhost"):
-                route.continue_()
-            else:
-                route.abort()
-
-        page.route("**/*", loopback_only)
-        page.goto(url)
-        page.wait_for_selector("#translate-button", timeout=60_000)
-        yield page, root, browser, url
-        browser.close()
+        with loopback_page(pw, url) as (page, browser):
+            yield page, root, browser, url
 
 
 def _text(page, selector: str) -> str:

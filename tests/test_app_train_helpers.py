@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
+import tempfile
 import time
-import urllib.request
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from helpers import ROOT, free_port
+from app_fixtures import demo_process
 from PIL import Image, ImageDraw
 
 # Tiny networks, a log line and a checkpoint often, no judge during training: a run of a few
@@ -98,48 +96,12 @@ def text_zip(path: Path) -> Path:
 def train_server(models: Path, work: Path, *args: str, timeout: float = 120.0):
     """``python -m app --models MODELS --allow-training ARGS`` on a free port, with its own
     upload folder under ``work``; yields (url, process), stops it at the end if it runs."""
-    port = free_port()
-    uploads = work / f"uploads_{port}"
-    uploads.mkdir(parents=True)
-    env = dict(
-        os.environ,
-        GRADIO_TEMP_DIR=str(uploads),
-        GRADIO_ANALYTICS_ENABLED="False",
-        OMP_NUM_THREADS="1",
-        HF_HUB_OFFLINE="1",
-        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    )
-    log = work / f"server_{port}.log"
-    cmd = [sys.executable, "-m", "app", "--models", str(models), "--port", str(port)]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [*cmd, "--allow-training", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                urllib.request.urlopen(url + "config", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"server not up after {timeout} s:\n{log.read_text()}")
-                time.sleep(0.5)
-        yield url, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    work.mkdir(parents=True, exist_ok=True)
+    uploads = Path(tempfile.mkdtemp(prefix="uploads_", dir=work))
+    env = {"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    log = work / "server_{port}.log"
+    with demo_process(models, uploads, log, ("--allow-training", *args), env, timeout) as served:
+        yield served
 
 
 def status(client, name: str = "") -> dict:

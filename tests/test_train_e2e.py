@@ -4,20 +4,11 @@ import json
 
 import pytest
 import torch
-from helpers import run
-from safetensors.torch import load_file
+from helpers import checkpoint_weights, run
 
 from enot.export import load_export
 
 pytestmark = pytest.mark.slow
-
-
-def _weights(ckpt):
-    return {
-        f"{name}.{k}": v
-        for name in ("model", "model_1")
-        for k, v in load_file(ckpt / f"{name}.safetensors").items()
-    }
 
 
 def test_resume_continues_exactly(tmp_path, launch_cmd):
@@ -42,13 +33,13 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     assert "resumed from" in resumed.stdout + resumed.stderr
     assert "OT reference" in part.stdout and "OT reference" not in resumed.stdout  # once a run
 
-    a = _weights(tmp_path / "full/checkpoints/step_00000006")
-    b = _weights(tmp_path / "part/checkpoints/step_00000006")
+    a = checkpoint_weights(tmp_path / "full/checkpoints/step_00000006")
+    b = checkpoint_weights(tmp_path / "part/checkpoints/step_00000006")
     assert a.keys() == b.keys() and len(a) > 20
     worst = max((a[k].double() - b[k].double()).abs().max().item() for k in a)
     assert worst <= 1e-6, worst
     # The resumed run must really have trained: weights moved from the step-3 checkpoint.
-    mid = _weights(tmp_path / "part/checkpoints/step_00000003")
+    mid = checkpoint_weights(tmp_path / "part/checkpoints/step_00000003")
     assert max((mid[k] - b[k]).abs().max().item() for k in a) > 1e-4
 
     # Logged losses of steps 4..6 agree too.

@@ -14,8 +14,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from helpers import TINY, TRAIN, run, run_in_process, subprocess_env
-from safetensors.torch import load_file
+from helpers import TINY, TRAIN, checkpoint_weights, run, run_in_process, subprocess_env
 
 from data import build_domain, spread_indices
 from enot.config.presets import get_preset
@@ -111,14 +110,6 @@ WARM = ["--init", "ot_plan", "--init-steps", "6", "--plan-samples", "200"]
 WARM += ["--ot-reference-samples", "200", "--steps", "4", "--checkpoint-every", "3"]
 
 
-def _weights(ckpt):
-    return {
-        f"{name}.{k}": v
-        for name in ("model", "model_1")
-        for k, v in load_file(ckpt / f"{name}.safetensors").items()
-    }
-
-
 def _equal(a, b):
     assert a.keys() == b.keys() and len(a) > 20
     assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
@@ -136,8 +127,8 @@ def test_a_warm_started_run_with_ot_plan_pairs_resumes_exactly_after_a_stop(tmp_
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "read from" in resumed.stdout  # the matching of the first run, not a new solve
     _equal(
-        _weights(tmp_path / "full/checkpoints/step_00000004"),
-        _weights(tmp_path / "part/checkpoints/step_00000004"),
+        checkpoint_weights(tmp_path / "full/checkpoints/step_00000004"),
+        checkpoint_weights(tmp_path / "part/checkpoints/step_00000004"),
     )
     # A stop request (the demo's Stop, or RUN/STOP) inside the warm start: a checkpoint at its
     # first step, no export, and --resume latest continues it to the same weights.
@@ -151,8 +142,8 @@ def test_a_warm_started_run_with_ot_plan_pairs_resumes_exactly_after_a_stop(tmp_
     again = run(train_cmd(*common, "--output-dir", str(stopped), "--resume", "latest"))
     assert again.returncode == 0, again.stderr[-3000:]
     _equal(
-        _weights(tmp_path / "full/checkpoints/step_00000004"),
-        _weights(stopped / "checkpoints/step_00000004"),
+        checkpoint_weights(tmp_path / "full/checkpoints/step_00000004"),
+        checkpoint_weights(stopped / "checkpoints/step_00000004"),
     )
     # The log holds the warm start's six steps before ENOT's four, and the curves draw them.
     records = read_log(tmp_path / "part/log.jsonl")
@@ -195,6 +186,6 @@ def test_a_run_killed_inside_its_warm_start_resumes_exactly(tmp_path, train_cmd)
     resumed = run(train_cmd(*common, "--output-dir", str(out), "--resume", "latest"))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _equal(
-        _weights(tmp_path / "full/checkpoints/step_00000002"),
-        _weights(out / "checkpoints/step_00000002"),
+        checkpoint_weights(tmp_path / "full/checkpoints/step_00000002"),
+        checkpoint_weights(out / "checkpoints/step_00000002"),
     )

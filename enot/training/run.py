@@ -107,10 +107,10 @@ def build_run(cfg: Config, resume: str | None, has_evaluate: bool) -> Run:
     warm = tc.init == "ot_plan"
     extras = []
     if warm or e.pairs == "ot_plan":
-        if acc.is_main_process:
-            plan_pairs(cfg, run_dir, acc.print)
+        pairs = plan_pairs(cfg, run_dir, acc.print) if acc.is_main_process else None
         acc.wait_for_everyone()
-        pairs = plan_pairs(cfg, run_dir, lambda _: None)
+        if pairs is None:  # the other processes read the main process's matching
+            pairs = plan_pairs(cfg, run_dir, lambda _: None)
         extras.append(shuffled_loaders([pairs], tc.batch_size, cfg.data.num_workers)[0])
     if warm:
         extras.append(warm_optimiser_from(cfg, T))
