@@ -22,6 +22,7 @@ SCRIPTS = (
     "onnx_speed",
     "potential_probe",
     "predict_hours",
+    "run_profile",
     "step_memory",
     "step_timing",
     "time_to_quality",
@@ -150,3 +151,29 @@ def test_the_fixed_point_test_runs_both_starts_and_the_probe_reads_the_warm_map(
         -1 <= p[at]["cosine_toward_partner"] <= 1 for at in ("at_T(x)", "at_partner", "at_x")
     )
     assert p["c_concave_dip_bound"] > 0 and len(p["g_along_x_to_partner"]) == 3
+
+
+def test_run_profile_sums_py_spys_samples_by_the_scripts_and_the_loops_calls(tmp_path, capsys):
+    from benchmarks import run_profile
+
+    head = 'process 7:"python scripts/train.py";<module> (train.py:68);main (train.py:37)'
+    loop = head + ";train (enot/training/loop.py:97);enot_update (enot/training/updates.py:53)"
+    worker = 'process 7:"python scripts/train.py";Thread._bootstrap (threading.py:1002)'
+    raw = tmp_path / "run.raw"
+    raw.write_text(
+        f"{loop};backward_separately (enot/step.py:160);run_backward (torch/autograd:1) 30\n"
+        f"{loop};backward_separately (enot/step.py:161) 10\n"
+        f"{loop};enot_forward (enot/step.py:101) 20\n"
+        f"{head};RunEvaluation.callback (enot/evaluation/training_run.py:46) 5\n"
+        f"{worker};_WorkItem.run (x.py:1);InceptionFeatures._forward (inception.py:9) 7\n"
+    )
+    run_profile.main([str(raw), "--rate", "10", "--json", str(tmp_path / "p.json")])
+    parts = json.loads((tmp_path / "p.json").read_text())
+    loop_key = "enot_update (enot/training/updates.py) > backward_separately (enot/step.py)"
+    assert parts["loop"][loop_key] == pytest.approx(4.0)
+    assert parts["main"]["train (enot/training/loop.py)"] == pytest.approx(6.0)
+    assert parts["main"]["RunEvaluation.callback (enot/evaluation/training_run.py)"] == 0.5
+    assert parts["threads"] == {"InceptionFeatures._forward (inception.py)": pytest.approx(0.7)}
+    assert "inside the loop (train): 6.0 s" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        run_profile.main([str(tmp_path / "missing.raw")])
