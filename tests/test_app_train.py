@@ -185,7 +185,7 @@ def test_two_processes_stop_together_and_resume(server):
 
 def test_the_judges_figures_show_at_each_evaluation(server):
     client, _ = server
-    extra = "--t-base-channels 4 --g-nfilter 4 --eval-every 20 --eval-images 12"
+    extra = "--t-base-channels 4 --g-nfilter 4 --eval-every 20 --eval-images 12 --eval-fid"
     args = start_args("the preset's own data", steps=40, extra=extra)
     client.predict(**args, api_name="/train_start")
     done = wait_for(client, lambda s: s["state"] == "finished", timeout=300)

@@ -1,4 +1,4 @@
-"""`--compile` (torch.compile, inductor) against eager, one process and data-parallel.
+"""`--compile` (torch.compile, inductor) against eager, data-parallel.
 
 Slow: inductor compiles T's and g's forward and backward graphs to C++ on first use (about a
 minute on 2 cores whatever the network size, so the networks here are tiny).
@@ -7,6 +7,7 @@ minute on 2 cores whatever the network size, so the networks here are tiny).
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from helpers import run
@@ -38,41 +39,37 @@ def _close(want: dict[int, dict], got: dict[int, dict]) -> None:
             assert abs(want[s][k] - got[s][k]) <= REL_RUN * scale, (s, k, want[s][k], got[s][k])
 
 
-def test_compiled_training_matches_eager_and_resumes_eagerly(tmp_path, launch_cmd):
-    cmd = launch_cmd("--num_processes", "1")
-    eager, compiled = tmp_path / "eager", tmp_path / "compiled"
-    res = run(cmd(*COMMON, "--output-dir", str(eager)))
-    assert res.returncode == 0, res.stderr[-3000:]
-    res = run(
-        cmd(*COMMON, "--compile", "--stop-at", "2", "--output-dir", str(compiled)), timeout=900
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    # The checkpoint of a compiled run holds the plain networks' weights: an eager run resumes it.
-    res = run(cmd(*COMMON, "--resume", "latest", "--output-dir", str(compiled)))
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert "resumed from" in res.stdout + res.stderr
-    got = _losses(compiled)
-    assert (
-        got[1]["g_loss"] != _losses(eager)[1]["g_loss"]
-        or got[1]["t_loss"] != _losses(eager)[1]["t_loss"]
-    ), "compiled losses equal eager bit for bit"
-    _close(_losses(eager), got)
-    assert (compiled / "export/translator.json").is_file()
-
-
-def test_compiled_data_parallel_training_keeps_the_ranks_in_step(tmp_path, launch_cmd):
+def test_compiled_ddp_matches_eager_keeps_the_ranks_in_step_and_resumes_eagerly(
+    tmp_path, launch_cmd
+):
+    # One compile serves every check: the compiled two-process run against an eager one on the
+    # same weights and batches, the ranks' agreement, and an eager resume of its checkpoint.
     cmd = launch_cmd("--multi_gpu", "--num_processes", "2")
-    out = tmp_path / "ddp"
-    res = run(
-        cmd(
-            *COMMON, "--batch-size", "50", "--compile", "--ddp-checksums", "--output-dir", str(out)
-        ),
-        timeout=1200,
-    )
+    runs = {name: tmp_path / name for name in ("eager", "compiled", "resumed")}
+    flags = [*COMMON, "--batch-size", "50", "--ddp-checksums"]
+    res = run(cmd(*flags, "--output-dir", str(runs["eager"])))
     assert res.returncode == 0, res.stderr[-4000:]
-    summary = json.loads((out / "summary.json").read_text())
+    res = run(cmd(*flags, "--compile", "--output-dir", str(runs["compiled"])), timeout=1200)
+    assert res.returncode == 0, res.stderr[-4000:]
+    summary = json.loads((runs["compiled"] / "summary.json").read_text())
     assert summary["num_processes"] == 2 and summary["steps"] == 4
     params = summary["param_checksums_per_rank"]
     assert params[0] == params[1]
     data = summary["data_checksums_per_rank"]
     assert data[0] != data[1]
+    eager, got = _losses(runs["eager"]), _losses(runs["compiled"])
+    assert got[1]["g_loss"] != eager[1]["g_loss"] or got[1]["t_loss"] != eager[1]["t_loss"], (
+        "compiled losses equal eager bit for bit"
+    )
+    _close(eager, got)
+    assert (runs["compiled"] / "export/translator.json").is_file()
+    # The checkpoint of a compiled run holds the plain networks' weights: an eager run resumes
+    # it. A copy of the run without its last checkpoint resumes at step 2.
+    shutil.copytree(runs["compiled"], runs["resumed"])
+    shutil.rmtree(runs["resumed"] / "checkpoints/step_00000004")
+    res = run(cmd(*flags, "--resume", "latest", "--output-dir", str(runs["resumed"])))
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert "resumed from" in res.stdout + res.stderr and "at step 2" in res.stdout + res.stderr
+    resumed = _losses(runs["resumed"])
+    _close(eager, resumed)
+    assert (runs["resumed"] / "export/translator.json").is_file()

@@ -66,7 +66,7 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
 def test_two_process_ddp_on_cpu(tmp_path, launch_cmd):
     cmd = launch_cmd("--multi_gpu", "--num_processes", "2")
     out = tmp_path / "ddp"
-    # FID tracking runs on the main process only; the best FID must still reach every rank.
+    # The judge runs on the main process only; the best export's step must reach every rank.
     res = run(
         cmd(
             "--steps",
@@ -110,6 +110,7 @@ def test_fid_tracking_keeps_best_export_and_plots(tmp_path, train_cmd):
         "2",
         "--eval-images",
         "12",
+        "--eval-fid",
         "--ema-decay",
         "0.9",
         "--checkpoint-every",

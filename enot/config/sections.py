@@ -255,6 +255,12 @@ class TrainConfig:
         range=(0, 10**8),
     )
     eval_images: int = _opt(1000, "images per domain for --eval-every", range=(2, 10**6))
+    eval_fid: bool = _opt(
+        True,
+        "measure FID and KID at each --eval-every (an Inception pass); --no-eval-fid "
+        "measures them only where they pick export_best (--best-by fid or kid; auto on a "
+        "task without a classifier) or the judge needs them (paired folders)",
+    )
     ot_reference_samples: int = _opt(
         3500,
         "before a new run, the exact OT cost between this many train images per domain "

@@ -17,13 +17,14 @@ from enot.evaluation.paired_judge import PairedJudge
 class JudgeCallback:
     """The training loop's evaluation callback: T -> (metrics, score, summary): the report's
     figures with ``best_by``, the ``best_score``, one line for the log. ``fid_images`` caps the
-    images FID and KID see under the split judge. The judge loads its data, classifier and
-    Inception weights here, so a missing file stops a run before its first step."""
+    images FID and KID see under the split judge (None: no FID and KID there). The judge loads
+    its data, classifier and Inception weights here, so a missing file stops a run before its
+    first step."""
 
     def __init__(
         self,
         data: EvalData,
-        fid_images: int,
+        fid_images: int | None,
         device: torch.device | str = "cpu",
         log: Callable[[str], None] = print,
         best_by: str = "fid",

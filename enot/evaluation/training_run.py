@@ -40,10 +40,11 @@ class RunEvaluation:
 
     def callback(self, device: torch.device | str, log: Callable[[str], None]) -> JudgeCallback:
         """The loop's evaluation callback: the task's judge on --eval-images, --best-by,
-        --best-guard. Built before training, so that a missing file stops the run before its
-        first step."""
+        --best-guard; FID and KID with --eval-fid, or where they pick export_best. Built before
+        training, so that a missing file stops the run before its first step."""
         t = self.cfg.train
-        return JudgeCallback(self.data, t.eval_images, device, log, self.best_by, t.best_guard)
+        fid_images = t.eval_images if t.eval_fid or self.best_by in ("fid", "kid") else None
+        return JudgeCallback(self.data, fid_images, device, log, self.best_by, t.best_guard)
 
     def log_ot_reference(self, resume: str | None) -> None:
         """The exact OT between the train split's samples (scripts/ot_reference.py), printed and
@@ -99,15 +100,17 @@ class RunEvaluation:
         (run_dir / artifacts.TEST_SPLIT).write_text(json.dumps(reports, indent=2) + "\n")
 
     def print_last_evaluation(self, summary: dict) -> None:
-        """The last evaluation's FID and KID beside the identity's, and where export_best is."""
+        """The last evaluation's FID and KID beside the identity's, where it measured them, and
+        where export_best is."""
         if "last_eval" not in summary:
             return
         m = summary["last_eval"]
-        print(
-            f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "
-            f"{m['kid']:.4f} +- {m['kid_std']:.4f}); identity baseline FID(x, y): "
-            f"{m['identity_fid']:.2f}"
-        )
+        if "fid" in m:
+            print(
+                f"FID(T(x), y) on {m['fid_images']} test images: {m['fid']:.2f} (KID "
+                f"{m['kid']:.4f} +- {m['kid_std']:.4f}); identity baseline FID(x, y): "
+                f"{m['identity_fid']:.2f}"
+            )
         if summary["best_step"]:
             print(
                 f"best by {summary['best_by']} at step {summary['best_step']}: "

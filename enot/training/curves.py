@@ -32,7 +32,7 @@ def read_log(path: Path) -> list[dict]:
             if record.get("phase") == "init":
                 by_key[("init", record["init_step"])] = record
                 continue
-            kind = "eval" if "fid" in record else "train"
+            kind = "eval" if "best_by" in record or "fid" in record else "train"
             by_key[(kind, record["step"])] = record
     last_init = max((k[1] for k in by_key if k[0] == "init"), default=0)
     for (kind, n), record in by_key.items():
