@@ -13,7 +13,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import ot
 import torch
 from torch import Tensor
 
@@ -64,6 +63,8 @@ def exact_plan(c: np.ndarray) -> np.ndarray:
     n, m = c.shape
     if n == 0 or m == 0:
         raise OTPlanError(f"the exact OT needs images on both sides, got {n} and {m}")
+    import ot  # POT, with scikit-learn, takes seconds to import: only a solve needs it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the result code below says it once, as an error
         plan, log = ot.emd(

@@ -183,7 +183,8 @@ def test_the_command_refuses_bad_input(folders, tmp_path):
 
 
 def test_a_dry_run_computes_nothing(train_cmd, tmp_path):
-    res = run_in_process(train_cmd("--dry-run", "--output-dir", str(tmp_path / "run")))
+    flags = ("--ot-reference-samples", "3500", "--dry-run", "--output-dir", str(tmp_path / "run"))
+    res = run_in_process(train_cmd(*flags))
     assert res.returncode == 0 and json.loads(res.stdout)["train"]["ot_reference_samples"] == 3500
     assert not (tmp_path / "run").exists() and "OT reference" not in res.stdout
 

@@ -15,7 +15,7 @@ def test_resume_continues_exactly(tmp_path, launch_cmd):
     cmd = launch_cmd("--num_processes", "1")
     # 450 training images, batch 100: 4 batches an epoch, so the run crosses an epoch boundary
     # after the resume point, and the resume point itself is mid-epoch.
-    common = ["--steps", "6", "--checkpoint-every", "3"]
+    common = ["--steps", "6", "--checkpoint-every", "3", "--ot-reference-samples", "3500"]
     full = run(cmd(*common, "--output-dir", str(tmp_path / "full")))
     assert full.returncode == 0, full.stderr[-3000:]
     # Before training, the exact OT of the 450 train images a side, printed and kept.

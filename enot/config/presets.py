@@ -21,7 +21,8 @@ def _colored_mnist() -> Config:
     of 0.99. Losses are logged every 25 steps; the
     judge runs every 400 steps, beside the samples and checkpoints, and picks export_best by the
     class rate; it skips FID and KID (--no-eval-fid), which on 50 test digits cannot rank maps
-    and would cost an Inception pass each time. The runs that decided each value, and what they measured: docs/quickstart.md.
+    and would cost an Inception pass each time. The runs that decided each value, and what they
+    measured: docs/quickstart.md.
     """
     cfg = Config(preset="colored_mnist")
     cfg.data.image_size = 32
