@@ -27,7 +27,6 @@ LONGEST_FILES = (
     "test_evaluate.py",
     "test_fid.py",
     "test_warm_start.py",
-    "test_app_train_restart.py",
     "test_mixed_precision.py",
 )
 

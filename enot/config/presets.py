@@ -20,7 +20,7 @@ def _colored_mnist() -> Config:
     for T and 9e-4 for g, beta2 0.99, --gauge 0.1 to hold the potential's free level, and an EMA
     of 0.99. Losses are logged every 25 steps; the
     judge runs every 400 steps, beside the samples and checkpoints, and picks export_best by the
-    class rate; it skips FID and KID (--no-eval-fid), which on 50 test digits cannot rank maps
+    class rate; it skips FID and KID (--eval-fid off), which on 50 test digits cannot rank maps
     and would cost an Inception pass each time. The runs that decided each value, and what they
     measured: docs/quickstart.md.
     """
