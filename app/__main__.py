@@ -155,17 +155,23 @@ def main(argv: list[str] | None = None) -> int:
         atexit.register(training.jobs.stop_all_on_exit)
     # Nothing outside Gradio's upload folder is served over HTTP: no extra allowed paths, and
     # the model folder is blocked explicitly (it may sit under the working directory).
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        allowed_paths=[],
-        blocked_paths=[str(models.resolve())],
-        max_file_size=MAX_BYTES if training is None else max(MAX_BYTES, training.max_zip_bytes),
-        css=CSS,
-        theme=THEME,
-        show_error=False,
-        inbrowser=False,
-    )
+    try:
+        demo.launch(
+            server_name=args.host,
+            server_port=args.port,
+            allowed_paths=[],
+            blocked_paths=[str(models.resolve())],
+            max_file_size=MAX_BYTES if training is None else max(MAX_BYTES, training.max_zip_bytes),
+            css=CSS,
+            theme=THEME,
+            show_error=False,
+            inbrowser=False,
+        )
+    finally:
+        # Ctrl-C ends launch(): ask the trainers to stop now, not only at interpreter exit,
+        # which waits for the server's threads first.
+        if training is not None:
+            training.jobs.stop_all_on_exit()
     return 0
 
 

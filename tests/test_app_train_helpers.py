@@ -18,10 +18,7 @@ from PIL import Image, ImageDraw
 
 # Tiny networks, a log line and a checkpoint often, no judge during training: a run of a few
 # hundred steps takes about half a minute on 2 CPU cores.
-TINY = (
-    "--t-base-channels 4 --g-nfilter 4 --log-every 1 --sample-every 20 --eval-every 0 "
-    "--ot-reference-samples 0"
-)
+TINY = "--t-base-channels 4 --g-nfilter 4 --log-every 1 --sample-every 20 --eval-every 0"
 
 
 def shapes(folder: Path, kind: str, n: int = 30, seed: int = 0) -> list[Path]:
