@@ -18,16 +18,14 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 # missing from the list only runs later; the order changes no result.
 LONGEST_FILES = (
     "test_lowdim_fit.py",
-    "test_app_train.py",
     "test_presets.py",
-    "test_compile.py",
-    "test_methods.py",
-    "test_train_errors.py",
-    "test_train_e2e.py",
-    "test_evaluate.py",
     "test_fid.py",
-    "test_warm_start.py",
+    "test_methods.py",
     "test_mixed_precision.py",
+    "test_train_errors.py",
+    "test_evaluate.py",
+    "test_train_e2e.py",
+    "test_compile.py",
 )
 
 
