@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import sys
 from pathlib import Path
@@ -151,8 +150,6 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     demo = build_demo(entries, concurrency=args.concurrency, training=training)
-    if training is not None:
-        atexit.register(training.jobs.stop_all_on_exit)
     # Nothing outside Gradio's upload folder is served over HTTP: no extra allowed paths, and
     # the model folder is blocked explicitly (it may sit under the working directory).
     try:
@@ -168,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             inbrowser=False,
         )
     finally:
-        # Ctrl-C ends launch(): ask the trainers to stop now, not only at interpreter exit,
+        # Ctrl-C ends launch(): ask the trainers to stop now, before the interpreter's exit,
         # which waits for the server's threads first.
         if training is not None:
             training.jobs.stop_all_on_exit()
