@@ -41,14 +41,15 @@ def mnist_5k() -> tuple[np.ndarray, np.ndarray]:
     return pixels, labels
 
 
-def digit_colors(digit: int, count: int, seed: int = 0) -> np.ndarray:
+def digit_colors(digit: int, count: int, seed: int = 0, extra: bool = False) -> np.ndarray:
     """RGB tints float32 [count, 3] in [0, 1] for the images of ``digit``, in file order.
 
     A Generator seeded from (seed, digit) draws all hues ~ U[0, 1), then all saturations
     ~ U[0.6, 1]; value is 1. Drawn for the whole digit before splitting, so an image keeps its
-    colour whichever split it is read from.
+    colour whichever split it is read from. ``extra`` draws from (seed, digit, 1) instead: the
+    further colours of ``ColoredMNIST``'s ``tints``, independent of the digits' own.
     """
-    rng = np.random.default_rng([seed, digit])
+    rng = np.random.default_rng([seed, digit, 1] if extra else [seed, digit])
     hues = rng.uniform(0.0, 1.0, count)
     saturations = rng.uniform(*_SATURATION, count)
     rgb = [colorsys.hsv_to_rgb(h, s, 1.0) for h, s in zip(hues, saturations)]
@@ -60,19 +61,30 @@ class ColoredMNIST(Dataset):
 
     All images of ``digit`` in file order are split by ``split_range`` (450 train / 50 test).
     Each is padded 28 -> 32 with black, resized bilinearly if ``image_size`` != 32, and tinted:
-    pixel = gray / 255 * colour, background black. ``colors`` holds this split's tints
-    (float [N, 3] in [0, 1]) so callers can measure colour preservation.
+    pixel = gray / 255 * colour, background black. ``colors`` holds the tint of each item
+    (float [len, 3] in [0, 1]) so callers can measure colour preservation; ``images`` the first
+    N items, each digit in its own colour.
+
+    ``tints`` > 1 draws the train split's every digit in that many colours: item i is digit
+    i % N in colour i, the first N being the digits' own colours (``tints`` = 1 gives exactly
+    those). The domain's colours are continuous; 450 of them drawn once are lumpy, and a
+    potential that learns the lumps pulls a map's colours onto them (the exact OT matching of
+    the 450 train 2s and 3s shifts the ink by 0.115, docs/quickstart.md). The test split keeps
+    one colour per digit, so it stays the same 50 images whatever ``tints`` is.
     """
 
-    def __init__(self, digit: int, split: str, image_size: int = 32, seed: int = 0):
+    def __init__(self, digit: int, split: str, image_size: int = 32, seed: int = 0, tints: int = 1):
         if (
             isinstance(digit, bool)
             or not isinstance(digit, (int, np.integer))
             or not 0 <= digit <= 9
         ):
             raise DatasetError(f"colored_mnist digit must be an int in 0..9, got {digit!r}")
+        if isinstance(tints, bool) or not isinstance(tints, (int, np.integer)) or tints < 1:
+            raise DatasetError(f"colored_mnist tints must be an int >= 1, got {tints!r}")
         check_image_size(image_size)
         self.digit, self.split, self.image_size, self.seed = int(digit), split, image_size, seed
+        self.tints = int(tints) if split == "train" else 1
 
         pixels, labels = mnist_5k()
         gray = pixels[labels == self.digit]
@@ -82,14 +94,24 @@ class ColoredMNIST(Dataset):
         except DatasetError as err:
             raise DatasetError(f"colored_mnist digit {self.digit}: {err}") from err
 
-        self.colors = torch.from_numpy(colors[keep])
-        self.images = from_unit(_gray(gray[keep], image_size) * self.colors[:, :, None, None])
+        self.gray = _gray(gray[keep], image_size)
+        own = torch.from_numpy(colors[keep])
+        self.images = from_unit(self.gray * own[:, :, None, None])
+        if self.tints > 1:
+            more = digit_colors(self.digit, len(keep) * (self.tints - 1), seed, extra=True)
+            own = torch.cat([own, torch.from_numpy(more)])
+        self.colors = own
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.colors)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        return self.images[index]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} out of range for {len(self)} images")
+        index %= len(self)
+        if index < len(self.images):
+            return self.images[index]
+        return from_unit(self.gray[index % len(self.gray)] * self.colors[index, :, None, None])
 
 
 def _gray(pixels: np.ndarray, image_size: int) -> torch.Tensor:

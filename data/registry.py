@@ -26,25 +26,25 @@ from .packed import PackedImages
 
 
 def _colored_mnist(
-    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color, tints: int
 ) -> Dataset:
     # flip and background are ignored: mirrored digits are not digits, so it would change the task.
     try:
         digit = int(spec)
     except (TypeError, ValueError):
         raise DatasetError(f"colored_mnist spec must be a digit 0..9, got {spec!r}") from None
-    return ColoredMNIST(digit, split, image_size=image_size, seed=seed)
+    return ColoredMNIST(digit, split, image_size=image_size, seed=seed, tints=tints)
 
 
 def _folder(
-    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color, tints: int
 ) -> Dataset:
     # seed is unused: the folder order is sorted and flips draw from torch's global RNG.
     return ImageFolder(spec, image_size, split, flip=flip, background=background)
 
 
 def _paired_folder(
-    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+    spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color, tints: int
 ) -> Dataset:
     # Files correspond by name across the two domains: the split is by name, the same in both.
     if not Path(spec).is_dir():
@@ -56,7 +56,7 @@ def _named_folder(kind: str) -> Callable[..., Dataset]:
     """An image folder of a known download, whose absence is reported with where to get it."""
 
     def build(
-        spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+        spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color, tints: int
     ) -> Dataset:
         if not Path(spec).is_dir():
             raise DatasetError(f"{kind} folder {spec} does not exist.{where_to_get(kind)}")
@@ -69,7 +69,7 @@ def _plain(cls: type) -> Callable[..., Dataset]:
     # Array formats (HDF5, packed, IDX) hold opaque RGB or gray; photo kinds (CelebA, comics)
     # are JPEG folders without transparency.
     def build(
-        spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color
+        spec: str, image_size: int, split: str, seed: int, flip: bool, background: Color, tints: int
     ) -> Dataset:
         return cls(spec, image_size, split, flip=flip)
 
@@ -126,6 +126,7 @@ def build_domain(
     seed: int = 0,
     flip: bool = False,
     background: str = "white",
+    tints: int = 1,
 ) -> Dataset:
     """Dataset of [3, image_size, image_size] tensors in [-1, 1] for one domain.
 
@@ -133,6 +134,7 @@ def build_domain(
     ``spec`` overrides it. seed picks colored_mnist's colours; flip mirrors training items at
     random (comics and packed comics flip their training split whatever it says). background
     (``white``, ``black`` or ``#rrggbb``) is what transparent pixels of image files show.
+    tints is how many colours each colored_mnist train digit is drawn in (``ColoredMNIST``).
     """
     kind, spec = resolve_kind(kind, spec)
     builder = _BUILDERS.get(kind)
@@ -144,4 +146,4 @@ def build_domain(
         color = parse_background(background)
     except ValueError as err:
         raise DatasetError(str(err)) from None
-    return builder(spec, image_size, split, seed, flip, color)
+    return builder(spec, image_size, split, seed, flip, color, tints)

@@ -70,6 +70,7 @@ def check(cfg) -> int:
                         split,
                         seed=cfg.train.seed,
                         background=d.background,
+                        tints=d.tints,
                     )
                 )
                 for split in ("train", "test")

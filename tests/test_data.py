@@ -343,6 +343,36 @@ def test_colored_mnist_colors_are_seeded_and_fixed_per_image():
     assert torch.allclose(hsv_value, torch.ones(450))
 
 
+def test_colored_mnist_tints_draw_each_train_digit_in_more_colours_and_leave_test_alone():
+    one, many = ColoredMNIST(2, "train", seed=0), ColoredMNIST(2, "train", seed=0, tints=4)
+    assert len(many) == 4 * 450 and many.colors.shape == (1800, 3)
+    # the first 450 items are the digits in their own colours: tints=1 is the plain split
+    assert all(torch.equal(many[i], one[i]) for i in (0, 1, 449))
+    assert torch.equal(many.colors[:450], one.colors)
+    # item i is digit i % 450 in colour i: the same stroke, another tint
+    gray = lambda x: to_unit(x).amax(dim=0)  # noqa: E731  (the brightest channel is the stroke)
+    for i in (450, 1234, 1799, -1):
+        torch.testing.assert_close(gray(many[i]), gray(one[i % 450]), atol=1e-6, rtol=0)
+        tint = to_unit(many[i]).flatten(1).amax(dim=1)
+        torch.testing.assert_close(tint, many.colors[i] * gray(many[i]).max(), atol=1e-5, rtol=0)
+    assert (many.colors[450:900] - one.colors).abs().amax(dim=1).min() > 0  # new colours
+    assert torch.allclose(many.colors.amax(dim=1), torch.ones(1800))  # still HSV value 1
+    assert torch.equal(ColoredMNIST(2, "train", seed=0, tints=4).colors, many.colors)
+    with pytest.raises(IndexError):
+        many[1800]
+    # the test split is the same 50 images whatever tints says
+    test = ColoredMNIST(2, "test", seed=0, tints=4)
+    assert len(test) == 50 and torch.equal(test.images, ColoredMNIST(2, "test", seed=0).images)
+    # and the registry passes tints through to the train split
+    assert len(build_domain("colored_mnist", "2", 32, "train", tints=3)) == 1350
+
+
+@pytest.mark.parametrize("tints", [0, -2, 1.5, True])
+def test_colored_mnist_rejects_bad_tints(tints):
+    with pytest.raises(DatasetError, match="tints must be an int >= 1"):
+        ColoredMNIST(2, "train", tints=tints)
+
+
 @pytest.mark.parametrize("digit", [-1, 10, 2.0, "2", True])
 def test_colored_mnist_rejects_bad_digits(digit):
     with pytest.raises(DatasetError, match="0..9"):

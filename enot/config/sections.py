@@ -43,6 +43,12 @@ class DataConfig:
         "white", "colour under transparent pixels of image files: white, black or #rrggbb"
     )
     num_workers: int = _opt(0, "DataLoader worker processes per domain", range=(0, 64))
+    # Not in the paper: how finely the train split samples colored MNIST's colours.
+    tints: int = _opt(
+        1,
+        "colored_mnist: colours each train digit is drawn in (the test split keeps one each)",
+        range=(1, 1024),
+    )
 
 
 @dataclass

@@ -32,6 +32,9 @@ class EvalData:
     seed: int = 0
     task: str | None = None
     background: str = "white"  # under transparent pixels, as the map was trained
+    # Colours per colored_mnist train digit, as the map was trained: the OT reference samples
+    # them; the judges read each digit once, in its own colour (``eval_split``).
+    tints: int = 1
 
 
 def data_from_config(cfg: Config) -> EvalData:
@@ -45,6 +48,7 @@ def data_from_config(cfg: Config) -> EvalData:
         seed=cfg.train.seed,
         task=cfg.preset,
         background=d.background,
+        tints=d.tints,
     )
 
 

@@ -27,7 +27,13 @@ def load_domain(data: EvalData, role: str, split: str, max_samples: int) -> Doma
     """Up to ``max_samples`` images of one domain's split, evenly spaced, none flipped."""
     spec = data.source if role == "source" else data.target
     dataset = build_domain(
-        data.kind, spec, data.image_size, split, seed=data.seed, background=data.background
+        data.kind,
+        spec,
+        data.image_size,
+        split,
+        seed=data.seed,
+        background=data.background,
+        tints=data.tints,
     )
     if getattr(dataset, "flip", False):
         dataset.flip = False  # comics flip their train split whatever build_domain is told

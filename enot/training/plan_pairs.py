@@ -54,7 +54,13 @@ def _train_domains(cfg: Config) -> list[Dataset]:
     d = cfg.data
     return [
         build_domain(
-            d.dataset, spec, d.image_size, "train", seed=cfg.train.seed, background=d.background
+            d.dataset,
+            spec,
+            d.image_size,
+            "train",
+            seed=cfg.train.seed,
+            background=d.background,
+            tints=d.tints,
         )
         for spec in (d.source, d.target)
     ]

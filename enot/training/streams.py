@@ -88,6 +88,7 @@ def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
             seed=cfg.train.seed,
             flip=d.flip,
             background=d.background,
+            tints=d.tints,
         )
         for spec in (d.source, d.target)
     ]
