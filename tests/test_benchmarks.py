@@ -20,9 +20,11 @@ SCRIPTS = (
     "fixed_point",
     "lowdim",
     "onnx_speed",
+    "plan_ink",
     "potential_probe",
     "predict_hours",
     "run_profile",
+    "seed_sweep",
     "step_memory",
     "step_timing",
     "time_to_quality",
@@ -151,6 +153,44 @@ def test_the_fixed_point_test_runs_both_starts_and_the_probe_reads_the_warm_map(
         -1 <= p[at]["cosine_toward_partner"] <= 1 for at in ("at_T(x)", "at_partner", "at_x")
     )
     assert p["c_concave_dip_bound"] > 0 and len(p["g_along_x_to_partner"]) == 3
+
+
+def test_the_plan_ink_shift_is_below_random_pairs_and_counts_its_items(capsys):
+    from benchmarks import plan_ink
+
+    r = plan_ink.plan_ink(seed=1, tints=3, samples=40)
+    # the exact matching pairs like colours with like far more often than chance does
+    assert r["samples"] == 40 and 0 < r["plan"] < 0.8 * r["random"]
+    plan_ink.main(["--seeds", "1", "--tints", "3", "--samples", "40"])
+    assert f"| 1 | 40 | {r['plan']:.4f} | {r['random']:.4f} |" in capsys.readouterr().out
+
+
+def test_the_seed_sweep_trains_each_seed_judges_both_exports_and_tables_them(tmp_path):
+    """Two seeds of a tiny variant, two at a time: a row each with its judge checks, both
+    exports, the train-split reading; the table gives the median and range over the seeds."""
+    import sys
+
+    from helpers import TINY, run
+
+    out = tmp_path / "sweep"
+    flags = " ".join([*TINY[2:], "--steps", "4", "--eval-every", "2", "--tints", "2"])
+    cmd = [sys.executable, "-m", "benchmarks.seed_sweep", "--out", str(out), "--seeds", "3", "5"]
+    res = run([*cmd, "--jobs", "2", "--variant", f"tiny={flags}"])
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert sorted(r["seed"] for r in rows) == [3, 5] and all(r["rc"] == 0 for r in rows)
+    for r in rows:
+        assert [c[0] for c in r["checks"]] == [2, 4] and r["steps"] == 4
+        assert r["export_best"]["step"] in (2, 4) and 0 <= r["export"]["class_rate"] <= 1
+        # the train split read is the 450 digits in their own colours, whatever --tints says
+        train = r["train_split"]
+        assert set(train) == {"export", "export_best"}
+        assert all(0 <= v["class_rate"] <= 1 and v["ink_shift"] >= 0 for v in train.values())
+        assert (out / "tiny" / f"seed{r['seed']}" / "train_split.json").is_file()
+    rates = sorted(r["export"]["class_rate"] for r in rows)
+    table = (out / "table.md").read_text()
+    assert f"| tiny (`{flags}`) | 3,5 |" in table
+    assert f"{sum(rates) / 2:.3f} ({rates[0]:.3f}-{rates[1]:.3f})" in table
 
 
 def test_run_profile_sums_py_spys_samples_by_the_scripts_and_the_loops_calls(tmp_path, capsys):
