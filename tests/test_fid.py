@@ -32,7 +32,7 @@ from enot.evaluation.metrics.fid import (
 from enot.evaluation.metrics.inception import InceptionFeatures
 from enot.evaluation.metrics.weights import ENV_VAR, InceptionWeightsError, locate_inception_weights
 
-N_PER_DIGIT = 50
+N_PER_DIGIT = 25
 
 
 def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
