@@ -159,6 +159,10 @@ def demo_process(
         os.environ,
         GRADIO_TEMP_DIR=str(upload_dir),
         GRADIO_ANALYTICS_ENABLED="False",
+        # The log is read while the server runs and after it is killed: unbuffered, and with
+        # every thread's traceback on a fatal signal (SIGABRT), for a server that hangs.
+        PYTHONUNBUFFERED="1",
+        PYTHONFAULTHANDLER="1",
         PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         **(env or {}),
     )

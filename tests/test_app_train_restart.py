@@ -5,6 +5,7 @@ checkpoint Resume continues to the end."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -78,7 +79,13 @@ def test_ctrl_c_on_the_server_stops_its_run_with_a_checkpoint(tmp_path):
         client.predict(**settings, api_name="/train_start")
         name = wait_for(client, lambda s: s["state"] == "running" and s["step"] >= 5)["run"]
         server.send_signal(signal.SIGINT)
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.send_signal(signal.SIGABRT)  # faulthandler writes every thread's stack
+            server.wait(timeout=30)
+            log = tmp_path / f"server_{url.rstrip('/').rsplit(':', 1)[1]}.log"
+            pytest.fail(f"the server ran on 60 s after SIGINT; its log:\n{log.read_text()[-6000:]}")
     folder = tmp_path / "runs" / name
     pid = json.loads((folder / "demo_job.json").read_text())["pid"]
     deadline = time.monotonic() + 120
