@@ -102,9 +102,7 @@ def run_one(args: argparse.Namespace, name: str, flags: str, seed: int) -> dict:
     row = {"variant": name, "flags": flags, "seed": seed, "rc": rc, "wall": round(wall, 1)}
     if rc == 0:
         judge = [sys.executable, "-m", "benchmarks.seed_sweep", "--judge", str(run)]
-        subprocess.run(
-            judge, env={k: v for k, v in env.items() if k != "XTINTS"}, cwd=ROOT, check=False
-        )
+        subprocess.run(judge, env=env, cwd=ROOT, check=False)
         row.update(read_run(run))
     with open(Path(args.out) / "results.jsonl", "a") as f:
         f.write(json.dumps(row) + "\n")

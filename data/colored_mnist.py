@@ -68,8 +68,8 @@ class ColoredMNIST(Dataset):
     ``tints`` > 1 draws the train split's every digit in that many colours: item i is digit
     i % N in colour i, the first N being the digits' own colours (``tints`` = 1 gives exactly
     those). The domain's colours are continuous; 450 of them drawn once are lumpy, and a
-    potential that learns the lumps pulls a map's colours onto them (the exact OT matching of
-    the 450 train 2s and 3s shifts the ink by 0.115, docs/quickstart.md). The test split keeps
+    potential that learns the lumps pulls a map's colours onto them (how far the exact OT
+    matching of the train samples moves the ink: ``benchmarks.plan_ink``). The test split keeps
     one colour per digit, so it stays the same 50 images whatever ``tints`` is.
     """
 
