@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -142,6 +143,14 @@ def bad_and_odd_files(folder: Path) -> dict[str, Path]:
     return files
 
 
+def _signals_as_a_shell_leaves_them() -> None:
+    """In the server's child before exec: SIGINT unblocked and at its default, as a terminal
+    starts a program. A test worker can carry SIGINT blocked or ignored from something it ran
+    before (both pass to children), and a server that never sees SIGINT cannot test Ctrl-C."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @contextmanager
 def demo_process(
     models: Path,
@@ -174,6 +183,7 @@ def demo_process(
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=_signals_as_a_shell_leaves_them,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
