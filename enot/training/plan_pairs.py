@@ -17,10 +17,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from data import build_domain, spread_indices
+from data import spread_indices
 from enot.config import Config
 from enot.ot_plan import exact_matching
 from enot.training.artifacts import OT_PLAN
+from enot.training.streams import train_domains
 
 
 class PlanPairs(Dataset):
@@ -50,26 +51,10 @@ class PlanPairs(Dataset):
         return x, y
 
 
-def _train_domains(cfg: Config) -> list[Dataset]:
-    d = cfg.data
-    return [
-        build_domain(
-            d.dataset,
-            spec,
-            d.image_size,
-            "train",
-            seed=cfg.train.seed,
-            background=d.background,
-            tints=d.tints,
-        )
-        for spec in (d.source, d.target)
-    ]
-
-
 def plan_pairs(cfg: Config, run_dir: Path, log=print) -> PlanPairs:
     """The matched pairs of ``cfg``'s train split: solved and written to ``run_dir/ot_plan.npz``
     on the first call, read from it afterwards."""
-    source, target = _train_domains(cfg)
+    source, target = train_domains(cfg, flip=False)
     path = Path(run_dir) / OT_PLAN
     if path.is_file():
         with np.load(path) as saved:

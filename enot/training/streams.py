@@ -75,23 +75,30 @@ class InfiniteStream:
         self.epoch, self.batch, self._it = int(state["epoch"]), int(state["batch"]), None
 
 
-def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
-    """One shuffled DataLoader per domain (source, target) of the training split, for
-    ``accelerator.prepare``; a domain smaller than one global batch is refused by name."""
+def train_domains(cfg: Config, flip: bool) -> list[Dataset]:
+    """The training split of both domains (source, target) as ``cfg`` trains on them; ``flip``
+    mirrors items at random (training draws) or not (the OT plan's fixed samples)."""
     d = cfg.data
-    domains = [
+    return [
         build_domain(
             d.dataset,
             spec,
             d.image_size,
             "train",
             seed=cfg.train.seed,
-            flip=d.flip,
+            flip=flip,
             background=d.background,
             tints=d.tints,
         )
         for spec in (d.source, d.target)
     ]
+
+
+def domain_loaders(cfg: Config, num_processes: int) -> list[DataLoader]:
+    """One shuffled DataLoader per domain (source, target) of the training split, for
+    ``accelerator.prepare``; a domain smaller than one global batch is refused by name."""
+    d = cfg.data
+    domains = train_domains(cfg, flip=d.flip)
     for name, ds in zip(("source", "target"), domains):
         need = cfg.train.batch_size * num_processes
         if len(ds) < need:
