@@ -23,6 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import fp32_mode, machine, median_seconds, peak_of, write_json
 from enot.config import Config, get_preset
+from enot.inductor_cache import cache_per_cpu_capability
 from enot.step import enot_gradients, enot_joint_losses
 from enot.training.networks import build_networks, cost_from, objective_from, optimisers_from
 from enot.training.updates import enot_update
@@ -114,6 +115,7 @@ def time_step(cfg: Config, mode: Mode, variant: str, device: str, repeats: int) 
         variant, copy.deepcopy(T).to("meta"), copy.deepcopy(g).to("meta"), cfg, "meta"
     )
     if mode.compile:
+        cache_per_cpu_capability()
         T, g = (torch.compile(m, dynamic=False) for m in (T, g))
     size, batch = cfg.data.image_size, cfg.train.batch_size
     gen = torch.Generator().manual_seed(0)

@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from enot.inductor_cache import cache_per_cpu_capability
 from enot.losses import ENOTLosses
 from enot.step import ENOTObjective, enot_joint_losses
 
@@ -45,6 +46,8 @@ def make_step(
     def loss(x: Tensor, y: Tensor) -> tuple[Tensor, ...]:
         return step_loss(T, g, x, y, objective)
 
+    if compile:
+        cache_per_cpu_capability()
     run = torch.compile(loss) if compile else loss
 
     def step(x: Tensor, y: Tensor) -> ENOTLosses:

@@ -10,6 +10,7 @@ from accelerate import Accelerator, DataLoaderConfiguration, PartialState
 from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin
 
 from enot.config import ConfigError
+from enot.inductor_cache import cache_per_cpu_capability
 
 
 def cpu_only() -> bool:
@@ -33,7 +34,10 @@ def make_accelerator(mixed_precision: str, run_dir: Path, compile: bool = False)
     all-reduce still overlaps the backward. ``dynamic=False``: every batch has the same shape
     (drop_last), so each network compiles once per set of guards (T: train mode; g: on y, and
     on T(x), which needs grad) and never recompiles for a shape. The optimiser steps stay eager.
+    Inductor's cache is kept per CPU kernel set (`enot.inductor_cache`).
     """
+    if compile:
+        cache_per_cpu_capability()
     dynamo = TorchDynamoPlugin(
         backend="inductor" if compile else "no", dynamic=False if compile else None
     )
