@@ -87,8 +87,10 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
         serve_finished()
         return json.dumps(t.status(name, list(entries)))
 
-    def plan(kind, zip_a, zip_b, folder_a, folder_b, processes, *values):
-        """The command the Start button would run, and every setting it resolves to."""
+    def plan(kind, processes, *values):
+        """The command the Start button would run, and every setting it resolves to. It reads
+        neither the uploads nor the folders: the browser drops an event whose inputs are still
+        uploading, so a setting changed during a large zip's upload would never be shown."""
         data = (
             []
             if kind == OWN_DATA
@@ -294,7 +296,7 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
     for c in [kind, processes, *values]:
         c.change(
             plan,
-            [*sources, processes, *values],
+            [kind, processes, *values],
             [command, resolved],
             show_progress="hidden",
             **private,

@@ -127,3 +127,33 @@ def test_train_from_two_zips_stop_resume_and_translate(page):
         " return i && i.complete && i.naturalWidth === 32; }",
         timeout=60_000,
     )
+
+
+def test_settings_typed_while_a_zip_uploads_are_shown(page):
+    # The browser drops an event whose inputs are still uploading, so the command's preview
+    # must read no upload: here the zip's upload is held at the network until the settings
+    # typed meanwhile are shown, then let through.
+    page, root, browser, url = page
+    page.goto(url)
+    held, upload = [], re.compile(r"/upload\b")
+
+    def hold(route):
+        held.append(route)
+
+    page.route(upload, hold)
+    page.get_by_role("tab", name="Train").click()
+    page.get_by_label("two zips").check()
+    page.locator("#zip-source input[type=file]").set_input_files(
+        str(image_zip(root / "held.zip", "square", seed=2))
+    )
+    page.locator("#steps input").fill("300")
+    page.locator("#batch input").fill("16")
+    page.locator("#extra-flags textarea").fill(TINY)
+    page.locator("#extra-flags textarea").press("Tab")
+    command = _wait_text(page, "#train-command", r"--t-base-channels 4", timeout=60)
+    assert "--steps 300" in command and "--batch-size 16" in command, command
+    assert held, "the zip's upload never reached the network"
+    for route in held:
+        route.continue_()
+    page.unroute(upload, hold)
+    _wait_text(page, "#zip-source", r"held\.zip", timeout=60)
