@@ -15,6 +15,7 @@ import argparse
 
 import torch
 
+from data import spread_indices
 from data.colored_mnist import ColoredMNIST
 from enot.evaluation.split_judge import ink_shift
 from enot.ot_plan import exact_matching
@@ -24,9 +25,9 @@ def plan_ink(seed: int, tints: int, samples: int, source: int = 2, target: int =
     """Mean ink shift of the exact OT matching and of random pairs, for one seed's colours."""
     x, y = (ColoredMNIST(d, "train", 32, seed, tints=tints) for d in (source, target))
     n = min(samples, len(x), len(y))
-    pick = torch.linspace(0, len(x) - 1, n).round().long()
-    xs = torch.stack([x[int(i)] for i in pick])
-    ys = torch.stack([y[int(i)] for i in pick])
+    pick = spread_indices(len(x), n)
+    xs = torch.stack([x[i] for i in pick])
+    ys = torch.stack([y[i] for i in pick])
     sigma = torch.from_numpy(exact_matching(xs, ys, "sq_l2_per_size").sigma)
     shuffled = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
     return {

@@ -27,6 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from enot.training.artifacts import EXPORT, EXPORT_BEST, LOG, SUMMARY
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,7 +43,7 @@ def judge_train_split(run: Path) -> dict[str, dict[str, float]]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out: dict[str, dict[str, float]] = {}
     judge = None
-    for name in ("export", "export_best"):
+    for name in (EXPORT, EXPORT_BEST):
         if not (run / name).is_dir():
             continue
         export = load_export(run / name)
@@ -54,12 +56,11 @@ def judge_train_split(run: Path) -> dict[str, dict[str, float]]:
 
 def read_run(run: Path) -> dict:
     """The figures of one finished run: its judge checks, both exports, the train-split reading."""
-    summary = json.loads((run / "summary.json").read_text())
-    checks = []
-    for line in (run / "log.jsonl").read_text().splitlines():
-        row = json.loads(line)
-        if "class_rate" in row:
-            checks.append((row["step"], row["class_rate"], row["ink_shift"]))
+    from enot.training.curves import read_log
+
+    summary = json.loads((run / SUMMARY).read_text())
+    records = read_log(run / LOG)  # a step logged again after a resume counts once
+    checks = [(r["step"], r["class_rate"], r["ink_shift"]) for r in records if "class_rate" in r]
     best = summary.get("best_step")
     best_row = next((c for c in checks if c[0] == best), None)
     last = summary["last_eval"]
