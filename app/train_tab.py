@@ -299,9 +299,6 @@ def build_train_tab(t: Training, model: gr.Dropdown, entries: dict[str, Entry], 
             [kind, processes, *values],
             [command, resolved],
             show_progress="hidden",
-            # Every change runs, in order: the browser's default for .change defers a change
-            # made while the last is pending, which left typed settings unshown under load.
-            trigger_mode="multiple",
             **private,
         )
     check_button.click(

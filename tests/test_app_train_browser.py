@@ -48,6 +48,18 @@ def _wait_text(page, selector: str, pattern: str, timeout: float = 120.0) -> str
     raise AssertionError(f"{selector} never matched {pattern!r}; last: {text!r}")
 
 
+def _type_settings(page, steps: int, batch: int) -> str:
+    """Type steps, batch and the extra flags, each shown in the command before the next is
+    typed, as a person sees one change land before making another; the command shown last."""
+    page.locator("#steps input").fill(str(steps))
+    _wait_text(page, "#train-command", rf"--steps {steps}\b")
+    page.locator("#batch input").fill(str(batch))
+    _wait_text(page, "#train-command", rf"--batch-size {batch}\b")
+    page.locator("#extra-flags textarea").fill(TINY)
+    page.locator("#extra-flags textarea").press("Tab")
+    return _wait_text(page, "#train-command", r"--t-base-channels 4")
+
+
 def _step(text: str) -> int:
     return int(re.search(r"step ([\d,]+) of", text).group(1).replace(",", ""))
 
@@ -62,11 +74,7 @@ def test_train_from_two_zips_stop_resume_and_translate(page):
     page.get_by_label("two zips").check()
     page.locator("#zip-source input[type=file]").set_input_files(str(zips[0]))
     page.locator("#zip-target input[type=file]").set_input_files(str(zips[1]))
-    page.locator("#steps input").fill("400")
-    page.locator("#batch input").fill("8")
-    page.locator("#extra-flags textarea").fill(TINY)
-    page.locator("#extra-flags textarea").press("Tab")
-    _wait_text(page, "#train-command", r"--extra|--t-base-channels 4")
+    _type_settings(page, steps=400, batch=8)
     command = _text(page, "#train-command")
     assert "scripts/train.py" in command and "--steps 400" in command, command
 
@@ -146,11 +154,7 @@ def test_settings_typed_while_a_zip_uploads_are_shown(page):
     page.locator("#zip-source input[type=file]").set_input_files(
         str(image_zip(root / "held.zip", "square", seed=2))
     )
-    page.locator("#steps input").fill("300")
-    page.locator("#batch input").fill("16")
-    page.locator("#extra-flags textarea").fill(TINY)
-    page.locator("#extra-flags textarea").press("Tab")
-    command = _wait_text(page, "#train-command", r"--t-base-channels 4", timeout=60)
+    command = _type_settings(page, steps=300, batch=16)
     assert "--steps 300" in command and "--batch-size 16" in command, command
     assert held, "the zip's upload never reached the network"
     for route in held:
